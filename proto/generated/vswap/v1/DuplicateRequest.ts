@@ -1,0 +1,13 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface DuplicateRequest {
+  'owner'?: (string);
+  'slots'?: (number | string | Long)[];
+}
+
+export interface DuplicateRequest__Output {
+  'owner': (string);
+  'slots': (number)[];
+}

@@ -1,0 +1,13 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface FreeRequest {
+  'owner'?: (string);
+  'slots'?: (number | string | Long)[];
+}
+
+export interface FreeRequest__Output {
+  'owner': (string);
+  'slots': (number)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+
+export interface FreeResponse {
+  'counts'?: (number)[];
+}
+
+export interface FreeResponse__Output {
+  'counts': (number)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+
+export interface StatsRequest {
+  'owner'?: (string);
+}
+
+export interface StatsRequest__Output {
+  'owner': (string);
+}

@@ -1,0 +1,14 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+
+export interface SwapOutRequest {
+  'owner'?: (string);
+  'pages'?: (Buffer | Uint8Array | string)[];
+  'contiguous'?: (boolean);
+}
+
+export interface SwapOutRequest__Output {
+  'owner': (string);
+  'pages': (Buffer)[];
+  'contiguous': (boolean);
+}

@@ -1,0 +1,12 @@
+// Original file: proto/vswap/v1/coordinator.proto
+
+
+export interface SwaponRequest {
+  'backend'?: (string);
+  'priority'?: (number);
+}
+
+export interface SwaponRequest__Output {
+  'backend': (string);
+  'priority': (number);
+}

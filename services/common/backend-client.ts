@@ -1,0 +1,95 @@
+import * as grpc from '@grpc/grpc-js';
+import type { BackendClient as RawBackendClient } from '../../proto/generated/vswap/v1/Backend';
+import type { PutResponse__Output } from '../../proto/generated/vswap/v1/PutResponse';
+import type { GetResponse__Output } from '../../proto/generated/vswap/v1/GetResponse';
+import type { DeleteResponse__Output } from '../../proto/generated/vswap/v1/DeleteResponse';
+import type { InfoResponse__Output } from '../../proto/generated/vswap/v1/InfoResponse';
+import type { BackendStatsResponse__Output } from '../../proto/generated/vswap/v1/BackendStatsResponse';
+import type { ColdestResponse__Output } from '../../proto/generated/vswap/v1/ColdestResponse';
+import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
+import type { ReconcileResponse__Output } from '../../proto/generated/vswap/v1/ReconcileResponse';
+import { CHANNEL_OPTIONS, loadVswapProto } from './proto';
+import { RECONCILE_CHUNK } from './limits';
+
+export interface BackendClientOptions {
+  /** Deadline of each data call (Put/Get/Delete/Coldest); default 5000 ms. */
+  deadlineMs?: number;
+}
+
+export interface ReconcileResult {
+  /** Handles the coordinator named that the backend no longer has. */
+  missing: number[];
+  /** Handles the backend held that nobody named, now deleted. */
+  deleted: number;
+}
+
+/** Promise wrapper over vswap.v1.Backend with a deadline on every call. */
+export class BackendClient {
+  private readonly raw: RawBackendClient;
+  private readonly deadlineMs: number;
+
+  constructor(
+    readonly address: string,
+    options: BackendClientOptions = {},
+  ) {
+    const proto = loadVswapProto();
+    this.raw = new proto.vswap.v1.Backend(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.deadlineMs = options.deadlineMs ?? 5000;
+  }
+
+  private opts(deadlineMs = this.deadlineMs): grpc.CallOptions {
+    return { deadline: Date.now() + deadlineMs };
+  }
+
+  private call<Req, Res>(fn: (req: Req, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown, req: Req, deadlineMs?: number): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn.call(this.raw, req, this.opts(deadlineMs), (err: grpc.ServiceError | null, res?: Res) => (err ? reject(err) : resolve(res as Res)));
+    });
+  }
+
+  put(pages: Buffer[]): Promise<PutResponse__Output> {
+    return this.call(this.raw.put, { pages });
+  }
+  get(handles: number[], touch = true): Promise<GetResponse__Output> {
+    return this.call(this.raw.get, { handles, touch });
+  }
+  delete(handles: number[], reason: DeleteReason, ignoreMissing = false): Promise<DeleteResponse__Output> {
+    return this.call(this.raw.delete, { handles, reason, ignoreMissing });
+  }
+  info(deadlineMs?: number): Promise<InfoResponse__Output> {
+    return this.call(this.raw.info, {}, deadlineMs);
+  }
+  stats(): Promise<BackendStatsResponse__Output> {
+    return this.call(this.raw.stats, {});
+  }
+  coldest(maxEntries: number): Promise<ColdestResponse__Output> {
+    return this.call(this.raw.coldest, { maxEntries });
+  }
+
+  /** Streams the live handles in chunks; see Reconcile in backend.proto. */
+  reconcile(live: readonly number[], deadlineMs = 60_000): Promise<ReconcileResult> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.reconcile(this.opts(deadlineMs));
+      const missing: number[] = [];
+      let deleted = 0;
+      call.on('data', (msg: ReconcileResponse__Output) => {
+        for (const h of msg.missing) missing.push(h);
+        if (msg.done) deleted = msg.deleted;
+      });
+      call.on('error', reject);
+      call.on('end', () => resolve({ missing, deleted }));
+      const write = async (): Promise<void> => {
+        for (let i = 0; i < live.length; i += RECONCILE_CHUNK) {
+          const ok = call.write({ handles: live.slice(i, i + RECONCILE_CHUNK) });
+          if (!ok) await new Promise((r) => call.once('drain', r));
+        }
+        call.end();
+      };
+      write().catch(reject);
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Configuration from flags and environment variables: the only module that
+ * reads process.env. Each service declares its options once (name, variable,
+ * default, parser); loadConfig() validates all of them at start and throws a
+ * ConfigError naming the bad option. The README's reference is generated from
+ * the same declarations (describeOptions), so it cannot drift.
+ */
+import * as os from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface OptionSpec<T> {
+  description: string;
+  /** Raw default, parsed like a user's value; undefined = required. */
+  default: string | undefined;
+  /** Parses a raw value; throws an Error whose message says what is wrong. */
+  parse(raw: string): T;
+  /** For --help and the README: e.g. "bytes", "lz4|zstd|deflate". */
+  valueName: string;
+}
+
+export type OptionSpecs = Record<string, OptionSpec<unknown>>;
+export type ConfigOf<S extends OptionSpecs> = { [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
+
+export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const envName = (prefix: string, key: string): string => `${prefix}_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
+
+// ---- option kinds -------------------------------------------------------
+
+export function str(description: string, def?: string, check?: (v: string) => string | undefined): OptionSpec<string> {
+  return {
+    description,
+    default: def,
+    valueName: 'string',
+    parse(raw) {
+      const problem = check?.(raw);
+      if (problem) throw new Error(problem);
+      return raw;
+    },
+  };
+}
+
+export function int(description: string, def: number | undefined, range: { min?: number; max?: number } = {}): OptionSpec<number> {
+  return {
+    description,
+    default: def === undefined ? undefined : String(def),
+    valueName: 'integer',
+    parse(raw) {
+      if (!/^-?\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not an integer`);
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n)) throw new Error(`${raw} is out of range`);
+      if (range.min !== undefined && n < range.min) throw new Error(`${n} is below the minimum ${range.min}`);
+      if (range.max !== undefined && n > range.max) throw new Error(`${n} is above the maximum ${range.max}`);
+      return n;
+    },
+  };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+
+/** Parses "4096", "64M", "1.5GiB" (binary units). */
+export function parseBytes(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  const unit = m ? UNITS[(m[2] ?? '').toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new Error(`"${raw}" is not a size (examples: 4096, 64M, 2GiB)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export function bytes(description: string, def: string | undefined, range: { min?: number; max?: number } = {}): OptionSpec<number> {
+  return {
+    description,
+    default: def,
+    valueName: 'bytes',
+    parse(raw) {
+      const n = parseBytes(raw);
+      if (range.min !== undefined && n < range.min) throw new Error(`${raw} is below the minimum of ${range.min} bytes`);
+      if (range.max !== undefined && n > range.max) throw new Error(`${raw} is more than ${range.max} bytes`);
+      return n;
+    },
+  };
+}
+
+/** A byte size that must also fit in this machine's memory. */
+export function memoryBytes(description: string, def: string | undefined, min = 1): OptionSpec<number> {
+  const spec = bytes(description, def, { min });
+  return {
+    ...spec,
+    parse(raw) {
+      const n = spec.parse(raw);
+      const total = os.totalmem();
+      if (n > total) throw new Error(`${raw} is larger than this machine's memory (${total} bytes)`);
+      return n;
+    },
+  };
+}
+
+export function oneOf<const V extends string>(description: string, values: readonly V[], def: V | undefined): OptionSpec<V> {
+  return {
+    description,
+    default: def,
+    valueName: values.join('|'),
+    parse(raw) {
+      if (!(values as readonly string[]).includes(raw)) throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
+      return raw as V;
+    },
+  };
+}
+
+export function bool(description: string, def: boolean): OptionSpec<boolean> {
+  return {
+    description,
+    default: String(def),
+    valueName: 'true|false',
+    parse(raw) {
+      const v = raw.toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new Error(`"${raw}" is not true or false`);
+    },
+  };
+}
+
+/** host:port; port 0 picks a free one. */
+export function address(description: string, def: string | undefined): OptionSpec<string> {
+  return str(description, def, (v) => {
+    const m = /^(.+):(\d+)$/.exec(v);
+    if (!m || Number(m[2]) > 65535) return `"${v}" is not host:port`;
+    return undefined;
+  });
+}
+
+/** Optional value: empty string means "not set". */
+export function optional<T>(spec: OptionSpec<T>): OptionSpec<T | undefined> {
+  return { ...spec, default: spec.default ?? '', parse: (raw) => (raw === '' ? undefined : spec.parse(raw)) };
+}
+
+// ---- loading ------------------------------------------------------------
+
+export interface LoadConfigOptions {
+  /** Program name for --help and errors. */
+  program: string;
+  /** Prefix of the environment variables, e.g. "VSWAP_ZSWAP". */
+  envPrefix: string;
+  /** Default process.argv.slice(2). */
+  argv?: readonly string[];
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads every option from flags, then the environment, then its default, and
+ * validates it. Throws ConfigError naming the first bad option. `--help`
+ * prints the options and exits.
+ */
+export function loadConfig<S extends OptionSpecs>(specs: S, options: LoadConfigOptions): ConfigOf<S> {
+  const env = options.env ?? process.env;
+  const cmd = new Command(options.program).exitOverride().allowExcessArguments(false);
+  cmd.configureOutput({ writeErr: () => {} });
+  for (const [key, spec] of Object.entries(specs)) {
+    const def = spec.default === undefined ? ' (required)' : spec.default === '' ? '' : ` (default: ${spec.default})`;
+    cmd.addOption(new Option(`--${kebab(key)} <${spec.valueName}>`, `${spec.description}${def} [env: ${envName(options.envPrefix, key)}]`));
+  }
+  try {
+    cmd.parse([...(options.argv ?? process.argv.slice(2))], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.help')) process.exit(0);
+    throw new ConfigError(err instanceof Error ? err.message.replace(/^error: /, '') : String(err));
+  }
+  const flags = cmd.opts<Record<string, string | undefined>>();
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = flags[key] ?? env[envName(options.envPrefix, key)] ?? spec.default;
+    const name = `--${kebab(key)} (${envName(options.envPrefix, key)})`;
+    if (value === undefined) throw new ConfigError(`${name} is required`);
+    try {
+      out[key] = spec.parse(value);
+    } catch (err) {
+      throw new ConfigError(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out as ConfigOf<S>;
+}
+
+/** Rows for the README's configuration reference. */
+export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: string; env: string; default: string; description: string }[] {
+  return Object.entries(specs).map(([key, spec]) => ({
+    flag: `--${kebab(key)}`,
+    env: envName(envPrefix, key),
+    default: spec.default ?? '(required)',
+    description: spec.description,
+  }));
+}
+
+/** Environment variables the services and clients share (read here only). */
+export function sharedEnv(env: NodeJS.ProcessEnv = process.env): { logLevel: string; coordinatorAddress: string } {
+  return {
+    logLevel: env.VSWAP_LOG_LEVEL ?? 'info',
+    coordinatorAddress: env.VSWAP_ADDRESS ?? '127.0.0.1:50051',
+  };
+}
