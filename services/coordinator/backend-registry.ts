@@ -1,0 +1,207 @@
+/**
+ * The backends a coordinator is attached to, as `/proc/swaps` sees them: name,
+ * kind, store, priority and state, plus what the last Info said. A poller
+ * refreshes Info in the background; an epoch change (a volatile store
+ * restarted) or a backend that comes back triggers reconciliation.
+ */
+import { BackendClient } from '../common/backend-client';
+import type { Logger } from '../common/logger';
+import type { InfoResponse__Output } from '../../proto/generated/vswap/v1/InfoResponse';
+
+export type BackendState = 'active' | 'draining' | 'off';
+export type BackendKind = 'zswap' | 'swapfile';
+
+export interface BackendSpec {
+  name: string;
+  address: string;
+  /** Higher is used first; equal priorities round-robin (swapon -p). */
+  priority: number;
+}
+
+/** Parses "zswap=127.0.0.1:50052,file0=127.0.0.1:50053@10" (priority after @, default 0). */
+export function parseBackendSpecs(raw: string): BackendSpec[] {
+  if (raw.trim() === '') return [];
+  const specs = raw.split(',').map((part) => {
+    const m = /^\s*([A-Za-z0-9._-]{1,64})=([^@\s]+:\d+)(?:@(-?\d+))?\s*$/.exec(part);
+    if (!m) throw new Error(`"${part}" is not name=host:port[@priority]`);
+    return { name: m[1]!, address: m[2]!, priority: m[3] === undefined ? 0 : Number(m[3]) };
+  });
+  const names = new Set<string>();
+  for (const s of specs) {
+    if (names.has(s.name)) throw new Error(`backend name "${s.name}" given twice`);
+    names.add(s.name);
+  }
+  if (specs.length > 250) throw new Error('at most 250 backends');
+  return specs;
+}
+
+export class AttachedBackend {
+  /** Id stored in the slot table's backend field (1..250; 0 = none). */
+  readonly id: number;
+  readonly name: string;
+  readonly address: string;
+  readonly client: BackendClient;
+  priority: number;
+  state: BackendState = 'active';
+  /** Last Info; undefined until the backend answered once. */
+  info: InfoResponse__Output | undefined;
+  reachable = false;
+  /** Epoch the slot table was last reconciled against. */
+  reconciledEpoch: string | undefined;
+  /** Writes in flight to this backend; reconcile waits for them. */
+  writesInFlight = 0;
+  /** Set while reconciling: new writes wait (see AttachedBackend.beginWrite). */
+  private reconcileGate: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(id: number, spec: BackendSpec, deadlineMs: number) {
+    this.id = id;
+    this.name = spec.name;
+    this.address = spec.address;
+    this.priority = spec.priority;
+    this.client = new BackendClient(spec.address, { deadlineMs });
+  }
+
+  get kind(): BackendKind | undefined {
+    const k = this.info?.kind;
+    return k === 'zswap' || k === 'swapfile' ? k : undefined;
+  }
+
+  get store(): string {
+    return this.info?.store ?? '';
+  }
+
+  /** In service for new stores: active, reachable, and reconciled. */
+  get writable(): boolean {
+    return this.state === 'active' && this.reachable && this.reconciledEpoch !== undefined && this.reconciledEpoch === this.info?.epoch;
+  }
+
+  /**
+   * Registers a write (a Put whose handles the table will reference). Waits
+   * while a reconcile runs, since a handle stored during it could be deleted
+   * as unreferenced.
+   */
+  async beginWrite(): Promise<void> {
+    while (this.reconcileGate) await this.reconcileGate;
+    this.writesInFlight++;
+  }
+
+  endWrite(): void {
+    this.writesInFlight--;
+    if (this.writesInFlight === 0 && this.drained) this.drained();
+  }
+
+  /** Runs fn with new writes held back and writes in flight finished. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.reconcileGate) await this.reconcileGate;
+    let open!: () => void;
+    this.reconcileGate = new Promise<void>((r) => (open = r));
+    try {
+      if (this.writesInFlight > 0) await new Promise<void>((r) => (this.drained = r));
+      this.drained = undefined;
+      return await fn();
+    } finally {
+      this.reconcileGate = undefined;
+      open();
+    }
+  }
+}
+
+export interface BackendRegistryOptions {
+  specs: BackendSpec[];
+  log: Logger;
+  /** Deadline of each backend call; default 5000 ms. */
+  deadlineMs?: number;
+  /** Info polling period; default 500 ms. */
+  pollMs?: number;
+}
+
+export class BackendRegistry {
+  readonly all: AttachedBackend[];
+  private readonly byName = new Map<string, AttachedBackend>();
+  private readonly byId: (AttachedBackend | undefined)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private rr = 0;
+  /** Called after a poll with the backends whose epoch is not reconciled. */
+  onNeedsReconcile: (b: AttachedBackend) => void = () => {};
+  /** Called after each poll of a zswap backend over its accept threshold. */
+  onZswapOverThreshold: (b: AttachedBackend) => void = () => {};
+
+  constructor(private readonly options: BackendRegistryOptions) {
+    this.all = options.specs.map((s, i) => new AttachedBackend(i + 1, s, options.deadlineMs ?? 5000));
+    for (const b of this.all) {
+      this.byName.set(b.name, b);
+      this.byId[b.id] = b;
+    }
+  }
+
+  get(name: string): AttachedBackend | undefined {
+    return this.byName.get(name);
+  }
+
+  byIdOf(id: number): AttachedBackend | undefined {
+    return this.byId[id];
+  }
+
+  nameOf(id: number): string {
+    return this.byId[id]?.name ?? '';
+  }
+
+  zswap(): AttachedBackend | undefined {
+    return this.all.find((b) => b.kind === 'zswap');
+  }
+
+  /** Asks every backend for Info once. */
+  async pollOnce(): Promise<void> {
+    await Promise.all(
+      this.all.map(async (b) => {
+        try {
+          const info = await b.client.info(Math.min(2000, this.options.deadlineMs ?? 5000));
+          if (!b.reachable) this.options.log.info({ backend: b.name, epoch: info.epoch }, 'backend reachable');
+          b.info = info;
+          b.reachable = true;
+        } catch (err) {
+          if (b.reachable) this.options.log.warn({ backend: b.name, err: String(err) }, 'backend unreachable');
+          b.reachable = false;
+        }
+        if (b.reachable && b.info && b.reconciledEpoch !== b.info.epoch) this.onNeedsReconcile(b);
+        if (b.reachable && b.kind === 'zswap' && b.info?.overThreshold) this.onZswapOverThreshold(b);
+      }),
+    );
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      void this.pollOnce().finally(() => (this.polling = false));
+    }, this.options.pollMs ?? 500);
+    this.timer.unref();
+  }
+
+  /**
+   * Swapfile backends that may take new pages, in the order to try them:
+   * priority high to low; equal priorities take turns (round-robin).
+   */
+  swapfileOrder(exclude?: AttachedBackend): AttachedBackend[] {
+    const candidates = this.all.filter((b) => b.kind === 'swapfile' && b.writable && b !== exclude);
+    candidates.sort((a, b) => b.priority - a.priority || a.id - b.id);
+    const out: AttachedBackend[] = [];
+    const turn = this.rr++;
+    for (let i = 0; i < candidates.length; ) {
+      let j = i;
+      while (j < candidates.length && candidates[j]!.priority === candidates[i]!.priority) j++;
+      const group = candidates.slice(i, j);
+      const shift = turn % group.length;
+      out.push(...group.slice(shift), ...group.slice(0, shift));
+      i = j;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const b of this.all) b.client.close();
+  }
+}

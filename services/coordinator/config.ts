@@ -1,0 +1,23 @@
+import { address, bool, int, oneOf, str } from '../common/config';
+import { parseBackendSpecs } from './backend-registry';
+
+/** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
+export const coordinatorOptions = {
+  listen: address('address to serve vswap.v1.VirtualSwap on (port 0 picks one)', '127.0.0.1:50051'),
+  dataDir: str('directory for the journal, snapshot and owner policies', '.vswap/coordinator'),
+  backends: str('backends as name=host:port[@priority], comma-separated; kind and store come from each backend', '', (v) => {
+    try {
+      parseBackendSpecs(v);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }),
+  journalFsync: oneOf('journal fsync policy: always (every group commit), batch (every 100 ms), never', ['always', 'batch', 'never'], 'batch'),
+  backendDeadlineMs: int('deadline of each backend call, in ms', 5000, { min: 50, max: 600_000 }),
+  writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
+  pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
+  snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
+  logLevel: oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  prettyReady: bool('also print a human line when ready', false),
+};

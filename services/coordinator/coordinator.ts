@@ -1,0 +1,957 @@
+/**
+ * The virtual layer: every slot's metadata and swap count live here, the
+ * bytes in backends. Handlers validate, change the slot table synchronously,
+ * do backend I/O with the affected slots pinned in the swap cache, journal the
+ * resulting slot states, and reply once the journal has them.
+ */
+import { status as Status } from '@grpc/grpc-js';
+import type { Logger } from '../common/logger';
+import { VswapError, dataLoss, failedPrecondition, invalidArgument, isServiceError, resourceExhausted, unavailable } from '../common/errors';
+import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
+import { pageChecksum } from '../common/checksum';
+import { isZeroPage } from '../common/pages';
+import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
+import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
+import { type FsyncPolicy, Journal } from './journal';
+import { type JournalRecord, RecordType, type RecordWriter } from './journal-records';
+import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
+import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
+import { SwapCache } from './swap-cache';
+import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
+
+export interface CoordinatorOptions {
+  /** Journal, snapshot and policies live here. */
+  dataDir: string;
+  backends: BackendSpec[];
+  /** Default `batch`. */
+  journalFsync?: FsyncPolicy;
+  /** Deadline of each backend call; default 5000 ms. */
+  backendDeadlineMs?: number;
+  /** Pages per writeback batch; default 64. */
+  writebackBatch?: number;
+  /** Backend Info polling period; default 500 ms. */
+  pollMs?: number;
+  /** Journal size that triggers a snapshot; default 64 MiB. */
+  snapshotAfterBytes?: number;
+  log: Logger;
+}
+
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
+
+export const TIER_NAMES = ['TIER_UNSPECIFIED', 'TIER_EMPTY', 'TIER_ZERO', 'TIER_ZSWAP', 'TIER_SWAPFILE', 'TIER_LOST'] as const;
+export type TierName = (typeof TIER_NAMES)[number];
+
+export interface SlotDescription {
+  slot: number;
+  count: number;
+  tier: TierName;
+  backend: string;
+  owner: string;
+  handle: number;
+  checksum: number;
+  inSwapCache: boolean;
+}
+
+export interface BackendDescription {
+  name: string;
+  kind: string;
+  store: string;
+  address: string;
+  priority: number;
+  state: string;
+  capacityPages: number;
+  usedPages: number;
+  storedBytes: number;
+  reachable: boolean;
+  epoch: string;
+}
+
+/** Where one page was placed by placePages. */
+interface Placement {
+  backend: AttachedBackend;
+  handle: number;
+}
+
+interface OwnerCounters {
+  swapOuts: number;
+  swapIns: number;
+}
+
+function unwrap<T>(r: Result<T>): T {
+  if (!r.ok) throw new VswapError(r.error.code, r.error.message);
+  return r.value;
+}
+
+/** A backend error that means "cannot be reached now" rather than a refusal. */
+function isTransient(err: unknown): boolean {
+  return isServiceError(err) && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED || err.code === Status.CANCELLED);
+}
+
+export class Coordinator {
+  readonly table = new SlotTable();
+  readonly registry: BackendRegistry;
+  readonly cache: SwapCache;
+  readonly policies: OwnerPolicies;
+  private readonly journal: Journal;
+  private readonly log: Logger;
+  /** Journal ids of owner names (stable for this process's journal). */
+  private readonly ownerIds = new Map<string, number>();
+  /** zswap handle -> slot, to turn writeback candidates into slots. */
+  private readonly zswapSlots = new Map<number, number>();
+  /** Backend copies to delete, per backend id and reason; flushed in batches. */
+  private readonly deletes = new Map<number, Map<DeleteReason, number[]>>();
+  private deleteFlush: Promise<void> | undefined;
+  private deleteRetry: NodeJS.Timeout | undefined;
+  private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
+  private writebackRunning: Promise<void> | undefined;
+  private readonly ownerCounters = new Map<string, OwnerCounters>();
+  readonly counters = {
+    swap_outs: 0,
+    swap_ins: 0,
+    written_back_pages: 0,
+    writeback_skipped: 0,
+    migrated_pages: 0,
+    lost_pages: 0,
+    checksum_failures: 0,
+    reconciles: 0,
+    orphans_deleted: 0,
+    backend_delete_retries: 0,
+  };
+  private readonly writebackBatch: number;
+  private closed = false;
+
+  private constructor(options: CoordinatorOptions) {
+    this.log = options.log;
+    this.writebackBatch = options.writebackBatch ?? 64;
+    this.cache = new SwapCache(this.table);
+    this.policies = new OwnerPolicies(options.dataDir);
+    this.registry = new BackendRegistry({ specs: options.backends, log: options.log, deadlineMs: options.backendDeadlineMs, pollMs: options.pollMs });
+    this.journal = this.replayJournal(options);
+  }
+
+  /** Replays the journal, reconciles with every reachable backend, starts polling. */
+  static async start(options: CoordinatorOptions): Promise<Coordinator> {
+    const c = new Coordinator(options);
+    c.registry.onNeedsReconcile = (b) => void c.reconcile(b).catch((err: unknown) => c.log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'));
+    c.registry.onZswapOverThreshold = () => c.kickWriteback();
+    await c.registry.pollOnce();
+    await Promise.allSettled([...c.reconciles.values()]);
+    c.registry.start();
+    return c;
+  }
+
+  // ---- journal ------------------------------------------------------------
+
+  private replayJournal(options: CoordinatorOptions): Journal {
+    const owners = new Map<number, string>();
+    const backends = new Map<number, number>(); // journal id -> registry id (0: gone)
+    let lostToMissingBackend = 0;
+    const apply = (r: JournalRecord): void => {
+      switch (r.type) {
+        case RecordType.Owner:
+          owners.set(r.id, r.name);
+          break;
+        case RecordType.Backend:
+          backends.set(r.id, this.registry.get(r.name)?.id ?? 0);
+          break;
+        case RecordType.Release:
+          this.table.releaseSlot(r.slot);
+          break;
+        case RecordType.Set: {
+          const owner = owners.get(r.ownerId);
+          if (owner === undefined) throw new Error(`journal: slot ${r.slot} names unknown owner id ${r.ownerId}`);
+          let backing: Backing = { tier: r.tier, backend: 0, handle: r.handle, checksum: r.checksum };
+          if (r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) {
+            const id = backends.get(r.backendId) ?? 0;
+            if (id === 0) {
+              backing = { tier: TierCode.LOST, backend: 0, handle: 0, checksum: r.checksum };
+              lostToMissingBackend++;
+            } else backing.backend = id;
+          }
+          this.table.restoreSlot(r.slot, owner, r.order, r.count, backing);
+          break;
+        }
+      }
+    };
+    const journal = Journal.open(
+      { dir: options.dataDir, fsync: options.journalFsync, snapshotAfterBytes: options.snapshotAfterBytes, log: options.log },
+      apply,
+    );
+    // Rebuild derived state from the table.
+    this.table.forEachSlot((slot) => {
+      if (this.table.tierOf(slot) === TierCode.ZSWAP) this.zswapSlots.set(this.table.handleOf(slot), slot);
+    });
+    if (lostToMissingBackend > 0) {
+      this.counters.lost_pages += lostToMissingBackend;
+      options.log.warn({ pages: lostToMissingBackend }, 'journal names backends that are not configured: their pages are lost');
+    }
+    // Start every log with the names its records use.
+    this.journalNames(journal.pending);
+    journal.onSnapshot((w) => {
+      this.journalNames(w);
+      this.table.forEachSlot((slot) => this.writeSlot(w, slot));
+    });
+    // A snapshot now makes the replayed state (with remapped ids) the base.
+    journal.snapshot();
+    return journal;
+  }
+
+  private journalNames(w: RecordWriter): void {
+    for (const b of this.registry.all) w.name(RecordType.Backend, b.id, b.name);
+    for (const [name, id] of this.ownerIds) w.name(RecordType.Owner, id, name);
+  }
+
+  private ownerId(owner: string): number {
+    let id = this.ownerIds.get(owner);
+    if (id === undefined) {
+      id = this.ownerIds.size + 1;
+      this.ownerIds.set(owner, id);
+      this.journal.pending.name(RecordType.Owner, id, owner);
+    }
+    return id;
+  }
+
+  private writeSlot(w: RecordWriter, slot: number): void {
+    const t = this.table;
+    const count = t.countOf(slot);
+    const owner = t.ownerOf(slot);
+    if (count === 0 || owner === undefined) {
+      w.release(slot);
+      return;
+    }
+    w.set(slot, this.ownerId(owner), t.orderOf(slot), count, t.tierOf(slot), t.backendOf(slot), t.handleOf(slot), t.checksumOf(slot));
+  }
+
+  /** Appends the current state of each slot to the journal. */
+  private journalSlots(slots: readonly number[]): void {
+    for (const s of slots) this.writeSlot(this.journal.pending, s);
+  }
+
+  // ---- backing changes ------------------------------------------------------
+
+  private setBacking(slot: number, backing: Backing): void {
+    if (this.table.tierOf(slot) === TierCode.ZSWAP) this.zswapSlots.delete(this.table.handleOf(slot));
+    this.table.setBacking(slot, backing);
+    if (backing.tier === TierCode.ZSWAP) this.zswapSlots.set(backing.handle, slot);
+  }
+
+  /** A slot died: its backend copy goes, promptly and in batches. */
+  private release(r: Released | undefined): void {
+    if (!r) return;
+    if (r.tier === TierCode.ZSWAP) this.zswapSlots.delete(r.handle);
+    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0) this.queueDelete(r.backend, r.handle, 'DELETE_FREED');
+    this.writeSlot(this.journal.pending, r.slot);
+  }
+
+  private queueDelete(backendId: number, handle: number, reason: DeleteReason): void {
+    let byReason = this.deletes.get(backendId);
+    if (!byReason) this.deletes.set(backendId, (byReason = new Map()));
+    let list = byReason.get(reason);
+    if (!list) byReason.set(reason, (list = []));
+    list.push(handle);
+    this.deleteFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDeletes());
+  }
+
+  private async flushDeletes(): Promise<void> {
+    const work = [...this.deletes.entries()];
+    this.deletes.clear();
+    this.deleteFlush = undefined;
+    await Promise.all(
+      work.map(async ([backendId, byReason]) => {
+        const b = this.registry.byIdOf(backendId);
+        if (!b) return;
+        for (const [reason, handles] of byReason) {
+          for (let i = 0; i < handles.length; i += MAX_BATCH) {
+            const chunk = handles.slice(i, i + MAX_BATCH);
+            try {
+              await b.client.delete(chunk, reason, true);
+            } catch (err) {
+              // Keep them for later; a reconcile also removes what nobody references.
+              this.counters.backend_delete_retries++;
+              this.log.warn({ backend: b.name, pages: chunk.length, err: String(err) }, 'backend delete failed; retrying later');
+              for (const h of chunk) this.queueDeleteLater(backendId, h, reason);
+            }
+          }
+        }
+      }),
+    );
+  }
+
+  private queueDeleteLater(backendId: number, handle: number, reason: DeleteReason): void {
+    let byReason = this.deletes.get(backendId);
+    if (!byReason) this.deletes.set(backendId, (byReason = new Map()));
+    let list = byReason.get(reason);
+    if (!list) byReason.set(reason, (list = []));
+    list.push(handle);
+    if (this.deleteRetry || this.closed) return;
+    this.deleteRetry = setTimeout(() => {
+      this.deleteRetry = undefined;
+      this.deleteFlush ??= this.flushDeletes();
+    }, 1000);
+    this.deleteRetry.unref();
+  }
+
+  // ---- placement (the tier policy) -------------------------------------------
+
+  /**
+   * Stores pages by the tier policy: zswap first (when in service, under its
+   * threshold and the owners' zswap limits), then swapfiles by priority with
+   * equal priorities round-robin; what a tier rejects goes to the next one.
+   * Each backend gets one batched call. Writes stay registered on the
+   * backends until `commit` (synchronous) has recorded the handles, so a
+   * reconcile cannot delete them in between. On failure every placed copy is
+   * deleted again and the error says why.
+   */
+  private async placePages(pages: readonly Buffer[], owners: readonly string[], opts: { allowZswap: boolean; exclude?: AttachedBackend }, commit: (placed: Placement[]) => void): Promise<void> {
+    const placed: (Placement | undefined)[] = new Array(pages.length);
+    const held: AttachedBackend[] = [];
+    let remaining: number[] = pages.map((_, i) => i);
+    let transient = 0;
+    let unreachableSeen = false;
+    try {
+      const zs = this.registry.zswap();
+      const candidates: AttachedBackend[] = [];
+      if (opts.allowZswap && zs && zs !== opts.exclude && zs.writable && !zs.info?.overThreshold) candidates.push(zs);
+      candidates.push(...this.registry.swapfileOrder(opts.exclude));
+      unreachableSeen = this.registry.all.some((b) => b.state === 'active' && !b.reachable && b !== opts.exclude);
+      for (const b of candidates) {
+        if (remaining.length === 0) break;
+        let batch = remaining;
+        if (b.kind === 'zswap') batch = this.withinZswapLimits(remaining, owners);
+        if (batch.length === 0) continue;
+        await b.beginWrite();
+        held.push(b);
+        let res;
+        try {
+          res = await b.client.put(batch.map((i) => pages[i]!));
+        } catch (err) {
+          if (isTransient(err)) transient++;
+          else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED)) this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
+          if (b.kind === 'zswap' && isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED) this.kickWriteback();
+          continue;
+        }
+        const next: number[] = [];
+        const batchSet = new Set(batch);
+        let poolLimited = false;
+        for (let k = 0; k < batch.length; k++) {
+          const i = batch[k]!;
+          const h = res.handles[k] ?? 0;
+          if (h > 0) placed[i] = { backend: b, handle: h };
+          else {
+            next.push(i);
+            if (res.outcomes[k] === 'PUT_POOL_LIMIT_HIT') poolLimited = true;
+          }
+        }
+        if (poolLimited) this.kickWriteback();
+        remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
+      }
+      if (remaining.length > 0) {
+        if (transient > 0 || (unreachableSeen && candidates.length === 0)) throw unavailable(`no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`);
+        throw resourceExhausted(`no tier has room for ${remaining.length} of ${pages.length} pages`);
+      }
+      commit(placed as Placement[]);
+    } catch (err) {
+      for (const p of placed) if (p) this.queueDelete(p.backend.id, p.handle, 'DELETE_FREED');
+      throw err;
+    } finally {
+      for (const b of held) b.endWrite();
+    }
+  }
+
+  /** The pages (by index) whose owners are under their zswap limit. */
+  private withinZswapLimits(indices: number[], owners: readonly string[]): number[] {
+    const room = new Map<string, number>();
+    const out: number[] = [];
+    for (const i of indices) {
+      const owner = owners[i]!;
+      let left = room.get(owner);
+      if (left === undefined) {
+        const max = this.policies.get(owner).zswapMaxPages;
+        left = max === 0 ? Infinity : Math.max(0, max - (this.table.pagesByTier(owner)[TierCode.ZSWAP] ?? 0));
+      }
+      if (left > 0) {
+        out.push(i);
+        left--;
+      }
+      room.set(owner, left);
+    }
+    return out;
+  }
+
+  /**
+   * Writes pages to slots (SwapOut, Store): zero pages become TIER_ZERO, the
+   * rest are placed by the policy. The slots stay in the swap cache until the
+   * new backing is recorded. All-or-nothing: on failure no slot changes.
+   */
+  private async writePages(owner: string, slots: readonly number[], pages: readonly Buffer[]): Promise<TierName[]> {
+    const n = slots.length;
+    const tokens = new Array<number>(n);
+    const checksums = new Uint32Array(n);
+    const dataIdx: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const page = pages[i]!;
+      tokens[i] = this.cache.beginWrite(slots[i]!, page);
+      if (isZeroPage(page)) checksums[i] = ZERO_CHECKSUM;
+      else {
+        checksums[i] = pageChecksum(page);
+        dataIdx.push(i);
+      }
+    }
+    const tiers = new Array<TierName>(n);
+    try {
+      const commit = (placed: Placement[]): void => {
+        const byIndex = new Array<Placement | undefined>(n);
+        dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
+        for (let i = 0; i < n; i++) {
+          const slot = slots[i]!;
+          const p = byIndex[i];
+          const backing: Backing = p
+            ? { tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE, backend: p.backend.id, handle: p.handle, checksum: checksums[i]! }
+            : { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: checksums[i]! };
+          tiers[i] = TIER_NAMES[backing.tier];
+          if (!this.cache.isLatest(slot, tokens[i]!)) {
+            // A newer write to this slot won; this copy is stale.
+            if (p) this.queueDelete(p.backend.id, p.handle, 'DELETE_REPLACED');
+            continue;
+          }
+          const oldTier = this.table.tierOf(slot);
+          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE) this.queueDelete(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
+          this.setBacking(slot, backing);
+        }
+        this.journalSlots(slots);
+      };
+      if (dataIdx.length === 0) commit([]);
+      else
+        await this.placePages(
+          dataIdx.map((i) => pages[i]!),
+          dataIdx.map(() => owner),
+          { allowZswap: true },
+          commit,
+        );
+    } finally {
+      for (let i = 0; i < n; i++) this.release(this.cache.endWrite(slots[i]!, tokens[i]!));
+    }
+    return tiers;
+  }
+
+  private ownerCountersOf(owner: string): OwnerCounters {
+    let c = this.ownerCounters.get(owner);
+    if (!c) this.ownerCounters.set(owner, (c = { swapOuts: 0, swapIns: 0 }));
+    return c;
+  }
+
+  private checkSwapLimit(owner: string, more: number): void {
+    const max = this.policies.get(owner).swapMaxPages;
+    if (max > 0 && this.table.usedSlots(owner) + more > max) {
+      throw resourceExhausted(`owner ${owner} is over its swap limit: ${this.table.usedSlots(owner)} of ${max} slots used, ${more} more asked`);
+    }
+  }
+
+  // ---- the API ----------------------------------------------------------------
+
+  async swapOut(owner: string, pages: Buffer[], contiguous: boolean): Promise<{ slots: number[]; tiers: TierName[] }> {
+    checkOwner(owner);
+    checkPages(pages);
+    this.checkSwapLimit(owner, pages.length);
+    const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
+    let tiers: TierName[];
+    try {
+      tiers = await this.writePages(owner, slots, pages);
+    } catch (err) {
+      // Nobody knows these ids yet: give them back, nothing was journaled.
+      const freed = this.table.free(owner, slots);
+      if (freed.ok) for (const r of freed.value.released) this.release(r);
+      throw err;
+    }
+    await this.journal.commit();
+    this.counters.swap_outs += pages.length;
+    this.ownerCountersOf(owner).swapOuts += pages.length;
+    return { slots, tiers };
+  }
+
+  async allocate(owner: string, count: number, contiguous: boolean): Promise<number[]> {
+    checkOwner(owner);
+    if (count === 0) throw invalidArgument('count is 0: allocate 1 to 512 slots');
+    if (count > MAX_BATCH) throw invalidArgument(`count ${count} is more than ${MAX_BATCH}`);
+    this.checkSwapLimit(owner, count);
+    const slots = unwrap(this.table.allocate(owner, count, contiguous));
+    this.journalSlots(slots);
+    await this.journal.commit();
+    return slots;
+  }
+
+  async store(owner: string, slots: number[], pages: Buffer[]): Promise<TierName[]> {
+    checkOwner(owner);
+    checkBatchSize(slots.length, 'slots');
+    if (slots.length !== pages.length) throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
+    checkPages(pages);
+    unwrap(this.table.check(owner, slots));
+    const tiers = await this.writePages(owner, slots, pages);
+    await this.journal.commit();
+    this.counters.swap_outs += pages.length;
+    this.ownerCountersOf(owner).swapOuts += pages.length;
+    return tiers;
+  }
+
+  async load(owner: string, slots: number[], release: boolean): Promise<{ pages: Buffer[]; counts: number[] }> {
+    checkOwner(owner);
+    checkBatchSize(slots.length, 'slots');
+    checkDistinct(slots, 'slot');
+    for (const s of slots) {
+      unwrap(this.table.check(owner, [s]));
+      const tier = this.table.tierOf(s);
+      if (tier === TierCode.EMPTY && !this.cache.page(s)) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
+      if (tier === TierCode.LOST && !this.cache.page(s)) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
+    }
+    for (const s of slots) this.cache.pin(s);
+    let pages: Buffer[];
+    let counts: number[];
+    try {
+      pages = await this.readPages(slots);
+      if (release) {
+        const freed = unwrap(this.table.free(owner, slots));
+        counts = freed.counts;
+        for (const r of freed.released) this.release(r);
+        this.journalSlots(slots);
+      } else counts = slots.map((s) => this.table.countOf(s));
+    } finally {
+      for (const s of slots) this.release(this.cache.unpin(s));
+    }
+    if (release) await this.journal.commit();
+    this.counters.swap_ins += slots.length;
+    this.ownerCountersOf(owner).swapIns += slots.length;
+    return { pages, counts };
+  }
+
+  /** Reads pinned slots: from the swap cache, as zero pages, or from backends (one call per backend). */
+  private async readPages(slots: readonly number[]): Promise<Buffer[]> {
+    const out = new Array<Buffer>(slots.length);
+    const groups = new Map<number, number[]>(); // backend id -> indices
+    const shared: Promise<void>[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      const cached = this.cache.page(s);
+      if (cached) {
+        out[i] = cached;
+        continue;
+      }
+      const tier = this.table.tierOf(s);
+      if (tier === TierCode.ZERO) {
+        out[i] = ZERO_PAGE;
+        continue;
+      }
+      if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
+      if (tier === TierCode.EMPTY) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
+      const inflight = this.cache.reads.get(s);
+      if (inflight) {
+        shared.push(inflight.then((p) => void (out[i] = p)));
+        continue;
+      }
+      const b = this.table.backendOf(s);
+      let g = groups.get(b);
+      if (!g) groups.set(b, (g = []));
+      g.push(i);
+    }
+    const reads: Promise<void>[] = [];
+    for (const [backendId, idx] of groups) {
+      const groupRead = this.readGroup(backendId, idx.map((i) => slots[i]!));
+      idx.forEach((i, k) => {
+        const s = slots[i]!;
+        const p = groupRead.then((pages) => pages[k]!);
+        this.cache.reads.set(s, p);
+        const done = (): void => {
+          if (this.cache.reads.get(s) === p) this.cache.reads.delete(s);
+        };
+        p.then(done, done);
+        reads.push(p.then((page) => void (out[i] = page)));
+      });
+    }
+    await Promise.all([...reads, ...shared]);
+    return out;
+  }
+
+  /** One backend read of several slots, checksums verified; retried once if a slot moved meanwhile. */
+  private async readGroup(backendId: number, slots: number[]): Promise<Buffer[]> {
+    const b = this.registry.byIdOf(backendId);
+    if (!b) throw dataLoss(`slot ${slots[0]} names a backend that is not configured`);
+    const handles = slots.map((s) => this.table.handleOf(s));
+    const checksums = slots.map((s) => this.table.checksumOf(s));
+    let res;
+    try {
+      res = await b.client.get(handles, true);
+    } catch (err) {
+      const moved = slots.some((s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k]);
+      if (moved) return this.readPages(slots); // writeback or swapoff moved some: read again from where they are
+      if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
+      if (isServiceError(err) && err.code === Status.NOT_FOUND) throw dataLoss(`backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`);
+      if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);
+      throw err;
+    }
+    for (let k = 0; k < slots.length; k++) {
+      const page = res.pages[k];
+      if (!page || page.length !== PAGE_SIZE || pageChecksum(page) !== checksums[k]) {
+        this.counters.checksum_failures++;
+        throw dataLoss(`slot ${slots[k]} failed its checksum on backend ${b.name}`);
+      }
+    }
+    return res.pages;
+  }
+
+  async duplicate(owner: string, slots: number[]): Promise<number[]> {
+    checkOwner(owner);
+    const counts = unwrap(this.table.duplicate(owner, slots));
+    this.journalSlots(slots);
+    await this.journal.commit();
+    return counts;
+  }
+
+  async free(owner: string, slots: number[]): Promise<number[]> {
+    checkOwner(owner);
+    const res = unwrap(this.table.free(owner, slots));
+    for (const r of res.released) this.release(r);
+    this.journalSlots(slots);
+    await this.journal.commit();
+    return res.counts;
+  }
+
+  inspect(owner: string, slots: number[]): SlotDescription[] {
+    checkOwner(owner);
+    unwrap(this.table.check(owner, slots));
+    return slots.map((s) => this.describe(s));
+  }
+
+  describe(slot: number): SlotDescription {
+    const t = this.table;
+    const tier = t.tierOf(slot);
+    const hasBackend = tier === TierCode.ZSWAP || tier === TierCode.SWAPFILE;
+    return {
+      slot,
+      count: t.countOf(slot),
+      tier: TIER_NAMES[tier] ?? 'TIER_UNSPECIFIED',
+      backend: hasBackend ? this.registry.nameOf(t.backendOf(slot)) : '',
+      owner: t.ownerOf(slot) ?? '',
+      handle: hasBackend ? t.handleOf(slot) : 0,
+      checksum: tier === TierCode.EMPTY || tier === TierCode.LOST ? 0 : t.checksumOf(slot),
+      inSwapCache: this.cache.page(slot) !== undefined,
+    };
+  }
+
+  // ---- writeback and migration --------------------------------------------------
+
+  /** Starts background writeback when zswap is over its threshold (once at a time). */
+  kickWriteback(): void {
+    if (this.writebackRunning || this.closed) return;
+    this.writebackRunning = (async () => {
+      for (let round = 0; round < 10_000 && !this.closed; round++) {
+        const zs = this.registry.zswap();
+        if (!zs?.reachable || this.registry.swapfileOrder().length === 0) return;
+        const info = await zs.client.info(2000);
+        zs.info = info;
+        if (!info.overThreshold) return;
+        const moved = await this.writeback(this.writebackBatch, '');
+        if (moved === 0) return;
+      }
+    })()
+      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'background writeback failed'))
+      .finally(() => (this.writebackRunning = undefined));
+  }
+
+  /**
+   * Moves up to maxPages of zswap's coldest pages to the next tier down, as
+   * zswap's shrinker does; slot ids stay, descriptors flip to TIER_SWAPFILE.
+   */
+  async writeback(maxPages: number, ownerFilter: string): Promise<number> {
+    if (ownerFilter !== '') checkOwner(ownerFilter);
+    const zs = this.registry.zswap();
+    if (!zs || !zs.reachable) return 0;
+    let written = 0;
+    let idleRounds = 0;
+    while (written < maxPages && idleRounds < 3) {
+      if (this.registry.swapfileOrder(zs).length === 0) break;
+      const want = Math.min(this.writebackBatch, maxPages - written, MAX_BATCH);
+      const { entries } = await zs.client.coldest(want);
+      if (entries.length === 0) break;
+      const slots: number[] = [];
+      const pages: Buffer[] = [];
+      const skipped: number[] = [];
+      for (const e of entries) {
+        const slot = this.zswapSlots.get(e.handle);
+        const eligible =
+          slot !== undefined &&
+          this.table.backendOf(slot) === zs.id &&
+          this.table.handleOf(slot) === e.handle &&
+          !this.cache.hasWriter(slot) &&
+          (ownerFilter === '' || this.table.ownerOf(slot) === ownerFilter) &&
+          this.policies.get(this.table.ownerOf(slot) ?? '').zswapWriteback;
+        if (eligible) {
+          slots.push(slot);
+          pages.push(e.page);
+        } else skipped.push(e.handle);
+      }
+      // Give skipped entries a second chance so the next Coldest moves on.
+      if (skipped.length > 0) {
+        this.counters.writeback_skipped += skipped.length;
+        await zs.client.get(skipped, true).catch(() => undefined);
+      }
+      if (slots.length === 0) {
+        idleRounds++;
+        continue;
+      }
+      idleRounds = 0;
+      written += await this.migrate(zs, slots, pages, { allowZswap: false, reason: 'DELETE_WRITTEN_BACK' });
+    }
+    this.counters.written_back_pages += written;
+    return written;
+  }
+
+  /**
+   * Moves slots off `from`: verifies each page against its checksum, places
+   * it by the policy (never back on `from`), and flips the descriptor if the
+   * slot still points at the old copy (a Store meanwhile wins). The old copy
+   * is deleted afterwards. Returns the pages moved.
+   */
+  private async migrate(from: AttachedBackend, slots: number[], pages: Buffer[], opts: { allowZswap: boolean; reason: DeleteReason }): Promise<number> {
+    const old = slots.map((s) => this.table.handleOf(s));
+    for (let k = 0; k < slots.length; k++) {
+      if (pageChecksum(pages[k]!) !== this.table.checksumOf(slots[k]!)) {
+        this.counters.checksum_failures++;
+        throw dataLoss(`slot ${slots[k]} failed its checksum on backend ${from.name} during migration`);
+      }
+    }
+    const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
+    let moved = 0;
+    try {
+      await this.placePages(pages, slots.map((s) => this.table.ownerOf(s) ?? ''), { allowZswap: opts.allowZswap, exclude: from }, (placed) => {
+        for (let k = 0; k < slots.length; k++) {
+          const s = slots[k]!;
+          const p = placed[k]!;
+          const current = this.cache.isLatest(s, tokens[k]!) && this.table.backendOf(s) === from.id && this.table.handleOf(s) === old[k];
+          if (!current) {
+            this.queueDelete(p.backend.id, p.handle, 'DELETE_REPLACED');
+            continue;
+          }
+          this.setBacking(s, { tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE, backend: p.backend.id, handle: p.handle, checksum: this.table.checksumOf(s) });
+          this.queueDelete(from.id, old[k]!, opts.reason);
+          moved++;
+        }
+        this.journalSlots(slots);
+      });
+    } finally {
+      for (let k = 0; k < slots.length; k++) this.release(this.cache.endWrite(slots[k]!, tokens[k]!));
+    }
+    await this.journal.commit();
+    this.counters.migrated_pages += moved;
+    return moved;
+  }
+
+  /** Live slots with data on a backend (not LOST). */
+  private slotsWithDataOn(b: AttachedBackend): number[] {
+    return this.table.slotsOnBackend(b.id).filter((s) => {
+      const t = this.table.tierOf(s);
+      return (t === TierCode.ZSWAP || t === TierCode.SWAPFILE) && this.table.countOf(s) > 0;
+    });
+  }
+
+  /** Free room, in pages, on the backends other than `b` that could take its pages. */
+  private roomElsewhere(b: AttachedBackend): number {
+    let room = 0;
+    for (const o of this.registry.all) {
+      if (o === b || !o.writable || !o.info) continue;
+      if (o.kind === 'swapfile') room += Math.max(0, o.info.capacityPages - o.info.usedPages);
+      else if (o.kind === 'zswap') {
+        const limit = (o.info.poolLimitBytes * (o.info.acceptThresholdPercent || 100)) / 100;
+        const perPage = o.info.usedPages > 0 ? Math.max(1, o.info.storedBytes / o.info.usedPages) : PAGE_SIZE;
+        room += Math.max(0, Math.floor((limit - o.info.storedBytes) / perPage));
+      }
+    }
+    return room;
+  }
+
+  /**
+   * Migrates every slot off a backend, reporting progress; the backend then
+   * stays out of service ('off') until Swapon.
+   */
+  async swapoff(name: string, progress: (moved: number, remaining: number) => Promise<void>): Promise<number> {
+    const b = this.registry.get(name);
+    if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
+    if (b.state === 'off') return 0;
+    await this.registry.pollOnce();
+    const todo = this.slotsWithDataOn(b).length;
+    if (todo > 0 && !b.reachable) throw unavailable(`backend ${name} cannot be reached: its ${todo} pages cannot be read now`);
+    const room = this.roomElsewhere(b);
+    if (todo > room) throw failedPrecondition(`swapoff ${name}: ${todo} pages to move but the other backends have room for ${room}`);
+    const before = b.state;
+    b.state = 'draining';
+    this.log.info({ backend: name, pages: todo }, 'swapoff: draining');
+    let moved = 0;
+    try {
+      for (let stuck = 0; ; ) {
+        const slots = this.slotsWithDataOn(b);
+        if (slots.length === 0) break;
+        const batch = slots.filter((s) => !this.cache.hasWriter(s)).slice(0, this.writebackBatch);
+        if (batch.length === 0) {
+          if (++stuck > 200) throw unavailable(`swapoff ${name}: slots stay busy; try again`);
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        const handles = batch.map((s) => this.table.handleOf(s));
+        let res;
+        try {
+          res = await b.client.get(handles, false);
+        } catch (err) {
+          // A slot may have been freed or re-stored meanwhile; only give up on a real failure.
+          if (batch.some((s, k) => this.table.backendOf(s) !== b.id || this.table.handleOf(s) !== handles[k])) continue;
+          throw isTransient(err) ? unavailable(`swapoff ${name}: backend cannot be reached`) : err;
+        }
+        const n = await this.migrate(b, batch, res.pages, { allowZswap: true, reason: 'DELETE_MIGRATED' });
+        moved += n;
+        await progress(moved, this.slotsWithDataOn(b).length);
+      }
+    } catch (err) {
+      b.state = before;
+      throw err;
+    }
+    b.state = 'off';
+    this.log.info({ backend: name, moved }, 'swapoff: done, backend off');
+    return moved;
+  }
+
+  swapon(name: string, priority: number): BackendDescription {
+    const b = this.registry.get(name);
+    if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
+    b.priority = priority;
+    b.state = 'active';
+    return this.describeBackend(b);
+  }
+
+  // ---- reconcile ---------------------------------------------------------------
+
+  /**
+   * Tells a backend which handles the table references: handles it lost turn
+   * TIER_LOST, handles nobody references are deleted by it. Writes to the
+   * backend wait meanwhile.
+   */
+  reconcile(b: AttachedBackend): Promise<void> {
+    let running = this.reconciles.get(b);
+    if (running) return running;
+    running = b
+      .exclusive(async () => {
+        const epoch = b.info?.epoch;
+        const slots = this.slotsWithDataOn(b);
+        const handles = slots.map((s) => this.table.handleOf(s));
+        const res = await b.client.reconcile(handles);
+        if (res.missing.length > 0) {
+          const missing = new Set(res.missing);
+          const lost: number[] = [];
+          slots.forEach((s, k) => {
+            if (missing.has(handles[k]!) && this.table.backendOf(s) === b.id) {
+              this.setBacking(s, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(s) });
+              lost.push(s);
+            }
+          });
+          this.journalSlots(lost);
+          await this.journal.commit();
+          this.counters.lost_pages += lost.length;
+          this.log.warn({ backend: b.name, lost: lost.length }, 'reconcile: backend lost pages; they read as DATA_LOSS');
+        }
+        this.counters.reconciles++;
+        this.counters.orphans_deleted += res.deleted;
+        b.reconciledEpoch = epoch;
+        this.log.info({ backend: b.name, epoch, referenced: handles.length, missing: res.missing.length, deleted: res.deleted }, 'reconciled');
+      })
+      .finally(() => this.reconciles.delete(b));
+    this.reconciles.set(b, running);
+    return running;
+  }
+
+  // ---- reporting -------------------------------------------------------------------
+
+  describeBackend(b: AttachedBackend): BackendDescription {
+    return {
+      name: b.name,
+      kind: b.kind ?? '',
+      store: b.store,
+      address: b.address,
+      priority: b.priority,
+      state: b.state,
+      capacityPages: b.info?.capacityPages ?? 0,
+      usedPages: b.info?.usedPages ?? 0,
+      storedBytes: b.info?.storedBytes ?? 0,
+      reachable: b.reachable,
+      epoch: b.info?.epoch ?? '',
+    };
+  }
+
+  async listBackends(): Promise<BackendDescription[]> {
+    await this.registry.pollOnce();
+    return this.registry.all.map((b) => this.describeBackend(b));
+  }
+
+  private tierCounters(owner?: string): { name: string; value: number }[] {
+    const by = this.table.pagesByTier(owner);
+    return TIER_NAMES.slice(1).map((name, i) => ({ name, value: by[i + 1] ?? 0 }));
+  }
+
+  async stats(ownerFilter: string): Promise<{
+    usedSlots: number;
+    pagesByTier: { name: string; value: number }[];
+    swapOuts: number;
+    swapIns: number;
+    slotTableBytes: number;
+    maxSwapCount: number;
+    zswap: { name: string; value: number }[];
+    owners: { owner: string; usedSlots: number; pagesByTier: { name: string; value: number }[]; swapOuts: number; swapIns: number; policy: OwnerPolicy & { owner: string } }[];
+    counters: { name: string; value: number }[];
+  }> {
+    if (ownerFilter !== '') checkOwner(ownerFilter);
+    const owner = ownerFilter === '' ? undefined : ownerFilter;
+    let zswap: { name: string; value: number }[] = [];
+    const zs = this.registry.zswap();
+    if (zs?.reachable) {
+      try {
+        zswap = (await zs.client.stats()).counters.map((c) => ({ name: c.name, value: c.value }));
+      } catch {
+        zswap = [];
+      }
+    }
+    const owners = (owner ? [owner] : this.table.owners()).map((o) => {
+      const c = this.ownerCounters.get(o) ?? { swapOuts: 0, swapIns: 0 };
+      return { owner: o, usedSlots: this.table.usedSlots(o), pagesByTier: this.tierCounters(o), swapOuts: c.swapOuts, swapIns: c.swapIns, policy: { owner: o, ...this.policies.get(o) } };
+    });
+    const oc = owner ? this.ownerCounters.get(owner) : undefined;
+    return {
+      usedSlots: this.table.usedSlots(owner),
+      pagesByTier: this.tierCounters(owner),
+      swapOuts: owner ? (oc?.swapOuts ?? 0) : this.counters.swap_outs,
+      swapIns: owner ? (oc?.swapIns ?? 0) : this.counters.swap_ins,
+      slotTableBytes: this.table.memoryBytes(),
+      maxSwapCount: this.table.maxSwapCount,
+      zswap,
+      owners,
+      counters: [
+        ...Object.entries(this.counters).map(([name, value]) => ({ name, value })),
+        { name: 'swap_cache_pages', value: this.cache.size },
+        { name: 'journal_commits', value: this.journal.stats.commits },
+        { name: 'journal_fsyncs', value: this.journal.stats.fsyncs },
+        { name: 'journal_snapshots', value: this.journal.stats.snapshots },
+      ],
+    };
+  }
+
+  setOwnerPolicy(owner: string, update: boolean, policy: OwnerPolicy): OwnerPolicy {
+    checkOwner(owner);
+    if (update) this.policies.set(owner, policy);
+    return { ...DEFAULT_POLICY, ...this.policies.get(owner) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.deleteRetry) clearTimeout(this.deleteRetry);
+    await this.writebackRunning;
+    await this.deleteFlush;
+    this.journal.close();
+    this.registry.close();
+  }
+}
