@@ -6,6 +6,8 @@ export interface SpawnServiceOptions {
   /** Absolute path of the compiled entry point, run with this process's node. */
   script: string;
   args?: string[];
+  /** Node options before the script, e.g. ["--cpu-prof"]; default none. */
+  execArgv?: string[];
   /** Added to this process's environment. */
   env?: Record<string, string>;
   /** How long to wait for the ready line; default 15 s. */
@@ -15,6 +17,8 @@ export interface SpawnServiceOptions {
    * unlimited (tests read whole logs; a long benchmark must not grow forever).
    */
   stderrLimit?: number;
+  /** Called with the child as soon as it is spawned (before it is ready): to track it for cleanup. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface StartedService {
@@ -33,10 +37,11 @@ export interface StartedService {
  * error) or stays silent past the timeout (then it is killed).
  */
 export function spawnService(options: SpawnServiceOptions): Promise<StartedService> {
-  const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), options.script, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  options.onSpawn?.(child);
   const limit = options.stderrLimit ?? Infinity;
   let err = '';
   child.stderr.setEncoding('utf8');
@@ -52,7 +57,8 @@ export function spawnService(options: SpawnServiceOptions): Promise<StartedServi
     const timer = setTimeout(() => {
       settled = true;
       child.kill('SIGKILL');
-      reject(new Error(`${options.script} did not become ready in ${options.timeoutMs ?? 15_000} ms; stderr:\n${err}`));
+      const reason = `did not become ready in ${options.timeoutMs ?? 15_000} ms`;
+      reject(new ServiceStartError(`${options.script} ${reason}; stderr:\n${err}`, reason, err));
     }, options.timeoutMs ?? 15_000);
     const rl = readline.createInterface({ input: child.stdout });
     rl.on('line', (line) => {
@@ -72,15 +78,30 @@ export function spawnService(options: SpawnServiceOptions): Promise<StartedServi
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      reject(new Error(`${options.script} exited with code ${code} before it was ready; stderr:\n${err}`));
+      const reason = `exited with code ${code} before it was ready`;
+      reject(new ServiceStartError(`${options.script} ${reason}; stderr:\n${err}`, reason, err));
     });
     void spawnFailed.then((e) => {
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      reject(new Error(`cannot start ${options.script}: ${e.message}`));
+      reject(new ServiceStartError(`cannot start ${options.script}: ${e.message}`, e.message, err));
     });
   });
+}
+
+/** A service that exited, failed to spawn or stayed silent before its ready line. */
+export class ServiceStartError extends Error {
+  override readonly name = 'ServiceStartError';
+  constructor(
+    message: string,
+    /** Why, in a few words: "exited with code 1", "did not become ready in 15000 ms". */
+    readonly reason: string,
+    /** What the process wrote on stderr (up to stderrLimit). */
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Sends a signal and resolves once the child has exited (at once if it already has). */
