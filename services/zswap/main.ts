@@ -1,0 +1,55 @@
+/**
+ * The zswap service: a compressed page pool serving vswap.v1.Backend.
+ *   node dist/services/zswap/main.js --listen 127.0.0.1:50052 --compressor lz4 --pool-bytes 256M
+ */
+import { createLogger } from '../common/logger';
+import { loadVswapProto } from '../common/proto';
+import { announceReady } from '../common/ready';
+import { runMain, startServer } from '../common/server';
+import { createCompressor } from './compressor';
+import { loadZswapConfig, optionName } from './config';
+import { zswapBackendImplementation } from './service';
+import { openObjectStore } from './store-factory';
+import { Zswap } from './zswap';
+
+runMain('zswap', async () => {
+  const config = loadZswapConfig();
+  const log = createLogger({ name: 'zswap', level: config.logLevel });
+  const compressor = createCompressor(config.compressor);
+  if (!compressor.ok) throw new Error(`${optionName('compressor')}: ${compressor.error}`);
+  const store = await openObjectStore(config, log);
+  let zswap: Zswap;
+  try {
+    zswap = await Zswap.open({
+      compressor: compressor.value,
+      store,
+      poolLimitBytes: config.poolBytes,
+      acceptThresholdPercent: config.acceptThresholdPercent,
+      maxCompressedBytes: config.maxCompressedBytes,
+      storeIncompressible: config.storeIncompressible,
+      log,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const server = await startServer({
+    address: config.listen,
+    log,
+    services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: zswapBackendImplementation(zswap, log) }],
+  }).catch(async (err: unknown) => {
+    await zswap.close();
+    throw err;
+  });
+  log.info(
+    { address: server.address, compressor: config.compressor, store: config.store, poolBytes: config.poolBytes, acceptThresholdPercent: config.acceptThresholdPercent },
+    'zswap serving',
+  );
+  announceReady('zswap', server.address);
+  return {
+    async stop() {
+      await server.shutdown();
+      await zswap.close();
+    },
+  };
+});
