@@ -1,0 +1,169 @@
+import { CLUSTER_SLOTS } from '../common/limits';
+
+/**
+ * One virtual cluster of CLUSTER_SLOTS (512) slots: the unit the slot table
+ * allocates from, owned by one owner and serving one size order at a time,
+ * as in the kernel's swap allocator. Per-slot fields live in typed arrays over
+ * a single ArrayBuffer (struct of arrays), so a cluster costs a handful of JS
+ * objects whatever its fill, and a slot costs 12 bytes plus one bitmap bit.
+ */
+
+/** Size orders 0 (single pages) .. 9 (512 contiguous slots, one 2 MiB folio). */
+export const ORDERS = 10;
+/** log2(CLUSTER_SLOTS): slot id = cluster index << CLUSTER_SHIFT | offset. */
+export const CLUSTER_SHIFT = 9;
+export const OFFSET_MASK = CLUSTER_SLOTS - 1;
+
+/** Low bits of the tier byte: the tier code (1..5); 0 means "not allocated". */
+export const TIER_MASK = 0x07;
+/** Tier byte bit: the swap cache holds the slot (SWAP_HAS_CACHE). */
+export const PIN_BIT = 0x08;
+
+/** Which allocator list a cluster is on (mm/swapfile.c's lists, per owner). */
+export const LIST_NONE = 0;
+/** The owner's current cluster for its order (the kernel's per-CPU cluster). */
+export const LIST_CURRENT = 1;
+/** On its owner's nonfull list for its order: some free naturally aligned unit. */
+export const LIST_NONFULL = 2;
+/** On the table's full list: no free unit of its order left. */
+export const LIST_FULL = 3;
+
+const BITMAP_WORDS = CLUSTER_SLOTS / 32;
+/** words[] layout: handle [0,512), checksum [512,1024), allocation bitmap [1024,1040). */
+export const CHECKSUM_BASE = CLUSTER_SLOTS;
+const BITMAP_BASE = 2 * CLUSTER_SLOTS;
+/** bytes[] layout: tier|pin [0,512), backend [512,1024). */
+export const BACKEND_BASE = CLUSTER_SLOTS;
+
+const COUNTS_BYTES = CLUSTER_SLOTS * 2;
+const WORDS_BYTES = (2 * CLUSTER_SLOTS + BITMAP_WORDS) * 4;
+const BYTES_BYTES = 2 * CLUSTER_SLOTS;
+/** Bytes of typed-array storage per cluster: 512 * (2 + 1 + 1 + 4 + 4) + 64 = 6208. */
+export const CLUSTER_STORAGE_BYTES = COUNTS_BYTES + WORDS_BYTES + BYTES_BYTES;
+
+/** Index of the lowest set bit of a non-zero 32-bit value. */
+function lowestBit(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+export class SlotCluster {
+  /** Index in the table (>= 1); its slots are index * 512 + offset. */
+  index = 0;
+  /** Owner id (see SlotOwners). */
+  owner = -1;
+  /** Size order it serves: allocations are naturally aligned runs of 2^order. */
+  order = 0;
+  /** Allocated slots (swap count > 0 or pinned by the swap cache). */
+  used = 0;
+  /** Naturally aligned units of 2^order slots with no allocated slot in them. */
+  freeUnits = 0;
+  /** Unit to start the next search at, so a scan over a filling cluster is amortised O(1). */
+  hint = 0;
+  list = LIST_NONE;
+  /** Neighbours on its list, by cluster index (0 = none): intrusive, no list nodes. */
+  prev = 0;
+  next = 0;
+
+  /** Swap count per slot. */
+  readonly counts: Uint16Array;
+  /** handle per slot, then checksum per slot, then the allocation bitmap. */
+  readonly words: Uint32Array;
+  /** tier code | PIN_BIT per slot, then backend id per slot (0 = none). */
+  readonly bytes: Uint8Array;
+
+  constructor() {
+    const buf = new ArrayBuffer(CLUSTER_STORAGE_BYTES);
+    this.counts = new Uint16Array(buf, 0, CLUSTER_SLOTS);
+    this.words = new Uint32Array(buf, COUNTS_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
+    this.bytes = new Uint8Array(buf, COUNTS_BYTES + WORDS_BYTES, 2 * CLUSTER_SLOTS);
+  }
+
+  /** Takes the cluster (storage all zero: every slot released) into service. */
+  reset(index: number, owner: number, order: number): void {
+    this.index = index;
+    this.owner = owner;
+    this.order = order;
+    this.used = 0;
+    this.freeUnits = CLUSTER_SLOTS >>> order;
+    this.hint = 0;
+    this.list = LIST_NONE;
+    this.prev = 0;
+    this.next = 0;
+  }
+
+  isAllocated(off: number): boolean {
+    return ((this.words[BITMAP_BASE + (off >>> 5)]! >>> (off & 31)) & 1) === 1;
+  }
+
+  /** True if no slot of unit u (2^order slots from u << order) is allocated. */
+  private unitFree(u: number): boolean {
+    const order = this.order;
+    const first = u << order;
+    if (order <= 5) {
+      const mask = order === 5 ? -1 : ((1 << (1 << order)) - 1) << (first & 31);
+      return (this.words[BITMAP_BASE + (first >>> 5)]! & mask) === 0;
+    }
+    const w0 = BITMAP_BASE + (first >>> 5);
+    const nWords = 1 << (order - 5);
+    for (let w = 0; w < nWords; w++) if (this.words[w0 + w] !== 0) return false;
+    return true;
+  }
+
+  /** Marks slot off allocated (it must be free) and keeps used/freeUnits right. */
+  mark(off: number): void {
+    if (this.unitFree(off >>> this.order)) this.freeUnits--;
+    this.words[BITMAP_BASE + (off >>> 5)]! |= 1 << (off & 31);
+    this.used++;
+  }
+
+  /** Marks slot off free (it must be allocated); a unit left with no slot becomes free. */
+  unmark(off: number): void {
+    this.words[BITMAP_BASE + (off >>> 5)]! &= ~(1 << (off & 31));
+    this.used--;
+    if (this.unitFree(off >>> this.order)) this.freeUnits++;
+  }
+
+  /**
+   * First offset of a free naturally aligned unit of 2^order slots, marking
+   * nothing. Only called with freeUnits > 0, so the search always succeeds; it
+   * starts at the hint and wraps, which keeps filling a cluster linear overall.
+   */
+  findFreeUnit(): number {
+    const units = CLUSTER_SLOTS >>> this.order;
+    let u = this.hint;
+    for (let i = 0; i < units; i++) {
+      if (this.unitFree(u)) {
+        this.hint = u + 1 === units ? 0 : u + 1;
+        return u << this.order;
+      }
+      u = u + 1 === units ? 0 : u + 1;
+    }
+    throw new Error(`slot cluster ${this.index}: freeUnits=${this.freeUnits} but no free unit of order ${this.order}`);
+  }
+
+  /**
+   * Order-0 fast path: marks up to n free slots, appending their ids to out,
+   * scanning the bitmap a word (32 slots) at a time. Returns how many it took.
+   */
+  takeSlots(n: number, out: number[]): number {
+    const base = this.index << 9;
+    const words = this.words;
+    let taken = 0;
+    let w = this.hint >>> 5;
+    for (let i = 0; i < BITMAP_WORDS && taken < n; i++) {
+      let word = words[BITMAP_BASE + w]!;
+      while (word !== 0xffffffff && taken < n) {
+        const bit = lowestBit(~word);
+        word = (word | (1 << bit)) >>> 0;
+        out.push(base + (w << 5) + bit);
+        taken++;
+      }
+      words[BITMAP_BASE + w] = word;
+      if (taken < n) w = w + 1 === BITMAP_WORDS ? 0 : w + 1;
+    }
+    this.hint = w << 5;
+    this.used += taken;
+    this.freeUnits -= taken;
+    return taken;
+  }
+}
