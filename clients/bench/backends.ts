@@ -5,8 +5,9 @@
  * (zswap in memory, swapfile on a file, swapfile on Redis, and an echo
  * service that carries the same payloads with zero storage work) the same
  * client code runs Put -> Get (of what was put) -> Delete cycles in batches,
- * a few calls in flight, for a fixed time; the figure is pages per second
- * through a whole cycle. All targets are measured in one run, in rounds with
+ * a few calls in flight, for a fixed time; the figure is Put+Get pages per
+ * second ((pages put + pages read back) / 2: a page zswap refuses is not
+ * read back). All targets are measured in one run, in rounds with
  * a rotating order, and each ratio is the median of per-round ratios against
  * the echo measured in the same round: absolute figures drift on a noisy
  * 2-core machine, ratios measured side by side much less.
@@ -28,7 +29,8 @@ import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
 import { ChildRegistry, startRedis } from './children';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 
-const REPO_ROOT = path.resolve(__dirname, '../..');
+/** The package root, from dist/clients/bench. */
+const REPO_ROOT = path.resolve(__dirname, '../../..');
 const TARGETS = ['echo', 'zswap', 'swapfile_file', 'swapfile_redis'] as const;
 type TargetName = (typeof TARGETS)[number];
 const TARGET_LABEL: Record<TargetName, string> = {
@@ -73,6 +75,7 @@ interface Target {
 }
 
 interface Measurement {
+  /** (pages put + pages read back) / 2, per second. */
   pagesPerSec: number;
   /** Pages Put refused (handle 0), which then skip Get and Delete. */
   rejected: number;
@@ -143,7 +146,8 @@ async function measure(client: BackendClient, corpus: Corpus, batch: number, inF
         if (got.pages.length !== handles.length) throw new Error(`Get of ${handles.length} handles returned ${got.pages.length} pages`);
         await client.delete(handles, 'DELETE_FREED');
       }
-      pages += batch;
+      // Put+Get pages: a page refused by Put is not read back, so it counts half.
+      pages += (batch + handles.length) / 2;
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
@@ -312,6 +316,9 @@ async function startTarget(
 
 async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: string): Promise<void> {
   const t0 = performance.now();
+  // Fail before any work if a service was never built.
+  if (options.targets.includes('zswap')) serviceEntry('zswap');
+  if (options.targets.some((t) => t.startsWith('swapfile'))) serviceEntry('swapfile');
   const corpus = buildCorpus({ pages: options.corpusPages, seed: options.seed });
   const c = corpus.counts;
   const corpusLine =
@@ -450,7 +457,7 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
   const zswapRate = rateOf('zswap');
   const text = [
     `vswap backend benchmark: Put -> Get -> Delete cycles, ${options.inFlight} calls in flight, ` +
-      `median of ${options.rounds} rounds x ${options.seconds} s; pages/s = pages through a whole cycle`,
+      `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = (pages put + pages read back) / 2 per second; ratios = median of per-round ratios to the echo`,
     corpusLine,
     '',
     renderTable({
