@@ -61,7 +61,7 @@ export interface BackendBenchOptions {
   targets: TargetName[];
   /** zswap's compressor; default lz4 (the codec compared against is lz4). */
   compressor: string;
-  /** swapfile --fsync; default never (the kernel never fsyncs swap). */
+  /** swapfile --fsync (file store); default batch, the service's own default. */
   fsync: string;
   /** Node options for the service processes (e.g. --cpu-prof); default none. */
   serviceNodeArgs: string[];
@@ -111,7 +111,7 @@ function parseArgs(argv: string[]): BackendBenchOptions {
       return list as TargetName[];
     }, ['zswap', 'swapfile_file', 'swapfile_redis'] as TargetName[])
     .option('--compressor <name>', 'zswap compressor', 'lz4')
-    .option('--fsync <mode>', 'swapfile fsync mode', 'never')
+    .option('--fsync <mode>', 'swapfile fsync mode with the file store (always|batch|never)', 'batch')
     .option('--service-node-args <args>', 'node options for the services, space-separated (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")', '')
     .parse(argv);
   const o = program.opts<Omit<BackendBenchOptions, 'serviceNodeArgs'> & { serviceNodeArgs: string }>();
@@ -290,7 +290,8 @@ async function startTarget(
       break;
     case 'swapfile_redis':
       script = serviceEntry('swapfile');
-      args = [...listen, '--capacity-pages', '65536', '--store', 'redis', '--redis-url', await env.redisUrl(), '--fsync', options.fsync];
+      // --path too: the service may keep files next to it, and must not write into the cwd.
+      args = [...listen, '--path', path.join(env.tmp, 'swap.redis'), '--capacity-pages', '65536', '--store', 'redis', '--redis-url', await env.redisUrl()];
       break;
   }
   const label = name === 'zswap' ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
