@@ -1,0 +1,53 @@
+/**
+ * The swapfile service: one swap device (a local file, or Redis as the remote
+ * tier) serving vswap.v1.Backend, plus health and reflection.
+ */
+import { loadVswapProto } from '../common/proto';
+import { announceReady } from '../common/ready';
+import { runMain, startServer } from '../common/server';
+import { createLogger } from '../common/logger';
+import { loadSwapfileConfig } from './config';
+import { SwapfileBackend } from './backend';
+import { FileStore } from './store-file';
+import { RedisStore } from './store-redis';
+import type { PageStore } from './page-store';
+
+runMain('swapfile', async () => {
+  const config = loadSwapfileConfig();
+  const log = createLogger({ name: 'swapfile', level: config.logLevel });
+  const backend = new SwapfileBackend(config.capacityPages, log);
+  let store: PageStore;
+  if (config.store === 'redis') {
+    store = await RedisStore.open({
+      url: config.redisUrl!,
+      keyPrefix: config.redisKeyPrefix,
+      capacity: config.capacityPages,
+      discard: config.discard,
+      log,
+      onEpochChange: (epoch, map) => backend.onEpochChange(epoch, map),
+    });
+  } else {
+    store = FileStore.open({ path: config.path, capacity: config.capacityPages, fsync: config.fsync, fsyncDelayMs: config.fsyncDelayMs, log });
+  }
+  backend.attach(store);
+  let server;
+  try {
+    server = await startServer({
+      address: config.listen,
+      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: backend.handlers() }],
+      log,
+    });
+  } catch (err) {
+    await store.close();
+    throw new Error(`--listen (VSWAP_SWAPFILE_LISTEN): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.info({ address: server.address, store: store.kind, capacity: config.capacityPages, used: backend.allocator.used, epoch: store.epoch }, 'swapfile serving');
+  announceReady('swapfile', server.address);
+  return {
+    async stop() {
+      await server.shutdown();
+      await store.close();
+      log.info('swapfile stopped');
+    },
+  };
+});
