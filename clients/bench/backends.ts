@@ -45,9 +45,9 @@ const TARGET_RATIO = 0.7;
 export interface BackendBenchOptions {
   /** Print one JSON object on stdout instead of the table; default false. */
   json: boolean;
-  /** Length of each timed measurement; default 3 s. */
+  /** Length of each timed measurement; default 2 s (short slices, interleaved: load drifts less within one). */
   seconds: number;
-  /** Rounds of every measurement (median reported); default 3. */
+  /** Rounds of every measurement (median reported); default 5. */
   rounds: number;
   /** Calls in flight per target; default 4. */
   inFlight: number;
@@ -95,8 +95,8 @@ function parseArgs(argv: string[]): BackendBenchOptions {
       const n = Number(v);
       if (!(n > 0)) throw new InvalidArgumentError('a positive number');
       return n;
-    }, 3)
-    .option('--rounds <n>', 'rounds (median reported)', positiveInt, 3)
+    }, 2)
+    .option('--rounds <n>', 'rounds (median reported)', positiveInt, 5)
     .option('--in-flight <n>', 'calls in flight per target', positiveInt, 4)
     .option('--batches <list>', 'batch sizes, comma-separated; the first is the headline', (v) => {
       const list = v.split(',').map((s) => positiveInt(s.trim()));
