@@ -73,10 +73,11 @@ export class RecordWriter {
     buf.writeUInt8(order, at + 1);
     buf.writeUInt8(tier, at + 2);
     buf.writeUInt8(backendId, at + 3);
-    buf.writeUInt32LE(count, at + 4);
+    buf.writeUInt16LE(count, at + 4);
+    buf.writeUInt16LE(Math.floor(handle / 0x1_0000_0000), at + 6);
     buf.writeDoubleLE(slot, at + 8);
     buf.writeUInt32LE(ownerId, at + 16);
-    buf.writeUInt32LE(handle >>> 0, at + 20);
+    buf.writeUInt32LE(handle % 0x1_0000_0000, at + 20);
     buf.writeUInt32LE(checksum >>> 0, at + 24);
   }
 
@@ -123,10 +124,10 @@ export function readRecords(data: Buffer, onRecord: (r: JournalRecord) => void):
         order: data.readUInt8(at + 1),
         tier: data.readUInt8(at + 2) as TierCode,
         backendId: data.readUInt8(at + 3),
-        count: data.readUInt32LE(at + 4),
+        count: data.readUInt16LE(at + 4),
         slot: data.readDoubleLE(at + 8),
         ownerId: data.readUInt32LE(at + 16),
-        handle: data.readUInt32LE(at + 20),
+        handle: data.readUInt16LE(at + 6) * 0x1_0000_0000 + data.readUInt32LE(at + 20),
         checksum: data.readUInt32LE(at + 24),
       });
       at += SET_BYTES;

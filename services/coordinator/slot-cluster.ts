@@ -36,10 +36,12 @@ const BITMAP_BASE = 2 * CLUSTER_SLOTS;
 export const BACKEND_BASE = CLUSTER_SLOTS;
 
 const COUNTS_BYTES = CLUSTER_SLOTS * 2;
+/** High 16 bits of each slot's handle: backends hand out handles up to 2^48. */
+const HANDLE_HIGH_BYTES = CLUSTER_SLOTS * 2;
 const WORDS_BYTES = (2 * CLUSTER_SLOTS + BITMAP_WORDS) * 4;
 const BYTES_BYTES = 2 * CLUSTER_SLOTS;
-/** Bytes of typed-array storage per cluster: 512 * (2 + 1 + 1 + 4 + 4) + 64 = 6208. */
-export const CLUSTER_STORAGE_BYTES = COUNTS_BYTES + WORDS_BYTES + BYTES_BYTES;
+/** Bytes of typed-array storage per cluster: 512 * (2 + 2 + 1 + 1 + 4 + 4) + 64 = 7232. */
+export const CLUSTER_STORAGE_BYTES = COUNTS_BYTES + HANDLE_HIGH_BYTES + WORDS_BYTES + BYTES_BYTES;
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
 function lowestBit(x: number): number {
@@ -66,7 +68,9 @@ export class SlotCluster {
 
   /** Swap count per slot. */
   readonly counts: Uint16Array;
-  /** handle per slot, then checksum per slot, then the allocation bitmap. */
+  /** Bits 32..47 of each slot's handle (the low 32 are in words). */
+  readonly handleHigh: Uint16Array;
+  /** handle (low 32 bits) per slot, then checksum per slot, then the allocation bitmap. */
   readonly words: Uint32Array;
   /** tier code | PIN_BIT per slot, then backend id per slot (0 = none). */
   readonly bytes: Uint8Array;
@@ -74,8 +78,9 @@ export class SlotCluster {
   constructor() {
     const buf = new ArrayBuffer(CLUSTER_STORAGE_BYTES);
     this.counts = new Uint16Array(buf, 0, CLUSTER_SLOTS);
-    this.words = new Uint32Array(buf, COUNTS_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
-    this.bytes = new Uint8Array(buf, COUNTS_BYTES + WORDS_BYTES, 2 * CLUSTER_SLOTS);
+    this.handleHigh = new Uint16Array(buf, COUNTS_BYTES, CLUSTER_SLOTS);
+    this.words = new Uint32Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
+    this.bytes = new Uint8Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES + WORDS_BYTES, 2 * CLUSTER_SLOTS);
   }
 
   /** Takes the cluster (storage all zero: every slot released) into service. */
@@ -107,6 +112,15 @@ export class SlotCluster {
     const nWords = 1 << (order - 5);
     for (let w = 0; w < nWords; w++) if (this.words[w0 + w] !== 0) return false;
     return true;
+  }
+
+  handle(off: number): number {
+    return this.handleHigh[off]! * 0x1_0000_0000 + this.words[off]!;
+  }
+
+  setHandle(off: number, handle: number): void {
+    this.words[off] = handle % 0x1_0000_0000;
+    this.handleHigh[off] = Math.floor(handle / 0x1_0000_0000);
   }
 
   /** Marks slot off allocated (it must be free) and keeps used/freeUnits right. */

@@ -44,7 +44,7 @@ export interface Backing {
   tier: TierCode;
   /** Backend id, 1..255 (0 = none). */
   backend: number;
-  /** The backend's handle, uint32 (0 = none). */
+  /** The backend's handle, below 2^48 (0 = none). */
   handle: number;
   /** Checksum of the page, uint32. */
   checksum: number;
@@ -80,10 +80,13 @@ function fail<T>(code: status, message: string): Result<T> {
   return { ok: false, error: { code, message } };
 }
 
+/** Handles are kept in 48 bits (Uint32 + Uint16 per slot). */
+export const MAX_HANDLE = 2 ** 48;
+
 function checkBacking(b: Backing): void {
   if (!Number.isInteger(b.tier) || b.tier < TierCode.EMPTY || b.tier > TierCode.LOST) throw new Error(`bad tier code ${b.tier}`);
   if (!Number.isInteger(b.backend) || b.backend < 0 || b.backend > 255) throw new Error(`bad backend id ${b.backend}: 0..255`);
-  if ((b.handle >>> 0) !== b.handle) throw new Error(`bad backend handle ${b.handle}: a uint32`);
+  if (!Number.isInteger(b.handle) || b.handle < 0 || b.handle >= MAX_HANDLE) throw new Error(`bad backend handle ${b.handle}: 0 to 2^48-1`);
   if ((b.checksum >>> 0) !== b.checksum) throw new Error(`bad checksum ${b.checksum}: a uint32`);
 }
 
@@ -268,7 +271,7 @@ export class SlotTable {
 
   handleOf(slot: number): number {
     const c = this.allocatedCluster(slot);
-    return c === undefined ? 0 : c.words[slot & OFFSET_MASK]!;
+    return c === undefined ? 0 : c.handle(slot & OFFSET_MASK);
   }
 
   checksumOf(slot: number): number {
@@ -297,7 +300,7 @@ export class SlotTable {
     if (c.counts[off]! > 0) this.moveTier(c, old & TIER_MASK, backing.tier);
     c.bytes[off] = (old & PIN_BIT) | backing.tier;
     c.bytes[BACKEND_BASE + off] = backing.backend;
-    c.words[off] = backing.handle;
+    c.setHandle(off, backing.handle);
     c.words[CHECKSUM_BASE + off] = backing.checksum;
   }
 
@@ -399,7 +402,7 @@ export class SlotTable {
     c.counts[off] = count;
     c.bytes[off] = (c.bytes[off]! & PIN_BIT) | backing.tier;
     c.bytes[BACKEND_BASE + off] = backing.backend;
-    c.words[off] = backing.handle;
+    c.setHandle(off, backing.handle);
     c.words[CHECKSUM_BASE + off] = backing.checksum;
     o.live++;
     o.tiers[backing.tier]!++;
@@ -491,12 +494,12 @@ export class SlotTable {
       slot,
       tier: (c.bytes[off]! & TIER_MASK) as TierCode,
       backend: c.bytes[BACKEND_BASE + off]!,
-      handle: c.words[off]!,
+      handle: c.handle(off),
     };
     c.counts[off] = 0;
     c.bytes[off] = 0;
     c.bytes[BACKEND_BASE + off] = 0;
-    c.words[off] = 0;
+    c.setHandle(off, 0);
     c.words[CHECKSUM_BASE + off] = 0;
     c.unmark(off);
     if (c.used === 0) {
