@@ -1,0 +1,198 @@
+/**
+ * A vswap cluster of real local processes: a coordinator, an optional zswap
+ * service and any number of swapfile services, each on a port chosen up
+ * front so that a restarted backend comes back at the address the
+ * coordinator knows. Used by `npm start`, the integration and fault tests,
+ * and the fault harness.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../../services/common/free-port';
+import { type StartedService, spawnService, stopChild } from '../../services/common/spawn-service';
+import { VswapClient } from '../sdk/client';
+
+/** dist/ of this package, whether this file runs compiled or from source (tests). */
+export const DIST_ROOT = __filename.endsWith('.js') ? path.resolve(__dirname, '../..') : path.resolve(__dirname, '../../dist');
+
+export interface ZswapNodeOptions {
+  /** Backend name in the coordinator; default "zswap". */
+  name?: string;
+  /** Default "64M". */
+  poolBytes?: string;
+  compressor?: 'lz4' | 'zstd' | 'deflate';
+  store?: 'memory' | 'redis';
+  redisUrl?: string;
+  args?: string[];
+}
+
+export interface SwapfileNodeOptions {
+  name: string;
+  store?: 'file' | 'redis';
+  /** Default 65536 (256 MiB). */
+  capacityPages?: number;
+  priority?: number;
+  redisUrl?: string;
+  fsync?: 'always' | 'batch' | 'never';
+  args?: string[];
+}
+
+export interface LocalClusterOptions {
+  /** Everything on disk goes under here (created). */
+  dataDir: string;
+  /** Coordinator address; default 127.0.0.1 on a free port. */
+  coordinatorAddress?: string;
+  /** false for no zswap service. Default {}. */
+  zswap?: ZswapNodeOptions | false;
+  /** Default one file-backed swapfile named "swapfile". */
+  swapfiles?: SwapfileNodeOptions[];
+  /** Extra coordinator flags, e.g. ["--journal-fsync", "always"]. */
+  coordinatorArgs?: string[];
+  /** Added to every service's environment. Default VSWAP_LOG_LEVEL=warn. */
+  env?: Record<string, string>;
+  /** Extra node flags for every service. */
+  execArgv?: string[];
+  /** Called with every child as soon as it is spawned (for cleanup on signals). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+export interface ClusterNode {
+  name: string;
+  kind: 'coordinator' | 'zswap' | 'swapfile';
+  /** host:port, fixed for the cluster's life. */
+  address: string;
+  script: string;
+  args: string[];
+  service: StartedService | undefined;
+}
+
+export class LocalCluster {
+  readonly nodes = new Map<string, ClusterNode>();
+  private constructor(
+    readonly options: LocalClusterOptions,
+    readonly coordinator: ClusterNode,
+  ) {}
+
+  get address(): string {
+    return this.coordinator.address;
+  }
+
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    const backends: ClusterNode[] = [];
+    const specs: string[] = [];
+    const zs = options.zswap === false ? undefined : (options.zswap ?? {});
+    if (zs) {
+      const name = zs.name ?? 'zswap';
+      const address = `127.0.0.1:${await freePort()}`;
+      const args = ['--listen', address, '--pool-bytes', zs.poolBytes ?? '64M', '--compressor', zs.compressor ?? 'lz4', '--store', zs.store ?? 'memory'];
+      if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
+      args.push(...(zs.args ?? []));
+      backends.push({ name, kind: 'zswap', address, script: path.join(DIST_ROOT, 'services/zswap/main.js'), args, service: undefined });
+      specs.push(`${name}=${address}`);
+    }
+    for (const sf of options.swapfiles ?? [{ name: 'swapfile' }]) {
+      const address = `127.0.0.1:${await freePort()}`;
+      const store = sf.store ?? 'file';
+      const args = ['--listen', address, '--store', store, '--capacity-pages', String(sf.capacityPages ?? 65536), '--fsync', sf.fsync ?? 'batch'];
+      if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
+      if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
+      args.push(...(sf.args ?? []));
+      backends.push({ name: sf.name, kind: 'swapfile', address, script: path.join(DIST_ROOT, 'services/swapfile/main.js'), args, service: undefined });
+      specs.push(`${sf.name}=${address}@${sf.priority ?? 0}`);
+    }
+    const coordAddress = options.coordinatorAddress ?? `127.0.0.1:${await freePort()}`;
+    const coordinator: ClusterNode = {
+      name: 'coordinator',
+      kind: 'coordinator',
+      address: coordAddress,
+      script: path.join(DIST_ROOT, 'services/coordinator/main.js'),
+      args: ['--listen', coordAddress, '--data-dir', path.join(options.dataDir, 'coordinator'), '--backends', specs.join(','), ...(options.coordinatorArgs ?? [])],
+      service: undefined,
+    };
+    const cluster = new LocalCluster(options, coordinator);
+    for (const b of backends) cluster.nodes.set(b.name, b);
+    cluster.nodes.set('coordinator', coordinator);
+    try {
+      await Promise.all(backends.map((b) => cluster.startNode(b)));
+      await cluster.startNode(coordinator);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  node(name: string): ClusterNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node named ${name} in this cluster`);
+    return n;
+  }
+
+  private async startNode(n: ClusterNode): Promise<void> {
+    n.service = await spawnService({
+      script: n.script,
+      args: n.args,
+      env: { VSWAP_LOG_LEVEL: 'warn', ...this.options.env },
+      execArgv: this.options.execArgv,
+      stderrLimit: 256 * 1024,
+      onSpawn: this.options.onSpawn,
+      timeoutMs: 30_000,
+    });
+  }
+
+  /** Starts a node that was stopped or killed. */
+  async startAgain(name: string): Promise<void> {
+    const n = this.node(name);
+    if (n.service && n.service.child.exitCode === null && n.service.child.signalCode === null) return;
+    await this.startNode(n);
+  }
+
+  /** Stops a node with a signal (SIGKILL = crash) and waits for it to exit. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const n = this.node(name);
+    await stopChild(n.service?.child, signal);
+  }
+
+  async restart(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.kill(name, signal);
+    await this.startAgain(name);
+  }
+
+  /** SIGSTOP / SIGCONT: a hung peer. */
+  pause(name: string): void {
+    this.node(name).service?.child.kill('SIGSTOP');
+  }
+  resume(name: string): void {
+    this.node(name).service?.child.kill('SIGCONT');
+  }
+
+  /** A new SDK client of the coordinator (the caller closes it). */
+  client(deadlineMs = 30_000): VswapClient {
+    return new VswapClient({ address: this.address, deadlineMs });
+  }
+
+  /** Stops every node: the coordinator first, then the backends. */
+  async stop(): Promise<void> {
+    const all = [...this.nodes.values()];
+    const coord = all.filter((n) => n.kind === 'coordinator');
+    const rest = all.filter((n) => n.kind !== 'coordinator');
+    for (const group of [coord, rest]) {
+      await Promise.all(
+        group.map(async (n) => {
+          const child = n.service?.child;
+          if (!child) return;
+          if (child.signalCode === 'SIGSTOP') child.kill('SIGCONT');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await stopChild(child, 'SIGTERM');
+          clearTimeout(timer);
+        }),
+      );
+    }
+  }
+
+  /** Everything a node logged (up to 256 KiB), for failure messages. */
+  logs(name: string): string {
+    return this.nodes.get(name)?.service?.stderr() ?? '';
+  }
+}
