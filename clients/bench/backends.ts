@@ -26,7 +26,7 @@ import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
 import { ServiceStartError, type StartedService } from '../../services/common/spawn-service';
 import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
-import { ChildRegistry, startRedis } from './children';
+import { ChildRegistry, processCpuSeconds, startRedis } from './children';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 
 /** The package root, from dist/clients/bench. */
@@ -72,6 +72,8 @@ interface Target {
   label: string;
   service: StartedService;
   client: BackendClient;
+  /** Processes doing this target's work besides the client: the service, and its redis-server. */
+  pids: number[];
 }
 
 interface Measurement {
@@ -80,6 +82,9 @@ interface Measurement {
   /** Pages Put refused (handle 0), which then skip Get and Delete. */
   rejected: number;
   pages: number;
+  /** CPU microseconds per Put+Get page: in the service (+ redis-server), and in this client. */
+  serverCpuUsPerPage: number;
+  clientCpuUsPerPage: number;
 }
 
 function parseArgs(argv: string[]): BackendBenchOptions {
@@ -130,7 +135,10 @@ function batchAt(corpus: Corpus, batch: number, i: number): Buffer[] {
  * is up; every worker finishes the cycle it is in, and the clock stops when
  * the last one does.
  */
-async function measure(client: BackendClient, corpus: Corpus, batch: number, inFlight: number, seconds: number): Promise<Measurement> {
+async function measure(client: BackendClient, corpus: Corpus, batch: number, inFlight: number, seconds: number, pids: readonly number[] = []): Promise<Measurement> {
+  const serverCpu = (): number => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const server0 = serverCpu();
+  const client0 = process.cpuUsage();
   let next = 0;
   let pages = 0;
   let rejected = 0;
@@ -151,7 +159,15 @@ async function measure(client: BackendClient, corpus: Corpus, batch: number, inF
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return { pagesPerSec: pages / ((performance.now() - start) / 1000), rejected, pages };
+  const elapsed = (performance.now() - start) / 1000;
+  const clientCpu = process.cpuUsage(client0);
+  return {
+    pagesPerSec: pages / elapsed,
+    rejected,
+    pages,
+    serverCpuUsPerPage: ((serverCpu() - server0) * 1e6) / pages,
+    clientCpuUsPerPage: (clientCpu.user + clientCpu.system) / pages,
+  };
 }
 
 interface Verified {
@@ -270,7 +286,7 @@ async function startTarget(
   name: TargetName,
   registry: ChildRegistry,
   options: BackendBenchOptions,
-  env: { tmp: string; redisUrl: () => Promise<string> },
+  env: { tmp: string; redis: () => Promise<{ url: string; pid: number }> },
 ): Promise<Target> {
   const listen = ['--listen', '127.0.0.1:0'];
   let script: string;
@@ -291,7 +307,7 @@ async function startTarget(
     case 'swapfile_redis':
       script = serviceEntry('swapfile');
       // --path too: the service may keep files next to it, and must not write into the cwd.
-      args = [...listen, '--path', path.join(env.tmp, 'swap.redis'), '--capacity-pages', '65536', '--store', 'redis', '--redis-url', await env.redisUrl()];
+      args = [...listen, '--path', path.join(env.tmp, 'swap.redis'), '--capacity-pages', '65536', '--store', 'redis', '--redis-url', (await env.redis()).url];
       break;
   }
   const label = name === 'zswap' ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
@@ -305,7 +321,9 @@ async function startTarget(
       stderrLimit: 64 * 1024,
     });
     // A generous deadline: a 512-page batch on a slow store must not time out mid-benchmark.
-    return { name, label, service, client: new BackendClient(service.address, { deadlineMs: 60_000 }) };
+    const pids = [service.child.pid ?? 0];
+    if (name === 'swapfile_redis') pids.push((await env.redis()).pid);
+    return { name, label, service, pids, client: new BackendClient(service.address, { deadlineMs: 60_000 }) };
   } catch (err) {
     if (err instanceof ServiceStartError) {
       const last = err.stderr.trim().split('\n').filter((l) => l.trim().length > 0).pop();
@@ -328,18 +346,18 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     ` (${corpus.sources.libs} libraries, ${corpus.sources.textFiles} text files)`;
   progress(corpusLine);
 
-  let redis: Promise<string> | undefined;
-  const redisUrl = (): Promise<string> => {
-    redis ??= startRedis(registry, tmp).then((r) => {
+  let redisStarted: Promise<{ url: string; pid: number }> | undefined;
+  const redis = (): Promise<{ url: string; pid: number }> => {
+    redisStarted ??= startRedis(registry, tmp).then((r) => {
       progress(`redis-server on ${r.url}`);
-      return r.url;
+      return r;
     });
-    return redis;
+    return redisStarted;
   };
   const names: TargetName[] = ['echo', ...TARGETS.filter((t) => t !== 'echo' && options.targets.includes(t))];
   const targets: Target[] = [];
   for (const name of names) {
-    const target = await startTarget(name, registry, options, { tmp, redisUrl });
+    const target = await startTarget(name, registry, options, { tmp, redis });
     targets.push(target);
     progress(`${target.label}: ${target.service.address}`);
   }
@@ -354,9 +372,9 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
   }
 
   // rates[batch][target] and ratios[batch][target] per round.
-  const rates = new Map<number, Map<TargetName, number[]>>();
-  const ratios = new Map<number, Map<TargetName, number[]>>();
-  const rejected = new Map<TargetName, number>();
+  // Per batch size and target, one sample per round: the measurement and its ratio to that round's echo.
+  const samples = new Map<string, { m: Measurement; vsEcho: number }[]>();
+  const key = (batch: number, name: TargetName): string => `${batch}/${name}`;
   const codecRounds: CodecFigures[] = [];
   for (let r = 0; r < options.rounds; r++) {
     codecRounds.push(measureCodec(corpus, Math.min(2, options.seconds)));
@@ -364,26 +382,25 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     progress(`round ${r + 1}/${options.rounds}: lz4 in-process ${Math.round(cr.cyclePagesPerSec)} pages/s`);
     for (const batch of options.batches) {
       const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
-      const thisRound = new Map<TargetName, number>();
+      const thisRound = new Map<TargetName, Measurement>();
       for (const t of order) {
-        const m = await measure(t.client, corpus, batch, options.inFlight, options.seconds);
-        thisRound.set(t.name, m.pagesPerSec);
-        rejected.set(t.name, (rejected.get(t.name) ?? 0) + m.rejected);
-        progress(`round ${r + 1}/${options.rounds} batch ${batch}: ${t.label} ${Math.round(m.pagesPerSec)} pages/s`);
+        const m = await measure(t.client, corpus, batch, options.inFlight, options.seconds, t.pids);
+        thisRound.set(t.name, m);
+        progress(
+          `round ${r + 1}/${options.rounds} batch ${batch}: ${t.label} ${Math.round(m.pagesPerSec)} pages/s, ` +
+            `CPU/page ${m.serverCpuUsPerPage.toFixed(0)} us server, ${m.clientCpuUsPerPage.toFixed(0)} us client`,
+        );
       }
-      const echo = thisRound.get('echo')!;
-      for (const [name, rate] of thisRound) {
-        const byTarget = rates.get(batch) ?? new Map<TargetName, number[]>();
-        rates.set(batch, byTarget);
-        (byTarget.get(name) ?? byTarget.set(name, []).get(name)!).push(rate);
-        const byRatio = ratios.get(batch) ?? new Map<TargetName, number[]>();
-        ratios.set(batch, byRatio);
-        (byRatio.get(name) ?? byRatio.set(name, []).get(name)!).push(rate / echo);
+      const echo = thisRound.get('echo')!.pagesPerSec;
+      for (const [name, m] of thisRound) {
+        const list = samples.get(key(batch, name)) ?? [];
+        samples.set(key(batch, name), list);
+        list.push({ m, vsEcho: m.pagesPerSec / echo });
       }
     }
   }
 
-  // Figures.
+  // Figures: medians over rounds.
   const codec: CodecFigures = {
     compressPagesPerSec: median(codecRounds.map((x) => x.compressPagesPerSec)),
     decompressPagesPerSec: median(codecRounds.map((x) => x.decompressPagesPerSec)),
@@ -391,15 +408,26 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     ratio: codecRounds[0]!.ratio,
   };
   const headline = options.batches[0]!;
+  const medianOf = (name: TargetName, batch: number, pick: (x: { m: Measurement; vsEcho: number }) => number): number | null => {
+    const list = samples.get(key(batch, name));
+    return list ? median(list.map(pick)) : null;
+  };
   const rateOf = (name: TargetName, batch = headline): number | null => {
-    const v = rates.get(batch)?.get(name);
-    return v ? round(median(v)) : null;
+    const v = medianOf(name, batch, (x) => x.m.pagesPerSec);
+    return v === null ? null : round(v);
   };
   const ratioOf = (name: TargetName, batch = headline): number | null => {
-    const v = ratios.get(batch)?.get(name);
-    return v ? round(median(v), 3) : null;
+    const v = medianOf(name, batch, (x) => x.vsEcho);
+    return v === null ? null : round(v, 3);
   };
-  const zswapRates = rates.get(headline)?.get('zswap');
+  const cpuOf = (name: TargetName, batch: number, side: 'server' | 'client'): number | null => {
+    const v = medianOf(name, batch, (x) => (side === 'server' ? x.m.serverCpuUsPerPage : x.m.clientCpuUsPerPage));
+    return v === null || Number.isNaN(v) ? null : round(v, 1);
+  };
+  const vsCodec = (batch: number): number | null => {
+    const v = medianOf('zswap', batch, (x) => x.m.pagesPerSec);
+    return v === null ? null : round(v / codec.cyclePagesPerSec, 3);
+  };
   const zv = verified.get('zswap');
   const perBatch: Record<string, Record<string, number | null>> = {};
   for (const b of options.batches) {
@@ -411,14 +439,18 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       zswap_vs_echo: ratioOf('zswap', b),
       swapfile_file_vs_echo: ratioOf('swapfile_file', b),
       swapfile_redis_vs_echo: ratioOf('swapfile_redis', b),
-      zswap_vs_codec: rates.get(b)?.get('zswap') ? round(median(rates.get(b)!.get('zswap')!) / codec.cyclePagesPerSec, 3) : null,
+      zswap_vs_codec: vsCodec(b),
     };
+    for (const t of targets) {
+      perBatch[String(b)]![`${t.name}_server_cpu_us_per_page`] = cpuOf(t.name, b, 'server');
+      perBatch[String(b)]![`${t.name}_client_cpu_us_per_page`] = cpuOf(t.name, b, 'client');
+    }
   }
   const figures = {
     zswap_vs_echo: ratioOf('zswap'),
     swapfile_file_vs_echo: ratioOf('swapfile_file'),
     swapfile_redis_vs_echo: ratioOf('swapfile_redis'),
-    zswap_vs_codec: zswapRates ? round(median(zswapRates) / codec.cyclePagesPerSec, 3) : null,
+    zswap_vs_codec: vsCodec(headline),
     compression_ratio: zv ? round(zv.storedSizesRatio, 3) : null,
     compression_ratio_pool: zv?.poolRatio !== undefined ? round(zv.poolRatio, 3) : null,
     codec_compression_ratio: round(codec.ratio, 3),
@@ -452,19 +484,22 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       const rate = rateOf(t.name, b);
       const ratio = ratioOf(t.name, b);
       const verdict = t.name === 'echo' || ratio === null ? '' : ratio >= TARGET_RATIO ? 'ok' : `below ${TARGET_RATIO}`;
-      rows.push([t.label, b, rate ?? '-', ratio === null ? '-' : ratio.toFixed(2), verdict]);
+      const server = cpuOf(t.name, b, 'server');
+      const client = cpuOf(t.name, b, 'client');
+      rows.push([t.label, b, rate ?? '-', ratio === null ? '-' : ratio.toFixed(2), verdict, server === null ? '-' : server.toFixed(1), client === null ? '-' : client.toFixed(1)]);
     }
   }
   const zswapRate = rateOf('zswap');
   const text = [
     `vswap backend benchmark: Put -> Get -> Delete cycles, ${options.inFlight} calls in flight, ` +
-      `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = (pages put + pages read back) / 2 per second; ratios = median of per-round ratios to the echo`,
+      `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = (pages put + pages read back) / 2 per second; ratios = median of per-round ratios to the echo;\n` +
+      `CPU us/page: CPU time per such page, in the service process (swapfile redis: + redis-server) and in this client`,
     corpusLine,
     '',
     renderTable({
-      headers: ['target', 'batch', 'pages/s', 'vs echo', `target >= ${TARGET_RATIO}`],
+      headers: ['target', 'batch', 'pages/s', 'vs echo', `target >= ${TARGET_RATIO}`, 'server CPU us/page', 'client CPU us/page'],
       rows,
-      align: ['left', 'right', 'right', 'right', 'left'],
+      align: ['left', 'right', 'right', 'right', 'left', 'right', 'right'],
     }),
     renderTable({
       title: `lz4 codec in this process, one core, page by page (median of ${options.rounds}):`,

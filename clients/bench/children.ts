@@ -73,7 +73,7 @@ export function freePort(): Promise<number> {
  * A private redis-server on a free port, without persistence (nothing
  * written to disk): the remote tier the Redis stores talk to.
  */
-export async function startRedis(registry: ChildRegistry, dir: string, timeoutMs = 10_000): Promise<{ url: string; port: number }> {
+export async function startRedis(registry: ChildRegistry, dir: string, timeoutMs = 10_000): Promise<{ url: string; port: number; pid: number }> {
   const port = await freePort();
   const child = spawn(
     'redis-server',
@@ -93,7 +93,7 @@ export async function startRedis(registry: ChildRegistry, dir: string, timeoutMs
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const outcome = await Promise.race([failed, canConnect(port).then((ok) => (ok ? 'up' : 'down'))]);
-    if (outcome === 'up') return { url: `redis://127.0.0.1:${port}`, port };
+    if (outcome === 'up') return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? 0 };
     if (outcome !== 'down') throw new Error(outcome);
     if (Date.now() > deadline) throw new Error(`redis-server does not listen on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
@@ -109,4 +109,23 @@ function canConnect(port: number): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux we run on). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from
+ * /proc/<pid>/stat; NaN where there is no /proc. 10 ms resolution: fine over
+ * a measurement of seconds. CPU time per page does not depend on what else
+ * the machine runs, unlike pages per second.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'latin1') as string;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return NaN;
+  }
 }
