@@ -63,7 +63,7 @@ export interface BackendBenchOptions {
   compressor: string;
   /** swapfile --fsync (file store); default batch, the service's own default. */
   fsync: string;
-  /** Node options for the service processes (e.g. --cpu-prof); default none. */
+  /** Node options for the service processes, echo included (e.g. --cpu-prof); default none. */
   serviceNodeArgs: string[];
 }
 
@@ -72,8 +72,9 @@ interface Target {
   label: string;
   service: StartedService;
   client: BackendClient;
-  /** Processes doing this target's work besides the client: the service, and its redis-server. */
-  pids: number[];
+  /** The service process, and the redis-server it stores into (0: none). */
+  pid: number;
+  redisPid: number;
 }
 
 interface Measurement {
@@ -82,8 +83,9 @@ interface Measurement {
   /** Pages Put refused (handle 0), which then skip Get and Delete. */
   rejected: number;
   pages: number;
-  /** CPU microseconds per Put+Get page: in the service (+ redis-server), and in this client. */
+  /** CPU microseconds per Put+Get page: in the service process, in its redis-server (0 without), and in this client. */
   serverCpuUsPerPage: number;
+  redisCpuUsPerPage: number;
   clientCpuUsPerPage: number;
 }
 
@@ -135,9 +137,9 @@ function batchAt(corpus: Corpus, batch: number, i: number): Buffer[] {
  * is up; every worker finishes the cycle it is in, and the clock stops when
  * the last one does.
  */
-async function measure(client: BackendClient, corpus: Corpus, batch: number, inFlight: number, seconds: number, pids: readonly number[] = []): Promise<Measurement> {
-  const serverCpu = (): number => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
-  const server0 = serverCpu();
+async function measure(client: BackendClient, corpus: Corpus, batch: number, inFlight: number, seconds: number, pid = 0, redisPid = 0): Promise<Measurement> {
+  const server0 = processCpuSeconds(pid);
+  const redis0 = redisPid ? processCpuSeconds(redisPid) : 0;
   const client0 = process.cpuUsage();
   let next = 0;
   let pages = 0;
@@ -165,7 +167,8 @@ async function measure(client: BackendClient, corpus: Corpus, batch: number, inF
     pagesPerSec: pages / elapsed,
     rejected,
     pages,
-    serverCpuUsPerPage: ((serverCpu() - server0) * 1e6) / pages,
+    serverCpuUsPerPage: ((processCpuSeconds(pid) - server0) * 1e6) / pages,
+    redisCpuUsPerPage: redisPid ? ((processCpuSeconds(redisPid) - redis0) * 1e6) / pages : 0,
     clientCpuUsPerPage: (clientCpu.user + clientCpu.system) / pages,
   };
 }
@@ -315,15 +318,14 @@ async function startTarget(
     const service = await registry.startService({
       script,
       args,
-      execArgv: name === 'echo' ? [] : options.serviceNodeArgs,
+      execArgv: options.serviceNodeArgs,
       env: { VSWAP_LOG_LEVEL: process.env.VSWAP_LOG_LEVEL ?? 'warn' },
       timeoutMs: 20_000,
       stderrLimit: 64 * 1024,
     });
     // A generous deadline: a 512-page batch on a slow store must not time out mid-benchmark.
-    const pids = [service.child.pid ?? 0];
-    if (name === 'swapfile_redis') pids.push((await env.redis()).pid);
-    return { name, label, service, pids, client: new BackendClient(service.address, { deadlineMs: 60_000 }) };
+    const redisPid = name === 'swapfile_redis' ? (await env.redis()).pid : 0;
+    return { name, label, service, pid: service.child.pid ?? 0, redisPid, client: new BackendClient(service.address, { deadlineMs: 60_000 }) };
   } catch (err) {
     if (err instanceof ServiceStartError) {
       const last = err.stderr.trim().split('\n').filter((l) => l.trim().length > 0).pop();
@@ -384,11 +386,13 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       const order = targets.map((_, i) => targets[(i + r) % targets.length]!);
       const thisRound = new Map<TargetName, Measurement>();
       for (const t of order) {
-        const m = await measure(t.client, corpus, batch, options.inFlight, options.seconds, t.pids);
+        const m = await measure(t.client, corpus, batch, options.inFlight, options.seconds, t.pid, t.redisPid);
         thisRound.set(t.name, m);
         progress(
           `round ${r + 1}/${options.rounds} batch ${batch}: ${t.label} ${Math.round(m.pagesPerSec)} pages/s, ` +
-            `CPU/page ${m.serverCpuUsPerPage.toFixed(0)} us server, ${m.clientCpuUsPerPage.toFixed(0)} us client`,
+            `CPU/page ${m.serverCpuUsPerPage.toFixed(0)} us server` +
+            (t.redisPid ? ` + ${m.redisCpuUsPerPage.toFixed(0)} us redis-server` : '') +
+            `, ${m.clientCpuUsPerPage.toFixed(0)} us client`,
         );
       }
       const echo = thisRound.get('echo')!.pagesPerSec;
@@ -420,8 +424,8 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     const v = medianOf(name, batch, (x) => x.vsEcho);
     return v === null ? null : round(v, 3);
   };
-  const cpuOf = (name: TargetName, batch: number, side: 'server' | 'client'): number | null => {
-    const v = medianOf(name, batch, (x) => (side === 'server' ? x.m.serverCpuUsPerPage : x.m.clientCpuUsPerPage));
+  const cpuOf = (name: TargetName, batch: number, side: 'server' | 'redis' | 'client'): number | null => {
+    const v = medianOf(name, batch, (x) => (side === 'server' ? x.m.serverCpuUsPerPage : side === 'redis' ? x.m.redisCpuUsPerPage : x.m.clientCpuUsPerPage));
     return v === null || Number.isNaN(v) ? null : round(v, 1);
   };
   const vsCodec = (batch: number): number | null => {
@@ -444,6 +448,7 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     for (const t of targets) {
       perBatch[String(b)]![`${t.name}_server_cpu_us_per_page`] = cpuOf(t.name, b, 'server');
       perBatch[String(b)]![`${t.name}_client_cpu_us_per_page`] = cpuOf(t.name, b, 'client');
+      if (t.redisPid) perBatch[String(b)]![`${t.name}_redis_server_cpu_us_per_page`] = cpuOf(t.name, b, 'redis');
     }
   }
   const figures = {
@@ -486,14 +491,16 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       const verdict = t.name === 'echo' || ratio === null ? '' : ratio >= TARGET_RATIO ? 'ok' : `below ${TARGET_RATIO}`;
       const server = cpuOf(t.name, b, 'server');
       const client = cpuOf(t.name, b, 'client');
-      rows.push([t.label, b, rate ?? '-', ratio === null ? '-' : ratio.toFixed(2), verdict, server === null ? '-' : server.toFixed(1), client === null ? '-' : client.toFixed(1)]);
+      const redisCpu = t.redisPid ? cpuOf(t.name, b, 'redis') : null;
+      const serverCell = server === null ? '-' : server.toFixed(1) + (redisCpu === null ? '' : ` + ${redisCpu.toFixed(1)} redis`);
+      rows.push([t.label, b, rate ?? '-', ratio === null ? '-' : ratio.toFixed(2), verdict, serverCell, client === null ? '-' : client.toFixed(1)]);
     }
   }
   const zswapRate = rateOf('zswap');
   const text = [
     `vswap backend benchmark: Put -> Get -> Delete cycles, ${options.inFlight} calls in flight, ` +
       `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = (pages put + pages read back) / 2 per second; ratios = median of per-round ratios to the echo;\n` +
-      `CPU us/page: CPU time per such page, in the service process (swapfile redis: + redis-server) and in this client`,
+      `CPU us/page: CPU time per such page in the service process (+ its redis-server) and in this client (same client code for all)`,
     corpusLine,
     '',
     renderTable({
