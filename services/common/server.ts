@@ -126,7 +126,7 @@ export function serverStreaming<Req, Res>(
       });
     fn(call.request, send, call).then(
       () => call.end(),
-      (err: unknown) => call.destroy(toServiceError(err, log, method) as Error),
+      (err: unknown) => call.emit('error', toServiceError(err, log, method)),
     );
   };
 }
