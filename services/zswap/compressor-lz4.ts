@@ -11,7 +11,8 @@ export class Lz4Compressor implements Compressor {
   readonly name = 'lz4' as const;
 
   compress(page: Uint8Array): Uint8Array {
-    return compressSync(Buffer.from(page.buffer, page.byteOffset, page.byteLength));
+    // Pages arrive as Buffers from gRPC: wrap only what is not one already.
+    return compressSync(Buffer.isBuffer(page) ? page : Buffer.from(page.buffer, page.byteOffset, page.byteLength));
   }
 
   decompress(src: Uint8Array, dst: Uint8Array): void {

@@ -43,7 +43,6 @@ export class ZstdCompressor implements Compressor {
 export function loadZstdCompressor(): CompressorResult {
   let binding: ZstdBinding;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require('zstd-napi/binding') as ZstdBinding;
   } catch (err) {
     return {

@@ -40,7 +40,6 @@ export class ZsPool {
   // Per class: slabs that have at least one free object.
   private readonly partial: Set<number>[] = [];
   private readonly classSlabCount = new Uint32Array(CLASS_COUNT);
-  private readonly classObjects = new Float64Array(CLASS_COUNT);
   private held = 0;
   private objects = 0;
   private objectCount = 0;
@@ -114,7 +113,6 @@ export class ZsPool {
     this.slabs[slab]!.set(data, index * size);
     this.objects += len;
     this.objectCount++;
-    this.classObjects[cls]! += 1;
     return slab * OBJ_PER_SLAB_MAX + index;
   }
 
@@ -140,7 +138,6 @@ export class ZsPool {
     this.slabFree[slab] = free + 1;
     this.objects -= len;
     this.objectCount--;
-    this.classObjects[cls]! -= 1;
     const partial = this.partial[cls]!;
     if (free + 1 < per) {
       partial.add(slab);
@@ -197,7 +194,6 @@ export class ZsPool {
     this.slabFree.fill(0);
     for (const p of this.partial) p.clear();
     this.classSlabCount.fill(0);
-    this.classObjects.fill(0);
     this.held = 0;
     this.objects = 0;
     this.objectCount = 0;

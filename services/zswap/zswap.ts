@@ -426,7 +426,8 @@ export class Zswap {
       }
     }
     this.entries.rebuildFreeList();
-    this.full = this.store.heldBytes() >= this.acceptBytes && this.store.heldBytes() >= this.options.poolLimitBytes;
+    // A store taken over at (or above) its limit starts out refusing, as if it had just filled up.
+    this.full = this.store.heldBytes() >= this.options.poolLimitBytes;
     if (recovered.length > 0) this.log.info({ entries: recovered.length - skipped, bytes: this.store.heldBytes() }, 'took over the entries the store kept');
   }
 }
