@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../services/common/free-port';
-import { type StartedService, spawnService, stopChild } from '../../services/common/spawn-service';
+import { ServiceStartError, type StartedService, spawnService, stopChild } from '../../services/common/spawn-service';
 import { VswapClient } from '../sdk/client';
 
 /** dist/ of this package, whether this file runs compiled or from source (tests). */
@@ -54,15 +54,22 @@ export interface LocalClusterOptions {
   execArgv?: string[];
   /** Called with every child as soon as it is spawned (for cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
+  /**
+   * Also append each node's stderr (its logs) to `<logDir>/<name>.log`
+   * (created); default: logs are only kept in memory (see logs()).
+   */
+  logDir?: string;
 }
 
 export interface ClusterNode {
   name: string;
   kind: 'coordinator' | 'zswap' | 'swapfile';
-  /** host:port, fixed for the cluster's life. */
+  /** host:port, fixed for the cluster's life once the node first started. */
   address: string;
   script: string;
   args: string[];
+  /** Builds args for an address (used when the first pick of a port was taken meanwhile). */
+  argsFor: (address: string) => string[];
   service: StartedService | undefined;
 }
 
@@ -80,42 +87,50 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     fs.mkdirSync(options.dataDir, { recursive: true });
     const backends: ClusterNode[] = [];
-    const specs: string[] = [];
     const zs = options.zswap === false ? undefined : (options.zswap ?? {});
     if (zs) {
       const name = zs.name ?? 'zswap';
-      const address = `127.0.0.1:${await freePort()}`;
-      const args = ['--listen', address, '--pool-bytes', zs.poolBytes ?? '64M', '--compressor', zs.compressor ?? 'lz4', '--store', zs.store ?? 'memory'];
-      if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
-      args.push(...(zs.args ?? []));
-      backends.push({ name, kind: 'zswap', address, script: path.join(DIST_ROOT, 'services/zswap/main.js'), args, service: undefined });
-      specs.push(`${name}=${address}`);
+      const argsFor = (address: string): string[] => {
+        const args = ['--listen', address, '--pool-bytes', zs.poolBytes ?? '64M', '--compressor', zs.compressor ?? 'lz4', '--store', zs.store ?? 'memory'];
+        if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
+        return [...args, ...(zs.args ?? [])];
+      };
+      backends.push({ name, kind: 'zswap', address: '', script: path.join(DIST_ROOT, 'services/zswap/main.js'), args: [], argsFor, service: undefined });
     }
     for (const sf of options.swapfiles ?? [{ name: 'swapfile' }]) {
-      const address = `127.0.0.1:${await freePort()}`;
       const store = sf.store ?? 'file';
-      const args = ['--listen', address, '--store', store, '--capacity-pages', String(sf.capacityPages ?? 65536), '--fsync', sf.fsync ?? 'batch'];
-      if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
-      if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
-      args.push(...(sf.args ?? []));
-      backends.push({ name: sf.name, kind: 'swapfile', address, script: path.join(DIST_ROOT, 'services/swapfile/main.js'), args, service: undefined });
-      specs.push(`${sf.name}=${address}@${sf.priority ?? 0}`);
+      const argsFor = (address: string): string[] => {
+        const args = ['--listen', address, '--store', store, '--capacity-pages', String(sf.capacityPages ?? 65536), '--fsync', sf.fsync ?? 'batch'];
+        if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
+        if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
+        return [...args, ...(sf.args ?? [])];
+      };
+      backends.push({ name: sf.name, kind: 'swapfile', address: '', script: path.join(DIST_ROOT, 'services/swapfile/main.js'), args: [], argsFor, service: undefined });
     }
-    const coordAddress = options.coordinatorAddress ?? `127.0.0.1:${await freePort()}`;
     const coordinator: ClusterNode = {
       name: 'coordinator',
       kind: 'coordinator',
-      address: coordAddress,
+      address: '',
       script: path.join(DIST_ROOT, 'services/coordinator/main.js'),
-      args: ['--listen', coordAddress, '--data-dir', path.join(options.dataDir, 'coordinator'), '--backends', specs.join(','), ...(options.coordinatorArgs ?? [])],
+      args: [],
+      argsFor: (address) => [
+        '--listen',
+        address,
+        '--data-dir',
+        path.join(options.dataDir, 'coordinator'),
+        '--backends',
+        backends.map((b) => `${b.name}=${b.address}@${priorities.get(b.name) ?? 0}`).join(','),
+        ...(options.coordinatorArgs ?? []),
+      ],
       service: undefined,
     };
+    const priorities = new Map((options.swapfiles ?? []).map((sf) => [sf.name, sf.priority ?? 0]));
     const cluster = new LocalCluster(options, coordinator);
     for (const b of backends) cluster.nodes.set(b.name, b);
     cluster.nodes.set('coordinator', coordinator);
     try {
-      await Promise.all(backends.map((b) => cluster.startNode(b)));
-      await cluster.startNode(coordinator);
+      await Promise.all(backends.map((b) => cluster.firstStart(b)));
+      await cluster.firstStart(coordinator, options.coordinatorAddress);
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -129,14 +144,38 @@ export class LocalCluster {
     return n;
   }
 
+  /**
+   * Starts a node for the first time on a free port. A port can be taken
+   * between the pick and the bind (parallel tests): then it picks another.
+   */
+  private async firstStart(n: ClusterNode, fixed?: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      n.address = fixed ?? `127.0.0.1:${await freePort()}`;
+      n.args = n.argsFor(n.address);
+      try {
+        await this.startNode(n);
+        return;
+      } catch (err) {
+        const portTaken = err instanceof ServiceStartError && /cannot listen|EADDRINUSE|No address added/i.test(err.stderr);
+        if (!portTaken || fixed !== undefined || attempt >= 4) throw err;
+      }
+    }
+  }
+
   private async startNode(n: ClusterNode): Promise<void> {
+    const { logDir, onSpawn } = this.options;
+    if (logDir) fs.mkdirSync(logDir, { recursive: true });
     n.service = await spawnService({
       script: n.script,
       args: n.args,
       env: { VSWAP_LOG_LEVEL: 'warn', ...this.options.env },
       execArgv: this.options.execArgv,
       stderrLimit: 256 * 1024,
-      onSpawn: this.options.onSpawn,
+      onSpawn: (child) => {
+        // Piped from the start, so that a node that dies before it is ready leaves its reason on disk.
+        if (logDir) child.stderr?.pipe(fs.createWriteStream(path.join(logDir, `${n.name}.log`), { flags: 'a' }));
+        onSpawn?.(child);
+      },
       timeoutMs: 30_000,
     });
   }

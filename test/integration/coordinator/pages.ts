@@ -20,3 +20,10 @@ export function zeroPage(): Buffer {
 export function mixedPages(n: number, seed = 0): Buffer[] {
   return Array.from({ length: n }, (_, i) => (i % 5 === 4 ? zeroPage() : i % 3 === 2 ? randomPage() : textPage(seed + i)));
 }
+
+/** A page that compresses about 2:1 (half random, half zero): fills a pool fast. */
+export function halfPage(): Buffer {
+  const p = Buffer.alloc(PAGE_SIZE);
+  crypto.randomFillSync(p, 0, PAGE_SIZE / 2);
+  return p;
+}
