@@ -185,12 +185,13 @@ export function loadConfig<S extends OptionSpecs>(specs: S, options: LoadConfigO
 }
 
 /** Rows for the README's configuration reference. */
-export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: string; env: string; default: string; description: string }[] {
+export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: string; env: string; default: string; description: string; valueName: string }[] {
   return Object.entries(specs).map(([key, spec]) => ({
     flag: `--${kebab(key)}`,
     env: envName(envPrefix, key),
     default: spec.default ?? '(required)',
     description: spec.description,
+    valueName: spec.valueName,
   }));
 }
 
