@@ -106,6 +106,8 @@ export class Coordinator {
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
   private writebackRunning: Promise<void> | undefined;
   private readonly ownerCounters = new Map<string, OwnerCounters>();
+  /** Slots a SwapOut allocated whose reply has not been sent (kept out of snapshots). */
+  private readonly unacked = new Set<number>();
   readonly counters = {
     swap_outs: 0,
     swap_ins: 0,
@@ -190,7 +192,10 @@ export class Coordinator {
     this.journalNames(journal.pending);
     journal.onSnapshot((w) => {
       this.journalNames(w);
-      this.table.forEachSlot((slot) => this.writeSlot(w, slot));
+      // Slots of a SwapOut still in flight are not acknowledged: a crash must not keep them.
+      this.table.forEachSlot((slot) => {
+        if (!this.unacked.has(slot)) this.writeSlot(w, slot);
+      });
     });
     // A snapshot now makes the replayed state (with remapped ids) the base.
     journal.snapshot();
@@ -202,12 +207,13 @@ export class Coordinator {
     for (const [name, id] of this.ownerIds) w.name(RecordType.Owner, id, name);
   }
 
-  private ownerId(owner: string): number {
+  /** The journal id of an owner; a new one is named in `w` before its first use. */
+  private ownerId(owner: string, w: RecordWriter): number {
     let id = this.ownerIds.get(owner);
     if (id === undefined) {
       id = this.ownerIds.size + 1;
       this.ownerIds.set(owner, id);
-      this.journal.pending.name(RecordType.Owner, id, owner);
+      w.name(RecordType.Owner, id, owner);
     }
     return id;
   }
@@ -220,7 +226,7 @@ export class Coordinator {
       w.release(slot);
       return;
     }
-    w.set(slot, this.ownerId(owner), t.orderOf(slot), count, t.tierOf(slot), t.backendOf(slot), t.handleOf(slot), t.checksumOf(slot));
+    w.set(slot, this.ownerId(owner, w), t.orderOf(slot), count, t.tierOf(slot), t.backendOf(slot), t.handleOf(slot), t.checksumOf(slot));
   }
 
   /** Appends the current state of each slot to the journal. */
@@ -455,6 +461,7 @@ export class Coordinator {
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
+    for (const s of slots) this.unacked.add(s);
     let tiers: TierName[];
     try {
       tiers = await this.writePages(owner, slots, pages);
@@ -463,6 +470,8 @@ export class Coordinator {
       const freed = this.table.free(owner, slots);
       if (freed.ok) for (const r of freed.value.released) this.release(r);
       throw err;
+    } finally {
+      for (const s of slots) this.unacked.delete(s);
     }
     await this.journal.commit();
     this.counters.swap_outs += pages.length;
