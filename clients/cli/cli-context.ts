@@ -1,0 +1,143 @@
+/**
+ * What every vswapctl command shares: the global options, one SDK client,
+ * where output goes, and the two kinds of failure with their exit codes
+ * (1: the cluster said no; 2: the command line or a local file is wrong).
+ */
+import type { Command } from 'commander';
+import { VswapClient } from '../sdk/client';
+
+export const EXIT_OK = 0;
+export const EXIT_CLUSTER = 1;
+export const EXIT_USAGE = 2;
+
+/** A problem with the command line or local input: exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface GlobalOptions {
+  address: string;
+  /** Deadline per request, in ms. */
+  timeout: number;
+}
+
+/** Output streams, replaceable for in-process tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export class CliContext {
+  private client: VswapClient | undefined;
+  /** Set by a command that finished but must report failure (e.g. bench found corruptions). */
+  exitCode = EXIT_OK;
+  constructor(
+    readonly program: Command,
+    readonly io: CliIo,
+  ) {}
+
+  get globals(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+
+  /** The SDK client, made on first use (so --help never connects). */
+  sdk(): VswapClient {
+    this.client ??= new VswapClient({ address: this.globals.address, deadlineMs: this.globals.timeout, readRetries: 1 });
+    return this.client;
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  close(): void {
+    this.client?.close();
+    this.client = undefined;
+  }
+}
+
+// ---- argument parsers (each throws UsageError naming what is wrong) ---------
+
+export function parseCount(name: string, min = 0): (raw: string) => number {
+  return (raw) => {
+    if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${name} must be a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be at least ${min}, got ${raw}`);
+    return n;
+  };
+}
+
+export function parseInteger(name: string): (raw: string) => number {
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new UsageError(`${name} must be an integer, got "${raw}"`);
+    return Number(raw);
+  };
+}
+
+/** "500ms", "5s", "2m" or a bare number of ms. */
+export function parseDurationMs(name: string, bareUnitMs = 1): (raw: string) => number {
+  return (raw) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(raw);
+    if (!m) throw new UsageError(`${name} must be a duration like 500ms, 5s or 2m, got "${raw}"`);
+    const unit = m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : bareUnitMs;
+    const ms = Math.round(Number(m[1]) * unit);
+    if (ms <= 0) throw new UsageError(`${name} must be more than 0`);
+    return ms;
+  };
+}
+
+export function parseOnOff(name: string): (raw: string) => boolean {
+  return (raw) => {
+    const v = raw.toLowerCase();
+    if (['on', 'true', '1', 'yes'].includes(v)) return true;
+    if (['off', 'false', '0', 'no'].includes(v)) return false;
+    throw new UsageError(`${name} must be on or off, got "${raw}"`);
+  };
+}
+
+/** Slot arguments: "12", "12-15" (inclusive), or several separated by commas. */
+export function parseSlotList(args: readonly string[]): number[] {
+  const slots: number[] = [];
+  for (const arg of args)
+    for (const part of arg.split(',').filter((s) => s.length > 0)) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+      if (!m) throw new UsageError(`"${part}" is not a slot id or a range like 12-15`);
+      const a = Number(m[1]);
+      const b = m[2] === undefined ? a : Number(m[2]);
+      if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || b < a) throw new UsageError(`"${part}" is not a valid slot range`);
+      if (b - a >= 1 << 20) throw new UsageError(`"${part}" names more than ${1 << 20} slots`);
+      for (let s = a; s <= b; s++) slots.push(s);
+    }
+  if (slots.length === 0) throw new UsageError('no slots given');
+  return slots;
+}
+
+/** Slot ids as runs: [5,6,7,9] -> ["5-7", "9"] (what put prints and get reads). */
+export function formatSlotRuns(slots: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < slots.length; ) {
+    let j = i;
+    while (j + 1 < slots.length && slots[j + 1] === slots[j]! + 1) j++;
+    out.push(j === i ? String(slots[i]) : `${slots[i]}-${slots[j]}`);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** 4096 -> "4K", 1536 MiB -> "1.5G" (like swapon --show). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u === 0) return `${n}B`;
+  const s = v >= 10 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1).replace(/\.0$/, '');
+  return `${s}${units[u]}`;
+}
