@@ -49,6 +49,20 @@ describe('swapfile service, redis store', () => {
     expect((await client.info()).usedPages).toBe(511);
   });
 
+  it('answers DATA_LOSS, not other bytes, when a page vanished from Redis under a live handle', async () => {
+    const redis = await redisServer();
+    const { client } = await start(redis, ['--redis-key-prefix', 'lost:']);
+    const { handles } = await client.put(randomPages(4));
+    const direct = new Redis(redis.url);
+    try {
+      await direct.del(`lost:${handles[2]}`);
+    } finally {
+      direct.disconnect();
+    }
+    await expectStatus(client.get(handles), status.DATA_LOSS, String(handles[2]));
+    await client.get(handles.slice(0, 2));
+  });
+
   it('keeps data and epoch across a restart of the service', async () => {
     const redis = await redisServer();
     const first = await start(redis);
