@@ -154,7 +154,6 @@ describe('SwapAllocator: persistence', () => {
 
 describe('SwapAllocator: against a simple model', () => {
   it('stores exactly min(n, free) pages per batch, never one slot twice, and keeps its lists whole', () => {
-    type Op = { kind: 'alloc'; n: number } | { kind: 'free'; pick: number; count: number };
     const op = fc.oneof(
       fc.record({ kind: fc.constant('alloc' as const), n: fc.integer({ min: 1, max: 512 }) }),
       fc.record({ kind: fc.constant('free' as const), pick: fc.nat(), count: fc.integer({ min: 1, max: 300 }) }),
