@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * A container health check through the standard gRPC health service:
+ *   node dist/clients/cluster/healthcheck.js host:port [service] [--timeout-ms N]
+ * Exits 0 when grpc.health.v1.Health/Check answers SERVING (for the whole
+ * server, or for `service`, e.g. vswap.v1.Backend), 1 otherwise, printing one
+ * line either way. Used by docker-compose.yml and its test.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+
+export interface HealthCheckOptions {
+  /** Service name to ask about; default "" (the whole server). */
+  service?: string;
+  /** Default 3000 ms. */
+  timeoutMs?: number;
+}
+
+export type HealthCheckResult = { ok: true; status: 'SERVING' } | { ok: false; error: string };
+
+interface HealthClient extends grpc.Client {
+  check(req: { service: string }, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+}
+type HealthClientConstructor = new (address: string, creds: grpc.ChannelCredentials) => HealthClient;
+
+let ctor: HealthClientConstructor | undefined;
+
+function healthClientConstructor(): HealthClientConstructor {
+  if (!ctor) {
+    const def = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: HealthClientConstructor } } } };
+    ctor = pkg.grpc.health.v1.Health;
+  }
+  return ctor;
+}
+
+/** One Health/Check call. */
+export function checkHealth(address: string, options: HealthCheckOptions = {}): Promise<HealthCheckResult> {
+  const client = new (healthClientConstructor())(address, grpc.credentials.createInsecure());
+  const service = options.service ?? '';
+  return new Promise<HealthCheckResult>((resolve) => {
+    client.check({ service }, { deadline: Date.now() + (options.timeoutMs ?? 3000) }, (err, res) => {
+      client.close();
+      if (err) resolve({ ok: false, error: `${grpc.status[err.code] ?? err.code}: ${err.details || err.message}` });
+      else if (res?.status === 'SERVING') resolve({ ok: true, status: 'SERVING' });
+      else resolve({ ok: false, error: `status ${res?.status ?? 'missing'}` });
+    });
+  });
+}
+
+function usage(): never {
+  process.stderr.write('usage: healthcheck host:port [service] [--timeout-ms N]\n');
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const positional: string[] = [];
+  let timeoutMs = 3000;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--timeout-ms') {
+      timeoutMs = Number(argv[++i]);
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage();
+    } else if (a.startsWith('-')) usage();
+    else positional.push(a);
+  }
+  const [address, service] = positional;
+  if (!address || positional.length > 2 || !/^.+:\d+$/.test(address)) usage();
+  const result = await checkHealth(address, { service, timeoutMs });
+  const what = `${address}${service ? ` ${service}` : ''}`;
+  if (result.ok) {
+    process.stdout.write(`${what}: SERVING\n`);
+    process.exit(0);
+  }
+  process.stdout.write(`${what}: ${result.error}\n`);
+  process.exit(1);
+}
+
+if (require.main === module) void main(process.argv.slice(2));

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: a local vswap cluster of child processes (coordinator on
+ * 127.0.0.1:50051, a zswap service, a file-backed swapfile service, and with
+ * --redis-url / --with-redis a Redis-backed swapfile as the remote tier), all
+ * data under one directory. Runs until Ctrl-C or SIGTERM, then stops every
+ * child; if one child dies on its own, says which and why, and stops the rest.
+ * Needs nothing but Node: Redis only when asked for.
+ */
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { stopChild } from '../../services/common/spawn-service';
+import { LocalCluster, type SwapfileNodeOptions } from './local-cluster';
+import { PrivateRedis } from './private-redis';
+import { parseStartOptions, type StartOptions } from './start-options';
+
+/** Every child spawned so far (cluster nodes and redis-server), for cleanup whatever happens. */
+const children = new Set<ChildProcess>();
+const track = (child: ChildProcess): void => {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+};
+
+let cluster: LocalCluster | undefined;
+let redis: PrivateRedis | undefined;
+let stopping: Promise<void> | undefined;
+let lockFile: string | undefined;
+
+const say = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Stops the cluster (coordinator first, then backends), then Redis; SIGKILL for whatever is left. */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    if (cluster) await cluster.stop().catch(() => undefined);
+    // Children spawned during a start that was interrupted are not in the cluster yet.
+    await Promise.all(
+      [...children].filter((c) => c !== redis?.child).map(async (c) => {
+        const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+        await stopChild(c, 'SIGTERM');
+        clearTimeout(timer);
+      }),
+    );
+    if (redis) await redis.stop();
+    for (const c of children) c.kill('SIGKILL');
+    releaseLock();
+  })();
+  return stopping;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) {
+    // A second Ctrl-C: do not wait for graceful shutdowns.
+    say(`\n${signal} again: killing what is left`);
+    for (const c of children) c.kill('SIGKILL');
+    releaseLock();
+    process.exit(1);
+  }
+  say(`\n${signal}: stopping the cluster...`);
+  void stopAll().then(() => {
+    say('stopped.');
+    process.exit(0);
+  });
+}
+
+/** The data directory belongs to one cluster at a time: two swapfile services on one file would corrupt it. */
+function takeLock(dataDir: string): void {
+  const file = path.join(dataDir, 'cluster.pid');
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`another vswap cluster (pid ${pid}) is using ${dataDir}; stop it first, or give another --data-dir`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.writeFileSync(file, `${process.pid}\n`);
+  lockFile = file;
+}
+
+function releaseLock(): void {
+  if (!lockFile) return;
+  try {
+    if (fs.readFileSync(lockFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockFile);
+  } catch {
+    // already gone
+  }
+  lockFile = undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Fails early, with a hint, when the coordinator's port is taken (rather than after the backends started). */
+function checkPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `127.0.0.1:${port} is in use (another vswap cluster?); stop it or pass --port` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.trimEnd().split('\n');
+  return lines.slice(-n).map((l) => `    ${l}`).join('\n');
+}
+
+/** Once running: a child that exits while we are not stopping takes the cluster down, loudly. */
+function watchChildren(c: LocalCluster, logDir: string): void {
+  const watch = (name: string, child: ChildProcess, log: () => string): void => {
+    child.once('exit', (code, signal) => {
+      // Ctrl-C in a terminal signals the whole process group: the children may
+      // see it a moment before we do. Give our own handler that moment.
+      setTimeout(() => {
+        if (stopping) return;
+        process.stderr.write(`\nvswap: ${name} exited (${signal ?? `code ${code}`}); stopping the rest of the cluster.\n`);
+        const tail = log();
+        if (tail.trim() !== '') process.stderr.write(`  last lines of its log (${path.join(logDir, `${name}.log`)}):\n${lastLines(tail, 10)}\n`);
+        void stopAll().then(() => process.exit(1));
+      }, 300).unref();
+    });
+  };
+  for (const n of c.nodes.values()) {
+    const child = n.service?.child;
+    if (child) watch(n.name, child, () => c.logs(n.name));
+  }
+  if (redis) {
+    const r = redis;
+    watch('redis-server', r.child, () => r.log());
+  }
+}
+
+function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteUrl: string | undefined): void {
+  const relative = path.relative(process.cwd(), dataDir);
+  const rel = relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative;
+  const rows: [string, string, string][] = [['coordinator', c.address, `vswap.v1.VirtualSwap, journal in ${path.join(rel, 'coordinator')}`]];
+  rows.push(['zswap', c.node('zswap').address, `compressed pool in memory, ${o.zswapPool}, ${o.compressor}`]);
+  rows.push(['swapfile', c.node('swapfile').address, `file ${path.join(rel, 'swapfile.swap')}, ${o.swapfilePages} pages, priority 10`]);
+  if (remoteUrl) rows.push(['remote', c.node('remote').address, `Redis ${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ${o.swapfilePages} pages, priority 0`]);
+  const envPrefix = c.address === '127.0.0.1:50051' ? '' : `VSWAP_ADDRESS=${c.address} `;
+  say(`vswap cluster running (data in ${rel}/, logs in ${path.join(rel, 'logs')}/)`);
+  say();
+  for (const [name, addr, what] of rows) say(`  ${name.padEnd(12)} ${addr.padEnd(16)} ${what}`);
+  say();
+  say('In another terminal:');
+  say(`  ${envPrefix}npx vswapctl swaps                 backends, like /proc/swaps`);
+  say(`  ${envPrefix}npx vswapctl bench                 swap pages out and in, print figures`);
+  say(`  ${envPrefix}npx vswapctl stats --watch         slots by tier, zswap counters`);
+  say(`  ${envPrefix}npx vswapctl swapoff zswap         move zswap's pages down a tier`);
+  say(`  ${envPrefix}npx vswapctl swapon zswap --priority 100`);
+  say(`  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://${c.address}/vswap.v1.VirtualSwap/ListBackends`);
+  say();
+  say('Ctrl-C stops the cluster.');
+}
+
+async function main(): Promise<void> {
+  const o = parseStartOptions(process.argv.slice(2));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Last resort (an exception we did not expect): no child outlives us.
+  process.on('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+    releaseLock();
+  });
+
+  const dataDir = path.resolve(o.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  takeLock(dataDir);
+  await checkPortFree(o.port);
+
+  let remoteUrl = o.redisUrl;
+  if (o.withRedis) {
+    redis = await PrivateRedis.start({ dir: path.join(dataDir, 'redis'), onSpawn: track });
+    remoteUrl = redis.url;
+  }
+  const swapfiles: SwapfileNodeOptions[] = [{ name: 'swapfile', store: 'file', capacityPages: o.swapfilePages, priority: 10 }];
+  if (remoteUrl) swapfiles.push({ name: 'remote', store: 'redis', redisUrl: remoteUrl, capacityPages: o.swapfilePages, priority: 0 });
+  const logDir = path.join(dataDir, 'logs');
+  const logLevel = process.env.VSWAP_LOG_LEVEL ?? 'info';
+  if (stopping) return;
+  const started = await LocalCluster.start({
+    dataDir,
+    coordinatorAddress: `127.0.0.1:${o.port}`,
+    zswap: { poolBytes: o.zswapPool, compressor: o.compressor },
+    swapfiles,
+    // The coordinator reads only its own variable: give it the shared level too.
+    env: { VSWAP_LOG_LEVEL: logLevel, VSWAP_COORDINATOR_LOG_LEVEL: process.env.VSWAP_COORDINATOR_LOG_LEVEL ?? logLevel },
+    logDir,
+    onSpawn: track,
+  });
+  cluster = started;
+  if (stopping) {
+    await stopAll();
+    return;
+  }
+  watchChildren(started, logDir);
+  printSummary(started, o, dataDir, remoteUrl);
+}
+
+main().catch(async (err: unknown) => {
+  if (stopping) return; // interrupted while starting: onSignal finishes the job
+  process.stderr.write(`vswap: ${err instanceof Error ? err.message : String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+});
