@@ -27,7 +27,9 @@ export function registerPolicyCommand(program: Command, ctx: CliContext): void {
       if (opts.zswapWriteback !== undefined) change.zswapWriteback = opts.zswapWriteback;
       if (opts.swapMax !== undefined) change.swapMaxPages = opts.swapMax;
       const sdk = ctx.sdk();
-      const policy = Object.keys(change).length > 0 ? await sdk.setOwnerPolicy(owner, change) : await sdk.getOwnerPolicy(owner);
+      const got = Object.keys(change).length > 0 ? await sdk.setOwnerPolicy(owner, change) : await sdk.getOwnerPolicy(owner);
+      // The coordinator may leave `owner` empty in its answer: it is the one asked about.
+      const policy = { ...got, owner: got.owner || owner };
       ctx.out(opts.json ? JSON.stringify(policyJson(policy)) : policyText(policy));
     });
 }
