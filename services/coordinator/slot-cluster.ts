@@ -66,10 +66,12 @@ export class SlotCluster {
   prev = 0;
   next = 0;
 
-  /** Swap count per slot. */
+  /**
+   * Swap count per slot [0,512), then bits 32..47 of each slot's handle
+   * [512,1024) (the low 32 are in words). One view for both: every typed-array
+   * view costs ~100 B of heap per cluster.
+   */
   readonly counts: Uint16Array;
-  /** Bits 32..47 of each slot's handle (the low 32 are in words). */
-  readonly handleHigh: Uint16Array;
   /** handle (low 32 bits) per slot, then checksum per slot, then the allocation bitmap. */
   readonly words: Uint32Array;
   /** tier code | PIN_BIT per slot, then backend id per slot (0 = none). */
@@ -77,8 +79,7 @@ export class SlotCluster {
 
   constructor() {
     const buf = new ArrayBuffer(CLUSTER_STORAGE_BYTES);
-    this.counts = new Uint16Array(buf, 0, CLUSTER_SLOTS);
-    this.handleHigh = new Uint16Array(buf, COUNTS_BYTES, CLUSTER_SLOTS);
+    this.counts = new Uint16Array(buf, 0, 2 * CLUSTER_SLOTS);
     this.words = new Uint32Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
     this.bytes = new Uint8Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES + WORDS_BYTES, 2 * CLUSTER_SLOTS);
   }
@@ -115,12 +116,12 @@ export class SlotCluster {
   }
 
   handle(off: number): number {
-    return this.handleHigh[off]! * 0x1_0000_0000 + this.words[off]!;
+    return this.counts[CLUSTER_SLOTS + off]! * 0x1_0000_0000 + this.words[off]!;
   }
 
   setHandle(off: number, handle: number): void {
     this.words[off] = handle % 0x1_0000_0000;
-    this.handleHigh[off] = Math.floor(handle / 0x1_0000_0000);
+    this.counts[CLUSTER_SLOTS + off] = Math.floor(handle / 0x1_0000_0000);
   }
 
   /** Marks slot off allocated (it must be free) and keeps used/freeUnits right. */

@@ -9,12 +9,15 @@ export const TIER_SLOTS = 6;
  * share a cluster and allocation never walks another owner's clusters.
  */
 export class SlotOwner {
+  // The three arrays share one ArrayBuffer: with 1,000 owners every
+  // ArrayBuffer and its backing store count against the per-slot budget.
+  private readonly buf = new ArrayBuffer((2 * ORDERS + TIER_SLOTS) * 4);
   /** Current cluster index per order (0 = none). */
-  readonly current = new Int32Array(ORDERS);
+  readonly current = new Int32Array(this.buf, 0, ORDERS);
   /** Head of the nonfull list per order, by cluster index (0 = empty). */
-  readonly nonfull = new Int32Array(ORDERS);
+  readonly nonfull = new Int32Array(this.buf, ORDERS * 4, ORDERS);
   /** Live slots (swap count > 0) per tier code. */
-  readonly tiers = new Uint32Array(TIER_SLOTS);
+  readonly tiers = new Uint32Array(this.buf, 2 * ORDERS * 4, TIER_SLOTS);
   /** Live slots (swap count > 0). */
   live = 0;
   /** Clusters it holds; the owner is forgotten when this drops to 0. */
@@ -85,8 +88,8 @@ export class SlotOwners {
 }
 
 /**
- * Per-owner cost beyond its name: the SlotOwner object, three small typed
- * arrays (each a view, an ArrayBuffer and its backing store) and a Map entry.
+ * Per-owner cost beyond its name: the SlotOwner object, three typed-array
+ * views over one ArrayBuffer (and its backing store) and a Map entry.
  * Estimated from V8's object sizes; the benchmark cross-checks it.
  */
-export const OWNER_OVERHEAD_BYTES = 720;
+export const OWNER_OVERHEAD_BYTES = 560;

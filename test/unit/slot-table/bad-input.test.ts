@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
+import { SlotTable, TierCode, type Result } from '../../../services/coordinator/slot-table';
 import { expectError, ok, snapshot } from './helpers';
 
 /**
@@ -24,7 +24,7 @@ const ops: Op[] = ['check', 'duplicate', 'free'];
 
 function expectRejected(t: SlotTable, owner: string, op: Op, batch: number[], code: number, message: RegExp, watch: number[]) {
   const before = snapshot(t, watch);
-  const r = op === 'check' ? t.check(owner, batch) : op === 'duplicate' ? t.duplicate(owner, batch) : t.free(owner, batch);
+  const r: Result<unknown> = op === 'check' ? t.check(owner, batch) : op === 'duplicate' ? t.duplicate(owner, batch) : t.free(owner, batch);
   expectError(r, code, message);
   expect(snapshot(t, watch)).toEqual(before);
 }

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
+import { CLUSTER_STORAGE_BYTES } from '../../../services/coordinator/slot-cluster';
+import { CLUSTER_OVERHEAD_BYTES, SlotTable, TierCode } from '../../../services/coordinator/slot-table';
 import { clusterOf, expectError, ok, snapshot } from './helpers';
 
 const zswap = (handle: number) => ({ tier: TierCode.ZSWAP, backend: 1, handle, checksum: 0xdeadbeef });
@@ -287,11 +288,11 @@ describe('lookups and backing', () => {
     const t = new SlotTable();
     const slots = ok(t.allocate('a', 3, false));
     ok(t.allocate('b', 2, false));
-    t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 2, handle: 0xffffffff, checksum: 0x12345678 });
+    t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 2, handle: 2 ** 48 - 1, checksum: 0x12345678 });
     t.setBacking(slots[1]!, { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: 0 });
     expect(t.tierOf(slots[0]!)).toBe(TierCode.ZSWAP);
     expect(t.backendOf(slots[0]!)).toBe(2);
-    expect(t.handleOf(slots[0]!)).toBe(0xffffffff);
+    expect(t.handleOf(slots[0]!)).toBe(2 ** 48 - 1); // handles are 48-bit
     expect(t.checksumOf(slots[0]!)).toBe(0x12345678);
     expect(t.pagesByTier('a')).toEqual([0, 1, 1, 1, 0, 0]);
     expect(t.pagesByTier('b')).toEqual([0, 2, 0, 0, 0, 0]);
@@ -302,7 +303,7 @@ describe('lookups and backing', () => {
     const snap = snapshot(t, slots);
     expect(() => t.setBacking(slots[0]!, { tier: 0 as TierCode, backend: 1, handle: 1, checksum: 1 })).toThrow(/tier/);
     expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 256, handle: 1, checksum: 1 })).toThrow(/backend/);
-    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 32, checksum: 1 })).toThrow(/handle/);
+    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 48, checksum: 1 })).toThrow(/handle/);
     expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 1, checksum: -1 })).toThrow(/checksum/);
     expect(snapshot(t, slots)).toEqual(snap);
   });
@@ -369,7 +370,7 @@ describe('memoryBytes', () => {
     expect(t.usedSlots()).toBe(0);
     expect(t.clusterCount()).toBe(0);
     // Only the small pool of empty clusters and the recycled indices remain.
-    expect(t.memoryBytes()).toBeLessThan(base + 32 * 7000 + 300 * 8 * 2);
+    expect(t.memoryBytes()).toBeLessThan(base + 32 * (CLUSTER_STORAGE_BYTES + CLUSTER_OVERHEAD_BYTES) + 600 * 8 * 2);
   });
 });
 
