@@ -32,16 +32,16 @@ const BITMAP_WORDS = CLUSTER_SLOTS / 32;
 /** words[] layout: handle [0,512), checksum [512,1024), allocation bitmap [1024,1040). */
 export const CHECKSUM_BASE = CLUSTER_SLOTS;
 const BITMAP_BASE = 2 * CLUSTER_SLOTS;
-/** bytes[] layout: tier|pin [0,512), backend [512,1024). */
+/** bytes[] layout: tier|pin [0,512), backend [512,1024), handle bits 32..39 [1024,1536). */
 export const BACKEND_BASE = CLUSTER_SLOTS;
+const HANDLE_HIGH_BASE = 2 * CLUSTER_SLOTS;
 
 const COUNTS_BYTES = CLUSTER_SLOTS * 2;
-/** High 16 bits of each slot's handle: backends hand out handles up to 2^48. */
-const HANDLE_HIGH_BYTES = CLUSTER_SLOTS * 2;
 const WORDS_BYTES = (2 * CLUSTER_SLOTS + BITMAP_WORDS) * 4;
-const BYTES_BYTES = 2 * CLUSTER_SLOTS;
-/** Bytes of typed-array storage per cluster: 512 * (2 + 2 + 1 + 1 + 4 + 4) + 64 = 7232. */
-export const CLUSTER_STORAGE_BYTES = COUNTS_BYTES + HANDLE_HIGH_BYTES + WORDS_BYTES + BYTES_BYTES;
+/** Handles are 40 bits (backends hand out handles below 2^40): the top 8 live in bytes[]. */
+const BYTES_BYTES = 3 * CLUSTER_SLOTS;
+/** Bytes of typed-array storage per cluster: 512 * (2 + 4 + 4 + 1 + 1 + 1) + 64 = 6720. */
+export const CLUSTER_STORAGE_BYTES = COUNTS_BYTES + WORDS_BYTES + BYTES_BYTES;
 
 /** Index of the lowest set bit of a non-zero 32-bit value. */
 function lowestBit(x: number): number {
@@ -79,9 +79,9 @@ export class SlotCluster {
 
   constructor() {
     const buf = new ArrayBuffer(CLUSTER_STORAGE_BYTES);
-    this.counts = new Uint16Array(buf, 0, 2 * CLUSTER_SLOTS);
-    this.words = new Uint32Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
-    this.bytes = new Uint8Array(buf, COUNTS_BYTES + HANDLE_HIGH_BYTES + WORDS_BYTES, 2 * CLUSTER_SLOTS);
+    this.counts = new Uint16Array(buf, 0, CLUSTER_SLOTS);
+    this.words = new Uint32Array(buf, COUNTS_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
+    this.bytes = new Uint8Array(buf, COUNTS_BYTES + WORDS_BYTES, 3 * CLUSTER_SLOTS);
   }
 
   /** Takes the cluster (storage all zero: every slot released) into service. */
@@ -116,12 +116,12 @@ export class SlotCluster {
   }
 
   handle(off: number): number {
-    return this.counts[CLUSTER_SLOTS + off]! * 0x1_0000_0000 + this.words[off]!;
+    return this.bytes[HANDLE_HIGH_BASE + off]! * 0x1_0000_0000 + this.words[off]!;
   }
 
   setHandle(off: number, handle: number): void {
     this.words[off] = handle % 0x1_0000_0000;
-    this.counts[CLUSTER_SLOTS + off] = Math.floor(handle / 0x1_0000_0000);
+    this.bytes[HANDLE_HIGH_BASE + off] = Math.floor(handle / 0x1_0000_0000);
   }
 
   /** Marks slot off allocated (it must be free) and keeps used/freeUnits right. */

@@ -44,7 +44,7 @@ export interface Backing {
   tier: TierCode;
   /** Backend id, 1..255 (0 = none). */
   backend: number;
-  /** The backend's handle, below 2^48 (0 = none). */
+  /** The backend's handle, below 2^40 (0 = none). */
   handle: number;
   /** Checksum of the page, uint32. */
   checksum: number;
@@ -80,13 +80,13 @@ function fail<T>(code: status, message: string): Result<T> {
   return { ok: false, error: { code, message } };
 }
 
-/** Handles are kept in 48 bits (Uint32 + Uint16 per slot). */
-export const MAX_HANDLE = 2 ** 48;
+/** Handles are kept in 40 bits (Uint32 + Uint8 per slot). */
+export const MAX_HANDLE = 2 ** 40;
 
 function checkBacking(b: Backing): void {
   if (!Number.isInteger(b.tier) || b.tier < TierCode.EMPTY || b.tier > TierCode.LOST) throw new Error(`bad tier code ${b.tier}`);
   if (!Number.isInteger(b.backend) || b.backend < 0 || b.backend > 255) throw new Error(`bad backend id ${b.backend}: 0..255`);
-  if (!Number.isInteger(b.handle) || b.handle < 0 || b.handle >= MAX_HANDLE) throw new Error(`bad backend handle ${b.handle}: 0 to 2^48-1`);
+  if (!Number.isInteger(b.handle) || b.handle < 0 || b.handle >= MAX_HANDLE) throw new Error(`bad backend handle ${b.handle}: 0 to 2^40-1`);
   if ((b.checksum >>> 0) !== b.checksum) throw new Error(`bad checksum ${b.checksum}: a uint32`);
 }
 

@@ -5,14 +5,14 @@
  * handle that was deleted never names the entry that later reuses its id.
  *
  * handle = generation * 2^ID_BITS + id, generation >= 1, so a handle is never
- * 0 (the "not stored" value) and stays below 2^48 (what the coordinator keeps).
+ * 0 (the "not stored" value) and stays below 2^40 (what the coordinator keeps).
  */
 import { randomInt } from 'node:crypto';
 
 export const ID_BITS = 28;
 const ID_SPACE = 2 ** ID_BITS;
-// Handles stay below 2^48: the coordinator keeps 48 bits of handle per slot.
-const GEN_LIMIT = 2 ** (48 - ID_BITS); // exclusive
+// Handles stay below 2^40: the coordinator keeps 40 bits of handle per slot.
+const GEN_LIMIT = 2 ** (40 - ID_BITS); // exclusive
 
 export class EntryTable {
   /** Object length in bytes; 0 = entry id free. PAGE_SIZE = stored uncompressed. */

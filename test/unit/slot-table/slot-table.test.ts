@@ -288,11 +288,11 @@ describe('lookups and backing', () => {
     const t = new SlotTable();
     const slots = ok(t.allocate('a', 3, false));
     ok(t.allocate('b', 2, false));
-    t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 2, handle: 2 ** 48 - 1, checksum: 0x12345678 });
+    t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 2, handle: 2 ** 40 - 1, checksum: 0x12345678 });
     t.setBacking(slots[1]!, { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: 0 });
     expect(t.tierOf(slots[0]!)).toBe(TierCode.ZSWAP);
     expect(t.backendOf(slots[0]!)).toBe(2);
-    expect(t.handleOf(slots[0]!)).toBe(2 ** 48 - 1); // handles are 48-bit
+    expect(t.handleOf(slots[0]!)).toBe(2 ** 40 - 1); // handles are 40-bit
     expect(t.checksumOf(slots[0]!)).toBe(0x12345678);
     expect(t.pagesByTier('a')).toEqual([0, 1, 1, 1, 0, 0]);
     expect(t.pagesByTier('b')).toEqual([0, 2, 0, 0, 0, 0]);
@@ -303,7 +303,7 @@ describe('lookups and backing', () => {
     const snap = snapshot(t, slots);
     expect(() => t.setBacking(slots[0]!, { tier: 0 as TierCode, backend: 1, handle: 1, checksum: 1 })).toThrow(/tier/);
     expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 256, handle: 1, checksum: 1 })).toThrow(/backend/);
-    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 48, checksum: 1 })).toThrow(/handle/);
+    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 40, checksum: 1 })).toThrow(/handle/);
     expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 1, checksum: -1 })).toThrow(/checksum/);
     expect(snapshot(t, slots)).toEqual(snap);
   });
