@@ -24,7 +24,16 @@ class ModelCluster {
     }
   }
   client(): VswapClient {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the fake's methods close over the model
     const m = this;
+    const free = async (owner: string, slots: number[]) => {
+      m.check(owner, slots);
+      return slots.map((s) => {
+        const e = m.slots.get(s)!;
+        if (--e.count === 0) m.slots.delete(s);
+        return e.count;
+      });
+    };
     return {
       async swapOut(owner: string, pages: Buffer[]) {
         const slots = pages.map((p) => {
@@ -42,21 +51,14 @@ class ModelCluster {
           if (m.corrupt.has(s)) p[100] = p[100]! ^ 0xff;
           return p;
         });
-        if (o.release) await this.free(owner, slots);
+        if (o.release) await free(owner, slots);
         return pages;
       },
       async duplicate(owner: string, slots: number[]) {
         m.check(owner, slots);
         return slots.map((s) => ++m.slots.get(s)!.count);
       },
-      async free(owner: string, slots: number[]) {
-        m.check(owner, slots);
-        return slots.map((s) => {
-          const e = m.slots.get(s)!;
-          if (--e.count === 0) m.slots.delete(s);
-          return e.count;
-        });
-      },
+      free,
       async inspect(owner: string, slots: number[]) {
         m.check(owner, slots);
         return slots.map((s) => ({ slot: s, count: m.slots.get(s)!.count, owner, tier: 'TIER_ZSWAP', backend: 'zswap', handle: 0, checksum: 0, inSwapCache: false }));
