@@ -120,4 +120,19 @@ describe('crash recovery', () => {
     );
     expect(bs[0]!.usedPages).toBe(0);
   });
+
+  it('answers DATA_LOSS, never other bytes, when a stored page fails its checksum', async () => {
+    const c = await start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 1024, fsync: 'always' }] });
+    const pages = [randomPage(), randomPage()];
+    const { slots } = await c.swapOut('app', pages);
+    const [victim] = await c.inspect('app', [slots[1]!]);
+    // Flip bytes of the page in the swap file behind the services' backs.
+    const fd = fs.openSync(path.join(dir, 'file0.swap'), 'r+');
+    fs.writeSync(fd, Buffer.from('corrupted!'), 0, 10, (victim!.handle - 1) * 4096 + 100);
+    fs.closeSync(fd);
+    await expectCode(c.load('app', [slots[1]!]), Status.DATA_LOSS, /checksum/);
+    await expectCode(c.load('app', slots), Status.DATA_LOSS, /checksum/);
+    expect((await c.load('app', [slots[0]!]))[0]!.equals(pages[0]!)).toBe(true);
+    expect(counter((await c.stats()).counters, 'checksum_failures')).toBeGreaterThanOrEqual(2);
+  });
 });
