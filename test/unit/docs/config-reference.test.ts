@@ -14,7 +14,7 @@ describe('README configuration reference', () => {
     // The swapfile's log-level default is read from VSWAP_LOG_LEVEL when its
     // module loads: generate for a clean environment, as docs:config does.
     delete process.env.VSWAP_LOG_LEVEL;
-    const { findSection, renderConfigReference } = await import('../../../clients/cluster/config-reference');
+    const { findSection, renderConfigReference } = await import('../../../clients/cluster/config-reference.js');
     const section = findSection(fs.readFileSync(README, 'utf8'));
     expect(section.ok, section.ok ? '' : section.error).toBe(true);
     if (!section.ok) return;
@@ -23,12 +23,12 @@ describe('README configuration reference', () => {
 
   it('covers every option of the three services and of npm start', async () => {
     delete process.env.VSWAP_LOG_LEVEL;
-    const { renderConfigReference } = await import('../../../clients/cluster/config-reference');
-    const { coordinatorOptions } = await import('../../../services/coordinator/config');
-    const { zswapOptionSpecs, ZSWAP_ENV_PREFIX } = await import('../../../services/zswap/config');
-    const { swapfileOptions, SWAPFILE_ENV_PREFIX } = await import('../../../services/swapfile/config');
-    const { describeOptions } = await import('../../../services/common/config');
-    const { startCommand } = await import('../../../clients/cluster/start-options');
+    const { renderConfigReference } = await import('../../../clients/cluster/config-reference.js');
+    const { coordinatorOptions } = await import('../../../services/coordinator/config.js');
+    const { zswapOptionSpecs, ZSWAP_ENV_PREFIX } = await import('../../../services/zswap/config.js');
+    const { swapfileOptions, SWAPFILE_ENV_PREFIX } = await import('../../../services/swapfile/config.js');
+    const { describeOptions } = await import('../../../services/common/config.js');
+    const { startCommand } = await import('../../../clients/cluster/start-options.js');
     const text = await renderConfigReference();
     const vars = [
       ...describeOptions(coordinatorOptions, 'VSWAP_COORDINATOR'),
