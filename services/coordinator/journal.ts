@@ -45,7 +45,7 @@ export class Journal {
   private fd: number;
   private logBytes: number;
   private flushScheduled = false;
-  private waiters: (() => void)[] = [];
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private fsyncTimer: NodeJS.Timeout | undefined;
   private dirty = false;
   private readonly fsync: FsyncPolicy;
@@ -63,7 +63,9 @@ export class Journal {
     this.fd = fs.openSync(this.logPath, 'a+');
     this.logBytes = fs.fstatSync(this.fd).size;
     if (this.fsync === 'batch') {
-      this.fsyncTimer = setInterval(() => this.syncIfDirty(), options.batchIntervalMs ?? 100);
+      this.fsyncTimer = setInterval(() => {
+        if (this.dirty && !this.closed) this.syncInBackground().catch(() => undefined);
+      }, options.batchIntervalMs ?? 100);
       this.fsyncTimer.unref();
     }
   }
@@ -102,8 +104,8 @@ export class Journal {
   /** Resolves once every record appended so far is written (and synced per policy). */
   commit(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal is closed'));
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -116,16 +118,42 @@ export class Journal {
     const waiters = this.waiters;
     this.waiters = [];
     if (this.pending.length > 0) {
+      // The write itself goes to the page cache: a crash of this process
+      // after it loses nothing. fsync (below) is about the machine crashing.
       writeAll(this.fd, this.pending.view());
       this.logBytes += this.pending.length;
       this.pending.clear();
       this.dirty = true;
       this.stats.commits++;
     }
-    if (this.fsync === 'always') this.syncIfDirty();
     if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter) this.snapshot();
     this.stats.logBytes = this.logBytes;
-    for (const w of waiters) w();
+    const done = (): void => {
+      for (const w of waiters) w.resolve();
+    };
+    // A record is acknowledged only once it is as durable as the policy says.
+    const failed = (err: Error): void => {
+      for (const w of waiters) w.reject(err);
+    };
+    if (this.fsync === 'always' && this.dirty) this.syncInBackground().then(done, failed);
+    else done();
+  }
+
+  /** fdatasync on the thread pool, so the event loop keeps serving meanwhile. */
+  private syncInBackground(): Promise<void> {
+    this.dirty = false;
+    const fd = this.fd;
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(fd, (err) => {
+        if (err) {
+          this.options.log.error({ err }, 'journal: fdatasync failed');
+          reject(err);
+          return;
+        }
+        this.stats.fsyncs++;
+        resolve();
+      });
+    });
   }
 
   private syncIfDirty(): void {
