@@ -22,8 +22,9 @@ export function virtualSwapService(c: Coordinator, log: Logger): VirtualSwapHand
     Swapon: unary(log, 'Swapon', (req) => ({ backend: c.swapon(req.backend, req.priority) })),
     ListBackends: unary(log, 'ListBackends', async () => ({ backends: await c.listBackends() })),
     Stats: unary(log, 'Stats', async (req) => c.stats(req.owner)),
-    SetOwnerPolicy: unary(log, 'SetOwnerPolicy', (req) =>
-      c.setOwnerPolicy(req.owner, req.update, { zswapMaxPages: req.zswapMaxPages, zswapWriteback: req.zswapWriteback, swapMaxPages: req.swapMaxPages }),
-    ),
+    SetOwnerPolicy: unary(log, 'SetOwnerPolicy', (req) => ({
+      owner: req.owner,
+      ...c.setOwnerPolicy(req.owner, req.update, { zswapMaxPages: req.zswapMaxPages, zswapWriteback: req.zswapWriteback, swapMaxPages: req.swapMaxPages }),
+    })),
   } satisfies grpc.UntypedServiceImplementation & VirtualSwapHandlers;
 }

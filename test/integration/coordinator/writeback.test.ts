@@ -95,6 +95,6 @@ describe('zswap writeback', () => {
     const err = await c.swapOut('small', Array.from({ length: 11 }, (_, i) => textPage(i))).catch((e: unknown) => e);
     expect((err as { codeName: string }).codeName).toBe('RESOURCE_EXHAUSTED');
     expect((await c.stats('small')).usedSlots).toBe(30);
-    expect((await c.getOwnerPolicy('small')).swapMaxPages).toBe(40);
+    expect(await c.getOwnerPolicy('small')).toMatchObject({ owner: 'small', swapMaxPages: 40, zswapMaxPages: 10, zswapWriteback: true });
   });
 });
