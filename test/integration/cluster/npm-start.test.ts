@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { VswapClient } from '../../../clients/sdk';
 import { freePort } from '../../support/ports';
 import { distPath } from '../../support/service';
@@ -23,9 +23,10 @@ interface Started {
 const started: Started[] = [];
 const tmpDirs: string[] = [];
 
-function tmpDir(): string {
+/** A temporary directory, removed after the current test (or by the caller when `keep`). */
+function tmpDir(keep = false): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-start-'));
-  tmpDirs.push(d);
+  if (!keep) tmpDirs.push(d);
   return d;
 }
 
@@ -55,7 +56,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function startCluster(args: string[] = [], dataDir = tmpDir()): Promise<Started> {
+/** Starts main.js; stopped after the current test unless `shared` (then the caller stops it). */
+async function startCluster(args: string[] = [], dataDir = tmpDir(), shared = false): Promise<Started> {
   const port = await freePort();
   const child = spawn(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', dataDir, '--port', String(port), ...args], {
     env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
@@ -66,7 +68,7 @@ async function startCluster(args: string[] = [], dataDir = tmpDir()): Promise<St
   child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const s: Started = { child, port, dataDir, output: () => out, exited };
-  started.push(s);
+  if (!shared) started.push(s);
   const deadline = Date.now() + 45_000;
   while (!out.includes('Ctrl-C stops the cluster')) {
     if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out}`);
@@ -143,16 +145,6 @@ describe('npm start', () => {
     again.close();
   });
 
-  it('refuses a second cluster on the same data directory, and leaves the first running', async () => {
-    const s = await startCluster();
-    const r = spawnSync(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', s.dataDir, '--port', String(await freePort())], { encoding: 'utf8', timeout: 30_000 });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/another vswap cluster \(pid \d+\) is using/);
-    const client = new VswapClient({ address: `127.0.0.1:${s.port}` });
-    expect(await client.listBackends()).toHaveLength(2);
-    client.close();
-  });
-
   it('says so and stops the rest when one of its services dies', async () => {
     const s = await startCluster();
     const kids = childPids(s.child.pid!);
@@ -193,9 +185,30 @@ describe('npm start', () => {
   });
 });
 
-describe('healthcheck.js', () => {
-  it('exits 0 for a serving service and 1 when nothing answers', async () => {
-    const s = await startCluster();
+describe('a running npm start', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await startCluster([], tmpDir(true), true);
+  });
+  afterAll(async () => {
+    if (!s) return;
+    const kids = childPids(s.child.pid!);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    await expectAllGone(kids);
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a second cluster on the same data directory, and the first keeps running', async () => {
+    const r = spawnSync(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', s.dataDir, '--port', String(await freePort())], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/another vswap cluster \(pid \d+\) is using/);
+    const client = new VswapClient({ address: `127.0.0.1:${s.port}` });
+    expect(await client.listBackends()).toHaveLength(2);
+    client.close();
+  });
+
+  it('healthcheck.js exits 0 for a serving service and 1 for an unknown service or when nothing answers', async () => {
     const ok = spawnSync(process.execPath, [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${s.port}`, 'vswap.v1.VirtualSwap'], { encoding: 'utf8', timeout: 30_000 });
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain('SERVING');
