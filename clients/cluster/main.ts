@@ -205,7 +205,28 @@ async function main(): Promise<void> {
     return;
   }
   watchChildren(started, logDir);
+  watchParent();
   printSummary(started, o, dataDir, remoteUrl);
+}
+
+/**
+ * `npm start` runs us under `sh -c "npm run build && node ..."`: a SIGTERM to
+ * npm alone ends npm and that shell but does not reach us, and we would live
+ * on as an orphan with the whole cluster. So when our parent goes away
+ * (we get reparented), we stop as if signalled.
+ */
+function watchParent(): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent || stopping) return;
+    clearInterval(timer);
+    say(`\nthe process that started us (pid ${parent}) exited: stopping the cluster...`);
+    void stopAll().then(() => {
+      say('stopped.');
+      process.exit(0);
+    });
+  }, 500);
+  timer.unref();
 }
 
 main().catch(async (err: unknown) => {

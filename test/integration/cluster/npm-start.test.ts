@@ -156,6 +156,31 @@ describe('npm start', () => {
     await expectAllGone(kids);
   });
 
+  it('stops every process when the shell that started it goes away (npm start under sh, npm killed)', async () => {
+    const dataDir = tmpDir();
+    const port = await freePort();
+    // "true &&" keeps sh from exec'ing node: the shape of `npm run build && node ...`.
+    const sh = spawn('sh', ['-c', `true && exec_node() { "${process.execPath}" "$@"; }; exec_node ${distPath('clients/cluster/main.js')} --data-dir ${dataDir} --port ${port}`], {
+      env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    sh.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    const deadline = Date.now() + 45_000;
+    while (!out.includes('Ctrl-C stops the cluster') && Date.now() < deadline && sh.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('Ctrl-C stops the cluster');
+    const [main] = childPids(sh.pid!);
+    const everything = main === undefined ? [] : [main, ...childPids(main)];
+    try {
+      expect(everything).toHaveLength(4);
+      sh.kill('SIGKILL');
+      await expectAllGone(everything);
+    } finally {
+      sh.kill('SIGKILL');
+      for (const pid of everything) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('--with-redis adds a private redis-server and a Redis-backed swapfile below the file', async () => {
     const s = await startCluster(['--with-redis']);
     expect(s.output()).toMatch(/remote\s+127\.0\.0\.1:\d+\s+Redis redis:\/\/127\.0\.0\.1:\d+ \(private/);
