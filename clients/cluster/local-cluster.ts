@@ -59,6 +59,13 @@ export interface LocalClusterOptions {
    * (created); default: logs are only kept in memory (see logs()).
    */
   logDir?: string;
+  /**
+   * Where the coordinator dials a backend: called once per backend after it
+   * first started, with its name and address; returns the address to give
+   * the coordinator instead (e.g. a TCP proxy in front of it, for fault
+   * injection). Default: the backend's own address.
+   */
+  routeBackend?: (name: string, address: string) => Promise<string>;
 }
 
 export interface ClusterNode {
@@ -71,6 +78,8 @@ export interface ClusterNode {
   /** Builds args for an address (used when the first pick of a port was taken meanwhile). */
   argsFor: (address: string) => string[];
   service: StartedService | undefined;
+  /** Address the coordinator dials for this backend when it differs from `address` (see routeBackend). */
+  dialAddress?: string;
 }
 
 export class LocalCluster {
@@ -119,7 +128,7 @@ export class LocalCluster {
         '--data-dir',
         path.join(options.dataDir, 'coordinator'),
         '--backends',
-        backends.map((b) => `${b.name}=${b.address}@${priorities.get(b.name) ?? 0}`).join(','),
+        backends.map((b) => `${b.name}=${b.dialAddress ?? b.address}@${priorities.get(b.name) ?? 0}`).join(','),
         ...(options.coordinatorArgs ?? []),
       ],
       service: undefined,
@@ -130,6 +139,7 @@ export class LocalCluster {
     cluster.nodes.set('coordinator', coordinator);
     try {
       await Promise.all(backends.map((b) => cluster.firstStart(b)));
+      if (options.routeBackend) for (const b of backends) b.dialAddress = await options.routeBackend(b.name, b.address);
       await cluster.firstStart(coordinator, options.coordinatorAddress);
     } catch (err) {
       await cluster.stop();

@@ -293,7 +293,10 @@ export class Coordinator {
     if (this.deleteRetry || this.closed) return;
     this.deleteRetry = setTimeout(() => {
       this.deleteRetry = undefined;
-      this.deleteFlush ??= this.flushDeletes();
+      // Not `??= this.flushDeletes()`: flushDeletes clears deleteFlush synchronously,
+      // so the assignment would leave its (soon settled) promise there for good and
+      // no later delete would ever be flushed (found by the fault harness, net-reset).
+      this.deleteFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDeletes());
     }, 1000);
     this.deleteRetry.unref();
   }

@@ -1,0 +1,249 @@
+/**
+ * The cluster a fault run works on: real processes on free ports.
+ *
+ * - a redis-server of its own, persistent (appendonly yes, appendfsync always);
+ * - zswap (memory store: volatile by design, its pages die with it);
+ * - `file0`: a swapfile on a real file with `--fsync always`;
+ * - `remote0`: a swapfile on the Redis above (the remote tier);
+ * - the coordinator, dialing every backend through a TCP proxy of ours, so
+ *   the network between them can be slowed, partitioned and reset.
+ *
+ * Nodes are named coordinator, zswap, file0, remote0 and redis.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
+import { LocalCluster } from '../cluster/local-cluster';
+import { VswapClient } from '../sdk/client';
+import type { History } from './history';
+import { RedisServer } from './redis-server';
+import { TcpProxy } from './tcp-proxy';
+
+const execFileAsync = promisify(execFile);
+
+export const BACKENDS = ['zswap', 'file0', 'remote0'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const NODES = ['coordinator', ...BACKENDS, 'redis'] as const;
+export type NodeName = (typeof NODES)[number];
+
+export interface FaultClusterOptions {
+  /** Everything on disk goes here (created). */
+  dataDir: string;
+  history: History;
+  /** zswap pool limit; default "2M" (small, so that writeback runs). */
+  zswapPoolBytes?: string;
+  /** Pages of each swapfile; default 16384 (64 MiB). */
+  swapfilePages?: number;
+  /** Coordinator's deadline for backend calls; default 1000 ms (a hung peer is noticed fast). */
+  backendDeadlineMs?: number;
+  /** Called with every child process as it is spawned (cleanup on signals). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/** Time from a coordinator kill until it served a Stats call again. */
+export interface Recovery {
+  /** What the restart was part of, e.g. "kill-coordinator". */
+  cause: string;
+  /** Kill sent -> Stats answered. */
+  ms: number;
+  /** Start of the new process -> ready line (journal replay, reconcile). */
+  startMs: number;
+}
+
+export class FaultCluster {
+  readonly recoveries: Recovery[] = [];
+  /** Backends currently taken out with Swapoff by a nemesis (healed with Swapon). */
+  readonly swappedOff = new Set<BackendName>();
+  private readonly paused = new Set<NodeName>();
+  private readonly limited = new Set<BackendName>();
+
+  private constructor(
+    readonly options: FaultClusterOptions,
+    readonly redis: RedisServer,
+    readonly cluster: LocalCluster,
+    readonly proxies: Map<BackendName, TcpProxy>,
+    /** The checker's and nemeses' own client (short deadline). */
+    readonly admin: VswapClient,
+  ) {}
+
+  get address(): string {
+    return this.cluster.address;
+  }
+
+  get logDir(): string {
+    return path.join(this.options.dataDir, 'logs');
+  }
+
+  get coordinatorDataDir(): string {
+    return path.join(this.options.dataDir, 'coordinator');
+  }
+
+  static async start(options: FaultClusterOptions): Promise<FaultCluster> {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    const redis = await RedisServer.start({ persistent: true, dir: path.join(options.dataDir, 'redis'), onSpawn: options.onSpawn });
+    const proxies = new Map<BackendName, TcpProxy>();
+    let cluster: LocalCluster;
+    try {
+      const pages = options.swapfilePages ?? 16384;
+      cluster = await LocalCluster.start({
+        dataDir: options.dataDir,
+        zswap: { poolBytes: options.zswapPoolBytes ?? '2M' },
+        swapfiles: [
+          { name: 'file0', store: 'file', fsync: 'always', capacityPages: pages },
+          { name: 'remote0', store: 'redis', redisUrl: redis.url, capacityPages: pages },
+        ],
+        coordinatorArgs: ['--backend-deadline-ms', String(options.backendDeadlineMs ?? 1000), '--poll-ms', '200'],
+        logDir: path.join(options.dataDir, 'logs'),
+        onSpawn: options.onSpawn,
+        routeBackend: async (name, address) => {
+          const proxy = await TcpProxy.start({ target: address });
+          proxies.set(name as BackendName, proxy);
+          return proxy.address;
+        },
+      });
+    } catch (err) {
+      for (const p of proxies.values()) await p.close();
+      await redis.stop();
+      throw err;
+    }
+    const admin = new VswapClient({ address: cluster.address, deadlineMs: 5000 });
+    const fc = new FaultCluster(options, redis, cluster, proxies, admin);
+    options.history.add('info', `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`);
+    return fc;
+  }
+
+  proxy(name: BackendName): TcpProxy {
+    const p = this.proxies.get(name);
+    if (!p) throw new Error(`no proxy in front of ${name}`);
+    return p;
+  }
+
+  pid(name: NodeName): number | undefined {
+    if (name === 'redis') return this.redis.pid;
+    const child = this.cluster.node(name).service?.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
+  async kill(name: NodeName): Promise<void> {
+    this.paused.delete(name);
+    if (name === 'redis') await this.redis.kill();
+    else await this.cluster.kill(name, 'SIGKILL');
+  }
+
+  async startAgain(name: NodeName): Promise<void> {
+    if (name === 'redis') await this.redis.restart();
+    else await this.cluster.startAgain(name);
+  }
+
+  pause(name: NodeName): void {
+    this.paused.add(name);
+    if (name === 'redis') this.redis.pause();
+    else this.cluster.pause(name);
+  }
+
+  resume(name: NodeName): void {
+    this.paused.delete(name);
+    if (name === 'redis') this.redis.resume();
+    else this.cluster.resume(name);
+  }
+
+  /**
+   * A full disk for a file-backed swapfile: RLIMIT_FSIZE of the running
+   * process (prlimit --pid), so that a write past `bytes` into the swap file
+   * fails with EFBIG, a real error from the kernel (the file is sparse at its
+   * full size, but the limit applies to the write position, not the size).
+   * undefined lifts the limit.
+   */
+  async limitFileSize(name: BackendName, bytes: number | undefined): Promise<void> {
+    const pid = this.pid(name);
+    if (pid === undefined) return;
+    // Soft limit only, so that it can be raised again without privileges.
+    await execFileAsync('prlimit', ['--pid', String(pid), `--fsize=${bytes ?? 'unlimited'}:`]);
+    if (bytes === undefined) this.limited.delete(name);
+    else this.limited.add(name);
+  }
+
+  /** Kills the coordinator (SIGKILL), starts it again and measures until it answers Stats. */
+  async restartCoordinator(cause: string, downMs = 0): Promise<Recovery> {
+    const t0 = Date.now();
+    await this.kill('coordinator');
+    this.options.history.fault(`${cause}: coordinator killed (SIGKILL)`);
+    if (downMs > 0) await sleep(downMs);
+    const t1 = Date.now();
+    await this.cluster.startAgain('coordinator');
+    const t2 = Date.now();
+    await this.waitServing(30_000);
+    const r = { cause, ms: Date.now() - t0, startMs: t2 - t1 };
+    this.recoveries.push(r);
+    this.options.history.fault(`${cause}: coordinator serving again ${r.ms} ms after the kill (process ready in ${r.startMs} ms)`);
+    return r;
+  }
+
+  /** Resolves once the coordinator answers Stats. */
+  async waitServing(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.admin.stats();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(20);
+      }
+    }
+  }
+
+  /** Undoes every fault in force: processes resumed and started, network and disk healed, backends swapped on. */
+  async healAll(): Promise<void> {
+    for (const n of [...this.paused]) this.resume(n);
+    for (const p of this.proxies.values()) p.setMode({ kind: 'pass' });
+    for (const b of [...this.limited]) await this.limitFileSize(b, undefined);
+    if (this.pid('redis') === undefined) await this.startAgain('redis');
+    for (const b of BACKENDS) if (this.pid(b) === undefined) await this.startAgain(b);
+    if (this.pid('coordinator') === undefined) await this.cluster.startAgain('coordinator');
+    await this.waitServing(30_000);
+    for (const b of [...this.swappedOff]) {
+      await this.admin.swapon(b, 0);
+      this.swappedOff.delete(b);
+    }
+  }
+
+  /** Waits until every backend is reachable, active and reconciled (at most timeoutMs). */
+  async waitHealthy(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const bs = await this.admin.listBackends();
+        if (bs.length === BACKENDS.length && bs.every((b) => b.reachable && b.state === 'active')) return true;
+        for (const b of bs) if (b.state !== 'active') await this.admin.swapon(b.name, b.priority);
+      } catch {
+        // the coordinator is coming back
+      }
+      if (Date.now() > deadline) return false;
+      await sleep(100);
+    }
+  }
+
+  /** Every node's log lines (from logDir), for failure messages. */
+  log(name: NodeName): string {
+    try {
+      return fs.readFileSync(path.join(this.logDir, `${name}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.admin.close();
+    for (const n of [...this.paused]) this.resume(n);
+    await this.cluster.stop();
+    for (const p of this.proxies.values()) await p.close();
+    await this.redis.stop();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,61 @@
+/** The soak run's outputs: the human table and the one JSON object of --json. */
+import type { FaultRunReport } from './harness';
+
+export function toJson(r: FaultRunReport): Record<string, unknown> {
+  return {
+    seed: r.seed,
+    duration_ms: r.durationMs,
+    nemeses: r.nemeses,
+    operations: r.operations,
+    operations_by_kind: r.operationsByKind,
+    faults: r.faults,
+    faults_total: r.faultsTotal,
+    pages_out: r.pagesOut,
+    pages_in: r.pagesIn,
+    pages_verified: r.pagesVerified,
+    pages_lost: r.pagesLost,
+    pages_lost_by_store: r.lostByStore,
+    corruptions: r.corruptions,
+    missing: r.missing,
+    count_mismatches: r.countMismatches,
+    leaks: r.leaks,
+    leak_detail: r.leakDetail,
+    orphaned_slots: r.orphanedSlots,
+    ambiguous_requests: r.ambiguous,
+    workload_errors: r.workloadErrors,
+    recovery_ms: r.recoveries.map((x) => x.ms),
+    recoveries: r.recoveries.map((x) => ({ cause: x.cause, ms: x.ms, start_ms: x.startMs })),
+    failures: r.failures,
+    passed: r.passed,
+  };
+}
+
+function table(rows: [string, string][]): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+export function toTable(r: FaultRunReport): string {
+  const rows: [string, string][] = [
+    ['seed', String(r.seed)],
+    ['duration', `${(r.durationMs / 1000).toFixed(0)} s`],
+    ['operations run', `${r.operations} (${Object.entries(r.operationsByKind).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    ['pages out / in', `${r.pagesOut} / ${r.pagesIn}`],
+    ['faults injected', String(r.faultsTotal)],
+    ...Object.entries(r.faults)
+      .sort()
+      .map(([k, v]): [string, string] => [`  ${k}`, String(v)]),
+    ['pages verified', String(r.pagesVerified)],
+    ['pages reported lost', `${r.pagesLost}${Object.keys(r.lostByStore).length ? ` (stores: ${Object.entries(r.lostByStore).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`],
+    ['corruptions (must be 0)', String(r.corruptions)],
+    ['missing (must be 0)', String(r.missing)],
+    ['count mismatches (must be 0)', String(r.countMismatches)],
+    ['leaks (must be 0)', String(r.leaks)],
+    ['orphaned slots (lost replies)', String(r.orphanedSlots)],
+    ['ambiguous requests', JSON.stringify(r.ambiguous)],
+    ['workload errors', JSON.stringify(r.workloadErrors)],
+    ['coordinator recoveries', r.recoveries.length === 0 ? 'none' : r.recoveries.map((x) => `${x.ms} ms (${x.cause})`).join(', ')],
+    ['result', r.passed ? 'PASS' : `FAIL: ${r.failures.join('; ')}`],
+  ];
+  return table(rows);
+}
