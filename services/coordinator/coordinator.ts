@@ -336,6 +336,11 @@ export class Coordinator {
           res = await b.client.put(batch.map((i) => pages[i]!));
         } catch (err) {
           if (isTransient(err)) transient++;
+          // A Put that timed out or lost its connection may still have been stored,
+          // under handles nobody here knows: have the next poll reconcile the backend,
+          // which deletes what the table does not reference (found by the fault
+          // harness, net-blackhole: pages leaked on the backend).
+          if (isTransient(err) && !/No connection established/.test(String(err))) b.reconciledEpoch = undefined;
           else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED)) this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
           if (b.kind === 'zswap' && isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED) this.kickWriteback();
           continue;
