@@ -16,6 +16,7 @@
  * against the raw codec (lz4-napi compress + decompress) in this process on
  * one core.
  */
+import { sharedEnv } from '../../services/common/config';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -319,7 +320,7 @@ async function startTarget(
       script,
       args,
       execArgv: options.serviceNodeArgs,
-      env: { VSWAP_LOG_LEVEL: process.env.VSWAP_LOG_LEVEL ?? 'warn' },
+      env: { VSWAP_LOG_LEVEL: sharedEnv(undefined, { logLevel: 'warn' }).logLevel },
       timeoutMs: 20_000,
       stderrLimit: 64 * 1024,
     });

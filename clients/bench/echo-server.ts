@@ -8,6 +8,7 @@
  *
  *   node dist/clients/bench/echo-server.js [--listen 127.0.0.1:0]
  */
+import { sharedEnv } from '../../services/common/config';
 import type * as grpc from '@grpc/grpc-js';
 import { loadVswapProto } from '../../services/common/proto';
 import { startServer, unary, runMain } from '../../services/common/server';
@@ -33,7 +34,7 @@ function listenAddress(argv: readonly string[]): string {
 }
 
 runMain('echo-server', async () => {
-  const log = createLogger({ name: 'echo', level: process.env.VSWAP_LOG_LEVEL ?? 'warn' });
+  const log = createLogger({ name: 'echo', level: sharedEnv(undefined, { logLevel: 'warn' }).logLevel });
   // Get's answer: views of one buffer, made once (a byte pattern, so that a
   // mistaken "round trip verified" against the echo would fail loudly).
   const arena = Buffer.alloc(MAX_BATCH * PAGE_SIZE, 0xa5);

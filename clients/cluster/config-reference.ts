@@ -33,12 +33,7 @@ function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
 }
 
-/**
- * The services' option declarations, imported only now: the swapfile's
- * log-level default is read from VSWAP_LOG_LEVEL when its module loads, and
- * the reference must show the default of a clean environment (the caller
- * clears that variable first; see main below and the unit test).
- */
+/** The services' option declarations. */
 async function serviceSpecs() {
   const [{ coordinatorOptions }, { zswapOptionSpecs, ZSWAP_ENV_PREFIX }, { swapfileOptions, SWAPFILE_ENV_PREFIX }] = await Promise.all([
     import('../../services/coordinator/config.js'),
@@ -72,7 +67,7 @@ export async function renderConfigReference(): Promise<string> {
       ['variable', 'default', 'description'],
       [
         ['`VSWAP_ADDRESS`', code(shared.coordinatorAddress), 'coordinator address that vswapctl, the SDK and the benchmarks use'],
-        ['`VSWAP_LOG_LEVEL`', code(shared.logLevel), 'log level of the zswap and swapfile services when their own `VSWAP_*_LOG_LEVEL` is not set; `npm start` passes it to all three (logs in `<data-dir>/logs`)'],
+        ['`VSWAP_LOG_LEVEL`', code(shared.logLevel), 'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set (`npm start` writes the logs to `<data-dir>/logs`)'],
       ],
     ),
     '',
@@ -104,7 +99,6 @@ export function replaceSection(doc: string, generated: string): { ok: true; valu
 }
 
 async function main(argv: string[]): Promise<void> {
-  delete process.env.VSWAP_LOG_LEVEL;
   const generated = await renderConfigReference();
   const [mode, file] = argv;
   if (mode === undefined) {

@@ -7,6 +7,7 @@
  * child; if one child dies on its own, says which and why, and stops the rest.
  * Needs nothing but Node: Redis only when asked for.
  */
+import { sharedEnv } from '../../services/common/config';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -187,15 +188,14 @@ async function main(): Promise<void> {
   const swapfiles: SwapfileNodeOptions[] = [{ name: 'swapfile', store: 'file', capacityPages: o.swapfilePages, priority: 10 }];
   if (remoteUrl) swapfiles.push({ name: 'remote', store: 'redis', redisUrl: remoteUrl, capacityPages: o.swapfilePages, priority: 0 });
   const logDir = path.join(dataDir, 'logs');
-  const logLevel = process.env.VSWAP_LOG_LEVEL ?? 'info';
+  const logLevel = sharedEnv().logLevel;
   if (stopping) return;
   const started = await LocalCluster.start({
     dataDir,
     coordinatorAddress: `127.0.0.1:${o.port}`,
     zswap: { poolBytes: o.zswapPool, compressor: o.compressor },
     swapfiles,
-    // The coordinator reads only its own variable: give it the shared level too.
-    env: { VSWAP_LOG_LEVEL: logLevel, VSWAP_COORDINATOR_LOG_LEVEL: process.env.VSWAP_COORDINATOR_LOG_LEVEL ?? logLevel },
+    env: { VSWAP_LOG_LEVEL: logLevel },
     logDir,
     onSpawn: track,
   });

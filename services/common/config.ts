@@ -139,6 +139,15 @@ export function optional<T>(spec: OptionSpec<T>): OptionSpec<T | undefined> {
 
 // ---- loading ------------------------------------------------------------
 
+/**
+ * Options every service has, whose service-specific variable falls back to a
+ * shared one: VSWAP_ZSWAP_LOG_LEVEL, then VSWAP_LOG_LEVEL, then the default.
+ */
+export const SHARED_OPTIONS: ReadonlySet<string> = new Set(['logLevel']);
+
+/** The log levels pino knows, for every service's logLevel option. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export interface LoadConfigOptions {
   /** Program name for --help and errors. */
   program: string;
@@ -172,7 +181,7 @@ export function loadConfig<S extends OptionSpecs>(specs: S, options: LoadConfigO
   const flags = cmd.opts<Record<string, string | undefined>>();
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    const value = flags[key] ?? env[envName(options.envPrefix, key)] ?? spec.default;
+    const value = flags[key] ?? env[envName(options.envPrefix, key)] ?? (SHARED_OPTIONS.has(key) ? env[envName('VSWAP', key)] : undefined) ?? spec.default;
     const name = `--${kebab(key)} (${envName(options.envPrefix, key)})`;
     if (value === undefined) throw new ConfigError(`${name} is required`);
     try {
@@ -196,9 +205,9 @@ export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: 
 }
 
 /** Environment variables the services and clients share (read here only). */
-export function sharedEnv(env: NodeJS.ProcessEnv = process.env): { logLevel: string; coordinatorAddress: string } {
+export function sharedEnv(env: NodeJS.ProcessEnv = process.env, defaults: { logLevel: string } = { logLevel: 'info' }): { logLevel: string; coordinatorAddress: string } {
   return {
-    logLevel: env.VSWAP_LOG_LEVEL ?? 'info',
+    logLevel: env.VSWAP_LOG_LEVEL ?? defaults.logLevel,
     coordinatorAddress: env.VSWAP_ADDRESS ?? '127.0.0.1:50051',
   };
 }

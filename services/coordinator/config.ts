@@ -1,4 +1,4 @@
-import { address, bool, int, oneOf, str } from '../common/config';
+import { LOG_LEVELS, address, bool, int, oneOf, str } from '../common/config';
 import { parseBackendSpecs } from './backend-registry';
 
 /** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
@@ -18,6 +18,6 @@ export const coordinatorOptions = {
   writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
   snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
-  logLevel: oneOf('log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+  logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
   prettyReady: bool('also print a human line when ready', false),
 };

@@ -3,11 +3,10 @@
  * Everything is checked at start; a bad value stops the service with one line
  * naming the option.
  */
-import { ConfigError, address, bool, int, loadConfig, oneOf, optional, sharedEnv, str, type ConfigOf, type LoadConfigOptions } from '../common/config';
+import { ConfigError, LOG_LEVELS, address, bool, int, loadConfig, oneOf, optional, str, type ConfigOf, type LoadConfigOptions } from '../common/config';
 
 export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const swapfileOptions = {
   listen: address('address to serve vswap.v1.Backend on (port 0 picks a free one)', '127.0.0.1:50053'),
@@ -28,7 +27,7 @@ export const swapfileOptions = {
   ),
   redisUrl: optional(str('Redis to store pages in (required with --store redis), e.g. redis://127.0.0.1:6379', undefined)),
   redisKeyPrefix: str('prefix of every Redis key this service writes', 'vswap:swapfile:', (v) => (v === '' ? 'the prefix is empty' : undefined)),
-  logLevel: str('log level on stderr', sharedEnv().logLevel, (v) => (LOG_LEVELS.includes(v) ? undefined : `"${v}" is not one of ${LOG_LEVELS.join(', ')}`)),
+  logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
 
 export type SwapfileConfig = ConfigOf<typeof swapfileOptions>;

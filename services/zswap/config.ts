@@ -2,7 +2,7 @@
  * The zswap service's options (flags, or VSWAP_ZSWAP_* variables). Every value
  * is validated at start; a bad one stops the process with one line naming it.
  */
-import { ConfigError, address, bool, bytes, int, loadConfig, memoryBytes, oneOf, optional, str, type ConfigOf } from '../common/config';
+import { ConfigError, LOG_LEVELS, address, bool, bytes, int, loadConfig, memoryBytes, oneOf, optional, str, type ConfigOf } from '../common/config';
 import { PAGE_SIZE } from '../common/limits';
 
 export const ZSWAP_ENV_PREFIX = 'VSWAP_ZSWAP';
@@ -36,7 +36,7 @@ export const zswapOptionSpecs = {
   store: oneOf('where compressed objects live', STORE_KINDS, 'memory'),
   redisUrl: optional(str('Redis URL for --store redis, e.g. redis://127.0.0.1:6379')),
   redisKeyPrefix: str('prefix of every Redis key this service uses', 'vswap:zswap:', (v) => (v === '' ? 'must not be empty' : undefined)),
-  logLevel: oneOf('log level (logs go to stderr)', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+  logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
 
 export type ZswapConfig = ConfigOf<typeof zswapOptionSpecs>;
@@ -50,10 +50,7 @@ export interface LoadZswapConfigOptions {
 
 /** Loads and cross-checks the options; throws ConfigError naming the bad one. */
 export function loadZswapConfig(options: LoadZswapConfigOptions = {}): ZswapConfig {
-  const env = options.env ?? process.env;
-  // The shared VSWAP_LOG_LEVEL is the fallback of this service's own variable.
-  const withShared = env.VSWAP_LOG_LEVEL && !env.VSWAP_ZSWAP_LOG_LEVEL ? { ...env, VSWAP_ZSWAP_LOG_LEVEL: env.VSWAP_LOG_LEVEL } : env;
-  const config = loadConfig(zswapOptionSpecs, { program: 'zswap', envPrefix: ZSWAP_ENV_PREFIX, argv: options.argv, env: withShared });
+  const config = loadConfig(zswapOptionSpecs, { program: 'zswap', envPrefix: ZSWAP_ENV_PREFIX, argv: options.argv, env: options.env });
   if (config.store === 'redis' && config.redisUrl === undefined) {
     throw new ConfigError('--redis-url (VSWAP_ZSWAP_REDIS_URL) is required with --store redis');
   }

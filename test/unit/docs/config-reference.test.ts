@@ -11,9 +11,6 @@ const README = path.resolve(__dirname, '../../../README.md');
 
 describe('README configuration reference', () => {
   it('is what the code generates (run npm run docs:config when this fails)', async () => {
-    // The swapfile's log-level default is read from VSWAP_LOG_LEVEL when its
-    // module loads: generate for a clean environment, as docs:config does.
-    delete process.env.VSWAP_LOG_LEVEL;
     const { findSection, renderConfigReference } = await import('../../../clients/cluster/config-reference.js');
     const section = findSection(fs.readFileSync(README, 'utf8'));
     expect(section.ok, section.ok ? '' : section.error).toBe(true);
@@ -22,7 +19,6 @@ describe('README configuration reference', () => {
   });
 
   it('covers every option of the three services and of npm start', async () => {
-    delete process.env.VSWAP_LOG_LEVEL;
     const { renderConfigReference } = await import('../../../clients/cluster/config-reference.js');
     const { coordinatorOptions } = await import('../../../services/coordinator/config.js');
     const { zswapOptionSpecs, ZSWAP_ENV_PREFIX } = await import('../../../services/zswap/config.js');
