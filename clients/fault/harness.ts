@@ -29,6 +29,11 @@ export interface FaultRunOptions {
   dataDir?: string;
   /** Workload overrides (the seed is always the run's). */
   workload?: Omit<WorkloadOptions, 'seed' | 'durationMs'>;
+  /**
+   * Keep the workload running past the duration until every nemesis kind was
+   * injected once (a short CI run still covers all it was given); default true.
+   */
+  coverEveryKind?: boolean;
   /** Called with every child process as it is spawned (cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
   /** Lines of progress (faults as they happen), e.g. to stderr. */
@@ -105,14 +110,25 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5 }, history);
   let passed = false;
   try {
-    const workload = new Workload(client, { ...DEFAULT_WORKLOAD, ownerPrefix: `f${seed}`, ...options.workload, seed, durationMs });
+    // The run ends by the signal below; the workload's own duration is only a cap.
+    const workload = new Workload(client, { ...DEFAULT_WORKLOAD, ownerPrefix: `f${seed}`, ...options.workload, seed, durationMs: durationMs * 10 + 120_000 });
     const counts: Record<string, number> = {};
     const stopFaults = new AbortController();
+    const stopWorkload = new AbortController();
     const faults = runSchedule({ cluster, history, rng: new Rng(mix32(seed, 0x6e656d)), counts }, { kinds: nemeses, minGapMs: options.minGapMs, maxGapMs: options.maxGapMs }, stopFaults.signal);
+    const started = Date.now();
+    const cover = options.coverEveryKind ?? true;
+    const ender = setInterval(() => {
+      if (Date.now() - started >= durationMs && (!cover || nemeses.every((k) => (counts[k] ?? 0) > 0))) {
+        stopFaults.abort();
+        stopWorkload.abort();
+      }
+    }, 50);
     let report: WorkloadReport;
     try {
-      report = await workload.run();
+      report = await workload.run(stopWorkload.signal);
     } finally {
+      clearInterval(ender);
       stopFaults.abort();
       // A nemesis in progress finishes (and heals) before the check.
       await faults.catch((err: unknown) => line('fault', `nemesis schedule failed: ${err instanceof Error ? err.message : String(err)}`));

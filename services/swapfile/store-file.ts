@@ -278,7 +278,10 @@ export class FileStore implements PageStore {
   private ioError(what: string, err: unknown): VswapError {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = `${what} the swap file ${this.options.path}: ${errMessage(err)}`;
-    return code === 'ENOSPC' || code === 'EDQUOT' ? resourceExhausted(msg) : unavailable(msg);
+    // EFBIG (past the file size limit, RLIMIT_FSIZE) is a full device too: the
+    // backend answered, it has no room; UNAVAILABLE would tell the coordinator
+    // to wait for it (found by the fault harness, disk-full).
+    return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' ? resourceExhausted(msg) : unavailable(msg);
   }
 
   private assertOpen(): void {
