@@ -1,24 +1,11 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../../clients/cluster/local-cluster';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { VswapClient } from '../../../clients/sdk/client';
 import { VswapClientError } from '../../../clients/sdk/errors';
+import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto';
+import { clusterPerTest, expectCode, until } from './helpers';
 import { mixedPages, randomPage, textPage, zeroPage } from './pages';
-
-async function expectCode(p: Promise<unknown>, code: Status, message?: RegExp): Promise<void> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected ${Status[code]}`).toBeInstanceOf(VswapClientError);
-  expect((err as VswapClientError).codeName).toBe(Status[code]);
-  if (message) expect((err as VswapClientError).message).toMatch(message);
-}
 
 function rawClient(address: string): grpc.Client {
   const proto = loadVswapProto();
@@ -33,30 +20,12 @@ function rawCall(client: grpc.Client, method: string, req: object): Promise<unkn
   });
 }
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('coordinator API over real backends', () => {
-  let dir: string;
-  let cluster: LocalCluster;
+  const fx = clusterPerTest();
   let client: VswapClient;
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-coord-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] });
-    client = cluster.client();
-  });
-
-  afterEach(async () => {
-    client?.close();
-    await cluster?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    client = await fx.start({ zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] }, 30_000);
   });
 
   it('swaps out a mix of pages and reads each back byte for byte, on the tier the policy picks', async () => {
@@ -143,7 +112,7 @@ describe('coordinator API over real backends', () => {
     await expectCode(client.swapoff('no-such-backend').next(), Status.FAILED_PRECONDITION, /unknown backend/);
     await expectCode(client.swapon('no-such-backend', 1), Status.FAILED_PRECONDITION, /unknown backend/);
     // Raw requests the SDK would never send: 513 slots, an empty batch.
-    const raw = rawClient(cluster.address);
+    const raw = rawClient(fx.cluster.address);
     try {
       await expectCode(rawCall(raw, 'duplicate', { owner: 'alice', slots: Array.from({ length: 513 }, (_, i) => s0 + i) }), Status.INVALID_ARGUMENT, /513/);
       await expectCode(rawCall(raw, 'free', { owner: 'alice', slots: [] }), Status.INVALID_ARGUMENT, /no slots/);

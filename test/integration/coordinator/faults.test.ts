@@ -1,29 +1,14 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../../clients/cluster/local-cluster';
-import type { VswapClient } from '../../../clients/sdk/client';
-import { counter, expectCode, until } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { clusterPerTest, counter, expectCode, until } from './helpers';
 import { randomPage, textPage } from './pages';
 
 describe('slow and dead backends', () => {
-  let dir: string;
-  let cluster: LocalCluster | undefined;
-  let client: VswapClient | undefined;
-
-  afterEach(async () => {
-    if (cluster) for (const n of cluster.nodes.keys()) cluster.resume(n);
-    client?.close();
-    await cluster?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = clusterPerTest();
 
   it('a hung zswap delays only the requests that need it; stores fall through to the swapfile', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-faults-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
-    const c = (client = cluster.client());
+    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
+    const cluster = fx.cluster;
     const onZswap = await c.swapOut('app', [textPage(1), textPage(2)]);
     const onFile = await c.swapOut('app', [randomPage()]);
     expect(onZswap.tiers).toEqual(['TIER_ZSWAP', 'TIER_ZSWAP']);
@@ -43,9 +28,8 @@ describe('slow and dead backends', () => {
   });
 
   it('answers UNAVAILABLE when no tier can be reached, and changes nothing', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-faults-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
-    const c = (client = cluster.client());
+    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
+    const cluster = fx.cluster;
     const before = (await c.stats()).usedSlots;
     await cluster.kill('file0', 'SIGKILL');
     await expectCode(c.swapOut('app', [randomPage()]), Status.UNAVAILABLE, /reached/);
@@ -56,9 +40,7 @@ describe('slow and dead backends', () => {
   });
 
   it('answers RESOURCE_EXHAUSTED when every tier is full, keeping stored pages readable', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-faults-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: false, swapfiles: [{ name: 'file0', capacityPages: 512 }] });
-    const c = (client = cluster.client());
+    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 512 }] });
     const pages = Array.from({ length: 512 }, () => randomPage());
     const { slots } = await c.swapOut('app', pages);
     await expectCode(c.swapOut('app', [randomPage()]), Status.RESOURCE_EXHAUSTED, /no tier has room/);
@@ -67,9 +49,8 @@ describe('slow and dead backends', () => {
   });
 
   it('a Free that lands during an in-flight write releases the backend copy once the write completes; concurrent Loads share one read', async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-faults-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '20000'] });
-    const c = (client = cluster.client());
+    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '20000'] });
+    const cluster = fx.cluster;
     const [slot] = await c.allocate('app', 1);
     cluster.pause('zswap');
     const store = c.store('app', [slot!], [textPage(42)]);

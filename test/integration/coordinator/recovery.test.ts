@@ -1,30 +1,13 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalCluster, type LocalClusterOptions } from '../../../clients/cluster/local-cluster';
-import type { VswapClient } from '../../../clients/sdk/client';
-import { counter, expectCode, until } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { clusterPerTest, counter, expectCode, until } from './helpers';
 import { mixedPages, randomPage, textPage } from './pages';
 
 describe('crash recovery', () => {
-  let dir: string;
-  let cluster: LocalCluster | undefined;
-  let client: VswapClient | undefined;
-
-  afterEach(async () => {
-    client?.close();
-    await cluster?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function start(opts: Omit<LocalClusterOptions, 'dataDir'>): Promise<VswapClient> {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-recovery-'));
-    cluster = await LocalCluster.start({ dataDir: dir, ...opts });
-    client = cluster.client(10_000);
-    return client;
-  }
+  const fx = clusterPerTest();
+  const start = fx.start;
 
   it('loses no acknowledged slot when the coordinator is killed with SIGKILL mid-workload', async () => {
     // A small snapshot threshold makes restarts replay a snapshot plus a log.
@@ -58,10 +41,10 @@ describe('crash recovery', () => {
       (n) => n > 600,
       20_000,
     );
-    await cluster!.kill('coordinator', 'SIGKILL');
+    await fx.cluster.kill('coordinator', 'SIGKILL');
     stop = true;
     await Promise.all(writers);
-    await cluster!.startAgain('coordinator');
+    await fx.cluster.startAgain('coordinator');
     for (const owner of ['p1', 'p2']) {
       const slots = [...acked.entries()].filter(([, v]) => v.owner === owner).map(([s]) => s);
       const infos = await c.inspect(owner, slots);
@@ -85,7 +68,7 @@ describe('crash recovery', () => {
     const sr = await c.swapOut('app', rand);
     expect(st.tiers.every((t) => t === 'TIER_ZSWAP')).toBe(true);
     expect(sr.tiers.every((t) => t === 'TIER_SWAPFILE')).toBe(true);
-    await cluster!.restart('zswap', 'SIGKILL');
+    await fx.cluster.restart('zswap', 'SIGKILL');
     const infos = await until(
       () => c.inspect('app', st.slots),
       (is) => is.every((i) => i.tier === 'TIER_LOST'),
@@ -106,7 +89,7 @@ describe('crash recovery', () => {
     const c = await start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096, fsync: 'always' }], coordinatorArgs: ['--poll-ms', '100'] });
     const pages = Array.from({ length: 50 }, () => randomPage());
     const { slots } = await c.swapOut('app', pages);
-    await cluster!.restart('file0', 'SIGKILL');
+    await fx.cluster.restart('file0', 'SIGKILL');
     await until(
       () => c.listBackends(),
       (bs) => bs[0]!.reachable,
@@ -127,7 +110,7 @@ describe('crash recovery', () => {
     const { slots } = await c.swapOut('app', pages);
     const [victim] = await c.inspect('app', [slots[1]!]);
     // Flip bytes of the page in the swap file behind the services' backs.
-    const fd = fs.openSync(path.join(dir, 'file0.swap'), 'r+');
+    const fd = fs.openSync(path.join(fx.dir, 'file0.swap'), 'r+');
     fs.writeSync(fd, Buffer.from('corrupted!'), 0, 10, (victim!.handle - 1) * 4096 + 100);
     fs.closeSync(fd);
     await expectCode(c.load('app', [slots[1]!]), Status.DATA_LOSS, /checksum/);

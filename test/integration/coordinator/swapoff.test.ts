@@ -1,30 +1,12 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalCluster, type LocalClusterOptions } from '../../../clients/cluster/local-cluster';
+import { describe, expect, it } from 'vitest';
 import type { SwapoffProgress, VswapClient } from '../../../clients/sdk/client';
-import { counter, expectCode } from './helpers';
+import { clusterPerTest, counter, expectCode } from './helpers';
 import { mixedPages, randomPage, textPage } from './pages';
 
 describe('swapoff and swapon', () => {
-  let dir: string;
-  let cluster: LocalCluster | undefined;
-  let client: VswapClient | undefined;
-
-  afterEach(async () => {
-    client?.close();
-    await cluster?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function start(opts: Omit<LocalClusterOptions, 'dataDir'>): Promise<VswapClient> {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-swapoff-'));
-    cluster = await LocalCluster.start({ dataDir: dir, ...opts });
-    client = cluster.client();
-    return client;
-  }
+  const fx = clusterPerTest();
+  const start = fx.start;
 
   async function drain(it: AsyncIterable<SwapoffProgress>): Promise<SwapoffProgress[]> {
     const out: SwapoffProgress[] = [];

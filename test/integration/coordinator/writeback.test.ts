@@ -1,29 +1,13 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalCluster } from '../../../clients/cluster/local-cluster';
+import { describe, expect, it } from 'vitest';
 import type { VswapClient } from '../../../clients/sdk/client';
-import { counter, until } from './helpers';
+import { clusterPerTest, counter, until } from './helpers';
 import { halfPage, textPage } from './pages';
 
 describe('zswap writeback', () => {
-  let dir: string;
-  let cluster: LocalCluster | undefined;
-  let client: VswapClient | undefined;
+  const fx = clusterPerTest();
 
-  afterEach(async () => {
-    client?.close();
-    await cluster?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function start(poolBytes: string): Promise<VswapClient> {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-wb-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--poll-ms', '100'] });
-    client = cluster.client();
-    return client;
-  }
+  const start = (poolBytes: string): Promise<VswapClient> =>
+    fx.start({ zswap: { poolBytes }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--poll-ms', '100'] }, 30_000);
 
   it('writes cold pages back when zswap fills, under load, and every page reads back byte for byte', async () => {
     const c = await start('1M');
