@@ -152,6 +152,14 @@ export function runMain(name: string, main: () => Promise<{ stop(): Promise<void
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // A service started by a cluster launcher or a test stops when its
+      // parent dies (it gets re-parented), so a killed launcher leaves no
+      // orphans. Under an init system or in a container the parent never changes.
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) onSignal('SIGTERM');
+      }, 1000);
+      watch.unref();
     },
     (err: unknown) => {
       process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
