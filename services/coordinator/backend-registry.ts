@@ -164,6 +164,11 @@ export class BackendRegistry {
         } catch (err) {
           if (b.reachable) this.options.log.warn({ backend: b.name, err: String(err) }, 'backend unreachable');
           b.reachable = false;
+          // When it comes back it is reconciled even with the same epoch: a
+          // restarted backend may have lost frees or kept a Put whose reply we
+          // never got (found by the fault harness: pages leaked on remote0
+          // after kill-redis + kill-remote-swapfile, seed 3).
+          b.reconciledEpoch = undefined;
         }
         if (b.reachable && b.info && b.reconciledEpoch !== b.info.epoch) this.onNeedsReconcile(b);
         if (b.reachable && b.kind === 'zswap' && b.info?.overThreshold) this.onZswapOverThreshold(b);
