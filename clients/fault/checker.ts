@@ -222,7 +222,7 @@ export function lostByStore(log: string): Record<string, number> {
     if (!line.includes('backend lost pages')) continue;
     try {
       const rec = JSON.parse(line) as { backend?: string; lost?: number };
-      if (rec.backend && typeof rec.lost === 'number') out[rec.backend] = (out[rec.backend] ?? 0) + rec.lost;
+      if (rec.backend && typeof rec.lost === 'number' && rec.lost > 0) out[rec.backend] = (out[rec.backend] ?? 0) + rec.lost;
     } catch {
       // not a JSON log line
     }
