@@ -25,9 +25,12 @@ describe('zswap writeback', () => {
         }
       }),
     );
+    // Writeback runs in the background: wait until it has moved pages and the
+    // coordinator's count and zswap's agree (zswap counts when the copy is deleted).
     const stats = await until(
       () => c.stats(),
-      (s) => counter(s.zswap, 'written_back_pages') > 0,
+      (s) => counter(s.zswap, 'written_back_pages') > 0 && counter(s.counters, 'written_back_pages') === counter(s.zswap, 'written_back_pages'),
+      15_000,
     );
     expect(counter(stats.zswap, 'written_back_pages')).toBeGreaterThan(0);
     expect(counter(stats.counters, 'written_back_pages')).toBe(counter(stats.zswap, 'written_back_pages'));
