@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { spawnService, stopChild, type StartedService, type SpawnServiceOptions } from '../../services/common/spawn-service';
+import { RedisServer } from '../cluster/redis-server';
 
 /**
  * Every process a benchmark starts, so that none outlives it: stopped in
@@ -55,60 +55,10 @@ export class ChildRegistry {
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * A private redis-server on a free port, without persistence (nothing
- * written to disk): the remote tier the Redis stores talk to.
- */
-export async function startRedis(registry: ChildRegistry, dir: string, timeoutMs = 10_000): Promise<{ url: string; port: number; pid: number }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  registry.track(child);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => {
-    if (stderr.length < 4096) stderr += d;
-  });
-  const failed = new Promise<string>((resolve) => {
-    child.once('error', (e) => resolve(`cannot run redis-server: ${e.message}`));
-    child.once('exit', (code) => resolve(`redis-server exited with code ${code}: ${stderr.trim().split('\n')[0] ?? ''}`));
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const outcome = await Promise.race([failed, canConnect(port).then((ok) => (ok ? 'up' : 'down'))]);
-    if (outcome === 'up') return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? 0 };
-    if (outcome !== 'down') throw new Error(outcome);
-    if (Date.now() > deadline) throw new Error(`redis-server does not listen on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
+/** A private redis-server on a free port, without persistence: the remote tier the Redis stores talk to. */
+export async function startRedis(registry: ChildRegistry, dir: string): Promise<{ url: string; port: number; pid: number }> {
+  const redis = await RedisServer.start({ dir, persistence: 'off', onSpawn: (child) => registry.track(child) });
+  return { url: redis.url, port: redis.port, pid: redis.pid ?? 0 };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux we run on). */

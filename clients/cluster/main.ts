@@ -14,7 +14,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { stopChild } from '../../services/common/spawn-service';
 import { LocalCluster, type SwapfileNodeOptions } from './local-cluster';
-import { PrivateRedis } from './private-redis';
+import { findOnPath, RedisServer } from './redis-server';
 import { parseStartOptions, type StartOptions } from './start-options';
 
 /** Every child spawned so far (cluster nodes and redis-server), for cleanup whatever happens. */
@@ -25,7 +25,7 @@ const track = (child: ChildProcess): void => {
 };
 
 let cluster: LocalCluster | undefined;
-let redis: PrivateRedis | undefined;
+let redis: RedisServer | undefined;
 let stopping: Promise<void> | undefined;
 let lockFile: string | undefined;
 
@@ -39,7 +39,7 @@ function stopAll(): Promise<void> {
     if (cluster) await cluster.stop().catch(() => undefined);
     // Children spawned during a start that was interrupted are not in the cluster yet.
     await Promise.all(
-      [...children].filter((c) => c !== redis?.child).map(async (c) => {
+      [...children].filter((c) => c !== redis?.process).map(async (c) => {
         const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
         await stopChild(c, 'SIGTERM');
         clearTimeout(timer);
@@ -138,7 +138,7 @@ function watchChildren(c: LocalCluster, logDir: string): void {
   }
   if (redis) {
     const r = redis;
-    watch('redis-server', r.child, () => r.log());
+    if (r.process) watch('redis-server', r.process, () => r.log());
   }
 }
 
@@ -182,7 +182,10 @@ async function main(): Promise<void> {
 
   let remoteUrl = o.redisUrl;
   if (o.withRedis) {
-    redis = await PrivateRedis.start({ dir: path.join(dataDir, 'redis'), onSpawn: track });
+    if (!findOnPath('redis-server', sharedEnv().path)) {
+      throw new Error('--with-redis needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server); or give --redis-url of a running Redis');
+    }
+    redis = await RedisServer.start({ dir: path.join(dataDir, 'redis'), persistence: 'everysec', onSpawn: track });
     remoteUrl = redis.url;
   }
   const swapfiles: SwapfileNodeOptions[] = [{ name: 'swapfile', store: 'file', capacityPages: o.swapfilePages, priority: 10 }];

@@ -18,7 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import { LocalCluster } from '../cluster/local-cluster';
 import { VswapClient } from '../sdk/client';
 import type { History } from './history';
-import { RedisServer } from './redis-server';
+import { RedisServer } from '../cluster/redis-server';
 import { TcpProxy } from './tcp-proxy';
 
 const execFileAsync = promisify(execFile);
@@ -82,7 +82,7 @@ export class FaultCluster {
 
   static async start(options: FaultClusterOptions): Promise<FaultCluster> {
     fs.mkdirSync(options.dataDir, { recursive: true });
-    const redis = await RedisServer.start({ persistent: true, dir: path.join(options.dataDir, 'redis'), onSpawn: options.onSpawn });
+    const redis = await RedisServer.start({ persistence: 'always', dir: path.join(options.dataDir, 'redis'), onSpawn: options.onSpawn });
     const proxies = new Map<BackendName, TcpProxy>();
     let cluster: LocalCluster;
     try {

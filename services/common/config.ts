@@ -205,8 +205,9 @@ export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: 
 }
 
 /** Environment variables the services and clients share (read here only). */
-export function sharedEnv(env: NodeJS.ProcessEnv = process.env, defaults: { logLevel: string } = { logLevel: 'info' }): { logLevel: string; coordinatorAddress: string } {
+export function sharedEnv(env: NodeJS.ProcessEnv = process.env, defaults: { logLevel: string } = { logLevel: 'info' }): { logLevel: string; coordinatorAddress: string; path: string } {
   return {
+    path: env.PATH ?? '',
     logLevel: env.VSWAP_LOG_LEVEL ?? defaults.logLevel,
     coordinatorAddress: env.VSWAP_ADDRESS ?? '127.0.0.1:50051',
   };

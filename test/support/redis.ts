@@ -1,2 +1,4 @@
-// The RedisServer moved to clients/fault (the fault harness's CLI owns one too); tests keep importing it from here.
-export { RedisServer, type RedisServerOptions, stopChild, waitForPort } from '../../clients/fault/redis-server';
+// One redis-server launcher for the whole repo (clients/cluster/redis-server.ts); tests import it from here.
+export { RedisServer, type RedisServerOptions } from '../../clients/cluster/redis-server';
+export { waitForPort } from '../../services/common/free-port';
+export { stopChild } from '../../services/common/spawn-service';

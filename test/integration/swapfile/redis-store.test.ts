@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 async function redisServer(persistent = false): Promise<RedisServer> {
-  const r = await RedisServer.start({ persistent });
+  const r = await RedisServer.start({ persistence: persistent ? 'always' : 'off' });
   cleanup.push(() => r.stop());
   return r;
 }
