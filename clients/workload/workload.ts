@@ -137,6 +137,9 @@ interface SlotRef {
 }
 
 export class Workload {
+  /** UNAVAILABLE answers so far, and the current back-off after one (ms). */
+  private unavailable = 0;
+  private backoffMs = 0;
   readonly options: ResolvedWorkloadOptions;
   private readonly generator: PageGenerator;
   private readonly patterns: AccessPatternFactory;
@@ -258,11 +261,17 @@ export class Workload {
             return;
           }
           this.c.steps++;
+          const errorsBefore = this.unavailable;
           try {
             await this.step(proc);
           } finally {
             this.releaseProcess(proc);
           }
+          // The cluster cannot be reached: back off (like a client would) instead of spinning.
+          if (this.unavailable > errorsBefore) {
+            this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 10), 500);
+            await new Promise((r) => setTimeout(r, this.backoffMs));
+          } else this.backoffMs = 0;
         }
       };
       await Promise.all(Array.from({ length: o.concurrency }, worker));
@@ -607,6 +616,7 @@ export class Workload {
 
   private countError(op: WorkloadOp, err: unknown): VswapClientError {
     const e = asClientError(err);
+    if (e.code === Status.UNAVAILABLE) this.unavailable++;
     this.c.errors[e.codeName] = (this.c.errors[e.codeName] ?? 0) + 1;
     const byOp = (this.c.errorsByOp[op] ??= {});
     byOp[e.codeName] = (byOp[e.codeName] ?? 0) + 1;

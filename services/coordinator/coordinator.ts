@@ -37,6 +37,9 @@ export interface CoordinatorOptions {
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+/** Background writeback rounds in a row that may leave the pool no smaller. */
+const WRITEBACK_MAX_STALLED_ROUNDS = 8;
+const WRITEBACK_COOLDOWN_MS = 5000;
 const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
 
 export const TIER_NAMES = ['TIER_UNSPECIFIED', 'TIER_EMPTY', 'TIER_ZERO', 'TIER_ZSWAP', 'TIER_SWAPFILE', 'TIER_LOST'] as const;
@@ -105,6 +108,8 @@ export class Coordinator {
   private deleteRetry: NodeJS.Timeout | undefined;
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
   private writebackRunning: Promise<void> | undefined;
+  /** No background writeback before this time (after rounds that did not shrink the pool). */
+  private writebackCooldownUntil = 0;
   private readonly ownerCounters = new Map<string, OwnerCounters>();
   /** Slots a SwapOut allocated whose reply has not been sent (kept out of snapshots). */
   private readonly unacked = new Set<number>();
@@ -113,6 +118,7 @@ export class Coordinator {
     swap_ins: 0,
     written_back_pages: 0,
     writeback_skipped: 0,
+    writeback_stalls: 0,
     migrated_pages: 0,
     lost_pages: 0,
     checksum_failures: 0,
@@ -656,16 +662,34 @@ export class Coordinator {
 
   // ---- writeback and migration --------------------------------------------------
 
-  /** Starts background writeback when zswap is over its threshold (once at a time). */
+  /**
+   * Starts background writeback when zswap is over its threshold (once at a
+   * time), like zswap's shrink worker: cold pages go down a tier until the
+   * pool is below its accept threshold. If rounds stop shrinking the pool
+   * (its memory is held by fragments, not pages), it gives up for a while
+   * instead of writing back everything, as the kernel's worker gives up
+   * after repeated failures.
+   */
   kickWriteback(): void {
-    if (this.writebackRunning || this.closed) return;
+    if (this.writebackRunning || this.closed || Date.now() < this.writebackCooldownUntil) return;
     this.writebackRunning = (async () => {
+      let lowest = Infinity;
+      let stalled = 0;
       for (let round = 0; round < 10_000 && !this.closed; round++) {
         const zs = this.registry.zswap();
         if (!zs?.reachable || this.registry.swapfileOrder().length === 0) return;
         const info = await zs.client.info(2000);
         zs.info = info;
         if (!info.overThreshold) return;
+        if (info.storedBytes < lowest) {
+          lowest = info.storedBytes;
+          stalled = 0;
+        } else if (++stalled >= WRITEBACK_MAX_STALLED_ROUNDS) {
+          this.counters.writeback_stalls++;
+          this.writebackCooldownUntil = Date.now() + WRITEBACK_COOLDOWN_MS;
+          this.log.warn({ poolBytes: info.storedBytes, limit: info.poolLimitBytes }, 'writeback does not shrink the zswap pool; pausing background writeback');
+          return;
+        }
         const moved = await this.writeback(this.writebackBatch, '');
         if (moved === 0) return;
       }

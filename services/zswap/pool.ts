@@ -15,9 +15,14 @@ import { PAGE_SIZE } from '../common/limits';
 /** Size classes every 64 bytes: 64, 128, ..., 4096 (64 classes). */
 export const CLASS_STEP = 64;
 export const CLASS_COUNT = PAGE_SIZE / CLASS_STEP;
-/** Bytes per slab, rounded down to a whole number of objects of the class. */
-export const SLAB_TARGET_BYTES = 64 * 1024;
-/** Object index bits in an object id: a slab holds at most 1024 objects. */
+/**
+ * Bytes per slab, rounded down to a whole number of objects of the class:
+ * 16 KiB, the size of zsmalloc's largest zspage (4 pages). Each class in use
+ * holds at least one partly filled slab, so slabs this small keep a small or
+ * fragmented pool from being mostly empty slab memory.
+ */
+export const SLAB_TARGET_BYTES = 16 * 1024;
+/** Object index bits in an object id: a slab holds at most 256 objects. */
 const OBJ_PER_SLAB_MAX = SLAB_TARGET_BYTES / CLASS_STEP;
 
 export interface PoolOptions {
@@ -25,7 +30,7 @@ export interface PoolOptions {
   allocSlab?: (bytes: number) => Buffer;
 }
 
-/** An object id: slab * 1024 + index. Fits a double exactly. */
+/** An object id: slab * 256 + index. Fits a double exactly. */
 export type ObjectId = number;
 
 export class ZsPool {

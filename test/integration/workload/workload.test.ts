@@ -54,7 +54,8 @@ describe('workload driver against a real cluster', () => {
       pagesPerProcess: 384,
       memoryLimitPages: 96,
       pattern: 'zipfian',
-      durationMs: 4000,
+      // A step budget, not a duration: the same amount of work however busy the machine is.
+      operations: 600,
       forkRate: 0.06,
       exitRate: 0.04,
       concurrency: 4,
