@@ -17,6 +17,7 @@ import { type JournalRecord, RecordType, type RecordWriter } from './journal-rec
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
 import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
 import { SwapCache } from './swap-cache';
+import { DeleteQueue } from './delete-queue';
 import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 
 export interface CoordinatorOptions {
@@ -102,10 +103,8 @@ export class Coordinator {
   private readonly ownerIds = new Map<string, number>();
   /** zswap handle -> slot, to turn writeback candidates into slots. */
   private readonly zswapSlots = new Map<number, number>();
-  /** Backend copies to delete, per backend id and reason; flushed in batches. */
-  private readonly deletes = new Map<number, Map<DeleteReason, number[]>>();
-  private deleteFlush: Promise<void> | undefined;
-  private deleteRetry: NodeJS.Timeout | undefined;
+  /** Backend copies to delete, sent in batches. */
+  private readonly deletes: DeleteQueue;
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
   private writebackRunning: Promise<void> | undefined;
   /** No background writeback before this time (after rounds that did not shrink the pool). */
@@ -135,6 +134,7 @@ export class Coordinator {
     this.cache = new SwapCache(this.table);
     this.policies = new OwnerPolicies(options.dataDir);
     this.registry = new BackendRegistry({ specs: options.backends, log: options.log, deadlineMs: options.backendDeadlineMs, pollMs: options.pollMs });
+    this.deletes = new DeleteQueue({ registry: this.registry, log: options.log, onRetry: () => this.counters.backend_delete_retries++ });
     this.journal = this.replayJournal(options);
   }
 
@@ -252,59 +252,8 @@ export class Coordinator {
   private release(r: Released | undefined): void {
     if (!r) return;
     if (r.tier === TierCode.ZSWAP) this.zswapSlots.delete(r.handle);
-    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0) this.queueDelete(r.backend, r.handle, 'DELETE_FREED');
+    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0) this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
     this.writeSlot(this.journal.pending, r.slot);
-  }
-
-  private queueDelete(backendId: number, handle: number, reason: DeleteReason): void {
-    let byReason = this.deletes.get(backendId);
-    if (!byReason) this.deletes.set(backendId, (byReason = new Map()));
-    let list = byReason.get(reason);
-    if (!list) byReason.set(reason, (list = []));
-    list.push(handle);
-    this.deleteFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDeletes());
-  }
-
-  private async flushDeletes(): Promise<void> {
-    const work = [...this.deletes.entries()];
-    this.deletes.clear();
-    this.deleteFlush = undefined;
-    await Promise.all(
-      work.map(async ([backendId, byReason]) => {
-        const b = this.registry.byIdOf(backendId);
-        if (!b) return;
-        for (const [reason, handles] of byReason) {
-          for (let i = 0; i < handles.length; i += MAX_BATCH) {
-            const chunk = handles.slice(i, i + MAX_BATCH);
-            try {
-              await b.client.delete(chunk, reason, true);
-            } catch (err) {
-              // Keep them for later; a reconcile also removes what nobody references.
-              this.counters.backend_delete_retries++;
-              this.log.warn({ backend: b.name, pages: chunk.length, err: String(err) }, 'backend delete failed; retrying later');
-              for (const h of chunk) this.queueDeleteLater(backendId, h, reason);
-            }
-          }
-        }
-      }),
-    );
-  }
-
-  private queueDeleteLater(backendId: number, handle: number, reason: DeleteReason): void {
-    let byReason = this.deletes.get(backendId);
-    if (!byReason) this.deletes.set(backendId, (byReason = new Map()));
-    let list = byReason.get(reason);
-    if (!list) byReason.set(reason, (list = []));
-    list.push(handle);
-    if (this.deleteRetry || this.closed) return;
-    this.deleteRetry = setTimeout(() => {
-      this.deleteRetry = undefined;
-      // Not `??= this.flushDeletes()`: flushDeletes clears deleteFlush synchronously,
-      // so the assignment would leave its (soon settled) promise there for good and
-      // no later delete would ever be flushed (found by the fault harness, net-reset).
-      this.deleteFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushDeletes());
-    }, 1000);
-    this.deleteRetry.unref();
   }
 
   // ---- placement (the tier policy) -------------------------------------------
@@ -372,7 +321,7 @@ export class Coordinator {
       }
       commit(placed as Placement[]);
     } catch (err) {
-      for (const p of placed) if (p) this.queueDelete(p.backend.id, p.handle, 'DELETE_FREED');
+      for (const p of placed) if (p) this.deletes.add(p.backend.id, p.handle, 'DELETE_FREED');
       throw err;
     } finally {
       for (const b of held) b.endWrite();
@@ -432,11 +381,11 @@ export class Coordinator {
           tiers[i] = TIER_NAMES[backing.tier];
           if (!this.cache.isLatest(slot, tokens[i]!)) {
             // A newer write to this slot won; this copy is stale.
-            if (p) this.queueDelete(p.backend.id, p.handle, 'DELETE_REPLACED');
+            if (p) this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
             continue;
           }
           const oldTier = this.table.tierOf(slot);
-          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE) this.queueDelete(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
+          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE) this.deletes.add(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
           this.setBacking(slot, backing);
         }
         this.journalSlots(slots);
@@ -769,11 +718,11 @@ export class Coordinator {
           const p = placed[k]!;
           const current = this.cache.isLatest(s, tokens[k]!) && this.table.backendOf(s) === from.id && this.table.handleOf(s) === old[k];
           if (!current) {
-            this.queueDelete(p.backend.id, p.handle, 'DELETE_REPLACED');
+            this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
             continue;
           }
           this.setBacking(s, { tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE, backend: p.backend.id, handle: p.handle, checksum: this.table.checksumOf(s) });
-          this.queueDelete(from.id, old[k]!, opts.reason);
+          this.deletes.add(from.id, old[k]!, opts.reason);
           moved++;
         }
         this.journalSlots(slots);
@@ -989,9 +938,9 @@ export class Coordinator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.deleteRetry) clearTimeout(this.deleteRetry);
     await this.writebackRunning;
-    await this.deleteFlush;
+    await this.deletes.settled();
+    this.deletes.close();
     this.journal.close();
     this.registry.close();
   }

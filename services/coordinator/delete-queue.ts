@@ -1,0 +1,94 @@
+/**
+ * Backend copies to delete (freed slots, replaced or migrated pages), batched
+ * per backend and reason and sent once per event-loop turn with
+ * ignore_missing, so a retry is harmless. A batch that fails (the backend is
+ * down) is queued again and retried a second later; a reconcile with that
+ * backend also removes whatever nobody references.
+ */
+import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
+import type { Logger } from '../common/logger';
+import { MAX_BATCH } from '../common/limits';
+import type { BackendRegistry } from './backend-registry';
+
+export interface DeleteQueueOptions {
+  registry: BackendRegistry;
+  log: Logger;
+  /** Delay before a failed batch is sent again; default 1000 ms. */
+  retryMs?: number;
+  /** Called once per failed batch (for Stats). */
+  onRetry?: () => void;
+}
+
+export class DeleteQueue {
+  /** backend id -> reason -> handles. */
+  private readonly pending = new Map<number, Map<DeleteReason, number[]>>();
+  /** The flush scheduled for the next turn, if any. */
+  private flushing: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: DeleteQueueOptions) {}
+
+  /** Deletes a handle on a backend soon, in a batch with the others of this turn. */
+  add(backendId: number, handle: number, reason: DeleteReason): void {
+    this.push(backendId, handle, reason);
+    this.scheduleFlush();
+  }
+
+  /** Resolves once what is queued now has been sent (or re-queued after a failure). */
+  async settled(): Promise<void> {
+    await this.flushing;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
+  private push(backendId: number, handle: number, reason: DeleteReason): void {
+    let byReason = this.pending.get(backendId);
+    if (!byReason) this.pending.set(backendId, (byReason = new Map()));
+    let list = byReason.get(reason);
+    if (!list) byReason.set(reason, (list = []));
+    list.push(handle);
+  }
+
+  private scheduleFlush(): void {
+    // Set before flush() runs (it clears `flushing` synchronously at its start).
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const work = [...this.pending.entries()];
+    this.pending.clear();
+    this.flushing = undefined;
+    await Promise.all(
+      work.map(async ([backendId, byReason]) => {
+        const b = this.options.registry.byIdOf(backendId);
+        if (!b) return;
+        for (const [reason, handles] of byReason) {
+          for (let i = 0; i < handles.length; i += MAX_BATCH) {
+            const chunk = handles.slice(i, i + MAX_BATCH);
+            try {
+              await b.client.delete(chunk, reason, true);
+            } catch (err) {
+              this.options.onRetry?.();
+              this.options.log.warn({ backend: b.name, pages: chunk.length, err: String(err) }, 'backend delete failed; retrying later');
+              for (const h of chunk) this.push(backendId, h, reason);
+              this.scheduleRetry();
+            }
+          }
+        }
+      }),
+    );
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.scheduleFlush();
+    }, this.options.retryMs ?? 1000);
+    this.retryTimer.unref();
+  }
+}
