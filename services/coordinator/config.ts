@@ -1,4 +1,4 @@
-import { LOG_LEVELS, address, bool, int, oneOf, str } from '../common/config';
+import { LOG_LEVELS, address, int, oneOf, str } from '../common/config';
 import { parseBackendSpecs } from './backend-registry';
 
 /** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
@@ -19,5 +19,4 @@ export const coordinatorOptions = {
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
   snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
-  prettyReady: bool('also print a human line when ready', false),
 };

@@ -29,7 +29,6 @@ runMain('coordinator', async () => {
     services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log) }],
   });
   announceReady('coordinator', server.address);
-  if (config.prettyReady) process.stdout.write(`coordinator serving vswap.v1.VirtualSwap on ${server.address}\n`);
   return {
     async stop() {
       await server.shutdown();
