@@ -71,7 +71,7 @@ describe('swapoff and swapon', () => {
     expect(await drain(c.swapoff('zswap'))).toEqual([{ moved: 0, remaining: 0, done: true }]);
   });
 
-  it('migrates a swapfile onto the other swapfile and zswap', async () => {
+  it('migrates a swapfile onto the other swapfile and zswap while clients keep working', async () => {
     const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'a', capacityPages: 4096, priority: 10 }, { name: 'b', capacityPages: 4096, priority: 5 }] });
     const pages = [...Array.from({ length: 100 }, () => randomPage()), ...Array.from({ length: 100 }, (_, i) => textPage(i))];
     await c.swapoff('zswap').next(); // keep the text pages off zswap for now
@@ -79,8 +79,14 @@ describe('swapoff and swapon', () => {
     expect(tiers.every((t) => t === 'TIER_SWAPFILE')).toBe(true);
     expect((await c.inspect('app', slots)).every((i) => i.backend === 'a')).toBe(true);
     await c.swapon('zswap', 0);
+    const w = workload(c, 'busy');
     const progress = await drain(c.swapoff('a'));
-    expect(progress[progress.length - 1]).toMatchObject({ done: true, remaining: 0, moved: 200 });
+    const held = await w.stop();
+    expect(progress[progress.length - 1]).toMatchObject({ done: true, remaining: 0 });
+    expect(progress[progress.length - 1]!.moved).toBeGreaterThanOrEqual(200);
+    const busy = [...held.keys()];
+    (await c.load('busy', busy)).forEach((p, i) => expect(p.equals(held.get(busy[i]!)!)).toBe(true));
+    expect((await c.inspect('busy', busy)).some((i) => i.backend === 'a')).toBe(false);
     const infos = await c.inspect('app', slots);
     expect(infos.some((i) => i.backend === 'a')).toBe(false);
     // Incompressible pages can only go to the other swapfile; text pages may go to zswap.
