@@ -27,7 +27,8 @@ import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
 import { ServiceStartError, type StartedService } from '../../services/common/spawn-service';
 import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
-import { ChildRegistry, processCpuSeconds, startRedis } from './children';
+import { ChildRegistry } from '../../services/common/child-registry';
+import { processCpuSeconds, startRedis } from './children';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 
 /** The package root, from dist/clients/bench. */
