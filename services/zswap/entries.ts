@@ -8,6 +8,7 @@
  * 0 (the "not stored" value) and stays below 2^40 (what the coordinator keeps).
  */
 import { randomInt } from 'node:crypto';
+import { grown, grownSize } from '../common/typed-arrays';
 
 export const ID_BITS = 28;
 const ID_SPACE = 2 ** ID_BITS;
@@ -149,28 +150,15 @@ export class EntryTable {
 
   private ensure(capacity: number): void {
     if (capacity <= this.len.length) return;
-    let size = this.len.length;
-    while (size < capacity) size *= 2;
-    const len = new Uint16Array(size);
-    len.set(this.len);
-    this.len = len;
-    const gen = new Uint32Array(size);
-    gen.set(this.gen);
-    this.gen = gen;
-    const loc = new Float64Array(size);
-    loc.set(this.loc);
-    this.loc = loc;
-    const born = new Float64Array(size);
-    born.set(this.born);
-    this.born = born;
+    const size = grownSize(this.len.length, capacity);
+    this.len = grown(this.len, size);
+    this.gen = grown(this.gen, size);
+    this.loc = grown(this.loc, size);
+    this.born = grown(this.born, size);
   }
 
   private ensureFree(capacity: number): void {
     if (capacity <= this.freeIds.length) return;
-    let size = this.freeIds.length;
-    while (size < capacity) size *= 2;
-    const free = new Int32Array(size);
-    free.set(this.freeIds.subarray(0, this.freeTop));
-    this.freeIds = free;
+    this.freeIds = grown(this.freeIds, grownSize(this.freeIds.length, capacity));
   }
 }

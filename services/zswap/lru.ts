@@ -3,6 +3,8 @@
  * linked list over typed arrays indexed by entry id (no node objects).
  * The head is the oldest entry, the tail the youngest.
  */
+import { grown, grownSize } from '../common/typed-arrays';
+
 const NIL = -1;
 
 export class Lru {
@@ -119,16 +121,10 @@ export class Lru {
 
   private ensure(capacity: number): void {
     if (capacity <= this.prev.length) return;
-    let size = this.prev.length;
-    while (size < capacity) size *= 2;
-    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
-      b.set(a);
-      return b;
-    };
-    this.prev = grow(this.prev, (n) => new Int32Array(n));
-    this.next = grow(this.next, (n) => new Int32Array(n));
-    this.referenced = grow(this.referenced, (n) => new Uint8Array(n));
-    this.linked = grow(this.linked, (n) => new Uint8Array(n));
+    const size = grownSize(this.prev.length, capacity);
+    this.prev = grown(this.prev, size);
+    this.next = grown(this.next, size);
+    this.referenced = grown(this.referenced, size);
+    this.linked = grown(this.linked, size);
   }
 }

@@ -11,6 +11,7 @@
  * sees a store right after a delete does not allocate again).
  */
 import { PAGE_SIZE } from '../common/limits';
+import { grown } from '../common/typed-arrays';
 
 /** Size classes every 64 bytes: 64, 128, ..., 4096 (64 classes). */
 export const CLASS_STEP = 64;
@@ -160,12 +161,8 @@ export class ZsPool {
     const per = ZsPool.objectsPerSlab(cls);
     const id = this.releasedSlabIds.pop() ?? this.slabs.length;
     if (id >= this.slabClass.length) {
-      const grownClass = new Uint8Array(this.slabClass.length * 2);
-      grownClass.set(this.slabClass);
-      this.slabClass = grownClass;
-      const grownFree = new Uint16Array(this.slabFree.length * 2);
-      grownFree.set(this.slabFree);
-      this.slabFree = grownFree;
+      this.slabClass = grown(this.slabClass, this.slabClass.length * 2);
+      this.slabFree = grown(this.slabFree, this.slabFree.length * 2);
     }
     this.slabs[id] = buf;
     this.slabClass[id] = cls;
