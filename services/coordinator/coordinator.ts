@@ -496,8 +496,13 @@ export class Coordinator {
     return { pages, counts };
   }
 
-  /** Reads pinned slots: from the swap cache, as zero pages, or from backends (one call per backend). */
-  private async readPages(slots: readonly number[]): Promise<Buffer[]> {
+  /**
+   * Reads pinned slots: from the swap cache, as zero pages, or from backends
+   * (one call per backend), sharing backend reads already in flight. `share`
+   * is false for the retry of a read whose slots moved meanwhile (it must not
+   * wait for itself).
+   */
+  private async readPages(slots: readonly number[], share = true): Promise<Buffer[]> {
     const out = new Array<Buffer>(slots.length);
     const groups = new Map<number, number[]>(); // backend id -> indices
     const shared: Promise<void>[] = [];
@@ -515,9 +520,10 @@ export class Coordinator {
       }
       if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
       if (tier === TierCode.EMPTY) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
-      const inflight = this.cache.reads.get(s);
+      const inflight = share ? this.cache.reads.get(s) : undefined;
       if (inflight) {
-        shared.push(inflight.then((p) => void (out[i] = p)));
+        // Another Load reads this slot right now: share its backend read.
+        shared.push(inflight.group.then((pages) => void (out[i] = pages[inflight.index]!)));
         continue;
       }
       const b = this.table.backendOf(s);
@@ -527,17 +533,24 @@ export class Coordinator {
     }
     const reads: Promise<void>[] = [];
     for (const [backendId, idx] of groups) {
-      const groupRead = this.readGroup(backendId, idx.map((i) => slots[i]!));
-      idx.forEach((i, k) => {
-        const s = slots[i]!;
-        const p = groupRead.then((pages) => pages[k]!);
-        this.cache.reads.set(s, p);
-        const done = (): void => {
-          if (this.cache.reads.get(s) === p) this.cache.reads.delete(s);
-        };
-        p.then(done, done);
-        reads.push(p.then((page) => void (out[i] = page)));
-      });
+      const groupSlots = idx.map((i) => slots[i]!);
+      const group = this.readGroup(backendId, groupSlots);
+      if (share) groupSlots.forEach((s, index) => this.cache.reads.set(s, { group, index }));
+      const forget = (): void => {
+        for (const s of groupSlots) if (this.cache.reads.get(s)?.group === group) this.cache.reads.delete(s);
+      };
+      reads.push(
+        group.then(
+          (pages) => {
+            forget();
+            idx.forEach((i, k) => (out[i] = pages[k]!));
+          },
+          (err: unknown) => {
+            forget();
+            throw err;
+          },
+        ),
+      );
     }
     await Promise.all([...reads, ...shared]);
     return out;
@@ -554,7 +567,7 @@ export class Coordinator {
       res = await b.client.get(handles, true);
     } catch (err) {
       const moved = slots.some((s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k]);
-      if (moved) return this.readPages(slots); // writeback or swapoff moved some: read again from where they are
+      if (moved) return this.readPages(slots, false); // writeback or swapoff moved some: read again from where they are (not through the shared read: that is this one)
       if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
       if (isServiceError(err) && err.code === Status.NOT_FOUND) throw dataLoss(`backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`);
       if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);

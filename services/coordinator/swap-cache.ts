@@ -14,8 +14,8 @@ export class SwapCache {
   private readonly writers = new Map<number, number>();
   /** slot -> number of pins (the table holds one pin bit for all of them). */
   private readonly pins = new Map<number, number>();
-  /** slot -> a backend read in flight, shared by concurrent Loads. */
-  readonly reads = new Map<number, Promise<Buffer>>();
+  /** slot -> the backend read in flight that covers it (and its index in it), shared by concurrent Loads. */
+  readonly reads = new Map<number, { group: Promise<Buffer[]>; index: number }>();
   private nextToken = 1;
 
   constructor(private readonly table: SlotTable) {}

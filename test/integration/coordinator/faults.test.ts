@@ -83,4 +83,18 @@ describe('slow and dead backends', () => {
     expect(pages.every(([p]) => p!.equals(textPage(7)))).toBe(true);
     expect((await zswpin()) - before).toBe(1);
   });
+
+  it('a Load whose page moved while its backend read hung reads it again from where it is now', async () => {
+    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '1500'] });
+    const { slots, tiers } = await c.swapOut('app', [randomPage()]);
+    expect(tiers).toEqual(['TIER_SWAPFILE']);
+    fx.cluster.pause('file0');
+    const load = c.load('app', slots);
+    await new Promise((r) => setTimeout(r, 200));
+    // Meanwhile the slot gets new data, which lands on zswap.
+    expect(await c.store('app', slots, [textPage(5)])).toEqual(['TIER_ZSWAP']);
+    const [page] = await load;
+    expect(page!.equals(textPage(5))).toBe(true);
+    fx.cluster.resume('file0');
+  });
 });
