@@ -676,6 +676,7 @@ export class Coordinator {
       const { entries } = await zs.client.coldest(want);
       if (entries.length === 0) break;
       const slots: number[] = [];
+      const handles: number[] = [];
       const pages: Buffer[] = [];
       const skipped: number[] = [];
       for (const e of entries) {
@@ -689,6 +690,7 @@ export class Coordinator {
           this.policies.get(this.table.ownerOf(slot) ?? '').zswapWriteback;
         if (eligible) {
           slots.push(slot);
+          handles.push(e.handle);
           pages.push(e.page);
         } else skipped.push(e.handle);
       }
@@ -702,7 +704,7 @@ export class Coordinator {
         continue;
       }
       idleRounds = 0;
-      written += await this.migrate(zs, slots, pages, { allowZswap: false, reason: 'DELETE_WRITTEN_BACK' });
+      written += await this.migrate(zs, slots, handles, pages, { allowZswap: false, reason: 'DELETE_WRITTEN_BACK' });
     }
     this.counters.written_back_pages += written;
     return written;
@@ -714,13 +716,41 @@ export class Coordinator {
    * slot still points at the old copy (a Store meanwhile wins). The old copy
    * is deleted afterwards. Returns the pages moved.
    */
-  private async migrate(from: AttachedBackend, slots: number[], pages: Buffer[], opts: { allowZswap: boolean; reason: DeleteReason }): Promise<number> {
-    const old = slots.map((s) => this.table.handleOf(s));
-    for (let k = 0; k < slots.length; k++) {
-      if (pageChecksum(pages[k]!) !== this.table.checksumOf(slots[k]!)) {
+  private async migrate(
+    from: AttachedBackend,
+    candidates: number[],
+    readFrom: number[],
+    candidatePages: Buffer[],
+    opts: { allowZswap: boolean; reason: DeleteReason },
+  ): Promise<number> {
+    // The pages were read before an await: keep only slots still backed by
+    // the copy each page came from (a Store or another migration may have
+    // won meanwhile), and never move a page that fails its checksum: such a
+    // slot is lost (DATA_LOSS on Load, counted), not migrated.
+    const slots: number[] = [];
+    const old: number[] = [];
+    const pages: Buffer[] = [];
+    const lost: number[] = [];
+    for (let k = 0; k < candidates.length; k++) {
+      const s = candidates[k]!;
+      if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s)) continue;
+      if (pageChecksum(candidatePages[k]!) !== this.table.checksumOf(s)) {
         this.counters.checksum_failures++;
-        throw dataLoss(`slot ${slots[k]} failed its checksum on backend ${from.name} during migration`);
+        this.counters.lost_pages++;
+        this.log.error({ slot: s, backend: from.name }, 'page failed its checksum during migration: marked lost');
+        this.setBacking(s, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(s) });
+        this.deletes.add(from.id, readFrom[k]!, opts.reason);
+        lost.push(s);
+        continue;
       }
+      slots.push(s);
+      old.push(readFrom[k]!);
+      pages.push(candidatePages[k]!);
+    }
+    this.journalSlots(lost);
+    if (slots.length === 0) {
+      if (lost.length > 0) await this.journal.commit();
+      return 0;
     }
     const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
     let moved = 0;
@@ -807,7 +837,7 @@ export class Coordinator {
           if (batch.some((s, k) => this.table.backendOf(s) !== b.id || this.table.handleOf(s) !== handles[k])) continue;
           throw isTransient(err) ? unavailable(`swapoff ${name}: backend cannot be reached`) : err;
         }
-        const n = await this.migrate(b, batch, res.pages, { allowZswap: true, reason: 'DELETE_MIGRATED' });
+        const n = await this.migrate(b, batch, handles, res.pages, { allowZswap: true, reason: 'DELETE_MIGRATED' });
         moved += n;
         await progress(moved, this.slotsWithDataOn(b).length);
       }
