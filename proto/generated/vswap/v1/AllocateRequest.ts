@@ -5,10 +5,12 @@ export interface AllocateRequest {
   'owner'?: (string);
   'count'?: (number);
   'contiguous'?: (boolean);
+  'requestId'?: (string);
 }
 
 export interface AllocateRequest__Output {
   'owner': (string);
   'count': (number);
   'contiguous': (boolean);
+  'requestId': (string);
 }

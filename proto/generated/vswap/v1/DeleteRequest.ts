@@ -7,10 +7,12 @@ export interface DeleteRequest {
   'handles'?: (number | string | Long)[];
   'reason'?: (_vswap_v1_DeleteReason);
   'ignoreMissing'?: (boolean);
+  'epoch'?: (string);
 }
 
 export interface DeleteRequest__Output {
   'handles': (number)[];
   'reason': (_vswap_v1_DeleteReason__Output);
   'ignoreMissing': (boolean);
+  'epoch': (string);
 }

@@ -5,9 +5,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface DuplicateRequest {
   'owner'?: (string);
   'slots'?: (number | string | Long)[];
+  'requestId'?: (string);
 }
 
 export interface DuplicateRequest__Output {
   'owner': (string);
   'slots': (number)[];
+  'requestId': (string);
 }

@@ -5,9 +5,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface FreeRequest {
   'owner'?: (string);
   'slots'?: (number | string | Long)[];
+  'requestId'?: (string);
 }
 
 export interface FreeRequest__Output {
   'owner': (string);
   'slots': (number)[];
+  'requestId': (string);
 }

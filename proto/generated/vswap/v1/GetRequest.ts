@@ -5,9 +5,11 @@ import type { Long } from '@grpc/proto-loader';
 export interface GetRequest {
   'handles'?: (number | string | Long)[];
   'touch'?: (boolean);
+  'epoch'?: (string);
 }
 
 export interface GetRequest__Output {
   'handles': (number)[];
   'touch': (boolean);
+  'epoch': (string);
 }

@@ -7,10 +7,12 @@ export interface PutResponse {
   'handles'?: (number | string | Long)[];
   'outcomes'?: (_vswap_v1_PutOutcome)[];
   'storedSizes'?: (number)[];
+  'epoch'?: (string);
 }
 
 export interface PutResponse__Output {
   'handles': (number)[];
   'outcomes': (_vswap_v1_PutOutcome__Output)[];
   'storedSizes': (number)[];
+  'epoch': (string);
 }

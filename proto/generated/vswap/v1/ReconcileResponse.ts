@@ -6,10 +6,12 @@ export interface ReconcileResponse {
   'missing'?: (number | string | Long)[];
   'done'?: (boolean);
   'deleted'?: (number | string | Long);
+  'epoch'?: (string);
 }
 
 export interface ReconcileResponse__Output {
   'missing': (number)[];
   'done': (boolean);
   'deleted': (number);
+  'epoch': (string);
 }
