@@ -1,0 +1,11 @@
+/**
+ * What a coordinator operation knows about the call it serves. Mutating
+ * operations check `signal` right before they commit: a call whose client
+ * cancelled it (or whose deadline passed) before that point rolls back and
+ * changes nothing (API.md, Retries); after it, the result stands and is what a
+ * retry with the same request_id gets.
+ */
+export interface CallContext {
+  /** Aborted when the caller has gone away. */
+  signal?: AbortSignal;
+}
