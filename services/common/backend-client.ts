@@ -21,6 +21,8 @@ export interface ReconcileResult {
   missing: number[];
   /** Handles the backend held that nobody named, now deleted. */
   deleted: number;
+  /** The epoch the backend reconciled in (absent when the backend does not say). */
+  epoch?: string;
 }
 
 /** Promise wrapper over vswap.v1.Backend with a deadline on every call. */
@@ -47,14 +49,15 @@ export class BackendClient {
     });
   }
 
-  put(pages: Buffer[]): Promise<PutResponse__Output> {
-    return this.call(this.raw.put, { pages });
+  /** `tags`: one opaque tag per page (or none); `epoch`: store only in this epoch (empty: any). */
+  put(pages: Buffer[], options: { tags?: readonly number[]; epoch?: string } = {}): Promise<PutResponse__Output> {
+    return this.call(this.raw.put, { pages, tags: options.tags ? [...options.tags] : [], epoch: options.epoch ?? '' });
   }
-  get(handles: number[], touch = true): Promise<GetResponse__Output> {
-    return this.call(this.raw.get, { handles, touch });
+  get(handles: number[], touch = true, epoch = ''): Promise<GetResponse__Output> {
+    return this.call(this.raw.get, { handles, touch, epoch });
   }
-  delete(handles: number[], reason: DeleteReason, ignoreMissing = false): Promise<DeleteResponse__Output> {
-    return this.call(this.raw.delete, { handles, reason, ignoreMissing });
+  delete(handles: number[], reason: DeleteReason, ignoreMissing = false, epoch = ''): Promise<DeleteResponse__Output> {
+    return this.call(this.raw.delete, { handles, reason, ignoreMissing, epoch });
   }
   info(deadlineMs?: number): Promise<InfoResponse__Output> {
     return this.call(this.raw.info, {}, deadlineMs);
@@ -72,12 +75,16 @@ export class BackendClient {
       const call = this.raw.reconcile(this.opts(deadlineMs));
       const missing: number[] = [];
       let deleted = 0;
+      let epoch = '';
       call.on('data', (msg: ReconcileResponse__Output) => {
         for (const h of msg.missing) missing.push(h);
-        if (msg.done) deleted = msg.deleted;
+        if (msg.done) {
+          deleted = msg.deleted;
+          epoch = msg.epoch;
+        }
       });
       call.on('error', reject);
-      call.on('end', () => resolve({ missing, deleted }));
+      call.on('end', () => resolve(epoch === '' ? { missing, deleted } : { missing, deleted, epoch }));
       const write = async (): Promise<void> => {
         for (let i = 0; i < live.length; i += RECONCILE_CHUNK) {
           const ok = call.write({ handles: live.slice(i, i + RECONCILE_CHUNK) });

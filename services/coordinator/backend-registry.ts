@@ -7,16 +7,12 @@
 import { BackendClient } from '../common/backend-client';
 import type { Logger } from '../common/logger';
 import type { InfoResponse__Output } from '../../proto/generated/vswap/v1/InfoResponse';
+import type { BackendCalls, BackendKind, BackendSpec, BackendState, BackendView, ConnectBackend } from './backend-view';
 
-export type BackendState = 'active' | 'draining' | 'off';
-export type BackendKind = 'zswap' | 'swapfile';
+export type { BackendKind, BackendSpec, BackendState } from './backend-view';
 
-export interface BackendSpec {
-  name: string;
-  address: string;
-  /** Higher is used first; equal priorities round-robin (swapon -p). */
-  priority: number;
-}
+/** The default connection: a gRPC client with a deadline on every call. */
+export const connectGrpc: ConnectBackend = (spec, options) => new BackendClient(spec.address, { deadlineMs: options.deadlineMs });
 
 /** Parses "zswap=127.0.0.1:50052,file0=127.0.0.1:50053@10" (priority after @, default 0). */
 export function parseBackendSpecs(raw: string): BackendSpec[] {
@@ -35,12 +31,12 @@ export function parseBackendSpecs(raw: string): BackendSpec[] {
   return specs;
 }
 
-export class AttachedBackend {
+export class AttachedBackend implements BackendView {
   /** Id stored in the slot table's backend field (1..250; 0 = none). */
   readonly id: number;
   readonly name: string;
   readonly address: string;
-  readonly client: BackendClient;
+  readonly client: BackendCalls;
   priority: number;
   state: BackendState = 'active';
   /** Last Info; undefined until the backend answered once. */
@@ -54,12 +50,12 @@ export class AttachedBackend {
   private reconcileGate: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
-  constructor(id: number, spec: BackendSpec, deadlineMs: number) {
+  constructor(id: number, spec: BackendSpec, client: BackendCalls) {
     this.id = id;
     this.name = spec.name;
     this.address = spec.address;
     this.priority = spec.priority;
-    this.client = new BackendClient(spec.address, { deadlineMs });
+    this.client = client;
   }
 
   get kind(): BackendKind | undefined {
@@ -114,6 +110,8 @@ export interface BackendRegistryOptions {
   deadlineMs?: number;
   /** Info polling period; default 500 ms. */
   pollMs?: number;
+  /** Makes each backend's calls; default a gRPC client (connectGrpc). */
+  connect?: ConnectBackend;
 }
 
 export class BackendRegistry {
@@ -129,7 +127,9 @@ export class BackendRegistry {
   onZswapOverThreshold: (b: AttachedBackend) => void = () => {};
 
   constructor(private readonly options: BackendRegistryOptions) {
-    this.all = options.specs.map((s, i) => new AttachedBackend(i + 1, s, options.deadlineMs ?? 5000));
+    const connect = options.connect ?? connectGrpc;
+    const deadlineMs = options.deadlineMs ?? 5000;
+    this.all = options.specs.map((s, i) => new AttachedBackend(i + 1, s, connect(s, { deadlineMs })));
     for (const b of this.all) {
       this.byName.set(b.name, b);
       this.byId[b.id] = b;

@@ -18,6 +18,7 @@ import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './o
 import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
 import { SwapCache } from './swap-cache';
 import { DeleteQueue } from './delete-queue';
+import type { ConnectBackend } from './backend-view';
 import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 
 export interface CoordinatorOptions {
@@ -34,6 +35,8 @@ export interface CoordinatorOptions {
   pollMs?: number;
   /** Journal size that triggers a snapshot; default 64 MiB. */
   snapshotAfterBytes?: number;
+  /** Makes each backend's calls; default a gRPC client to its address (tests inject in-process fakes). */
+  connect?: ConnectBackend;
   log: Logger;
 }
 
@@ -133,7 +136,7 @@ export class Coordinator {
     this.writebackBatch = options.writebackBatch ?? 64;
     this.cache = new SwapCache(this.table);
     this.policies = new OwnerPolicies(options.dataDir);
-    this.registry = new BackendRegistry({ specs: options.backends, log: options.log, deadlineMs: options.backendDeadlineMs, pollMs: options.pollMs });
+    this.registry = new BackendRegistry({ specs: options.backends, log: options.log, deadlineMs: options.backendDeadlineMs, pollMs: options.pollMs, connect: options.connect });
     this.deletes = new DeleteQueue({ registry: this.registry, log: options.log, onRetry: () => this.counters.backend_delete_retries++ });
     this.journal = this.replayJournal(options);
   }
