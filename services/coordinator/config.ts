@@ -18,5 +18,8 @@ export const coordinatorOptions = {
   writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
   snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
+  retryWindowMs: int('how long the answer to a mutating call with a request_id is remembered for its retries, in ms', 600_000, { min: 1000, max: 86_400_000 }),
+  retryMaxEntries: int('most answers remembered for retries at once (the oldest go first)', 100_000, { min: 1, max: 10_000_000 }),
+  retryMaxSlots: int('most slot ids and counts held by the answers remembered for retries (about 8 bytes each)', 4_000_000, { min: 512, max: 100_000_000 }),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };

@@ -8,6 +8,7 @@ import { runMain, startServer } from '../common/server';
 import { parseBackendSpecs } from './backend-registry';
 import { coordinatorOptions } from './config';
 import { Coordinator } from './coordinator';
+import { RequestLog } from './request-log';
 import { virtualSwapService } from './virtual-swap-service';
 
 runMain('coordinator', async () => {
@@ -23,10 +24,11 @@ runMain('coordinator', async () => {
     snapshotAfterBytes: config.snapshotAfterBytes,
     log,
   });
+  const requests = new RequestLog({ windowMs: config.retryWindowMs, maxEntries: config.retryMaxEntries, maxSlots: config.retryMaxSlots, log });
   const server = await startServer({
     address: config.listen,
     log,
-    services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log) }],
+    services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log, requests) }],
   });
   announceReady('coordinator', server.address);
   return {

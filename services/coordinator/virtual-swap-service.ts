@@ -4,15 +4,63 @@ import type { Logger } from '../common/logger';
 import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { Coordinator } from './coordinator';
+import { type DigestPart, type MutatingMethod, type RequestLog, requestDigest } from './request-log';
 
-export function virtualSwapService(c: Coordinator, log: Logger): VirtualSwapHandlers {
+/**
+ * Aborted when the caller goes away: it cancelled, or its deadline passed
+ * (the timer is a second guard next to grpc-js's 'cancelled' event).
+ */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  if (call.cancelled) ac.abort();
+  else call.once('cancelled', abort);
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline - Date.now();
+  const timer = Number.isFinite(ms) ? setTimeout(abort, Math.max(0, ms)) : undefined;
+  timer?.unref();
   return {
-    SwapOut: unary(log, 'SwapOut', async (req) => c.swapOut(req.owner, req.pages, req.contiguous)),
-    Allocate: unary(log, 'Allocate', async (req) => ({ slots: await c.allocate(req.owner, req.count, req.contiguous) })),
-    Store: unary(log, 'Store', async (req) => ({ tiers: await c.store(req.owner, req.slots, req.pages) })),
+    signal: ac.signal,
+    done: () => {
+      if (timer) clearTimeout(timer);
+      call.removeListener('cancelled', abort);
+    },
+  };
+}
+
+export function virtualSwapService(c: Coordinator, log: Logger, requests: RequestLog): VirtualSwapHandlers {
+  /** A mutating call, run at most once per owner and request_id (request-log.ts). */
+  const once = async <T>(
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    method: MutatingMethod,
+    req: { owner: string; requestId: string },
+    fields: readonly DigestPart[],
+    apply: () => Promise<T>,
+    sizeOf: (v: T) => number,
+  ): Promise<T> => {
+    if (req.requestId === '') return apply();
+    const { signal, done } = callSignal(call);
+    try {
+      return await requests.run({ method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) }, signal, apply, sizeOf);
+    } finally {
+      done();
+    }
+  };
+  return {
+    SwapOut: unary(log, 'SwapOut', async (req, call) =>
+      once(call, 'SwapOut', req, [req.pages, req.contiguous], () => c.swapOut(req.owner, req.pages, req.contiguous), (r) => r.slots.length),
+    ),
+    Allocate: unary(log, 'Allocate', async (req, call) =>
+      once(call, 'Allocate', req, [req.count, req.contiguous], async () => ({ slots: await c.allocate(req.owner, req.count, req.contiguous) }), (r) => r.slots.length),
+    ),
+    Store: unary(log, 'Store', async (req, call) =>
+      once(call, 'Store', req, [req.slots, req.pages], async () => ({ tiers: await c.store(req.owner, req.slots, req.pages) }), (r) => r.tiers.length),
+    ),
     Load: unary(log, 'Load', async (req) => c.load(req.owner, req.slots, req.release)),
-    Duplicate: unary(log, 'Duplicate', async (req) => ({ counts: await c.duplicate(req.owner, req.slots) })),
-    Free: unary(log, 'Free', async (req) => ({ counts: await c.free(req.owner, req.slots) })),
+    Duplicate: unary(log, 'Duplicate', async (req, call) =>
+      once(call, 'Duplicate', req, [req.slots], async () => ({ counts: await c.duplicate(req.owner, req.slots) }), (r) => r.counts.length),
+    ),
+    Free: unary(log, 'Free', async (req, call) => once(call, 'Free', req, [req.slots], async () => ({ counts: await c.free(req.owner, req.slots) }), (r) => r.counts.length)),
     Inspect: unary(log, 'Inspect', (req) => ({ slots: c.inspect(req.owner, req.slots) })),
     Writeback: unary(log, 'Writeback', async (req) => ({ written: await c.writeback(req.maxPages, req.owner) })),
     Swapoff: serverStreaming(log, 'Swapoff', async (req, send) => {

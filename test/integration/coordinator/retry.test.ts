@@ -1,0 +1,130 @@
+/**
+ * request_id deduplication (API.md, Retries) against a real coordinator over
+ * gRPC: a retry with the same owner and request_id is answered with the first
+ * call's result and applies nothing again.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { VswapClient } from '../../../clients/sdk/client';
+import { VswapClientError } from '../../../clients/sdk/errors';
+import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto';
+import { clusterPerTest, expectCode } from './helpers';
+import { textPage } from './pages';
+
+type Raw = (method: string, req: object, deadlineMs?: number) => Promise<{ slots?: number[]; counts?: number[]; tiers?: string[] }>;
+
+/** Calls the coordinator without the SDK (which would add ids and retry by itself). */
+function rawClient(address: string): { call: Raw; close(): void } {
+  const proto = loadVswapProto();
+  const client = new proto.vswap.v1.VirtualSwap(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS });
+  const call: Raw = (method, req, deadlineMs = 20_000) =>
+    new Promise((resolve, reject) => {
+      const fn = (client as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>)[method]!;
+      fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res as never)));
+    });
+  return { call, close: () => client.close() };
+}
+
+const ids = (r: { slots?: unknown[] }): number[] => (r.slots ?? []).map(Number);
+
+describe('request_id: a retried mutation applies once', () => {
+  const fx = clusterPerTest();
+  let client: VswapClient;
+  let raw: ReturnType<typeof rawClient>;
+
+  beforeEach(async () => {
+    client = await fx.start({ zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] }, 30_000);
+    raw = rawClient(fx.cluster.address);
+    return () => raw.close();
+  });
+
+  it('Free and Duplicate retried with the same id change the swap count once; without an id they apply each time', async () => {
+    const { slots } = await client.swapOut('host-a', [textPage(1), textPage(2)]);
+    const dup = await raw.call('duplicate', { owner: 'host-a', slots, requestId: 'dup-1' });
+    expect(dup.counts).toEqual([2, 2]);
+    // The reply was lost: the client sends the same request again.
+    expect((await raw.call('duplicate', { owner: 'host-a', slots, requestId: 'dup-1' })).counts).toEqual([2, 2]);
+    expect((await client.inspect('host-a', slots)).map((s) => s.count)).toEqual([2, 2]);
+
+    expect((await raw.call('free', { owner: 'host-a', slots, requestId: 'free-1' })).counts).toEqual([1, 1]);
+    expect((await raw.call('free', { owner: 'host-a', slots, requestId: 'free-1' })).counts).toEqual([1, 1]);
+    expect((await raw.call('free', { owner: 'host-a', slots, requestId: 'free-1' })).counts).toEqual([1, 1]);
+    expect((await client.inspect('host-a', slots)).map((s) => s.count)).toEqual([1, 1]);
+    // A page still referenced still reads back.
+    expect((await client.load('host-a', slots))[1]!.equals(textPage(2))).toBe(true);
+
+    // An empty request_id is no deduplication (as before the field existed).
+    expect((await raw.call('duplicate', { owner: 'host-a', slots: [slots[0]], requestId: '' })).counts).toEqual([2]);
+    expect((await raw.call('duplicate', { owner: 'host-a', slots: [slots[0]], requestId: '' })).counts).toEqual([3]);
+  });
+
+  it('SwapOut and Allocate retried return the same slots and allocate nothing more', async () => {
+    const pages = [textPage(10), textPage(11), textPage(12)];
+    const first = await raw.call('swapOut', { owner: 'host-b', pages, requestId: 'out-1' });
+    const again = await raw.call('swapOut', { owner: 'host-b', pages, requestId: 'out-1' });
+    expect(ids(again)).toEqual(ids(first));
+    expect(again.tiers).toEqual(first.tiers);
+    const a1 = await raw.call('allocate', { owner: 'host-b', count: 4, requestId: 'alloc-1' });
+    const a2 = await raw.call('allocate', { owner: 'host-b', count: 4, requestId: 'alloc-1' });
+    expect(ids(a2)).toEqual(ids(a1));
+    expect((await client.stats('host-b')).usedSlots).toBe(7);
+    const back = await client.load('host-b', ids(first));
+    back.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+    // Store with an id: a retry writes nothing again and answers the same tiers.
+    const s1 = await raw.call('store', { owner: 'host-b', slots: ids(a1).slice(0, 1), pages: [textPage(13)], requestId: 'store-1' });
+    const s2 = await raw.call('store', { owner: 'host-b', slots: ids(a1).slice(0, 1), pages: [textPage(13)], requestId: 'store-1' });
+    expect(s2.tiers).toEqual(s1.tiers);
+    expect((await client.load('host-b', ids(a1).slice(0, 1)))[0]!.equals(textPage(13))).toBe(true);
+  });
+
+  it('the same id for a different request is ALREADY_EXISTS and changes nothing; ids are per owner', async () => {
+    const { slots } = await client.swapOut('host-c', [textPage(20), textPage(21)]);
+    await raw.call('duplicate', { owner: 'host-c', slots: [slots[0]], requestId: 'r-1' });
+    await expectCode(raw.call('duplicate', { owner: 'host-c', slots: [slots[1]], requestId: 'r-1' }), Status.ALREADY_EXISTS, /request_id "r-1" of owner host-c was used .* for a different Duplicate request/);
+    await expectCode(raw.call('free', { owner: 'host-c', slots: [slots[0]], requestId: 'r-1' }), Status.ALREADY_EXISTS, /different Duplicate request/);
+    await expectCode(raw.call('swapOut', { owner: 'host-c', pages: [textPage(99)], requestId: 'r-1' }), Status.ALREADY_EXISTS);
+    expect((await client.inspect('host-c', slots)).map((s) => s.count)).toEqual([2, 1]);
+    expect((await client.stats('host-c')).usedSlots).toBe(2);
+    // Another owner's r-1 is another request.
+    const other = await client.swapOut('host-d', [textPage(22)]);
+    expect((await raw.call('duplicate', { owner: 'host-d', slots: other.slots, requestId: 'r-1' })).counts).toEqual([2]);
+  });
+
+  it('a request_id over 64 characters is INVALID_ARGUMENT and changes nothing', async () => {
+    const { slots } = await client.swapOut('host-e', [textPage(30)]);
+    await expectCode(raw.call('free', { owner: 'host-e', slots, requestId: 'x'.repeat(65) }), Status.INVALID_ARGUMENT, /request_id is 65 characters: at most 64/);
+    expect((await client.inspect('host-e', slots))[0]!.count).toBe(1);
+    expect((await raw.call('free', { owner: 'host-e', slots, requestId: 'x'.repeat(64) })).counts).toEqual([0]);
+  });
+
+  it('an error that changed nothing is not remembered: the retry runs afresh and can succeed', async () => {
+    await client.setOwnerPolicy('host-f', { swapMaxPages: 2 });
+    await expectCode(raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' }), Status.RESOURCE_EXHAUSTED, /over its swap limit/);
+    await client.setOwnerPolicy('host-f', { swapMaxPages: 0 });
+    const res = await raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' });
+    expect(ids(res)).toHaveLength(3);
+    expect((await raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' })).slots?.map(Number)).toEqual(ids(res));
+    expect((await client.stats('host-f')).usedSlots).toBe(3);
+  });
+
+  it('a retry arriving while the first call is in flight waits for its answer, within its own deadline', async () => {
+    const { cluster } = fx;
+    const pages = [textPage(40), textPage(41)];
+    cluster.pause('zswap'); // the first SwapOut hangs in its zswap Put
+    try {
+      const first = raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' });
+      await new Promise((r) => setTimeout(r, 300));
+      // A retry with a short deadline gives up waiting; it neither applies nor spoils the first.
+      await expectCode(raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' }, 300), Status.DEADLINE_EXCEEDED);
+      const second = raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' });
+      await new Promise((r) => setTimeout(r, 300));
+      cluster.resume('zswap');
+      const [a, b] = await Promise.all([first, second]);
+      expect(ids(b)).toEqual(ids(a));
+    } finally {
+      cluster.resume('zswap');
+    }
+    expect((await client.stats('host-g')).usedSlots).toBe(2);
+  });
+});

@@ -1,0 +1,78 @@
+/** The request log's bounds and window, on a fake clock (the gRPC behaviour is in test/integration/coordinator/retry.test.ts). */
+import { status as Status } from '@grpc/grpc-js';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { VswapError, invalidArgument } from '../../../services/common/errors';
+import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
+
+function setup(opts: { windowMs?: number; maxEntries?: number; maxSlots?: number } = {}) {
+  let now = 1_000_000;
+  const log = new RequestLog({ ...opts, now: () => now, log: pino({ level: 'silent' }) });
+  let applied = 0;
+  const free = (id: string, slots: number[]) =>
+    log.run(
+      { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', slots]) },
+      undefined,
+      async () => {
+        applied++;
+        return slots.map(() => applied);
+      },
+      (v) => v.length,
+    );
+  return { log, free, applied: () => applied, tick: (ms: number) => (now += ms) };
+}
+
+describe('RequestLog', () => {
+  it('answers a retry within the window from memory, and applies it again after the window', async () => {
+    const t = setup({ windowMs: 60_000 });
+    expect(await t.free('a', [1])).toEqual([1]);
+    t.tick(59_000);
+    expect(await t.free('a', [1])).toEqual([1]);
+    expect(t.applied()).toBe(1);
+    t.tick(2_000);
+    expect(await t.free('a', [1])).toEqual([2]);
+    expect(t.applied()).toBe(2);
+  });
+
+  it('keeps at most maxEntries answers and maxSlots slot ids, dropping the oldest first', async () => {
+    const t = setup({ maxEntries: 3 });
+    for (const id of ['a', 'b', 'c', 'd']) await t.free(id, [1]);
+    expect(t.log.stats.entries).toBe(3);
+    expect(t.log.stats.evictedEarly).toBe(1);
+    await t.free('d', [1]);
+    expect(t.applied()).toBe(4); // d remembered
+    await t.free('a', [1]);
+    expect(t.applied()).toBe(5); // a was evicted: applied again
+
+    const s = setup({ maxSlots: 600 });
+    await s.free('x', Array.from({ length: 512 }, (_, i) => i + 1));
+    await s.free('y', [1, 2, 3]);
+    expect(s.log.stats.slots).toBe(515);
+    await s.free('z', Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(s.log.stats.slots).toBe(103);
+    expect(s.log.stats.entries).toBe(2);
+  });
+
+  it('forgets errors that changed nothing and remembers the others', async () => {
+    let now = 0;
+    const log = new RequestLog({ now: () => ++now, log: pino({ level: 'silent' }) });
+    const key = { method: 'Free' as const, owner: 'o', requestId: 'e', digest: 'd' };
+    let calls = 0;
+    await expect(log.run(key, undefined, () => Promise.reject(invalidArgument('bad')), () => 0)).rejects.toThrow('bad');
+    expect(await log.run(key, undefined, async () => ++calls, () => 1)).toBe(1);
+    const key2 = { ...key, requestId: 'f' };
+    await expect(log.run(key2, undefined, () => Promise.reject(new Error('disk on fire')), () => 0)).rejects.toThrow('disk on fire');
+    const again = await log.run(key2, undefined, async () => ++calls, () => 1).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(VswapError);
+    expect((again as VswapError).code).toBe(Status.UNKNOWN);
+    expect(calls).toBe(1);
+  });
+
+  it('digests tell requests apart field by field', () => {
+    expect(requestDigest('Free', ['o', [1, 2]])).toBe(requestDigest('Free', ['o', [1, 2]]));
+    expect(requestDigest('Free', ['o', [1, 2]])).not.toBe(requestDigest('Free', ['o', [2, 1]]));
+    expect(requestDigest('Free', ['o', [1]])).not.toBe(requestDigest('Duplicate', ['o', [1]]));
+    expect(requestDigest('SwapOut', ['o', [Buffer.from('a')], false])).not.toBe(requestDigest('SwapOut', ['o', [Buffer.from('b')], false]));
+    expect(requestDigest('Allocate', ['o', 1, false])).not.toBe(requestDigest('Allocate', ['o', 1, true]));
+  });
+});
