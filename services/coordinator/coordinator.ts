@@ -248,6 +248,7 @@ export class Coordinator {
   private setBacking(slot: number, backing: Backing): void {
     if (this.table.tierOf(slot) === TierCode.ZSWAP) this.zswapSlots.delete(this.table.handleOf(slot));
     this.table.setBacking(slot, backing);
+    this.cache.backingChanged(slot);
     if (backing.tier === TierCode.ZSWAP) this.zswapSlots.set(backing.handle, slot);
   }
 
@@ -523,7 +524,7 @@ export class Coordinator {
       }
       if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
       if (tier === TierCode.EMPTY) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
-      const inflight = share ? this.cache.reads.get(s) : undefined;
+      const inflight = share ? this.cache.sharedRead(s) : undefined;
       if (inflight) {
         // Another Load reads this slot right now: share its backend read.
         shared.push(inflight.group.then((pages) => void (out[i] = pages[inflight.index]!)));
@@ -538,9 +539,9 @@ export class Coordinator {
     for (const [backendId, idx] of groups) {
       const groupSlots = idx.map((i) => slots[i]!);
       const group = this.readGroup(backendId, groupSlots);
-      if (share) groupSlots.forEach((s, index) => this.cache.reads.set(s, { group, index }));
+      if (share) groupSlots.forEach((s, index) => this.cache.startRead(s, group, index));
       const forget = (): void => {
-        for (const s of groupSlots) if (this.cache.reads.get(s)?.group === group) this.cache.reads.delete(s);
+        for (const s of groupSlots) this.cache.endRead(s, group);
       };
       reads.push(
         group.then(
