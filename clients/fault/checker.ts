@@ -4,10 +4,12 @@
  * with the references the workload holds, then has the workload free
  * everything and checks that nothing is left behind anywhere.
  *
- * Rules (each counted, the last three must be 0 in a passing run):
- * - a page acknowledged on a durable store reads back exactly;
- * - a page whose store lost its data reads back as DATA_LOSS: counted as
- *   lost, with the stores the coordinator reported losing pages;
+ * Rules (each counted; verdict.ts says which must be 0):
+ * - a page acknowledged on a durable store reads back exactly, and as the
+ *   latest value acknowledged for its slot (the register check);
+ * - a page reads back as DATA_LOSS only when a store allowed to lose data
+ *   (zswap, a Redis restarted without persistence) reported losing pages:
+ *   every other DATA_LOSS is unexplained;
  * - nothing reads back as other bytes (corruptions);
  * - no acknowledged slot is unknown to the cluster (missing);
  * - swap counts equal the workload's references (count mismatches);
@@ -24,6 +26,7 @@ import type { Workload } from '../workload/workload';
 import { type FaultCluster, sleep } from './fault-cluster';
 import type { History } from './history';
 import type { RecordingClient } from './recording-client';
+import { slotKey } from './register-check';
 
 export interface LeakReport {
   /** Live slots after everything was freed (Stats used_slots). */
@@ -56,6 +59,8 @@ export interface CheckReport {
   leaks: LeakReport;
   /** Pages each backend lost, as the coordinator's reconcile reported it. */
   lostByStore: Record<string, number>;
+  /** DATA_LOSS pages (the workload's and the read-back's) that no volatile store's loss explains. */
+  unexplainedLosses: number;
   /** Up to 50 lines describing violations. */
   problems: string[];
 }
@@ -67,6 +72,10 @@ export interface CheckerOptions {
   history: History;
   /** Swap-out pages whose outcome the workload could not know (they may leave orphaned slots). */
   ambiguousSwapOutPages: number;
+  /** Stores allowed to lose pages in this run (zswap; remote0 after a Redis restart without persistence). */
+  volatileStores: ReadonlySet<string>;
+  /** Owners besides the workload's whose slots must all be gone after the drain (e.g. the deadline storm's). */
+  extraOwners?: readonly string[];
 }
 
 export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
@@ -83,6 +92,7 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     orphanedSlots: 0,
     leaks: { usedSlots: 0, backendPages: {}, zswapStoredPages: 0, unexplainedSlots: 0, total: 0 },
     lostByStore: {},
+    unexplainedLosses: 0,
     problems: [],
   };
   const problem = (text: string): void => {
@@ -105,13 +115,16 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
   async function verifyChunk(owner: string, chunk: number[]): Promise<void> {
     let pages: Buffer[] | undefined;
     let error: VswapClientError | undefined;
+    let invoke = 0;
     for (let attempt = 0; attempt < 20; attempt++) {
+      invoke = client.register.readStarted();
       try {
         pages = await admin.load(owner, chunk);
         error = undefined;
         break;
       } catch (err) {
         error = VswapClientError.from(err);
+        client.register.readAbandoned(invoke);
         if (error.code !== Status.UNAVAILABLE && error.code !== Status.DEADLINE_EXCEEDED) break;
         await sleep(250);
       }
@@ -120,6 +133,7 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
       chunk.forEach((slot, k) => {
         const expected = client.expected(owner, slot);
         const actual = pageChecksum(pages[k]!);
+        client.register.readEnded(slotKey(owner, slot), actual, invoke, 'final read-back');
         if (expected !== undefined && actual === expected) r.pagesVerified++;
         else {
           r.corruptions++;
@@ -138,6 +152,7 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     }
     if (error.code === Status.DATA_LOSS) {
       r.pagesLostAtVerify += chunk.length;
+      if (chunk.length === 1) client.losses.seen(slotKey(owner, chunk[0]!), client.expected(owner, chunk[0]!), error.message);
       return;
     }
     if (error.code === Status.NOT_FOUND || error.code === Status.PERMISSION_DENIED || error.code === Status.FAILED_PRECONDITION) {
@@ -173,6 +188,10 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
 
   // 2. What the coordinator says each store lost.
   r.lostByStore = lostByStore(cluster.log('coordinator'));
+  const losses = client.losses.explain(r.lostByStore, o.volatileStores);
+  r.unexplainedLosses = losses.unexplained;
+  for (const p of losses.problems) problem(p);
+  for (const p of client.register.problems) problem(p);
 
   // 3. Free everything, then settle what nobody could know about.
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -181,7 +200,7 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     if (d.remaining === 0) break;
     await sleep(500);
   }
-  const owners = new Set(workload.owners());
+  const owners = new Set([...workload.owners(), ...(o.extraOwners ?? [])]);
   const orphans = liveSlotsInJournal(cluster.coordinatorDataDir).filter((s) => owners.has(s.owner));
   for (const s of orphans) {
     try {

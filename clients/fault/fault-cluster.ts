@@ -19,6 +19,9 @@ import { LocalCluster } from '../cluster/local-cluster';
 import { VswapClient } from '../sdk/client';
 import type { History } from './history';
 import { RedisServer } from '../cluster/redis-server';
+import * as grpc from '@grpc/grpc-js';
+import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
+import { HangTracker } from './hang-tracker';
 import { TcpProxy } from './tcp-proxy';
 
 const execFileAsync = promisify(execFile);
@@ -54,6 +57,13 @@ export interface Recovery {
 
 export class FaultCluster {
   readonly recoveries: Recovery[] = [];
+  /**
+   * Stores allowed to lose pages in this run: zswap (memory) once it was
+   * killed, remote0 once Redis restarted without persistence.
+   */
+  readonly volatileStores = new Set<string>();
+  /** The nemeses' own requests (swapoffs, writebacks, storms), checked for hangs. */
+  readonly hangs = new HangTracker();
   /** Backends currently taken out with Swapoff by a nemesis (healed with Swapon). */
   readonly swappedOff = new Set<BackendName>();
   private readonly paused = new Set<NodeName>();
@@ -110,6 +120,7 @@ export class FaultCluster {
     }
     const admin = new VswapClient({ address: cluster.address, deadlineMs: 5000 });
     const fc = new FaultCluster(options, redis, cluster, proxies, admin);
+    fc.hangs.start();
     options.history.add('info', `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`);
     return fc;
   }
@@ -128,6 +139,7 @@ export class FaultCluster {
 
   async kill(name: NodeName): Promise<void> {
     this.paused.delete(name);
+    if (name === 'zswap') this.volatileStores.add('zswap');
     if (name === 'redis') await this.redis.kill();
     else await this.cluster.kill(name, 'SIGKILL');
   }
@@ -163,6 +175,42 @@ export class FaultCluster {
     await execFileAsync('prlimit', ['--pid', String(pid), `--fsize=${bytes ?? 'unlimited'}:`]);
     if (bytes === undefined) this.limited.delete(name);
     else this.limited.add(name);
+  }
+
+  /**
+   * Swapoff of `backend`, read to its end, tracked as a request with a bound:
+   * a swapoff still running after `boundMs` counts as hung and is cancelled
+   * (so a stuck drain cannot stall the run). Resolves with a line for the
+   * history; never rejects.
+   */
+  async swapoff(backend: string, boundMs = 60_000, signal?: AbortSignal): Promise<string> {
+    const proto = loadVswapProto();
+    const raw = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const id = this.hangs.begin(`swapoff ${backend}`, boundMs);
+    let last = '';
+    try {
+      return await new Promise<string>((resolve) => {
+        const call = raw.swapoff({ backend });
+        const timer = setTimeout(() => {
+          this.hangs.sweep();
+          call.cancel();
+        }, boundMs + 1000);
+        timer.unref();
+        const cancel = (): void => call.cancel();
+        signal?.addEventListener('abort', cancel);
+        const finish = (text: string): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', cancel);
+          resolve(text);
+        };
+        call.on('data', (m: { moved: number; remaining: number; done: boolean }) => (last = `moved ${m.moved}, remaining ${m.remaining}${m.done ? ', done' : ''}`));
+        call.on('error', (err: grpc.ServiceError) => finish(`swapoff ${backend} ended (${last || 'no progress'}): ${grpc.status[err.code] ?? err.code} ${err.details}`));
+        call.on('end', () => finish(`swapoff ${backend} finished: ${last || 'no progress'}`));
+      });
+    } finally {
+      this.hangs.end(id);
+      raw.close();
+    }
   }
 
   /** Kills the coordinator (SIGKILL), starts it again and measures until it answers Stats. */
@@ -236,6 +284,7 @@ export class FaultCluster {
   }
 
   async stop(): Promise<void> {
+    this.hangs.stop();
     this.admin.close();
     for (const n of [...this.paused]) this.resume(n);
     await this.cluster.stop();

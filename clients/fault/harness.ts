@@ -14,7 +14,8 @@ import { type CheckReport, checkRun } from './checker';
 import { FaultCluster, type Recovery, sleep } from './fault-cluster';
 import { History } from './history';
 import { type NemesisKind, NEMESIS_KINDS, runSchedule } from './nemesis';
-import { RecordingClient } from './recording-client';
+import { RecordingClient, probeDedup } from './recording-client';
+import { brokenRules } from './verdict';
 
 export interface FaultRunOptions {
   seed: number;
@@ -36,6 +37,8 @@ export interface FaultRunOptions {
   coverEveryKind?: boolean;
   /** Called with every child process as it is spawned (cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
+  /** Whether the coordinator deduplicates by request_id; default: probed at start. */
+  serverDedup?: boolean;
   /** Lines of progress (faults as they happen), e.g. to stderr. */
   onLine?: (line: string) => void;
 }
@@ -63,7 +66,25 @@ export interface FaultRunReport {
   leaks: number;
   leakDetail: CheckReport['leaks'];
   orphanedSlots: number;
+  /** Mutations whose outcome stayed unknown, by method. */
   ambiguous: Record<string, number>;
+  /** Loads that returned a value older than the latest acknowledged write of their slot. */
+  staleReads: number;
+  /** Loads that returned a value never written to their slot. */
+  foreignReads: number;
+  /** Loads checked against the slot's register history. */
+  readsChecked: number;
+  /** DATA_LOSS pages no volatile store's loss explains. */
+  unexplainedLosses: number;
+  /** Requests not answered within their bound. */
+  hungRequests: number;
+  /** UNKNOWN answers from the coordinator (the workload's and the harness's). */
+  unknownErrors: number;
+  serverUnknown: Record<string, number>;
+  /** Mutations sent again with the same request_id, by method. */
+  retries: Record<string, number>;
+  /** Whether the coordinator deduplicated by request_id (and mutations were retried). */
+  serverDedup: boolean;
   workloadErrors: Record<string, number>;
   recoveries: Recovery[];
   check: CheckReport;
@@ -107,8 +128,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     origFault(text);
     options.onLine?.(text);
   };
-  const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5 }, history);
   let passed = false;
+  // Retrying a mutation whose outcome is unknown is only safe when the coordinator deduplicates by request_id.
+  const serverDedup = options.serverDedup ?? (await probeDedup(cluster.admin, `f${seed}-probe`).catch(() => false));
+  line('info', serverDedup ? 'the coordinator deduplicates by request_id: mutations with unknown outcome are retried' : 'the coordinator does not deduplicate by request_id: mutations are not retried, ambiguity and orphaned slots are reported, not failed');
+  const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5, history, retryUnknown: serverDedup });
   try {
     // The run ends by the signal below; the workload's own duration is only a cap.
     const workload = new Workload(client, { ...DEFAULT_WORKLOAD, ownerPrefix: `f${seed}`, ...options.workload, seed, durationMs: durationMs * 10 + 120_000 });
@@ -139,19 +163,33 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     line('info', healthy ? 'healed: every backend reachable and active' : 'healed, but not every backend is reachable and active after 30 s');
     // Writes the coordinator retries in the background settle first.
     await sleep(300);
-    const check = await checkRun({ cluster, workload, client, history, ambiguousSwapOutPages: report.ambiguousSwapOutPages });
-    const failures: string[] = [];
+    const check = await checkRun({ cluster, workload, client, history, ambiguousSwapOutPages: report.ambiguousSwapOutPages, volatileStores: cluster.volatileStores });
+    client.hangs.sweep();
+    cluster.hangs.sweep();
     const corruptions = report.corruptions + check.corruptions;
     const missing = check.missing + report.missingPages;
-    if (corruptions > 0) failures.push(`${corruptions} corruption(s): pages read back as other bytes`);
-    if (missing > 0) failures.push(`${missing} acknowledged page(s) unknown to the cluster`);
-    if (check.countMismatches > 0) failures.push(`${check.countMismatches} swap count(s) differ from the references held`);
-    if (check.leaks.total > 0) failures.push(`${check.leaks.total} leak(s) after everything was freed: ${JSON.stringify(check.leaks)}`);
-    const durableLoss = Object.entries(check.lostByStore).filter(([store, n]) => store !== 'zswap' && n > 0);
-    if (durableLoss.length > 0) failures.push(`durable store(s) lost pages: ${JSON.stringify(Object.fromEntries(durableLoss))}`);
-    const unreadable = Object.values(check.unreadable).reduce((a, b) => a + b, 0);
-    if (unreadable > 0) failures.push(`${unreadable} page(s) unreadable after the heal: ${JSON.stringify(check.unreadable)}`);
-    if (!healthy) failures.push('the cluster did not come back healthy after the heal');
+    const durableLoss = Object.fromEntries(Object.entries(check.lostByStore).filter(([store, n]) => !cluster.volatileStores.has(store) && n > 0));
+    const hung = [...client.hangs.problems, ...cluster.hangs.problems];
+    for (const h of hung) history.add('check', h);
+    const unknownErrors = Object.values(client.serverUnknown).reduce((a, b) => a + b, 0);
+    const failures = brokenRules({
+      corruptions,
+      missing,
+      countMismatches: check.countMismatches,
+      leaks: check.leaks.total,
+      leakDetail: check.leaks,
+      durableLoss,
+      unreadable: check.unreadable,
+      healthy,
+      staleReads: client.register.staleReads,
+      foreignReads: client.register.foreignReads,
+      unexplainedLosses: check.unexplainedLosses,
+      hungRequests: client.hangs.hung + cluster.hangs.hung,
+      ambiguous: client.ambiguous,
+      unknownErrors,
+      orphanedSlots: check.orphanedSlots,
+      serverDedup,
+    });
     passed = failures.length === 0;
     for (const f of failures) history.add('check', `FAIL ${f}`);
     const operationsByKind: Record<string, number> = { ...report.operations };
@@ -177,6 +215,15 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       leakDetail: check.leaks,
       orphanedSlots: check.orphanedSlots,
       ambiguous: { ...client.ambiguous },
+      staleReads: client.register.staleReads,
+      foreignReads: client.register.foreignReads,
+      readsChecked: client.register.readsChecked,
+      unexplainedLosses: check.unexplainedLosses,
+      hungRequests: client.hangs.hung + cluster.hangs.hung,
+      unknownErrors,
+      serverUnknown: { ...client.serverUnknown },
+      retries: { ...client.retries },
+      serverDedup,
       workloadErrors: report.errors,
       recoveries: cluster.recoveries,
       check,

@@ -136,10 +136,12 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     }
     case 'restart-during-writeback': {
       const delay = between(rng, 0, 150);
-      const wb = cluster.admin.writeback(100_000).then(
-        (n) => `${n} pages written back`,
-        (err: unknown) => `writeback call ended: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      const wb = cluster.hangs
+        .track('writeback 100000', 30_000, () => cluster.admin.writeback(100_000))
+        .then(
+          (n) => `${n} pages written back`,
+          (err: unknown) => `writeback call ended: ${err instanceof Error ? err.message : String(err)}`,
+        );
       history.fault(`${kind}: writeback of up to 100000 pages started; coordinator killed in ${delay} ms`);
       await sleep(delay);
       await cluster.restartCoordinator(kind);
@@ -150,15 +152,7 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const target: BackendName = pick(rng, ['zswap', 'file0', 'remote0'] as const);
       const delay = between(rng, 0, 300);
       cluster.swappedOff.add(target);
-      const done = (async () => {
-        let last = '';
-        try {
-          for await (const m of cluster.admin.swapoff(target)) last = `moved ${m.moved}, remaining ${m.remaining}${m.done ? ', done' : ''}`;
-          return `swapoff ${target} finished: ${last}`;
-        } catch (err) {
-          return `swapoff ${target} ended (${last || 'no progress'}): ${err instanceof Error ? err.message : String(err)}`;
-        }
-      })();
+      const done = cluster.swapoff(target);
       history.fault(`${kind}: swapoff ${target} started; coordinator killed in ${delay} ms`);
       await sleep(delay);
       await cluster.restartCoordinator(kind);

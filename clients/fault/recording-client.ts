@@ -5,34 +5,95 @@
  * - an oracle: the checksum of the last page stored in every (owner, slot),
  *   taken from the request the cluster acknowledged, so the checker reads
  *   back independently of the workload's own bookkeeping;
+ * - a register history (register-check.ts): every acknowledged SwapOut and
+ *   Store, and every Load checked against them as it is answered;
+ * - DATA_LOSS answers (loss-ledger.ts) and requests in flight
+ *   (hang-tracker.ts), for the checker;
+ * - a request_id on every mutating call. With `retryUnknown` (the
+ *   coordinator deduplicates by request_id) a call whose outcome is unknown
+ *   (deadline passed, connection lost with the request in flight) is sent
+ *   again with the same id until it is answered (bounded), so no fault leaves
+ *   the workload unsure. Load with release has no request_id in the API; in
+ *   that mode it is sent as a Load (a read, safe to repeat) and a Free that
+ *   carries the id.
  * - honest ambiguity: grpc-js answers UNAVAILABLE both when a request never
  *   left ("No connection established") and when the connection died with
  *   the request in flight ("Connection dropped", ECONNRESET). The second may
- *   have been carried out (a coordinator killed after its journal commit),
- *   so for a mutation it is turned into UNKNOWN, which the workload treats
- *   as "may or may not have happened" instead of "nothing changed";
+ *   have been carried out, so a mutation whose outcome stays unknown is
+ *   turned into UNKNOWN, which the workload treats as "may or may not have
+ *   happened", and counted in `ambiguous`;
  * - a history line per call.
  */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { pageChecksum } from '../../services/common/checksum';
+import { MAX_BATCH } from '../../services/common/limits';
+import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
+import type { VirtualSwapClient } from '../../proto/generated/vswap/v1/VirtualSwap';
 import { VswapClient, type Tier, type VswapClientOptions } from '../sdk/client';
 import { VswapClientError } from '../sdk/errors';
+import { HangTracker } from './hang-tracker';
 import type { History } from './history';
+import { LossLedger } from './loss-ledger';
+import { RegisterChecker, slotKey } from './register-check';
 
 /** grpc-js details that mean the connection failed after the request was sent. */
 const IN_FLIGHT_FAILURE = /Connection dropped|ECONNRESET|EPIPE|Write error|Write failed|Call ended without|Stream removed/i;
 
+export interface RecordingClientOptions extends VswapClientOptions {
+  history?: History;
+  /**
+   * Retry a mutation whose outcome is unknown with the same request_id until
+   * it is answered. Only safe when the coordinator deduplicates by
+   * request_id (see probeDedup()); default false.
+   */
+  retryUnknown?: boolean;
+  /** How long one mutation keeps being retried, in ms; default 60000. */
+  retryBudgetMs?: number;
+}
+
+type Raw = (req: object, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => unknown;
+
+/** An error whose request may or may not have been carried out. */
+export function outcomeUnknown(e: VswapClientError): boolean {
+  if (e.code === Status.UNAVAILABLE) return IN_FLIGHT_FAILURE.test(e.message);
+  return e.code === Status.DEADLINE_EXCEEDED || e.code === Status.CANCELLED || e.code === Status.UNKNOWN || e.code === Status.INTERNAL || e.code === Status.ABORTED;
+}
+
 export class RecordingClient extends VswapClient {
   /** owner -> slot -> CRC-32 of the page the cluster acknowledged storing there. */
   readonly oracle = new Map<string, Map<number, number>>();
-  /** Mutations whose outcome is unknown (connection lost in flight), by method. */
+  /** Mutations whose outcome stayed unknown, by method. */
   readonly ambiguous: Record<string, number> = {};
+  /** UNKNOWN answers from the coordinator (an unmapped error), by method. */
+  readonly serverUnknown: Record<string, number> = {};
+  /** Mutations sent again with the same request_id, by method. */
+  readonly retries: Record<string, number> = {};
+  readonly register = new RegisterChecker();
+  readonly losses = new LossLedger();
+  readonly hangs = new HangTracker();
+  readonly retryUnknown: boolean;
+  private readonly history: History | undefined;
+  private readonly mut: VirtualSwapClient;
+  private readonly callDeadlineMs: number;
+  private readonly retryBudgetMs: number;
 
-  constructor(
-    options: VswapClientOptions,
-    private readonly history?: History,
-  ) {
+  constructor(options: RecordingClientOptions) {
     super(options);
+    this.history = options.history;
+    this.retryUnknown = options.retryUnknown ?? false;
+    this.retryBudgetMs = options.retryBudgetMs ?? 60_000;
+    this.callDeadlineMs = options.deadlineMs ?? 30_000;
+    const proto = loadVswapProto();
+    this.mut = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.hangs.start();
+  }
+
+  override close(): void {
+    this.hangs.stop();
+    this.mut.close();
+    super.close();
   }
 
   expected(owner: string, slot: number): number | undefined {
@@ -40,69 +101,156 @@ export class RecordingClient extends VswapClient {
   }
 
   override async swapOut(owner: string, pages: Buffer[], options: { contiguous?: boolean } = {}): Promise<{ slots: number[]; tiers: Tier[] }> {
-    try {
-      const res = await super.swapOut(owner, pages, options);
-      this.remember(owner, res.slots, pages);
-      this.op(`swapOut ${owner} ${pages.length}p -> ${span(res.slots)}`);
-      return res;
-    } catch (err) {
-      throw this.failed('swapOut', owner, pages.length, err, true);
+    const contiguous = options.contiguous ?? false;
+    const slots: number[] = [];
+    const tiers: Tier[] = [];
+    for (let i = 0; i < Math.max(pages.length, 1); i += MAX_BATCH) {
+      const chunk = pages.slice(i, i + MAX_BATCH);
+      const invoke = this.register.now();
+      try {
+        const res = await this.mutate<{ slots: number[]; tiers: Tier[] }>('swapOut', this.mut.swapOut, { owner, pages: chunk, contiguous });
+        this.remember(owner, res.slots, chunk, invoke, 'swapOut');
+        this.op(`swapOut ${owner} ${chunk.length}p -> ${span(res.slots)}`);
+        slots.push(...res.slots);
+        tiers.push(...res.tiers);
+      } catch (err) {
+        throw this.failed('swapOut', owner, chunk.length, err);
+      }
     }
+    return { slots, tiers };
   }
 
   override async store(owner: string, slots: number[], pages: Buffer[]): Promise<Tier[]> {
-    try {
-      const tiers = await super.store(owner, slots, pages);
-      this.remember(owner, slots, pages);
-      this.op(`store ${owner} ${span(slots)}`);
-      return tiers;
-    } catch (err) {
-      throw this.failed('store', owner, slots.length, err, true);
+    if (slots.length !== pages.length) throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
+    const tiers: Tier[] = [];
+    for (let i = 0; i < slots.length; i += MAX_BATCH) {
+      const chunk = slots.slice(i, i + MAX_BATCH);
+      const chunkPages = pages.slice(i, i + MAX_BATCH);
+      const invoke = this.register.now();
+      try {
+        const res = await this.mutate<{ tiers: Tier[] }>('store', this.mut.store, { owner, slots: chunk, pages: chunkPages }, chunk);
+        this.remember(owner, chunk, chunkPages, invoke, 'store');
+        this.op(`store ${owner} ${span(chunk)}`);
+        tiers.push(...res.tiers);
+      } catch (err) {
+        const e = this.failed('store', owner, chunk.length, err);
+        const outcome = e.code === Status.UNKNOWN ? 'unknown' : 'failed';
+        chunk.forEach((s, k) => this.register.write(slotKey(owner, s), pageChecksum(chunkPages[k]!), invoke, outcome, `store (${e.codeName})`));
+        throw e;
+      }
     }
+    return tiers;
   }
 
   override async load(owner: string, slots: number[], options: { release?: boolean } = {}): Promise<Buffer[]> {
     const release = options.release ?? false;
-    try {
-      const pages = await super.load(owner, slots, options);
-      this.op(`load${release ? '+release' : ''} ${owner} ${span(slots)}`);
-      return pages;
-    } catch (err) {
-      throw this.failed(release ? 'load+release' : 'load', owner, slots.length, err, release);
+    const method = release ? 'load+release' : 'load';
+    const out: Buffer[] = [];
+    for (let i = 0; i < slots.length || i === 0; i += MAX_BATCH) {
+      const chunk = slots.slice(i, i + MAX_BATCH);
+      const invoke = this.register.readStarted();
+      let pages: Buffer[];
+      try {
+        if (!release) pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+        else if (this.retryUnknown) {
+          // A read (safe to repeat), then a Free that carries a request_id.
+          pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+          this.checkPages(owner, chunk, pages, invoke, method);
+          await this.mutate('free', this.mut.free, { owner, slots: chunk }, chunk);
+          this.op(`load+free ${owner} ${span(chunk)}`);
+          out.push(...pages);
+          continue;
+        } else pages = (await this.mutate<{ pages: Buffer[] }>('load+release', this.mut.load, { owner, slots: chunk, release: true }, chunk, false)).pages;
+      } catch (err) {
+        this.register.readAbandoned(invoke);
+        const e = this.failed(method, owner, chunk.length, err, release);
+        if (e.code === Status.DATA_LOSS && chunk.length === 1) this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
+        throw e;
+      }
+      this.checkPages(owner, chunk, pages, invoke, method);
+      this.op(`${method} ${owner} ${span(chunk)}`);
+      out.push(...pages);
     }
+    return out;
   }
 
   override async duplicate(owner: string, slots: number[]): Promise<number[]> {
-    try {
-      const counts = await super.duplicate(owner, slots);
-      this.op(`duplicate ${owner} ${span(slots)}`);
-      return counts;
-    } catch (err) {
-      throw this.failed('duplicate', owner, slots.length, err, true);
-    }
+    return this.counted('duplicate', owner, slots, (chunk) => this.mutate<{ counts: number[] }>('duplicate', this.mut.duplicate, { owner, slots: chunk }, chunk));
   }
 
   override async free(owner: string, slots: number[]): Promise<number[]> {
-    try {
-      const counts = await super.free(owner, slots);
-      this.op(`free ${owner} ${span(slots)}`);
-      return counts;
-    } catch (err) {
-      throw this.failed('free', owner, slots.length, err, true);
+    return this.counted('free', owner, slots, (chunk) => this.mutate<{ counts: number[] }>('free', this.mut.free, { owner, slots: chunk }, chunk));
+  }
+
+  private async counted(method: string, owner: string, slots: number[], fn: (chunk: number[]) => Promise<{ counts: number[] }>): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < slots.length || i === 0; i += MAX_BATCH) {
+      const chunk = slots.slice(i, i + MAX_BATCH);
+      try {
+        out.push(...(await fn(chunk)).counts);
+        this.op(`${method} ${owner} ${span(chunk)}`);
+      } catch (err) {
+        throw this.failed(method, owner, chunk.length, err);
+      }
+    }
+    return out;
+  }
+
+  /** Bound of one attempt: its deadline plus slack for a loaded machine. */
+  private attemptBoundMs(): number {
+    return this.callDeadlineMs + 5000;
+  }
+
+  /**
+   * One mutating call with a request_id; with retryUnknown, sent again with
+   * the same id while its outcome is unknown, for at most retryBudgetMs.
+   */
+  private async mutate<Res>(method: string, fn: Raw, req: Record<string, unknown>, slots: readonly number[] = [], withId = true): Promise<Res> {
+    const request = withId ? { ...req, requestId: randomUUID() } : req;
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.hangs.track(`${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`, this.attemptBoundMs(), () => this.unaryRaw<Res>(fn, request, slots));
+      } catch (err) {
+        const e = VswapClientError.from(err, slots);
+        if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
+        if (!this.retryUnknown || !withId || !outcomeUnknown(e) || Date.now() - started > this.retryBudgetMs) throw e;
+        this.retries[method] = (this.retries[method] ?? 0) + 1;
+        this.op(`${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`);
+        await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** Math.min(attempt, 6))));
+      }
     }
   }
 
-  private remember(owner: string, slots: readonly number[], pages: readonly Buffer[]): void {
-    let m = this.oracle.get(owner);
-    if (!m) this.oracle.set(owner, (m = new Map()));
-    for (let i = 0; i < slots.length; i++) m.set(slots[i]!, pageChecksum(pages[i]!));
+  private unaryRaw<Res>(fn: Raw, req: object, slots: readonly number[]): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn.call(this.mut, req, { deadline: Date.now() + this.callDeadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res)));
+    });
   }
 
-  private failed(method: string, owner: string, n: number, err: unknown, mutation: boolean): VswapClientError {
+  private checkPages(owner: string, slots: readonly number[], pages: readonly Buffer[], invoke: number, what: string): void {
+    slots.forEach((s, k) => {
+      const v = this.register.readEnded(slotKey(owner, s), pageChecksum(pages[k]!), invoke, what);
+      if (!v.ok) this.history?.add('check', `${v.kind === 'stale' ? 'STALE READ' : 'FOREIGN READ'} ${what} ${owner} slot ${s}: ${v.detail}`);
+    });
+  }
+
+  private remember(owner: string, slots: readonly number[], pages: readonly Buffer[], invoke: number, what: string): void {
+    let m = this.oracle.get(owner);
+    if (!m) this.oracle.set(owner, (m = new Map()));
+    for (let i = 0; i < slots.length; i++) {
+      const crc = pageChecksum(pages[i]!);
+      m.set(slots[i]!, crc);
+      this.register.write(slotKey(owner, slots[i]!), crc, invoke, 'ok', what);
+    }
+  }
+
+  /** The error the caller gets: a mutation whose outcome stayed unknown becomes UNKNOWN (and is counted). */
+  private failed(method: string, owner: string, n: number, err: unknown, mutation = true): VswapClientError {
     let e = VswapClientError.from(err);
-    if (mutation && e.code === Status.UNAVAILABLE && IN_FLIGHT_FAILURE.test(e.message)) {
+    if (mutation && outcomeUnknown(e)) {
       this.ambiguous[method] = (this.ambiguous[method] ?? 0) + 1;
-      e = new VswapClientError(Status.UNKNOWN, `outcome unknown, the connection failed with the request in flight: ${e.message}`, e.slots);
+      if (e.code !== Status.UNKNOWN) e = new VswapClientError(Status.UNKNOWN, `outcome unknown (${e.codeName}): ${e.message}`, e.slots);
     }
     this.op(`${method} ${owner} ${n} -> ${e.codeName}: ${e.message.slice(0, 160)}`);
     return e;
@@ -110,6 +258,29 @@ export class RecordingClient extends VswapClient {
 
   private op(text: string): void {
     this.history?.add('op', text);
+  }
+}
+
+/**
+ * Whether the coordinator deduplicates mutations by request_id: two
+ * Allocates with one id must return the same slot. Frees what it took.
+ */
+export async function probeDedup(client: VswapClient, owner: string): Promise<boolean> {
+  const proto = loadVswapProto();
+  const raw = new proto.vswap.v1.VirtualSwap(client.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const allocate = (requestId: string): Promise<number[]> =>
+    new Promise((resolve, reject) =>
+      raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 5000 }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res.slots.map(Number)))),
+    );
+  try {
+    const id = randomUUID();
+    const a = await allocate(id);
+    const b = await allocate(id);
+    const taken = [...new Set([...a, ...b])];
+    for (const s of taken) await client.free(owner, [s]).catch(() => undefined);
+    return a.length === 1 && b.length === 1 && a[0] === b[0];
+  } finally {
+    raw.close();
   }
 }
 
