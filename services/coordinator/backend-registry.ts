@@ -31,14 +31,28 @@ export function parseBackendSpecs(raw: string): BackendSpec[] {
   return specs;
 }
 
+/** A drain in progress (see AttachedBackend.startDrain). */
+export interface DrainTicket {
+  /** The state before the drain, restored when it is interrupted. */
+  readonly before: BackendState;
+  /** True while the drain is still what set the state (no Swapon since). */
+  current(): boolean;
+  /** Ends the drain: 'off' when done, 'restore' when interrupted. False if a Swapon came first (nothing changed). */
+  finish(outcome: 'off' | 'restore'): boolean;
+}
+
 export class AttachedBackend implements BackendView {
   /** Id stored in the slot table's backend field (1..250; 0 = none). */
   readonly id: number;
   readonly name: string;
   readonly address: string;
   readonly client: BackendCalls;
-  priority: number;
-  state: BackendState = 'active';
+  private _priority: number;
+  private _state: BackendState = 'active';
+  /** Bumped by every state change, so a drain that ends knows whether a Swapon came in meanwhile. */
+  private stateChanges = 0;
+  /** Pages running swapoffs of this backend have counted on finding room elsewhere. */
+  reservedByDrain = 0;
   /** Last Info; undefined until the backend answered once. */
   info: InfoResponse__Output | undefined;
   reachable = false;
@@ -54,8 +68,43 @@ export class AttachedBackend implements BackendView {
     this.id = id;
     this.name = spec.name;
     this.address = spec.address;
-    this.priority = spec.priority;
+    this._priority = spec.priority;
     this.client = client;
+  }
+
+  get priority(): number {
+    return this._priority;
+  }
+
+  get state(): BackendState {
+    return this._state;
+  }
+
+  /** Swapon: back in service at `priority` (ends the effect of any drain in progress). */
+  swapon(priority: number): void {
+    this._priority = priority;
+    this._state = 'active';
+    this.stateChanges++;
+  }
+
+  /**
+   * Swapoff starts: no new stores here. Returns the ticket that ends the
+   * drain; it changes the state only if nothing else (a Swapon) did meanwhile.
+   */
+  startDrain(): DrainTicket {
+    const before = this._state;
+    this._state = 'draining';
+    const change = ++this.stateChanges;
+    return {
+      before,
+      current: () => this.stateChanges === change,
+      finish: (outcome) => {
+        if (this.stateChanges !== change) return false;
+        this._state = outcome === 'off' ? 'off' : before;
+        this.stateChanges++;
+        return true;
+      },
+    };
   }
 
   get kind(): BackendKind | undefined {

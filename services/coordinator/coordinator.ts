@@ -19,6 +19,7 @@ import { type Backing, type Released, type Result, SlotTable, TierCode } from '.
 import { SwapCache } from './swap-cache';
 import { DeleteQueue } from './delete-queue';
 import type { ConnectBackend } from './backend-view';
+import type { CallContext } from './call-context';
 import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 
 export interface CoordinatorOptions {
@@ -83,6 +84,13 @@ interface Placement {
 interface OwnerCounters {
   swapOuts: number;
   swapIns: number;
+}
+
+/** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
+function checkCancelled(ctx: CallContext): void {
+  const signal = ctx.signal;
+  if (!signal?.aborted) return;
+  throw signal.reason instanceof VswapError ? signal.reason : new VswapError(Status.CANCELLED, 'the client cancelled the call');
 }
 
 function unwrap<T>(r: Result<T>): T {
@@ -790,11 +798,17 @@ export class Coordinator {
     });
   }
 
-  /** Free room, in pages, on the backends other than `b` that could take its pages. */
+  /**
+   * Free room, in pages, on the backends other than `b` that could take its
+   * pages, less what running swapoffs of other backends have counted on.
+   */
   private roomElsewhere(b: AttachedBackend): number {
     let room = 0;
+    let reserved = 0;
     for (const o of this.registry.all) {
-      if (o === b || !o.writable || !o.info) continue;
+      if (o === b) continue;
+      reserved += o.reservedByDrain;
+      if (!o.writable || !o.info) continue;
       if (o.kind === 'swapfile') room += Math.max(0, o.info.capacityPages - o.info.usedPages);
       else if (o.kind === 'zswap') {
         const limit = (o.info.poolLimitBytes * (o.info.acceptThresholdPercent || 100)) / 100;
@@ -802,28 +816,37 @@ export class Coordinator {
         room += Math.max(0, Math.floor((limit - o.info.storedBytes) / perPage));
       }
     }
-    return room;
+    return Math.max(0, room - reserved);
   }
 
   /**
    * Migrates every slot off a backend, reporting progress; the backend then
-   * stays out of service ('off') until Swapon.
+   * stays out of service ('off') until Swapon. Like the kernel's swapoff, an
+   * interrupted drain (the caller went away, a backend failed) puts the
+   * backend back in the state it had, keeps the pages already moved where
+   * they are, and leaves nothing pinned. A Swapon during the drain wins: the
+   * drain stops (ABORTED) and the backend stays in service.
    */
-  async swapoff(name: string, progress: (moved: number, remaining: number) => Promise<void>): Promise<number> {
+  async swapoff(name: string, progress: (moved: number, remaining: number) => Promise<void>, ctx: CallContext = {}): Promise<number> {
     const b = this.registry.get(name);
     if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
     if (b.state === 'off') return 0;
+    if (b.state === 'draining') throw failedPrecondition(`swapoff ${name}: a swapoff of it is already running`);
     await this.registry.pollOnce();
+    checkCancelled(ctx);
+    if (b.state !== 'active') throw failedPrecondition(`swapoff ${name}: it is ${b.state} now`);
     const todo = this.slotsWithDataOn(b).length;
     if (todo > 0 && !b.reachable) throw unavailable(`backend ${name} cannot be reached: its ${todo} pages cannot be read now`);
     const room = this.roomElsewhere(b);
     if (todo > room) throw failedPrecondition(`swapoff ${name}: ${todo} pages to move but the other backends have room for ${room}`);
-    const before = b.state;
-    b.state = 'draining';
+    const drain = b.startDrain();
+    b.reservedByDrain = todo;
     this.log.info({ backend: name, pages: todo }, 'swapoff: draining');
     let moved = 0;
     try {
       for (let stuck = 0; ; ) {
+        checkCancelled(ctx);
+        if (!drain.current()) throw new VswapError(Status.ABORTED, `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`);
         const slots = this.slotsWithDataOn(b);
         if (slots.length === 0) break;
         const batch = slots.filter((s) => !this.cache.hasWriter(s)).slice(0, this.writebackBatch);
@@ -843,13 +866,16 @@ export class Coordinator {
         }
         const n = await this.migrate(b, batch, handles, res.pages, { allowZswap: true, reason: 'DELETE_MIGRATED' });
         moved += n;
+        b.reservedByDrain = Math.max(0, todo - moved);
         await progress(moved, this.slotsWithDataOn(b).length);
       }
     } catch (err) {
-      b.state = before;
+      b.reservedByDrain = 0;
+      if (drain.finish('restore')) this.log.warn({ backend: name, moved, err: String(err) }, `swapoff: interrupted; backend back to ${drain.before}`);
       throw err;
     }
-    b.state = 'off';
+    b.reservedByDrain = 0;
+    if (!drain.finish('off')) throw new VswapError(Status.ABORTED, `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`);
     this.log.info({ backend: name, moved }, 'swapoff: done, backend off');
     return moved;
   }
@@ -857,8 +883,7 @@ export class Coordinator {
   swapon(name: string, priority: number): BackendDescription {
     const b = this.registry.get(name);
     if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
-    b.priority = priority;
-    b.state = 'active';
+    b.swapon(priority);
     return this.describeBackend(b);
   }
 

@@ -5,6 +5,7 @@ import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { Coordinator } from './coordinator';
 import { type DigestPart, type MutatingMethod, type RequestLog, requestDigest } from './request-log';
+import { StreamWriter } from '../common/stream-writer';
 
 /**
  * Aborted when the caller goes away: it cancelled, or its deadline passed
@@ -63,9 +64,11 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
     Free: unary(log, 'Free', async (req, call) => once(call, 'Free', req, [req.slots], async () => ({ counts: await c.free(req.owner, req.slots) }), (r) => r.counts.length)),
     Inspect: unary(log, 'Inspect', (req) => ({ slots: c.inspect(req.owner, req.slots) })),
     Writeback: unary(log, 'Writeback', async (req) => ({ written: await c.writeback(req.maxPages, req.owner) })),
-    Swapoff: serverStreaming(log, 'Swapoff', async (req, send) => {
-      const moved = await c.swapoff(req.backend, (m, remaining) => send({ moved: m, remaining, done: false }));
-      await send({ moved, remaining: 0, done: true });
+    Swapoff: serverStreaming(log, 'Swapoff', async (req, _send, call) => {
+      // A reader that goes away (cancel, deadline, stops reading) ends the drain: see Coordinator.swapoff.
+      const out = new StreamWriter(call);
+      const moved = await c.swapoff(req.backend, (m, remaining) => out.write({ moved: m, remaining, done: false }), { signal: out.signal });
+      await out.write({ moved, remaining: 0, done: true });
     }),
     Swapon: unary(log, 'Swapon', (req) => ({ backend: c.swapon(req.backend, req.priority) })),
     ListBackends: unary(log, 'ListBackends', async () => ({ backends: await c.listBackends() })),

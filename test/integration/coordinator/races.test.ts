@@ -4,8 +4,9 @@
  * on real backend processes instead of held fake calls.
  */
 import { describe, expect, it } from 'vitest';
-import { clusterPerTest } from './helpers';
-import { textPage } from './pages';
+import { VswapClientError } from '../../../clients/sdk/errors';
+import { clusterPerTest, counter, until } from './helpers';
+import { randomPage, textPage } from './pages';
 
 /** Resolves with the promise's value, or 'pending' once `ms` passed without it settling. */
 async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
@@ -43,5 +44,80 @@ describe('coordinator races against real backends', () => {
     expect(bPages[0]!.equals(textPage(2))).toBe(true);
     const a = await loadA;
     expect(a[0]!.equals(textPage(1)) || a[0]!.equals(textPage(2))).toBe(true);
+  });
+
+  it('defect 5: a client that cancels mid-swapoff leaves the backend back in service, moved pages moved, every page readable', async () => {
+    const c = await fx.start({ zswap: { poolBytes: '64M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--writeback-batch', '8'] });
+    const pages = Array.from({ length: 2000 }, (_, i) => textPage(i));
+    const slots: number[] = [];
+    for (let i = 0; i < pages.length; i += 500) slots.push(...(await c.swapOut('app', pages.slice(i, i + 500))).slots);
+    for await (const p of c.swapoff('zswap')) {
+      expect(p.done).toBe(false);
+      break; // the SDK cancels the call
+    }
+    const backends = await until(
+      () => c.listBackends(),
+      (bs) => bs.find((b) => b.name === 'zswap')?.state === 'active',
+    );
+    expect(backends.find((b) => b.name === 'zswap')!.state).toBe('active');
+    const tiers = (await c.stats()).pagesByTier;
+    expect(counter(tiers, 'TIER_SWAPFILE')).toBeGreaterThan(0);
+    expect(counter(tiers, 'TIER_ZSWAP')).toBeGreaterThan(0);
+    expect(counter(tiers, 'TIER_ZSWAP') + counter(tiers, 'TIER_SWAPFILE')).toBe(2000);
+    const infos = await c.inspect('app', slots);
+    expect(infos.some((i) => i.inSwapCache)).toBe(false);
+    const back = await c.load('app', slots.slice(0, 500));
+    back.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+    // New stores use zswap again.
+    expect((await c.swapOut('app', [textPage(9999)])).tiers).toEqual(['TIER_ZSWAP']);
+  });
+
+  it('defect 8: a Swapon during a drain wins; the drain ends ABORTED instead of turning the backend off', async () => {
+    const c = await fx.start({ zswap: { poolBytes: '64M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--writeback-batch', '8'] });
+    for (let i = 0; i < 4; i++) await c.swapOut('app', Array.from({ length: 500 }, (_, k) => textPage(i * 500 + k)));
+    const off = c.swapoff('zswap');
+    const first = await off.next();
+    expect(first.done).toBe(false);
+    fx.cluster.pause('zswap'); // the drain's next read waits
+    expect(await c.swapon('zswap', 7)).toMatchObject({ name: 'zswap', state: 'active', priority: 7 });
+    fx.cluster.resume('zswap');
+    const err = await (async () => {
+      try {
+        for (let r = await off.next(); !r.done; r = await off.next());
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(VswapClientError);
+    expect((err as VswapClientError).codeName).toBe('ABORTED');
+    const zs = (await c.listBackends()).find((b) => b.name === 'zswap')!;
+    expect(zs).toMatchObject({ state: 'active', priority: 7 });
+  });
+
+  it('defect 8: of two concurrent swapoffs that need the same free room, one is refused up front and changes nothing', async () => {
+    const c = await fx.start({
+      zswap: false,
+      swapfiles: [
+        { name: 'a', capacityPages: 64, priority: 3 },
+        { name: 'b', capacityPages: 64, priority: 2 },
+        { name: 'spare', capacityPages: 80, priority: 1 },
+      ],
+    });
+    const pages = Array.from({ length: 128 }, () => randomPage());
+    const { slots } = await c.swapOut('app', pages);
+    const on = await c.inspect('app', slots);
+    expect(on.filter((i) => i.backend === 'a')).toHaveLength(64);
+    expect(on.filter((i) => i.backend === 'b')).toHaveLength(64);
+    const drain = async (name: string): Promise<void> => {
+      for await (const _ of c.swapoff(name));
+    };
+    const results = await Promise.allSettled([drain('a'), drain('b')]);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(1);
+    expect((refused[0]!.reason as VswapClientError).codeName).toBe('FAILED_PRECONDITION');
+    const states = (await c.listBackends()).filter((b) => b.name !== 'spare').map((b) => b.state).sort();
+    expect(states).toEqual(['active', 'off']);
+    (await c.load('app', slots)).forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
 });
