@@ -14,7 +14,7 @@ import { type CheckReport, checkRun } from './checker';
 import { FaultCluster, type Recovery, sleep } from './fault-cluster';
 import { History } from './history';
 import { type NemesisKind, NEMESIS_KINDS, runSchedule } from './nemesis';
-import { RecordingClient, probeDedup } from './recording-client';
+import { type DedupLevel, RecordingClient, probeDedup } from './recording-client';
 import { brokenRules } from './verdict';
 
 export interface FaultRunOptions {
@@ -37,8 +37,8 @@ export interface FaultRunOptions {
   coverEveryKind?: boolean;
   /** Called with every child process as it is spawned (cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
-  /** Whether the coordinator deduplicates by request_id; default: probed at start. */
-  serverDedup?: boolean;
+  /** What the coordinator's request_id dedup covers; default: probed at start (one coordinator restart). */
+  serverDedup?: DedupLevel;
   /** Lines of progress (faults as they happen), e.g. to stderr. */
   onLine?: (line: string) => void;
 }
@@ -83,8 +83,8 @@ export interface FaultRunReport {
   serverUnknown: Record<string, number>;
   /** Mutations sent again with the same request_id, by method. */
   retries: Record<string, number>;
-  /** Whether the coordinator deduplicated by request_id (and mutations were retried). */
-  serverDedup: boolean;
+  /** What the coordinator's request_id dedup covered (which mutations were retried). */
+  serverDedup: DedupLevel;
   workloadErrors: Record<string, number>;
   recoveries: Recovery[];
   check: CheckReport;
@@ -130,9 +130,21 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   };
   let passed = false;
   // Retrying a mutation whose outcome is unknown is only safe when the coordinator deduplicates by request_id.
-  const serverDedup = options.serverDedup ?? (await probeDedup(cluster.admin, `f${seed}-probe`).catch(() => false));
-  line('info', serverDedup ? 'the coordinator deduplicates by request_id: mutations with unknown outcome are retried' : 'the coordinator does not deduplicate by request_id: mutations are not retried, ambiguity and orphaned slots are reported, not failed');
-  const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5, history, retryUnknown: serverDedup });
+  const serverDedup =
+    options.serverDedup ??
+    (await probeDedup(cluster.admin, `f${seed}-probe`, async () => {
+      await cluster.restartCoordinator('dedup-probe');
+    }));
+  cluster.recoveries.length = 0; // the probe's restart is not a fault
+  line(
+    'info',
+    {
+      none: 'the coordinator does not deduplicate by request_id: mutations are not retried; ambiguity and orphaned slots are reported, not failed',
+      'in-memory': 'the coordinator deduplicates by request_id until it restarts: mutations are retried after deadlines, not after a lost connection; ambiguity and orphaned slots are reported, not failed',
+      durable: 'the coordinator deduplicates by request_id across restarts: every mutation with an unknown outcome is retried',
+    }[serverDedup],
+  );
+  const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5, history, dedup: serverDedup });
   try {
     // The run ends by the signal below; the workload's own duration is only a cap.
     const workload = new Workload(client, { ...DEFAULT_WORKLOAD, ownerPrefix: `f${seed}`, ...options.workload, seed, durationMs: durationMs * 10 + 120_000 });
@@ -188,7 +200,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       ambiguous: client.ambiguous,
       unknownErrors,
       orphanedSlots: check.orphanedSlots,
-      serverDedup,
+      retriesSettleAll: serverDedup === 'durable',
     });
     passed = failures.length === 0;
     for (const f of failures) history.add('check', `FAIL ${f}`);

@@ -9,8 +9,8 @@
  *   Store, and every Load checked against them as it is answered;
  * - DATA_LOSS answers (loss-ledger.ts) and requests in flight
  *   (hang-tracker.ts), for the checker;
- * - a request_id on every mutating call. With `retryUnknown` (the
- *   coordinator deduplicates by request_id) a call whose outcome is unknown
+ * - a request_id on every mutating call. When the coordinator deduplicates
+ *   by request_id (`dedup`, see probeDedup()) a call whose outcome is unknown
  *   (deadline passed, connection lost with the request in flight) is sent
  *   again with the same id until it is answered (bounded), so no fault leaves
  *   the workload unsure. Load with release has no request_id in the API; in
@@ -38,17 +38,28 @@ import type { History } from './history';
 import { LossLedger } from './loss-ledger';
 import { RegisterChecker, slotKey } from './register-check';
 
-/** grpc-js details that mean the connection failed after the request was sent. */
-const IN_FLIGHT_FAILURE = /Connection dropped|ECONNRESET|EPIPE|Write error|Write failed|Call ended without|Stream removed/i;
+/**
+ * grpc-js details that mean the connection failed after the request was
+ * sent (anchored: the coordinator's own UNAVAILABLE answers quote a
+ * backend's "read ECONNRESET" further in, and those changed nothing).
+ */
+const IN_FLIGHT_FAILURE = /^(Connection dropped|read ECONNRESET|write ECONNRESET|write EPIPE|Write error|Write failed|Call ended without|Stream removed)/i;
+
+/**
+ * What the coordinator's request_id dedup covers: nothing; retries while it
+ * stays up (the table is in memory); or retries across a restart too.
+ */
+export type DedupLevel = 'none' | 'in-memory' | 'durable';
 
 export interface RecordingClientOptions extends VswapClientOptions {
   history?: History;
   /**
-   * Retry a mutation whose outcome is unknown with the same request_id until
-   * it is answered. Only safe when the coordinator deduplicates by
-   * request_id (see probeDedup()); default false.
+   * Which mutations whose outcome is unknown are retried with the same
+   * request_id until answered: none; those that failed while the
+   * coordinator stayed up ('in-memory': deadlines, not lost connections,
+   * which here mean a coordinator restart); or all ('durable'). Default none.
    */
-  retryUnknown?: boolean;
+  dedup?: DedupLevel;
   /** How long one mutation keeps being retried, in ms; default 60000. */
   retryBudgetMs?: number;
 }
@@ -73,7 +84,7 @@ export class RecordingClient extends VswapClient {
   readonly register = new RegisterChecker();
   readonly losses = new LossLedger();
   readonly hangs = new HangTracker();
-  readonly retryUnknown: boolean;
+  readonly dedup: DedupLevel;
   private readonly history: History | undefined;
   private readonly mut: VirtualSwapClient;
   private readonly callDeadlineMs: number;
@@ -82,7 +93,7 @@ export class RecordingClient extends VswapClient {
   constructor(options: RecordingClientOptions) {
     super(options);
     this.history = options.history;
-    this.retryUnknown = options.retryUnknown ?? false;
+    this.dedup = options.dedup ?? 'none';
     this.retryBudgetMs = options.retryBudgetMs ?? 60_000;
     this.callDeadlineMs = options.deadlineMs ?? 30_000;
     const proto = loadVswapProto();
@@ -152,11 +163,23 @@ export class RecordingClient extends VswapClient {
       let pages: Buffer[];
       try {
         if (!release) pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
-        else if (this.retryUnknown) {
+        else if (this.dedup !== 'none') {
           // A read (safe to repeat), then a Free that carries a request_id.
-          pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+          try {
+            pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+          } catch (err) {
+            // Only a read so far: nothing changed.
+            this.register.readAbandoned(invoke);
+            const e = this.failed(method, owner, chunk.length, err, false);
+            if (e.code === Status.DATA_LOSS && chunk.length === 1) this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
+            throw e;
+          }
           this.checkPages(owner, chunk, pages, invoke, method);
-          await this.mutate('free', this.mut.free, { owner, slots: chunk }, chunk);
+          try {
+            await this.mutate('free', this.mut.free, { owner, slots: chunk }, chunk);
+          } catch (err) {
+            throw this.failed(method, owner, chunk.length, err);
+          }
           this.op(`load+free ${owner} ${span(chunk)}`);
           out.push(...pages);
           continue;
@@ -214,7 +237,8 @@ export class RecordingClient extends VswapClient {
       } catch (err) {
         const e = VswapClientError.from(err, slots);
         if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
-        if (!this.retryUnknown || !withId || !outcomeUnknown(e) || Date.now() - started > this.retryBudgetMs) throw e;
+        const retry = withId && outcomeUnknown(e) && (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
+        if (!retry || Date.now() - started > this.retryBudgetMs) throw e;
         this.retries[method] = (this.retries[method] ?? 0) + 1;
         this.op(`${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`);
         await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** Math.min(attempt, 6))));
@@ -262,24 +286,33 @@ export class RecordingClient extends VswapClient {
 }
 
 /**
- * Whether the coordinator deduplicates mutations by request_id: two
- * Allocates with one id must return the same slot. Frees what it took.
+ * What the coordinator's request_id dedup covers. Two Allocates with one id
+ * must return the same slot; with `restart`, a third after the coordinator
+ * restarted too ('durable'). Frees what it took; 'none' on any error.
  */
-export async function probeDedup(client: VswapClient, owner: string): Promise<boolean> {
+export async function probeDedup(client: VswapClient, owner: string, restart?: () => Promise<void>): Promise<DedupLevel> {
   const proto = loadVswapProto();
   const raw = new proto.vswap.v1.VirtualSwap(client.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   const allocate = (requestId: string): Promise<number[]> =>
     new Promise((resolve, reject) =>
-      raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 5000 }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res.slots.map(Number)))),
+      raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 10_000 }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res.slots.map(Number)))),
     );
+  const taken = new Set<number>();
   try {
     const id = randomUUID();
     const a = await allocate(id);
     const b = await allocate(id);
-    const taken = [...new Set([...a, ...b])];
-    for (const s of taken) await client.free(owner, [s]).catch(() => undefined);
-    return a.length === 1 && b.length === 1 && a[0] === b[0];
+    [...a, ...b].forEach((s) => taken.add(s));
+    if (a.length !== 1 || b.length !== 1 || a[0] !== b[0]) return 'none';
+    if (!restart) return 'in-memory';
+    await restart();
+    const c = await allocate(id);
+    c.forEach((s) => taken.add(s));
+    return c.length === 1 && c[0] === a[0] ? 'durable' : 'in-memory';
+  } catch {
+    return 'none';
   } finally {
+    for (const s of taken) await client.free(owner, [s]).catch(() => undefined);
     raw.close();
   }
 }

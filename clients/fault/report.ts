@@ -67,7 +67,7 @@ export function toTable(r: FaultRunReport): string {
     ['unexplained losses (must be 0)', String(r.unexplainedLosses)],
     ['hung requests (must be 0)', String(r.hungRequests)],
     ['UNKNOWN from the cluster (must be 0)', String(r.unknownErrors)],
-    ['retries (same request_id)', r.serverDedup ? JSON.stringify(r.retries) : 'off: the coordinator does not deduplicate by request_id'],
+    ['retries (same request_id)', `${JSON.stringify(r.retries)} (coordinator dedup: ${r.serverDedup})`],
     ['workload errors', JSON.stringify(r.workloadErrors)],
     ['coordinator recoveries', r.recoveries.length === 0 ? 'none' : r.recoveries.map((x) => `${x.ms} ms (${x.cause})`).join(', ')],
     ['result', r.passed ? 'PASS' : `FAIL: ${r.failures.join('; ')}`],

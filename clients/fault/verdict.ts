@@ -27,11 +27,13 @@ export interface RunFigures {
   unknownErrors: number;
   orphanedSlots: number;
   /**
-   * The coordinator deduplicates retries by request_id. Without it a retry
-   * could apply twice, so the client does not retry mutations and ambiguity
-   * and orphaned slots (lost replies) are reported, not failed.
+   * The coordinator deduplicates retries by request_id, across restarts too,
+   * so the client retried every call whose outcome it did not know: nothing
+   * may stay ambiguous and no slot may be orphaned. Without it a retry could
+   * apply twice, so some mutations are not retried, and ambiguity and
+   * orphaned slots (lost replies) are reported, not failed.
    */
-  serverDedup: boolean;
+  retriesSettleAll: boolean;
 }
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
@@ -51,7 +53,7 @@ export function brokenRules(f: RunFigures): string[] {
   if (f.unexplainedLosses > 0) out.push(`${f.unexplainedLosses} DATA_LOSS page(s) that no store loss explains`);
   if (f.hungRequests > 0) out.push(`${f.hungRequests} request(s) not answered within their bound`);
   if (f.unknownErrors > 0) out.push(`${f.unknownErrors} UNKNOWN error(s) from the cluster (a fault not mapped to its status)`);
-  if (f.serverDedup) {
+  if (f.retriesSettleAll) {
     const ambiguous = sum(f.ambiguous);
     if (ambiguous > 0) out.push(`${ambiguous} request(s) whose outcome stayed unknown after retries: ${JSON.stringify(f.ambiguous)}`);
     if (f.orphanedSlots > 0) out.push(`${f.orphanedSlots} orphaned slot(s): allocated by calls whose result never reached the client`);

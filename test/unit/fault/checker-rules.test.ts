@@ -31,7 +31,7 @@ function clean(over: Partial<RunFigures> = {}): RunFigures {
     ambiguous: {},
     unknownErrors: 0,
     orphanedSlots: 0,
-    serverDedup: true,
+    retriesSettleAll: true,
     ...over,
   };
 }
@@ -194,8 +194,8 @@ describe('rules', () => {
     expect(brokenRules(clean({ orphanedSlots: 3 })).join('\n')).toMatch(/3 orphaned slot/);
     expect(brokenRules(clean({ ambiguous: { swapOut: 2 } })).join('\n')).toMatch(/outcome stayed unknown/);
     // Without dedup they are reported only (a retry could apply twice); leaks still fail.
-    expect(brokenRules(clean({ serverDedup: false, orphanedSlots: 3, ambiguous: { swapOut: 2 } }))).toEqual([]);
-    expect(brokenRules(clean({ serverDedup: false, leaks: 1 })).length).toBe(1);
+    expect(brokenRules(clean({ retriesSettleAll: false, orphanedSlots: 3, ambiguous: { swapOut: 2 } }))).toEqual([]);
+    expect(brokenRules(clean({ retriesSettleAll: false, leaks: 1 })).length).toBe(1);
   });
 
   it('flags UNKNOWN answers from the cluster, corruptions, count mismatches and an unhealthy end', () => {
