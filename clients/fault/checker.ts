@@ -15,12 +15,11 @@
  * - swap counts equal the workload's references (count mismatches);
  * - after drain(): no live slot, no backend page, no zswap entry (leaks).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { pageChecksum } from '../../services/common/checksum';
 import { MAX_BATCH } from '../../services/common/limits';
-import { readRecords } from '../../services/coordinator/journal-records';
+import { readJournal } from '../../services/coordinator/journal';
+import { RecordType } from '../../services/coordinator/journal-records';
 import { VswapClientError } from '../sdk/errors';
 import type { Workload } from '../workload/workload';
 import { type FaultCluster, sleep } from './fault-cluster';
@@ -249,34 +248,21 @@ export function lostByStore(log: string): Record<string, number> {
   return out;
 }
 
-// Journal record types (services/coordinator/journal-records.ts RecordType).
-const SET = 1;
-const RELEASE = 2;
-const OWNER = 3;
-
 /**
- * Live slots and their owners, from the coordinator's snapshot and journal
- * (what a restart would rebuild): how the checker finds slots that were
- * allocated by a swap-out whose reply never arrived.
+ * Live slots and their owners, from the coordinator's journal as a restart
+ * would rebuild it (the journal module reads its own files): how the checker
+ * finds slots that were allocated by a swap-out whose reply never arrived.
  */
 export function liveSlotsInJournal(dir: string): { slot: number; owner: string; count: number }[] {
   const owners = new Map<number, string>();
   const live = new Map<number, { owner: string; count: number }>();
-  for (const file of ['snapshot.bin', 'journal.log']) {
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(path.join(dir, file));
-    } catch {
-      continue;
+  readJournal(dir, (rec) => {
+    if (rec.type === RecordType.Owner) owners.set(rec.id, rec.name);
+    else if (rec.type === RecordType.Release) live.delete(rec.slot);
+    else if (rec.type === RecordType.Set) {
+      if (rec.count === 0) live.delete(rec.slot);
+      else live.set(rec.slot, { owner: owners.get(rec.ownerId) ?? '', count: rec.count });
     }
-    readRecords(data, (rec) => {
-      if (rec.type === OWNER) owners.set(rec.id, rec.name);
-      else if (rec.type === RELEASE) live.delete(rec.slot);
-      else if (rec.type === SET) {
-        if (rec.count === 0) live.delete(rec.slot);
-        else live.set(rec.slot, { owner: owners.get(rec.ownerId) ?? '', count: rec.count });
-      }
-    });
-  }
+  });
   return [...live].map(([slot, v]) => ({ slot, ...v }));
 }

@@ -5,16 +5,43 @@
  * finished in that turn shares one write (and one fsync with `always`).
  * A reply is sent only after its records are written: a kill -9 of the
  * coordinator loses nothing acknowledged.
+ *
+ * Generations: `snapshot-N.bin` holds the whole table and `journal-N.log` the
+ * records after it. A new generation's log is created (empty) first, then its
+ * snapshot is renamed into place: that one rename is the switch, and the
+ * directory is fsynced before anything is appended to the new log. Start-up
+ * uses the highest N with a snapshot; everything older is removed. So a crash
+ * at any point replays one snapshot and the log that belongs to it, never an
+ * old log over a newer snapshot.
+ *
+ * The log grows in preallocated (zero-filled) steps, and callers reserve room
+ * before they change the table: a full disk is refused up front with
+ * RESOURCE_EXHAUSTED and nothing changed, instead of failing a commit whose
+ * table change is already applied.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../common/logger';
-import { type JournalRecord, RecordWriter, readRecords } from './journal-records';
+import { resourceExhausted, unavailable, type VswapError } from '../common/errors';
+import {
+  FileKind,
+  HEADER_BYTES,
+  type JournalRecord,
+  RecordWriter,
+  fileHeader,
+  parseHeader,
+  readLegacyRecords,
+  readRecords,
+} from './journal-records';
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 
+/** The steps of a snapshot switch, in order (for the crash-test seam). */
+export const SWITCH_STEPS = ['snapshot-synced', 'log-created', 'renamed', 'dir-synced', 'old-removed'] as const;
+export type SwitchStep = (typeof SWITCH_STEPS)[number];
+
 export interface JournalOptions {
-  /** Directory for `journal.log` and `snapshot.bin`; created when missing. */
+  /** Directory for the snapshot and log files; created when missing. */
   dir: string;
   /**
    * `always`: fsync every group commit before replying; `batch`: fsync in the
@@ -27,73 +54,326 @@ export interface JournalOptions {
   batchIntervalMs?: number;
   /** Log size after which the next commit writes a snapshot; default 64 MiB. */
   snapshotAfterBytes?: number;
+  /** The log grows by this much at a time, zero-filled; default 1 MiB. */
+  preallocateBytes?: number;
   log: Logger;
+  /**
+   * Test seam: called after each step of a snapshot switch. Throwing
+   * `JournalCrash` from it stops the journal dead there, as kill -9 would:
+   * its files are closed and nothing else is written or removed.
+   */
+  afterSwitchStep?: (step: SwitchStep) => void;
 }
 
+/** For operators (Stats counters); every field only grows except logBytes and generation. */
 export interface JournalStats {
+  /** Group commits that wrote records. */
   commits: number;
   fsyncs: number;
+  /** Sum and maximum of fdatasync latencies, in microseconds. */
+  fsyncMicrosTotal: number;
+  fsyncMicrosMax: number;
   snapshots: number;
+  /** Snapshots that could not be written (e.g. disk full); the current generation went on. */
+  snapshotFailures: number;
+  /** Calls refused because the log could not grow (disk full). */
+  reserveFailures: number;
+  /** Bytes of records in the current log. */
   logBytes: number;
+  generation: number;
+}
+
+/** Thrown by an `afterSwitchStep` seam to simulate a crash at that step. */
+export class JournalCrash extends Error {
+  override readonly name = 'JournalCrash';
+}
+
+/** The journal cannot be read: corruption (not a torn tail), or a file that is not what its name says. */
+export class JournalCorruptError extends Error {
+  override readonly name = 'JournalCorruptError';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    reason: string,
+    nextValid?: number,
+  ) {
+    super(
+      `journal file ${file} is corrupt at byte offset ${offset}: ${reason}` +
+        (nextValid !== undefined
+          ? `; a valid record follows at offset ${nextValid}, so this is not a torn tail and nothing is truncated.` +
+            ` Restore the data directory from a backup, or truncate the file at offset ${offset} to start with the records before it (later records are lost)`
+          : ''),
+    );
+  }
+}
+
+/** Free room kept beyond what callers reserve, for records appended without a reservation (clean-ups). */
+const HEADROOM_BYTES = 64 * 1024;
+const SNAPSHOT_RETRY_MS = 10_000;
+const ZEROS = Buffer.alloc(64 * 1024);
+const LEGACY_SNAPSHOT = 'snapshot.bin';
+const LEGACY_LOG = 'journal.log';
+
+const snapshotName = (gen: number): string => `snapshot-${String(gen).padStart(8, '0')}.bin`;
+const logName = (gen: number): string => `journal-${String(gen).padStart(8, '0')}.log`;
+const SNAPSHOT_RE = /^snapshot-(\d{8,})\.bin$/;
+const LOG_RE = /^journal-(\d{8,})\.log$/;
+
+/** What a data directory holds: the generation to use and the files that are left over. */
+interface DirListing {
+  generation: number;
+  /** Format-1 files, the base of generation 0 when no snapshot exists. */
+  legacy: boolean;
+  /** Files of older generations, failed switches, or a migrated format. */
+  stale: string[];
+}
+
+function listDir(dir: string): DirListing {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { generation: 0, legacy: false, stale: [] };
+    throw err;
+  }
+  let generation = 0;
+  for (const n of names) {
+    const m = SNAPSHOT_RE.exec(n);
+    if (m) generation = Math.max(generation, Number(m[1]));
+  }
+  const stale: string[] = [];
+  let legacy = false;
+  for (const n of names) {
+    const s = SNAPSHOT_RE.exec(n);
+    const l = LOG_RE.exec(n);
+    if ((s && Number(s[1]) !== generation) || (l && Number(l[1]) !== generation) || (n.endsWith('.tmp') && (n.startsWith('snapshot') || n.startsWith('journal')))) stale.push(n);
+    else if (n === LEGACY_SNAPSHOT || n === LEGACY_LOG) {
+      if (generation > 0) stale.push(n);
+      else legacy = true;
+    }
+  }
+  return { generation, legacy, stale };
+}
+
+/** The bytes of a generation's files, read together so a concurrent switch is seen whole or not at all. */
+interface GenerationFiles {
+  base: { name: string; data: Buffer }[];
+  log: { name: string; data: Buffer } | undefined;
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function readGeneration(dir: string, g: DirListing): GenerationFiles {
+  const base: { name: string; data: Buffer }[] = [];
+  if (g.generation > 0) {
+    const name = snapshotName(g.generation);
+    const data = fs.readFileSync(path.join(dir, name)); // ENOENT: removed by a switch meanwhile (the caller retries)
+    base.push({ name, data });
+  } else if (g.legacy) {
+    for (const name of [LEGACY_SNAPSHOT, LEGACY_LOG]) {
+      const data = readOptional(path.join(dir, name));
+      if (data) base.push({ name, data });
+    }
+  }
+  const name = logName(g.generation);
+  const data = readOptional(path.join(dir, name));
+  return { base, log: data ? { name, data } : undefined };
+}
+
+/** How the generation's log ended, for the writer to continue from. */
+interface LogEnd {
+  /** Offset after the last valid record (0: no usable header yet). */
+  validBytes: number;
+  /** Bytes of a torn tail after validBytes (cut off by the writer). */
+  tornBytes: number;
+  tornReason?: string;
+}
+
+/** Replays a generation's files into `apply`; throws JournalCorruptError when they cannot be trusted. */
+function replayGeneration(dir: string, g: DirListing, files: GenerationFiles, apply: (r: JournalRecord) => void): LogEnd {
+  for (const { name, data } of files.base) {
+    const file = path.join(dir, name);
+    if (g.generation === 0) {
+      readLegacyRecords(data, apply); // format 1 had no CRC: its torn tail is all it could tell
+      continue;
+    }
+    const header = parseHeader(data);
+    if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
+    if (header.kind !== FileKind.Snapshot || header.generation !== g.generation) throw new JournalCorruptError(file, 0, `header says ${header.kind === FileKind.Snapshot ? 'snapshot' : 'log'} of generation ${header.generation}`);
+    const end = readRecords(data, HEADER_BYTES, apply);
+    // A snapshot is synced before it is renamed into place: any bad byte in it is corruption.
+    if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid === end.offset ? undefined : end.nextValid);
+    if (end.kind === 'torn') throw new JournalCorruptError(file, end.validBytes, `${end.reason}; a snapshot is complete before it is used, so it was damaged afterwards`);
+    if (end.endCount === undefined) throw new JournalCorruptError(file, end.validBytes, 'snapshot has no END record (cut short)');
+  }
+  if (!files.log) return { validBytes: 0, tornBytes: 0 };
+  const { name, data } = files.log;
+  const file = path.join(dir, name);
+  // A log whose header never reached the disk (a crash while creating it) holds nothing.
+  if (data.length <= HEADER_BYTES && data.every((b) => b === 0)) return { validBytes: 0, tornBytes: data.length };
+  const header = parseHeader(data);
+  if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
+  if (header.kind !== FileKind.Log || header.generation !== g.generation) throw new JournalCorruptError(file, 0, `header says ${header.kind === FileKind.Log ? 'log' : 'snapshot'} of generation ${header.generation}`);
+  const end = readRecords(data, HEADER_BYTES, apply);
+  if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid);
+  if (end.kind === 'torn') return { validBytes: end.validBytes, tornBytes: data.length - end.validBytes, tornReason: end.reason };
+  return { validBytes: end.validBytes, tornBytes: 0 };
+}
+
+/**
+ * Reads the journal in `dir` as a restart would (snapshot, then its log),
+ * without changing anything: for tools such as the fault checker, also while
+ * the coordinator runs. A torn tail (an append in progress) is ignored;
+ * corruption throws JournalCorruptError.
+ */
+export function readJournal(dir: string, onRecord: (r: JournalRecord) => void): void {
+  for (let attempt = 0; ; attempt++) {
+    const g = listDir(dir);
+    let files: GenerationFiles;
+    try {
+      files = readGeneration(dir, g);
+    } catch (err) {
+      // A snapshot switch removed this generation between listing and reading: list again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 10) continue;
+      throw err;
+    }
+    replayGeneration(dir, g, files, onRecord);
+    return;
+  }
+}
+
+/** A journal write or sync error, as the caller sees it. */
+function ioError(what: string, err: unknown): VswapError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const msg = `${what}: ${(err as Error).message}`;
+  return code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? resourceExhausted(msg) : unavailable(msg);
+}
+
+function writeAllAt(fd: number, data: Buffer, position: number): void {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off, position + off);
+}
+
+/** Writes zeros over [from, to): the blocks are allocated now, so later appends there cannot run out of space. */
+function zeroFill(fd: number, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    const n = Math.min(ZEROS.length, to - at);
+    at += fs.writeSync(fd, ZEROS, 0, n, at);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // already gone, or left for the next start-up to remove
+  }
 }
 
 export class Journal {
   /** Records appended since the last group commit. */
   readonly pending = new RecordWriter();
-  private readonly logPath: string;
-  private readonly snapshotPath: string;
+  private readonly dir: string;
+  private generation: number;
   private fd: number;
+  /** End of the valid records in the log; appends go here. */
   private logBytes: number;
+  /** File size: [logBytes, allocated) is zero-filled room. */
+  private allocated: number;
   private flushScheduled = false;
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private fsyncTimer: NodeJS.Timeout | undefined;
   private dirty = false;
   private readonly fsync: FsyncPolicy;
   private readonly snapshotAfterBytes: number;
+  private readonly preallocateBytes: number;
   private snapshotWriter: ((w: RecordWriter) => void) | undefined;
+  /** No automatic snapshot before this time (after one failed). */
+  private snapshotRetryAt = 0;
+  /** fdatasyncs in flight per fd: a log retired by a switch is closed when its count reaches 0. */
+  private readonly syncsInFlight = new Map<number, number>();
+  private readonly retiring = new Set<number>();
+  /** Set when a write or sync failed after the table changed: memory and disk may differ, so no more writes. */
+  private failed: Error | undefined;
   private closed = false;
-  readonly stats: JournalStats = { commits: 0, fsyncs: 0, snapshots: 0, logBytes: 0 };
+  readonly stats: JournalStats;
 
-  private constructor(private readonly options: JournalOptions) {
-    fs.mkdirSync(options.dir, { recursive: true });
-    this.logPath = path.join(options.dir, 'journal.log');
-    this.snapshotPath = path.join(options.dir, 'snapshot.bin');
+  private constructor(
+    private readonly options: JournalOptions,
+    generation: number,
+    fd: number,
+    logBytes: number,
+    allocated: number,
+  ) {
+    this.dir = options.dir;
+    this.generation = generation;
+    this.fd = fd;
+    this.logBytes = logBytes;
+    this.allocated = allocated;
     this.fsync = options.fsync ?? 'batch';
     this.snapshotAfterBytes = options.snapshotAfterBytes ?? 64 * 1024 * 1024;
-    this.fd = fs.openSync(this.logPath, 'a+');
-    this.logBytes = fs.fstatSync(this.fd).size;
+    this.preallocateBytes = Math.max(HEADROOM_BYTES * 2, options.preallocateBytes ?? 1024 * 1024);
+    this.stats = { commits: 0, fsyncs: 0, fsyncMicrosTotal: 0, fsyncMicrosMax: 0, snapshots: 0, snapshotFailures: 0, reserveFailures: 0, logBytes, generation };
     if (this.fsync === 'batch') {
       this.fsyncTimer = setInterval(() => {
-        if (this.dirty && !this.closed) this.syncInBackground().catch(() => undefined);
+        if (this.dirty && !this.closed && !this.failed) this.syncInBackground().catch(() => undefined);
       }, options.batchIntervalMs ?? 100);
       this.fsyncTimer.unref();
     }
   }
 
   /**
-   * Opens the journal in `dir`, replaying the snapshot and then the log into
-   * `apply`. A torn record at the log's tail (a crash mid-append) is cut off.
+   * Opens the journal in `dir`, replaying the current generation's snapshot
+   * and then its log into `apply`; a format-1 directory is read as the base
+   * of generation 0 (the first snapshot migrates it). A torn record at the
+   * log's tail (a crash mid-append) is cut off; corruption throws
+   * JournalCorruptError naming the file and offset.
    */
   static open(options: JournalOptions, apply: (r: JournalRecord) => void): Journal {
-    fs.mkdirSync(options.dir, { recursive: true });
-    const snapshotPath = path.join(options.dir, 'snapshot.bin');
-    const logPath = path.join(options.dir, 'journal.log');
+    const dir = options.dir;
+    fs.mkdirSync(dir, { recursive: true });
+    const g = listDir(dir);
     let replayed = 0;
-    const count = (r: JournalRecord): void => {
+    const end = replayGeneration(dir, g, readGeneration(dir, g), (r) => {
       replayed++;
       apply(r);
-    };
-    if (fs.existsSync(snapshotPath)) readRecords(fs.readFileSync(snapshotPath), count);
-    if (fs.existsSync(logPath)) {
-      const data = fs.readFileSync(logPath);
-      const { validBytes } = readRecords(data, count);
-      if (validBytes < data.length) {
-        options.log.warn({ torn: data.length - validBytes }, 'journal: cutting a torn record off the tail');
-        fs.truncateSync(logPath, validBytes);
+    });
+    for (const n of g.stale) unlinkQuietly(path.join(dir, n));
+    const logPath = path.join(dir, logName(g.generation));
+    let fd: number;
+    let validBytes = end.validBytes;
+    if (validBytes === 0) {
+      // No log yet (a fresh directory, or a format-1 one): create it with its header.
+      fd = fs.openSync(logPath, 'w+');
+      writeAllAt(fd, fileHeader(FileKind.Log, g.generation), 0);
+      validBytes = HEADER_BYTES;
+      if (g.generation === 0) fsyncDir(dir);
+    } else {
+      fd = fs.openSync(logPath, 'r+');
+      if (end.tornBytes > 0) {
+        options.log.warn({ file: logPath, offset: validBytes, bytes: end.tornBytes, reason: end.tornReason }, 'journal: cutting a torn record off the tail');
       }
     }
-    options.log.info({ records: replayed, dir: options.dir }, 'journal replayed');
-    return new Journal(options);
+    // Cut the torn tail and any zero-filled room: [validBytes, allocated) must be zeros.
+    fs.ftruncateSync(fd, validBytes);
+    options.log.info({ records: replayed, dir, generation: g.generation, migrated: g.legacy }, 'journal replayed');
+    return new Journal(options, g.generation, fd, validBytes, validBytes);
   }
 
   /** Called when a snapshot is due: must write every live record into `w`. */
@@ -101,9 +381,46 @@ export class Journal {
     this.snapshotWriter = writeAll;
   }
 
+  /**
+   * Makes sure the log has room for what is pending plus `bytes` more, so the
+   * next commit cannot fail for space. Call it before changing the table;
+   * it throws RESOURCE_EXHAUSTED (disk full, file too large) with nothing
+   * changed, or UNAVAILABLE once the journal has stopped after an I/O error.
+   */
+  reserve(bytes: number): void {
+    if (this.failed) throw unavailable(`the coordinator's journal stopped after an I/O error (${this.failed.message}); nothing was changed; restart the coordinator`);
+    if (this.closed) throw unavailable('the coordinator is shutting down');
+    const need = this.logBytes + this.pending.length + bytes + HEADROOM_BYTES;
+    if (need <= this.allocated) return;
+    const err = this.grow(need);
+    if (err) {
+      this.stats.reserveFailures++;
+      throw ioError(`the coordinator's journal cannot grow (nothing was changed; retry when there is room)`, err);
+    }
+  }
+
+  /** Zero-fills the log up to at least `need` bytes; returns the error if it could not. */
+  private grow(need: number): Error | undefined {
+    const target = Math.ceil(need / this.preallocateBytes) * this.preallocateBytes;
+    try {
+      zeroFill(this.fd, this.allocated, target);
+      this.allocated = target;
+      return undefined;
+    } catch (err) {
+      // Give back what part of the room was written; the file stays as it was.
+      try {
+        fs.ftruncateSync(this.fd, this.allocated);
+      } catch {
+        // shrinking needs no space; if even that fails the zeros stay, which reads as room
+      }
+      this.options.log.warn({ err: String(err), need, allocated: this.allocated }, 'journal: cannot grow the log');
+      return err as Error;
+    }
+  }
+
   /** Resolves once every record appended so far is written (and synced per policy). */
   commit(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('journal is closed'));
+    if (this.closed) return Promise.reject(unavailable('the coordinator is shutting down'));
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.flushScheduled) {
@@ -113,29 +430,58 @@ export class Journal {
     });
   }
 
+  /**
+   * The journal can no longer promise that what it acknowledges is on disk
+   * (a write or fsync failed after the table changed): it refuses every
+   * further change until a restart replays what did reach the disk.
+   */
+  private stop(what: string, err: unknown): Error {
+    if (!this.failed) {
+      this.failed = ioError(what, err);
+      this.options.log.error({ err: String(err) }, `journal: ${what}; refusing further changes until restart`);
+    }
+    return unavailable(`${this.failed.message}; the outcome of this call is unknown`);
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     const waiters = this.waiters;
     this.waiters = [];
+    const failed = (err: Error): void => {
+      for (const w of waiters) w.reject(err);
+    };
+    if (this.closed && this.fd < 0) return failed(unavailable('the coordinator is shutting down'));
+    if (this.failed) {
+      this.pending.clear();
+      return failed(unavailable(`the coordinator's journal stopped after an I/O error (${this.failed.message})`));
+    }
     if (this.pending.length > 0) {
-      // The write itself goes to the page cache: a crash of this process
-      // after it loses nothing. fsync (below) is about the machine crashing.
-      writeAll(this.fd, this.pending.view());
-      this.logBytes += this.pending.length;
+      const data = this.pending.view();
+      try {
+        if (this.logBytes + data.length > this.allocated) {
+          // Only records appended without a reservation get here.
+          const err = this.grow(this.logBytes + data.length);
+          if (err) throw err;
+        }
+        // The write goes to the page cache: a crash of this process after it
+        // loses nothing. fsync (below) is about the machine crashing.
+        writeAllAt(this.fd, data, this.logBytes);
+      } catch (err) {
+        this.pending.clear();
+        return failed(this.stop('journal write failed', err));
+      }
+      this.logBytes += data.length;
       this.pending.clear();
       this.dirty = true;
       this.stats.commits++;
     }
-    if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter) this.snapshot();
+    if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter && Date.now() >= this.snapshotRetryAt) this.snapshot();
     this.stats.logBytes = this.logBytes;
     const done = (): void => {
       for (const w of waiters) w.resolve();
     };
     // A record is acknowledged only once it is as durable as the policy says.
-    const failed = (err: Error): void => {
-      for (const w of waiters) w.reject(err);
-    };
-    if (this.fsync === 'always' && this.dirty) this.syncInBackground().then(done, failed);
+    if (this.fsync === 'always' && this.dirty) this.syncInBackground().then(done, (err: unknown) => failed(this.stop('journal fsync failed', err)));
     else done();
   }
 
@@ -143,63 +489,156 @@ export class Journal {
   private syncInBackground(): Promise<void> {
     this.dirty = false;
     const fd = this.fd;
-    return new Promise((resolve, reject) => {
+    this.syncsInFlight.set(fd, (this.syncsInFlight.get(fd) ?? 0) + 1);
+    const started = process.hrtime.bigint();
+    return new Promise<void>((resolve, reject) => {
       fs.fdatasync(fd, (err) => {
+        const left = (this.syncsInFlight.get(fd) ?? 1) - 1;
+        if (left > 0) this.syncsInFlight.set(fd, left);
+        else {
+          this.syncsInFlight.delete(fd);
+          if (this.retiring.delete(fd)) fs.close(fd, () => undefined);
+        }
         if (err) {
           this.options.log.error({ err }, 'journal: fdatasync failed');
           reject(err);
           return;
         }
-        this.stats.fsyncs++;
+        this.countSync(started);
         resolve();
       });
     });
   }
 
-  private syncIfDirty(): void {
-    if (!this.dirty || this.closed) return;
-    fs.fdatasyncSync(this.fd);
-    this.dirty = false;
+  private countSync(started: bigint): void {
+    const micros = Number((process.hrtime.bigint() - started) / 1000n);
     this.stats.fsyncs++;
+    this.stats.fsyncMicrosTotal += micros;
+    if (micros > this.stats.fsyncMicrosMax) this.stats.fsyncMicrosMax = micros;
+  }
+
+  private step(s: SwitchStep, newFd?: number): void {
+    if (!this.options.afterSwitchStep) return;
+    try {
+      this.options.afterSwitchStep(s);
+    } catch (err) {
+      if (err instanceof JournalCrash) {
+        // Dead here, as after kill -9: the kernel closes the files, nothing else happens.
+        this.closed = true;
+        if (this.fsyncTimer) clearInterval(this.fsyncTimer);
+        if (newFd !== undefined && newFd !== this.fd) fs.closeSync(newFd);
+        fs.closeSync(this.fd);
+        this.fd = -1;
+      }
+      throw err;
+    }
   }
 
   /**
-   * Writes the whole table to snapshot.tmp, syncs it, renames it over the
-   * snapshot and empties the log. Records are absolute states, so a crash at
-   * any point replays to the same table.
+   * Starts generation N+1: writes the whole table to its snapshot (synced),
+   * creates its empty log (synced), renames the snapshot into place (the
+   * switch), fsyncs the directory, and removes generation N. Returns false,
+   * with generation N still in use, when the new files cannot be written
+   * (e.g. the disk is full); a later commit tries again.
    */
-  snapshot(): void {
-    if (!this.snapshotWriter) return;
+  snapshot(): boolean {
+    if (!this.snapshotWriter || this.closed || this.failed) return false;
+    const next = this.generation + 1;
     const w = new RecordWriter(1024 * 1024);
+    w.raw(fileHeader(FileKind.Snapshot, next));
     this.snapshotWriter(w);
-    const tmp = `${this.snapshotPath}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
+    w.end();
+    const snapshotPath = path.join(this.dir, snapshotName(next));
+    const tmp = `${snapshotPath}.tmp`;
+    const logPath = path.join(this.dir, logName(next));
+    let newFd: number | undefined;
+    const givenUp = (err: unknown): boolean => {
+      if (newFd !== undefined) fs.closeSync(newFd);
+      unlinkQuietly(tmp);
+      unlinkQuietly(logPath);
+      this.stats.snapshotFailures++;
+      this.snapshotRetryAt = Date.now() + SNAPSHOT_RETRY_MS;
+      this.options.log.warn({ err: String(err), generation: this.generation }, 'journal: snapshot failed; the current generation goes on');
+      return false;
+    };
     try {
-      writeAll(fd, w.view());
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        writeAllAt(fd, w.view(), 0);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      return givenUp(err);
     }
-    fs.renameSync(tmp, this.snapshotPath);
-    fs.ftruncateSync(this.fd, 0);
-    fs.fdatasyncSync(this.fd);
-    this.logBytes = 0;
+    this.step('snapshot-synced');
+    try {
+      newFd = fs.openSync(logPath, 'w+');
+      writeAllAt(newFd, fileHeader(FileKind.Log, next), 0);
+      zeroFill(newFd, HEADER_BYTES, this.preallocateBytes);
+      fs.fsyncSync(newFd);
+    } catch (err) {
+      return givenUp(err);
+    }
+    this.step('log-created', newFd);
+    try {
+      fs.renameSync(tmp, snapshotPath);
+    } catch (err) {
+      return givenUp(err);
+    }
+    this.step('renamed', newFd);
+    try {
+      fsyncDir(this.dir);
+    } catch (err) {
+      // The switch may or may not survive a machine crash: refuse changes until restart.
+      this.stop('journal directory fsync failed', err);
+    }
+    this.step('dir-synced', newFd);
+    const oldFd = this.fd;
+    const oldGen = this.generation;
+    this.fd = newFd;
+    this.generation = next;
+    this.logBytes = HEADER_BYTES;
+    this.allocated = this.preallocateBytes;
+    this.dirty = false; // the old log's records are in the synced snapshot
+    if (this.syncsInFlight.has(oldFd)) this.retiring.add(oldFd);
+    else fs.closeSync(oldFd);
+    unlinkQuietly(path.join(this.dir, logName(oldGen)));
+    unlinkQuietly(path.join(this.dir, snapshotName(oldGen)));
+    if (oldGen === 0) {
+      unlinkQuietly(path.join(this.dir, LEGACY_SNAPSHOT));
+      unlinkQuietly(path.join(this.dir, LEGACY_LOG));
+    }
+    this.step('old-removed');
     this.stats.snapshots++;
-    this.options.log.info({ bytes: w.length }, 'journal: snapshot written, log emptied');
+    this.stats.generation = next;
+    this.stats.logBytes = this.logBytes;
+    this.options.log.info({ bytes: w.length, generation: next }, 'journal: snapshot written, new generation');
+    return true;
   }
 
   /** Writes what is pending, syncs, and closes. */
   close(): void {
     if (this.closed) return;
     this.flush();
-    this.syncIfDirty();
+    if (this.dirty && !this.failed) {
+      const started = process.hrtime.bigint();
+      try {
+        fs.fdatasyncSync(this.fd);
+        this.countSync(started);
+      } catch (err) {
+        this.options.log.error({ err: String(err) }, 'journal: fdatasync at close failed');
+      }
+      this.dirty = false;
+    }
     this.closed = true;
     if (this.fsyncTimer) clearInterval(this.fsyncTimer);
+    try {
+      fs.ftruncateSync(this.fd, this.logBytes); // give back the unused room
+    } catch {
+      // zeros past the end read as room
+    }
     fs.closeSync(this.fd);
   }
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }

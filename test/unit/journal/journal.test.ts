@@ -1,0 +1,255 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Journal, JournalCorruptError, JournalCrash, type JournalOptions, SWITCH_STEPS, readJournal } from '../../../services/coordinator/journal';
+import { type JournalRecord, RecordType, crc32 } from '../../../services/coordinator/journal-records';
+import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
+
+const FIXTURE_V1 = path.resolve(__dirname, '../../fixtures/journal-v1');
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-journal-'));
+  dirs.push(d);
+  return d;
+}
+
+/** A logger whose warnings the test can read. */
+function capturingLog(): { log: JournalOptions['log']; lines: () => string[] } {
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
+  return { log, lines: () => lines };
+}
+
+/**
+ * What the coordinator does with its journal, in small: a real slot table,
+ * every change journaled as the slot's absolute state, snapshots of every
+ * live slot, and replay through restoreSlot (which refuses a record that
+ * contradicts the table, as a stale log replayed over a newer snapshot does).
+ */
+class Model {
+  readonly table = new SlotTable();
+  private readonly ownerIds = new Map<string, number>();
+  journal!: Journal;
+
+  static open(dir: string, extra: Partial<JournalOptions> = {}): Model {
+    const m = new Model();
+    const owners = new Map<number, string>();
+    m.journal = Journal.open({ dir, log: capturingLog().log, fsync: 'never', ...extra }, (r) => {
+      if (r.type === RecordType.Owner) owners.set(r.id, r.name);
+      else if (r.type === RecordType.Release) m.table.releaseSlot(r.slot);
+      else if (r.type === RecordType.Set) m.table.restoreSlot(r.slot, owners.get(r.ownerId)!, r.order, r.count, { tier: r.tier, backend: 0, handle: 0, checksum: r.checksum });
+    });
+    for (const [id, name] of owners) m.ownerIds.set(name, id);
+    m.journal.onSnapshot((w) => {
+      for (const [name, id] of m.ownerIds) w.name(RecordType.Owner, id, name);
+      m.table.forEachSlot((s) => m.writeSlot(w, s));
+    });
+    return m;
+  }
+
+  private ownerId(owner: string): number {
+    let id = this.ownerIds.get(owner);
+    if (id === undefined) {
+      id = this.ownerIds.size + 1;
+      this.ownerIds.set(owner, id);
+      this.journal.pending.name(RecordType.Owner, id, owner);
+    }
+    return id;
+  }
+
+  private writeSlot(w: Journal['pending'], s: number): void {
+    const owner = this.table.ownerOf(s);
+    if (owner === undefined || this.table.countOf(s) === 0) w.release(s);
+    else w.set(s, this.ownerIds.get(owner)!, this.table.orderOf(s), this.table.countOf(s), this.table.tierOf(s), 0, 0, this.table.checksumOf(s));
+  }
+
+  async alloc(owner: string, n: number): Promise<number[]> {
+    const r = this.table.allocate(owner, n, false);
+    if (!r.ok) throw new Error(r.error.message);
+    this.ownerId(owner);
+    for (const s of r.value) {
+      this.table.setBacking(s, { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: s });
+      this.writeSlot(this.journal.pending, s);
+    }
+    await this.journal.commit();
+    return r.value;
+  }
+
+  async free(owner: string, slots: number[]): Promise<void> {
+    const r = this.table.free(owner, slots);
+    if (!r.ok) throw new Error(r.error.message);
+    for (const s of slots) this.writeSlot(this.journal.pending, s);
+    await this.journal.commit();
+  }
+
+  /** owner:slot:count for every live slot, sorted. */
+  state(): string[] {
+    const out: string[] = [];
+    this.table.forEachSlot((s) => void out.push(`${this.table.ownerOf(s)}:${s}:${this.table.countOf(s)}`));
+    return out.sort();
+  }
+}
+
+describe('journal records', () => {
+  it('CRC-32 is zlib’s', () => {
+    for (const n of [0, 1, 12, 28, 1000]) {
+      const b = Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff));
+      expect(crc32(b, 0, b.length)).toBe(zlib.crc32(b) >>> 0);
+    }
+  });
+});
+
+describe('journal', () => {
+  it('replays what was committed, across a snapshot and a restart without close (kill -9)', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir, { snapshotAfterBytes: 4096 });
+    const alice = await a.alloc('alice', 200);
+    await a.free('alice', alice.slice(0, 50));
+    await a.alloc('bob', 30);
+    expect(a.journal.stats.snapshots).toBeGreaterThan(0);
+    const want = a.state();
+    // No close(): the process dies with the log preallocated (zeros past the records).
+    const b = Model.open(dir);
+    expect(b.state()).toEqual(want);
+    b.journal.close();
+  });
+
+  // The defect: the snapshot was renamed into place and the log truncated
+  // afterwards; a crash in between replayed the old log over the new snapshot
+  // and the coordinator refused to start ("slot 512 is in a cluster of owner
+  // bob, not alice").
+  for (const step of SWITCH_STEPS) {
+    it(`a crash at snapshot step "${step}" restarts with every committed change, old log never over new snapshot`, async () => {
+      const dir = tmpDir();
+      const a = Model.open(dir, {
+        afterSwitchStep: (s) => {
+          if (s === step && crashArmed) throw new JournalCrash(`crash at ${s}`);
+        },
+      });
+      let crashArmed = false;
+      // alice's cluster is freed and handed to bob: the log now holds alice's
+      // slot 512 and, later, bob's, which contradict each other out of order.
+      const alice = await a.alloc('alice', 4);
+      await a.free('alice', alice);
+      const bob = await a.alloc('bob', 4);
+      expect(bob).toEqual(alice);
+      await a.alloc('carol', 3);
+      const want = a.state();
+      crashArmed = true;
+      expect(() => a.journal.snapshot()).toThrow(JournalCrash);
+      const b = Model.open(dir);
+      expect(b.state()).toEqual(want);
+      // And it goes on: a later change and a later snapshot survive too.
+      await b.free('bob', bob.slice(0, 1));
+      expect(b.journal.snapshot()).toBe(true);
+      await b.alloc('alice', 2);
+      const want2 = b.state();
+      const c = Model.open(dir);
+      expect(c.state()).toEqual(want2);
+      c.journal.close();
+      // Only the current generation is left.
+      expect(fs.readdirSync(dir).sort()).toEqual([expect.stringMatching(/^journal-\d+\.log$/), expect.stringMatching(/^snapshot-\d+\.bin$/)]);
+    });
+  }
+
+  it('cuts a torn tail (a crash mid-append) and keeps appending after it', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir);
+    await a.alloc('alice', 10);
+    const want = a.state();
+    a.journal.close();
+    const [log] = fs.readdirSync(dir).filter((f) => f.startsWith('journal-'));
+    const file = path.join(dir, log!);
+    const size = fs.statSync(file).size;
+    // Half of a SET record: what a crash in the middle of write() leaves.
+    fs.appendFileSync(file, Buffer.from([RecordType.Set, 0, 2, 0, 1, 0, 0, 0, 7, 7, 7, 7, 7, 7]));
+    const cap = capturingLog();
+    const b = Model.open(dir, { log: cap.log });
+    expect(b.state()).toEqual(want);
+    expect(cap.lines().join('')).toMatch(/torn record/);
+    expect(fs.statSync(file).size).toBe(size);
+    await b.alloc('alice', 1);
+    const want2 = b.state();
+    b.journal.close();
+    expect(Model.open(dir).state()).toEqual(want2);
+  });
+
+  it('refuses to start on garbage followed by valid records, naming the file and offset, and truncates nothing', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir);
+    await a.alloc('alice', 10);
+    a.journal.close();
+    const [log] = fs.readdirSync(dir).filter((f) => f.startsWith('journal-'));
+    const file = path.join(dir, log!);
+    const bytes = fs.readFileSync(file);
+    // Records are owner name (12 + 5 bytes) then SETs of 32 bytes after the 16-byte header.
+    const third = 16 + 17 + 2 * 32;
+    bytes[third + 9] = bytes[third + 9]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    let err: unknown;
+    try {
+      Model.open(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JournalCorruptError);
+    expect((err as Error).message).toContain(`${file} is corrupt at byte offset ${third}: record fails its CRC; a valid record follows at offset ${third + 32}`);
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    expect(() => readJournal(dir, () => undefined)).toThrow(JournalCorruptError);
+  });
+
+  it('refuses a damaged snapshot rather than starting from part of it', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir);
+    await a.alloc('alice', 10);
+    expect(a.journal.snapshot()).toBe(true);
+    a.journal.close();
+    const [snap] = fs.readdirSync(dir).filter((f) => f.startsWith('snapshot-'));
+    const file = path.join(dir, snap!);
+    fs.truncateSync(file, fs.statSync(file).size - 12); // its END record gone
+    expect(() => Model.open(dir)).toThrow(/snapshot has no END record/);
+  });
+
+  it('migrates a format-1 data directory (snapshot.bin + journal.log written by the previous coordinator)', async () => {
+    const dir = tmpDir();
+    for (const f of ['snapshot.bin', 'journal.log']) fs.copyFileSync(path.join(FIXTURE_V1, f), path.join(dir, f));
+    const expected = (JSON.parse(fs.readFileSync(path.join(FIXTURE_V1, 'expected.json'), 'utf8')) as [number, string, number][]).map(([s, o, c]) => `${o}:${s}:${c}`).sort();
+    expect(expected.length).toBe(360);
+    const a = Model.open(dir);
+    expect(a.state()).toEqual(expected);
+    // A change before the first snapshot lands in generation 0's log, on top of the old files.
+    await a.alloc('dave', 1);
+    const want = a.state();
+    const b = Model.open(dir);
+    expect(b.state()).toEqual(want);
+    expect(b.journal.snapshot()).toBe(true);
+    b.journal.close();
+    expect(fs.existsSync(path.join(dir, 'snapshot.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'journal.log'))).toBe(false);
+    expect(Model.open(dir).state()).toEqual(want);
+  });
+
+  it('readJournal reads what a restart would, changing nothing (a torn tail stays)', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir, { snapshotAfterBytes: 4096 });
+    const slots = await a.alloc('alice', 300);
+    await a.free('alice', slots.slice(0, 10));
+    const before = new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+    const records: JournalRecord[] = [];
+    readJournal(dir, (r) => records.push(r));
+    const live = new Set<number>();
+    for (const r of records) if (r.type === RecordType.Set) live.add(r.slot);
+    else if (r.type === RecordType.Release) live.delete(r.slot);
+    expect(live.size).toBe(a.table.usedSlots());
+    for (const [f, data] of before) expect(fs.readFileSync(path.join(dir, f)).equals(data)).toBe(true);
+    a.journal.close();
+  });
+});
