@@ -86,8 +86,9 @@ export class BackendClient {
       call.on('error', reject);
       call.on('end', () => resolve(epoch === '' ? { missing, deleted } : { missing, deleted, epoch }));
       const write = async (): Promise<void> => {
-        for (let i = 0; i < live.length; i += RECONCILE_CHUNK) {
-          const ok = call.write({ handles: live.slice(i, i + RECONCILE_CHUNK) });
+        // The last chunk (maybe empty) says the list is complete: only then may the backend delete.
+        for (let i = 0; i === 0 || i < live.length; i += RECONCILE_CHUNK) {
+          const ok = call.write({ handles: live.slice(i, i + RECONCILE_CHUNK), last: i + RECONCILE_CHUNK >= live.length });
           if (!ok) await new Promise((r) => call.once('drain', r));
         }
         call.end();

@@ -21,6 +21,24 @@
  */
 import { CLUSTER_SLOTS } from '../common/limits';
 
+/**
+ * handle = generation * 2^SLOT_BITS + slot + 1: 28 bits of slot (the largest
+ * device is 2^28 - 1 slots) and 12 of generation, 40 bits in all (what the
+ * coordinator keeps per slot). A slot's generation moves on when it is freed,
+ * so a Get or Delete naming a handle of an earlier life of the slot finds
+ * nothing, never the page stored there since. The first life of a slot is
+ * generation 0 (handle = slot + 1). A stale handle could only match again
+ * after its slot was reused 4096 times while the request naming it waited.
+ */
+export const SLOT_BITS = 28;
+export const GEN_BITS = 12;
+const SLOT_SPACE = 2 ** SLOT_BITS;
+const GEN_MASK = 2 ** GEN_BITS - 1;
+/** The largest device: slot + 1 must fit in SLOT_BITS. */
+export const MAX_CAPACITY = SLOT_SPACE - 1;
+/** Bit of a persisted slot word (see slotWord()) that marks the slot used. */
+export const WORD_USED = 0x8000;
+
 /** Orders 0..9: 1 to 512 slots per allocation (order 9 = a whole cluster). */
 export const ORDERS = 10;
 const CLUSTER_SHIFT = 9;
@@ -71,13 +89,18 @@ export class SwapAllocator {
   private readonly listHead = new Int32Array(LIST_COUNT);
   private readonly listTail = new Int32Array(LIST_COUNT);
   private readonly listLength = new Int32Array(LIST_COUNT);
+  /**
+   * Per slot: the generation of the page stored there (used), or the one the
+   * next page stored there gets (free). Only ever moves forward (mod 2^12).
+   */
+  private readonly gen: Uint16Array;
   /** Per order: the slot where the next scan starts, or -1 (no current cluster). */
   private readonly current = new Int32Array(ORDERS);
   private usedSlots = 0;
 
   constructor(options: SwapAllocatorOptions) {
     const { capacity } = options;
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity ${capacity}: at least 1 slot`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) throw new RangeError(`capacity ${capacity}: 1 to ${MAX_CAPACITY} slots`);
     this.capacity = capacity;
     this.clusterCount = Math.ceil(capacity / CLUSTER_SLOTS);
     const slots = this.clusterCount * CLUSTER_SLOTS;
@@ -88,6 +111,7 @@ export class SwapAllocator {
     this.clusterList = new Uint8Array(this.clusterCount);
     this.prev = new Int32Array(this.clusterCount);
     this.next = new Int32Array(this.clusterCount);
+    this.gen = new Uint16Array(capacity);
     this.reset();
   }
 
@@ -96,7 +120,7 @@ export class SwapAllocator {
     return this.usedSlots;
   }
 
-  /** Frees everything: the state of a fresh device. */
+  /** Frees everything: the state of a fresh device (generations are kept: old handles stay stale). */
   reset(): void {
     this.slotMap.fill(SLOT_FREE);
     this.slotMap.fill(SLOT_BAD, this.capacity);
@@ -133,11 +157,104 @@ export class SwapAllocator {
         this.usedSlots++;
       }
     }
+    this.relist();
+    return beyond;
+  }
+
+  /** Puts every cluster back on the list its slots call for (after the slot map changed wholesale). */
+  private relist(): void {
     this.listHead.fill(-1);
     this.listTail.fill(-1);
     this.listLength.fill(0);
+    this.current.fill(-1);
     for (let c = 0; c < this.clusterCount; c++) this.place(c);
+  }
+
+  /**
+   * Rebuilds the state from persisted slot words (slotWord(): WORD_USED | generation),
+   * the format of the stores' maps. Returns how many used slots lie beyond the
+   * capacity (ignored).
+   */
+  restoreWords(words: Uint16Array): number {
+    this.reset();
+    let beyond = 0;
+    for (let slot = 0; slot < words.length; slot++) {
+      const w = words[slot]!;
+      if (slot >= this.capacity) {
+        if ((w & WORD_USED) !== 0) beyond++;
+        continue;
+      }
+      this.gen[slot] = w & GEN_MASK;
+      if ((w & WORD_USED) !== 0) {
+        this.slotMap[slot] = SLOT_USED;
+        this.usedSlots++;
+      }
+    }
+    this.relist();
     return beyond;
+  }
+
+  /**
+   * After the store went back in time (Redis restarted from an older state or
+   * empty): `words` is what it holds now. A slot stays used only where the
+   * store still has the very page this allocator knows (used in both, same
+   * generation). Every other slot is free, and its generation moves past any
+   * this process handed out, so no handle of a lost page is ever given again.
+   * Returns the number of slots whose page was lost.
+   */
+  mergeAfterLoss(words: Uint16Array): number {
+    let lost = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      if (this.slotMap[slot] !== SLOT_USED) continue;
+      const w = slot < words.length ? words[slot]! : 0;
+      if ((w & WORD_USED) !== 0 && (w & GEN_MASK) === this.gen[slot]) continue;
+      this.slotMap[slot] = SLOT_FREE;
+      this.gen[slot] = (this.gen[slot]! + 1) & GEN_MASK;
+      this.usedSlots--;
+      lost++;
+    }
+    this.relist();
+    return lost;
+  }
+
+  /** What a store persists for a slot: WORD_USED | generation. */
+  slotWord(slot: number): number {
+    return (this.slotMap[slot] === SLOT_USED ? WORD_USED : 0) | this.gen[slot]!;
+  }
+
+  /** Every slot's word (see slotWord()), e.g. to rewrite a store's map whole. */
+  toWords(): Uint16Array {
+    const out = new Uint16Array(this.capacity);
+    for (let slot = 0; slot < this.capacity; slot++) out[slot] = this.slotWord(slot);
+    return out;
+  }
+
+  /** The handle of the page in a used slot. */
+  handleOf(slot: number): number {
+    return this.gen[slot]! * SLOT_SPACE + slot + 1;
+  }
+
+  /** The slot a handle names when that slot holds the handle's page now; otherwise -1 (unknown or stale). */
+  slotOfHandle(handle: number): number {
+    if (!Number.isSafeInteger(handle) || handle <= 0) return -1;
+    const low = handle % SLOT_SPACE;
+    if (low === 0) return -1;
+    const slot = low - 1;
+    const g = (handle - low) / SLOT_SPACE;
+    if (slot >= this.capacity || this.slotMap[slot] !== SLOT_USED || this.gen[slot] !== g) return -1;
+    return slot;
+  }
+
+  /** Why a handle names no page here, for error messages. */
+  describeMissing(handle: number): string {
+    if (!Number.isSafeInteger(handle) || handle <= 0) return 'not a handle';
+    const low = handle % SLOT_SPACE;
+    const slot = low - 1;
+    if (low === 0 || slot >= this.capacity) return 'beyond the device';
+    const g = (handle - low) / SLOT_SPACE;
+    if (this.slotMap[slot] === SLOT_USED && this.gen[slot] !== g) return `stale: slot ${slot} was freed and now holds another page`;
+    if (this.slotMap[slot] !== SLOT_USED && this.gen[slot] !== g) return `stale: slot ${slot} was freed`;
+    return 'never stored or already deleted';
   }
 
   /** The used slots as a bitmap in the format restore() reads. */
@@ -187,6 +304,8 @@ export class SwapAllocator {
   free(slot: number): boolean {
     if (!this.isUsed(slot)) return false;
     this.slotMap[slot] = SLOT_FREE;
+    // Its handle dies with the page: the next page here gets a new one.
+    this.gen[slot] = (this.gen[slot]! + 1) & GEN_MASK;
     this.usedSlots--;
     const c = slot >> CLUSTER_SHIFT;
     const left = --this.clusterUsed[c]!;

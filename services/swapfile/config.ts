@@ -3,6 +3,7 @@
  * Everything is checked at start; a bad value stops the service with one line
  * naming the option.
  */
+import { MAX_CAPACITY } from './allocator';
 import { ConfigError, LOG_LEVELS, address, bool, int, loadConfig, oneOf, optional, str, type ConfigOf, type LoadConfigOptions } from '../common/config';
 
 export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
@@ -10,7 +11,7 @@ export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
 
 export const swapfileOptions = {
   listen: address('address to serve vswap.v1.Backend on (port 0 picks a free one)', '127.0.0.1:50053'),
-  capacityPages: int('size of the swap device in 4 KiB pages (262144 = 1 GiB)', 262144, { min: 1, max: 2 ** 28 }),
+  capacityPages: int('size of the swap device in 4 KiB pages (262144 = 1 GiB)', 262144, { min: 1, max: MAX_CAPACITY }),
   store: oneOf('where the pages live: a local file, or Redis (the remote tier)', ['file', 'redis'] as const, 'file'),
   path: str('the swap file (store=file); its directory is created, and the allocation map is kept next to it as <path>.map', '.vswap/swapfile', (v) =>
     v.trim() === '' ? 'the path is empty' : undefined,

@@ -7,7 +7,8 @@ import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createLogger } from '../common/logger';
 import { loadSwapfileConfig } from './config';
-import { SwapfileBackend } from './backend';
+import { swapfileBackendImplementation } from './service';
+import { Swapfile } from './swapfile';
 import { FileStore } from './store-file';
 import { RedisStore } from './store-redis';
 import type { PageStore } from './page-store';
@@ -15,7 +16,7 @@ import type { PageStore } from './page-store';
 runMain('swapfile', async () => {
   const config = loadSwapfileConfig();
   const log = createLogger({ name: 'swapfile', level: config.logLevel });
-  const backend = new SwapfileBackend(config.capacityPages, log);
+  const backend = new Swapfile(config.capacityPages, log);
   let store: PageStore;
   if (config.store === 'redis') {
     store = await RedisStore.open({
@@ -24,7 +25,7 @@ runMain('swapfile', async () => {
       capacity: config.capacityPages,
       discard: config.discard,
       log,
-      onEpochChange: (epoch, map) => backend.onEpochChange(epoch, map),
+      onEpochChange: (epoch, words) => backend.onEpochChange(epoch, words),
     });
   } else {
     store = FileStore.open({ path: config.path, capacity: config.capacityPages, fsync: config.fsync, fsyncDelayMs: config.fsyncDelayMs, log });
@@ -34,7 +35,7 @@ runMain('swapfile', async () => {
   try {
     server = await startServer({
       address: config.listen,
-      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: backend.handlers() }],
+      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: swapfileBackendImplementation(backend, log) }],
       log,
     });
   } catch (err) {

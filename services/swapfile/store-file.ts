@@ -8,8 +8,11 @@
  * cheaper than a round trip through the libuv pool); only fdatasync, which
  * may take milliseconds, runs in the pool.
  *
- * The map file: a 64-byte header (magic, version, capacity, epoch) and one bit
- * per slot, written with the same fsync policy as the data. Its epoch is a
+ * The map file: a 64-byte header (magic, version, capacity, epoch) and one
+ * 16-bit word per slot (used bit and generation, big-endian; version 1 had one
+ * bit per slot and is read as generation 0), written with the same fsync
+ * policy as the data. The generations must survive a restart: a handle freed
+ * before it must stay stale after it. Its epoch is a
  * random id made when the swap file is created; it stays the same across
  * restarts, since the data is in the file. Missing or unreadable map with an
  * existing swap file: the allocation state is lost, so a new epoch starts and
@@ -28,12 +31,13 @@ import type { Logger } from '../common/logger';
 import { resourceExhausted, unavailable, VswapError } from '../common/errors';
 import { PAGE_SIZE } from '../common/limits';
 import { ConfigError } from '../common/config';
-import type { PageStore, StoreResult } from './page-store';
+import { WORD_USED } from './allocator';
+import { decodeWords, encodeWords, type PageStore, type SlotWords, type StoreResult } from './page-store';
 
 const fdatasync = promisify(fs.fdatasync);
 
 const MAP_MAGIC = 'VSWAPMAP';
-const MAP_VERSION = 1;
+const MAP_VERSION = 2;
 const MAP_HEADER = 64;
 const EPOCH_OFFSET = 24;
 const EPOCH_LENGTH = 32;
@@ -61,8 +65,8 @@ export class FileStore implements PageStore {
 
   private readonly fsync: FsyncPolicy;
   private readonly fsyncDelayMs: number;
-  /** In-memory copy of the map file's bitmap. */
-  private readonly bitmap: Uint8Array;
+  /** In-memory copy of the map file's slot words. */
+  private readonly words: Uint16Array;
   private timer: NodeJS.Timeout | undefined;
   /** Writes done so far, and how many of them the last completed sync covered. */
   private writeSeq = 0;
@@ -75,12 +79,11 @@ export class FileStore implements PageStore {
     private readonly dataFd: number,
     private readonly mapFd: number,
     readonly epoch: string,
-    readonly restoredMap: Uint8Array,
+    readonly restoredWords: Uint16Array,
   ) {
     this.fsync = options.fsync ?? 'batch';
     this.fsyncDelayMs = options.fsyncDelayMs ?? 50;
-    this.bitmap = new Uint8Array(Math.ceil(options.capacity / 8));
-    this.bitmap.set(restoredMap.subarray(0, this.bitmap.length));
+    this.words = restoredWords.slice();
   }
 
   /** Opens (or creates, sparse) the swap file and its map. */
@@ -110,24 +113,25 @@ export class FileStore implements PageStore {
       let map = created ? undefined : readMap(mapFile, log);
       if (!created && !map) log.warn({ file, mapFile }, 'swap file without a readable allocation map: starting over with a new epoch, every slot free');
       if (map) {
-        const beyond = countBitsFrom(map.bitmap, capacity);
+        const beyond = countUsedFrom(map.words, capacity);
         if (beyond > 0) {
           throw new ConfigError(
             `--capacity-pages (VSWAP_SWAPFILE_CAPACITY_PAGES): ${file} holds ${beyond} page(s) beyond slot ${capacity}; ` +
-              `use at least ${lastBit(map.bitmap) + 1} pages or another --path`,
+              `use at least ${lastUsed(map.words) + 1} pages or another --path`,
           );
         }
       }
-      map ??= { epoch: newEpoch(), bitmap: new Uint8Array(0) };
+      map ??= { epoch: newEpoch(), words: new Uint16Array(0) };
       // Sparse: no block is allocated until a page is written there.
       if (fs.fstatSync(dataFd).size !== capacity * PAGE_SIZE) fs.ftruncateSync(dataFd, capacity * PAGE_SIZE);
-      const bitmap = new Uint8Array(Math.ceil(capacity / 8));
-      bitmap.set(map.bitmap.subarray(0, bitmap.length));
-      writeMapAtomically(mapFile, capacity, map.epoch, bitmap);
+      // Generations of slots past a smaller capacity are dropped: no handle of them can be valid again (they were free).
+      const words = new Uint16Array(capacity);
+      words.set(map.words.subarray(0, capacity));
+      writeMapAtomically(mapFile, capacity, map.epoch, words);
       if (created) fs.fsyncSync(dataFd);
       const mapFd = fs.openSync(mapFile, fs.constants.O_RDWR);
       log.info({ file, capacity, epoch: map.epoch, created }, 'swap file open');
-      return new FileStore(options, dataFd, mapFd, map.epoch, bitmap);
+      return new FileStore(options, dataFd, mapFd, map.epoch, words);
     } catch (err) {
       fs.closeSync(dataFd);
       if (err instanceof ConfigError) throw err;
@@ -135,7 +139,7 @@ export class FileStore implements PageStore {
     }
   }
 
-  async write(slots: Int32Array, pages: readonly Buffer[], n: number): Promise<StoreResult<void>> {
+  async write(slots: Int32Array, pages: readonly Buffer[], n: number, words: SlotWords): Promise<StoreResult<void>> {
     this.assertOpen();
     try {
       let i = 0;
@@ -155,7 +159,7 @@ export class FileStore implements PageStore {
     } catch (err) {
       throw this.ioError('writing', err);
     }
-    this.markSlots(slots, n, true);
+    this.markSlots(slots, n, words);
     await this.afterChange(true);
     return OK;
   }
@@ -181,9 +185,9 @@ export class FileStore implements PageStore {
     return Promise.resolve({ ok: true, value: pages });
   }
 
-  async release(slots: Int32Array, n: number): Promise<StoreResult<void>> {
+  async release(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<void>> {
     this.assertOpen();
-    this.markSlots(slots, n, false);
+    this.markSlots(slots, n, words);
     // A free that is lost in a crash only brings the slot back as used, and
     // the coordinator's Reconcile frees it: never worth an fdatasync of its own.
     await this.afterChange(false);
@@ -214,22 +218,20 @@ export class FileStore implements PageStore {
 
   // ---- internals ----------------------------------------------------------
 
-  /** Sets or clears the map bits of slots[0..n) and writes the bytes that changed. */
-  private markSlots(slots: Int32Array, n: number, used: boolean): void {
+  /** Copies the words of slots[0..n) and writes the range of the map that changed (one positioned write). */
+  private markSlots(slots: Int32Array, n: number, words: SlotWords): void {
     let lo = Infinity;
     let hi = -1;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
       if (s < 0) continue;
-      const byte = s >> 3;
-      if (used) this.bitmap[byte]! |= 0x80 >> (s & 7);
-      else this.bitmap[byte]! &= ~(0x80 >> (s & 7));
-      if (byte < lo) lo = byte;
-      if (byte > hi) hi = byte;
+      this.words[s] = words.slotWord(s);
+      if (s < lo) lo = s;
+      if (s > hi) hi = s;
     }
     if (hi < 0) return;
     try {
-      fs.writeSync(this.mapFd, this.bitmap, lo, hi - lo + 1, MAP_HEADER + lo);
+      fs.writeSync(this.mapFd, encodeWords(this.words, lo, hi + 1), 0, (hi + 1 - lo) * 2, MAP_HEADER + lo * 2);
     } catch (err) {
       throw this.ioError('writing the allocation map of', err);
     }
@@ -297,8 +299,8 @@ function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The map file's epoch and bitmap, or undefined when missing or unreadable. */
-function readMap(mapFile: string, log: Logger): { epoch: string; bitmap: Uint8Array } | undefined {
+/** The map file's epoch and slot words, or undefined when missing or unreadable. */
+function readMap(mapFile: string, log: Logger): { epoch: string; words: Uint16Array } | undefined {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(mapFile);
@@ -306,22 +308,28 @@ function readMap(mapFile: string, log: Logger): { epoch: string; bitmap: Uint8Ar
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err, mapFile }, 'cannot read the allocation map');
     return undefined;
   }
-  if (buf.length < MAP_HEADER || buf.toString('latin1', 0, 8) !== MAP_MAGIC || buf.readUInt32LE(8) !== MAP_VERSION) {
+  const version = buf.length >= MAP_HEADER ? buf.readUInt32LE(8) : 0;
+  if (buf.length < MAP_HEADER || buf.toString('latin1', 0, 8) !== MAP_MAGIC || (version !== 1 && version !== MAP_VERSION)) {
     log.warn({ mapFile }, 'the allocation map has no valid header');
     return undefined;
   }
   const capacity = buf.readUInt32LE(16);
   const epoch = buf.toString('latin1', EPOCH_OFFSET, EPOCH_OFFSET + EPOCH_LENGTH);
-  const bytes = Math.ceil(capacity / 8);
+  const bytes = version === 1 ? Math.ceil(capacity / 8) : capacity * 2;
   if (buf.length < MAP_HEADER + bytes || !/^[0-9a-f]+$/.test(epoch)) {
     log.warn({ mapFile }, 'the allocation map is truncated');
     return undefined;
   }
-  return { epoch, bitmap: new Uint8Array(buf.buffer, buf.byteOffset + MAP_HEADER, bytes) };
+  const body = new Uint8Array(buf.buffer, buf.byteOffset + MAP_HEADER, bytes);
+  if (version === MAP_VERSION) return { epoch, words: decodeWords(body) };
+  // Version 1: one bit per slot, every slot in its first generation.
+  const words = new Uint16Array(capacity);
+  for (let slot = 0; slot < capacity; slot++) if ((body[slot >> 3]! & (0x80 >> (slot & 7))) !== 0) words[slot] = WORD_USED;
+  return { epoch, words };
 }
 
 /** Writes a fresh map file next to the old one and renames it over (crash-safe). */
-function writeMapAtomically(mapFile: string, capacity: number, epoch: string, bitmap: Uint8Array): void {
+function writeMapAtomically(mapFile: string, capacity: number, epoch: string, words: Uint16Array): void {
   const header = Buffer.alloc(MAP_HEADER);
   header.write(MAP_MAGIC, 0, 'latin1');
   header.writeUInt32LE(MAP_VERSION, 8);
@@ -332,7 +340,8 @@ function writeMapAtomically(mapFile: string, capacity: number, epoch: string, bi
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, header, 0, MAP_HEADER, 0);
-    fs.writeSync(fd, bitmap, 0, bitmap.length, MAP_HEADER);
+    const body = encodeWords(words);
+    fs.writeSync(fd, body, 0, body.length, MAP_HEADER);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
@@ -340,13 +349,13 @@ function writeMapAtomically(mapFile: string, capacity: number, epoch: string, bi
   fs.renameSync(tmp, mapFile);
 }
 
-function countBitsFrom(bitmap: Uint8Array, fromBit: number): number {
+function countUsedFrom(words: Uint16Array, fromSlot: number): number {
   let n = 0;
-  for (let bit = fromBit; bit < bitmap.length * 8; bit++) if ((bitmap[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) n++;
+  for (let slot = fromSlot; slot < words.length; slot++) if ((words[slot]! & WORD_USED) !== 0) n++;
   return n;
 }
 
-function lastBit(bitmap: Uint8Array): number {
-  for (let bit = bitmap.length * 8 - 1; bit >= 0; bit--) if ((bitmap[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) return bit;
+function lastUsed(words: Uint16Array): number {
+  for (let slot = words.length - 1; slot >= 0; slot--) if ((words[slot]! & WORD_USED) !== 0) return slot;
   return -1;
 }

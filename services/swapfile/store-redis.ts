@@ -1,34 +1,34 @@
 /**
- * The Redis store: the remote tier. The page of handle h is the value of key
- * `<prefix><h>`; the allocation map is a bitmap at `<prefix>map` (bit i =
- * slot i, SETBIT numbering); `<prefix>epoch` is a random id and `<prefix>seq`
- * a counter every write increments.
+ * The Redis store: the remote tier. The page of physical slot n is the value
+ * of key `<prefix><n+1>` (its first-generation handle); the slot words (used
+ * bit and generation, see SwapAllocator) are a string of 16-bit big-endian
+ * fields at `<prefix>slots`, written with BITFIELD SET u16 #slot. Loss
+ * detection (the epoch and the write counter) is services/common/redis-epoch.ts,
+ * shared with zswap.
  *
  * One round trip per batch: a Put is MULTI [INCR seq, MSET pages, BITFIELD
- * map] EXEC, a Delete MULTI [INCR seq, DEL, BITFIELD] EXEC (pages and map
- * change together), a Get a pipeline [GET seq, MGET].
+ * slots] EXEC, a Delete MULTI [INCR seq, DEL, BITFIELD] EXEC (pages, words and
+ * counter change together and roll back together), a Get a pipeline
+ * [GET seq, MGET].
  *
- * Detecting lost data: the counter only goes up, so a reply with a value
- * below the highest one already seen means Redis went back in time: it
- * restarted empty (no persistence), or from an older snapshot or AOF. Then
- * the store takes a new epoch and the service restores its allocation from
- * the map Redis has now (empty after a restart without persistence; written
- * in the same transactions as the pages otherwise), so Reconcile reports
- * exactly the handles that are gone. A page missing under an allocated
- * handle is reported as DATA_LOSS, never replaced by other bytes. Not
- * detectable: a rollback that happens while this service is down.
+ * When Redis went back in time the store takes a new epoch and the service
+ * merges the words Redis has now into its allocation (SwapAllocator
+ * .mergeAfterLoss): only pages Redis still holds under the very handle the
+ * service gave stay; every other slot moves to a generation no lost page had,
+ * and the merged words are written back whole. A page missing under an
+ * allocated handle is reported as DATA_LOSS, never replaced by other bytes.
  * (Measured here: Lua scripts doing the same were about twice slower than
  * MSET/MGET, which is why this is not one script.)
  *
  * volatile: true unless the Redis server has appendonly on (CONFIG GET
  * appendonly; a server that refuses CONFIG counts as volatile).
  */
-import * as crypto from 'node:crypto';
 import Redis from 'ioredis';
 import type { Logger } from '../common/logger';
 import { unavailable, VswapError } from '../common/errors';
 import { ConfigError } from '../common/config';
-import type { PageStore, StoreResult } from './page-store';
+import { RedisEpoch } from '../common/redis-epoch';
+import { decodeWords, encodeWords, type PageStore, type SlotWords, type StoreResult } from './page-store';
 
 export interface RedisStoreOptions {
   url: string;
@@ -40,28 +40,14 @@ export interface RedisStoreOptions {
   discard?: boolean;
   log: Logger;
   /**
-   * Called when the store finds that Redis lost (or replaced) its data: the
-   * new epoch and the allocation map found in Redis now (usually empty).
+   * Called when the store finds that Redis lost (or rolled back) its data,
+   * with the new epoch and the slot words Redis holds now; returns the merged
+   * words, which the store writes back whole.
    */
-  onEpochChange(epoch: string, map: Uint8Array): void;
+  onEpochChange(epoch: string, words: Uint16Array): Uint16Array;
   /** Connect timeout at start, default 3000 ms. */
   connectTimeoutMs?: number;
 }
-
-// KEYS: epoch, map, seq. ARGV: a new epoch, "1" to replace the epoch even when one exists.
-// Without an epoch key, whatever map there is came from writes into an empty
-// Redis before the loss was noticed: dropped. Returns {epoch, map, seq}.
-const CLAIM_SCRIPT = `
-local e = redis.call('GET', KEYS[1])
-if not e then
-  redis.call('DEL', KEYS[2])
-  redis.call('SET', KEYS[1], ARGV[1])
-  e = ARGV[1]
-elseif ARGV[2] == '1' then
-  redis.call('SET', KEYS[1], ARGV[1])
-  e = ARGV[1]
-end
-return {e, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}`;
 
 const DATA_LOST = { ok: false, error: 'data-lost' } as const;
 const OK: StoreResult<void> = { ok: true, value: undefined };
@@ -71,17 +57,12 @@ type ExecResult = [error: Error | null, result: unknown][] | null;
 export class RedisStore implements PageStore {
   readonly kind = 'redis';
   readonly fsyncs = 0;
-  epoch = '';
   volatile = true;
-  restoredMap: Uint8Array = new Uint8Array(0);
+  restoredWords: Uint16Array = new Uint16Array(0);
 
-  private readonly epochKey: string;
-  private readonly mapKey: string;
-  private readonly seqKey: string;
+  private readonly slotsKey: string;
   private readonly discard: boolean;
-  /** The highest write counter Redis has answered: it must never go below. */
-  private seqSeen = 0;
-  private claiming: Promise<void> | undefined;
+  private readonly tracker: RedisEpoch;
   private started = false;
   private closed = false;
 
@@ -89,10 +70,24 @@ export class RedisStore implements PageStore {
     private readonly options: RedisStoreOptions,
     private readonly redis: Redis,
   ) {
-    this.epochKey = `${options.keyPrefix}epoch`;
-    this.mapKey = `${options.keyPrefix}map`;
-    this.seqKey = `${options.keyPrefix}seq`;
+    this.slotsKey = `${options.keyPrefix}slots`;
     this.discard = options.discard ?? true;
+    this.tracker = new RedisEpoch({
+      redis,
+      keyPrefix: options.keyPrefix,
+      dataKeys: [this.slotsKey],
+      url: options.url,
+      log: options.log,
+      onLoss: async (epoch) => {
+        const merged = this.options.onEpochChange(epoch, await this.readWords());
+        await this.run(() => this.redis.set(this.slotsKey, encodeWords(merged)));
+      },
+    });
+  }
+
+  /** The epoch the handles belong to (see RedisEpoch). */
+  get epoch(): string {
+    return this.tracker.epoch;
   }
 
   /** Connects (refusing to start when Redis cannot be reached) and loads the epoch and map. */
@@ -123,10 +118,8 @@ export class RedisStore implements PageStore {
     }
     try {
       await store.readPersistence();
-      const state = await store.claim(false);
-      store.epoch = state.epoch;
-      store.restoredMap = state.map;
-      store.seqSeen = state.seq;
+      await store.tracker.open();
+      store.restoredWords = await store.readWords();
     } catch (err) {
       redis.disconnect();
       throw new ConfigError(`--redis-url (VSWAP_SWAPFILE_REDIS_URL): redis at ${options.url} refused the start-up commands: ${errMessage(err)}`);
@@ -145,72 +138,47 @@ export class RedisStore implements PageStore {
     return store;
   }
 
-  async write(slots: Int32Array, pages: readonly Buffer[], n: number): Promise<StoreResult<void>> {
+  async write(slots: Int32Array, pages: readonly Buffer[], n: number, words: SlotWords): Promise<StoreResult<void>> {
     const kv: (string | Buffer)[] = [];
-    const bits: (string | number)[] = [];
+    const fields: (string | number)[] = [];
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
       if (s < 0) continue;
       kv.push(this.pageKey(s), pages[i]!);
-      bits.push('SET', 'u1', s, 1);
+      fields.push('SET', 'u16', `#${s}`, words.slotWord(s));
     }
-    const res = await this.run(() => this.redis.multi().incr(this.seqKey).mset(...kv).call('BITFIELD', this.mapKey, ...bits).exec());
-    return this.afterWrite(res);
+    const res = await this.run(() => this.redis.multi().incr(this.tracker.seqKey).mset(...kv).call('BITFIELD', this.slotsKey, ...fields).exec());
+    return (await this.tracker.afterWrite(results(res)[0])) ? OK : DATA_LOST;
   }
 
   async read(slots: Int32Array, n: number): Promise<StoreResult<(Buffer | null)[]>> {
     const keys: string[] = new Array<string>(n);
     for (let i = 0; i < n; i++) keys[i] = this.pageKey(slots[i]!);
-    const res = await this.run(() => this.redis.pipeline().get(this.seqKey).mgetBuffer(...keys).exec());
+    const res = await this.run(() => this.redis.pipeline().get(this.tracker.seqKey).mgetBuffer(...keys).exec());
     const [seq, pages] = results(res) as [string | null, (Buffer | null)[]];
-    if (Number(seq ?? 0) < this.seqSeen) {
-      await this.check();
-      return DATA_LOST;
-    }
-    return { ok: true, value: pages };
+    return (await this.tracker.afterRead(seq)) ? { ok: true, value: pages } : DATA_LOST;
   }
 
-  async release(slots: Int32Array, n: number): Promise<StoreResult<void>> {
+  async release(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<void>> {
     const keys: string[] = [];
-    const bits: (string | number)[] = [];
+    const fields: (string | number)[] = [];
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
       if (s < 0) continue;
       keys.push(this.pageKey(s));
-      bits.push('SET', 'u1', s, 0);
+      fields.push('SET', 'u16', `#${s}`, words.slotWord(s));
     }
     if (keys.length === 0) return OK;
-    const tx = this.redis.multi().incr(this.seqKey);
+    const tx = this.redis.multi().incr(this.tracker.seqKey);
     if (this.discard) tx.del(...keys);
-    tx.call('BITFIELD', this.mapKey, ...bits);
+    tx.call('BITFIELD', this.slotsKey, ...fields);
     const res = await this.run(() => tx.exec());
-    return this.afterWrite(res);
+    return (await this.tracker.afterWrite(results(res)[0])) ? OK : DATA_LOST;
   }
 
-  /**
-   * Compares the counter and epoch in Redis with ours; when Redis went back
-   * in time (or has no epoch), takes a new epoch and tells the service the
-   * map Redis has now. Concurrent callers share one check.
-   */
+  /** Verifies Redis did not go back in time (see RedisEpoch.check). */
   async check(): Promise<StoreResult<void>> {
-    const before = this.epoch;
-    if (!this.claiming) {
-      this.claiming = this.run(() => this.redis.pipeline().get(this.epochKey).get(this.seqKey).exec())
-        .then(async (res) => {
-          const [epoch, seq] = results(res) as [string | null, string | null];
-          if (epoch === this.epoch && Number(seq ?? 0) >= this.seqSeen) return;
-          const state = await this.claim(true);
-          this.options.log.warn({ from: this.epoch, to: state.epoch, volatile: this.volatile }, 'redis lost data (it went back in time): new epoch');
-          this.epoch = state.epoch;
-          this.seqSeen = state.seq;
-          this.options.onEpochChange(state.epoch, state.map);
-        })
-        .finally(() => {
-          this.claiming = undefined;
-        });
-    }
-    await this.claiming;
-    return before === this.epoch ? OK : DATA_LOST;
+    return (await this.run(() => this.tracker.check())) ? DATA_LOST : OK;
   }
 
   /** Redis holds everything once a command returned; nothing to sync here. */
@@ -235,23 +203,10 @@ export class RedisStore implements PageStore {
     return `${this.options.keyPrefix}${slot + 1}`;
   }
 
-  /** A write's INCR reply: at or below what we saw before means Redis lost data. */
-  private async afterWrite(res: ExecResult): Promise<StoreResult<void>> {
-    const seq = Number(results(res)[0]);
-    if (seq > this.seqSeen) {
-      this.seqSeen = seq;
-      return OK;
-    }
-    await this.check();
-    return DATA_LOST;
-  }
-
-  /** Reads (and if needed replaces) the epoch; returns it with the map and counter Redis has. */
-  private async claim(replace: boolean): Promise<{ epoch: string; map: Uint8Array; seq: number }> {
-    const res = (await this.run(() =>
-      this.redis.callBuffer('EVAL', [CLAIM_SCRIPT, 3, this.epochKey, this.mapKey, this.seqKey, newEpoch(), replace ? '1' : '0']),
-    )) as [Buffer, Buffer | null, Buffer | null];
-    return { epoch: res[0].toString('latin1'), map: res[1] ? new Uint8Array(res[1]) : new Uint8Array(0), seq: res[2] ? Number(res[2].toString()) : 0 };
+  /** The slot words Redis holds now. */
+  private async readWords(): Promise<Uint16Array> {
+    const buf = await this.run(() => this.redis.getBuffer(this.slotsKey));
+    return buf ? decodeWords(buf) : new Uint16Array(0);
   }
 
   private async readPersistence(): Promise<void> {
@@ -282,10 +237,6 @@ function results(res: ExecResult): unknown[] {
     if (err) throw unavailable(`redis: ${err.message}`);
     return value;
   });
-}
-
-function newEpoch(): string {
-  return crypto.randomBytes(16).toString('hex');
 }
 
 function errMessage(err: unknown): string {

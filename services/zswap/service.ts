@@ -2,13 +2,10 @@
  * vswap.v1.Backend over the zswap core: request/response mapping only. Errors
  * thrown by the core are VswapErrors; unary() and toServiceError map them.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { toServiceError } from '../common/errors';
 import type { Logger } from '../common/logger';
+import { reconcileHandler } from '../common/reconcile-server';
 import { unary } from '../common/server';
 import type { BackendHandlers } from '../../proto/generated/vswap/v1/Backend';
-import type { ReconcileRequest__Output } from '../../proto/generated/vswap/v1/ReconcileRequest';
-import type { ReconcileResponse } from '../../proto/generated/vswap/v1/ReconcileResponse';
 import type { DeleteReasonName, Zswap } from './zswap';
 
 const REASONS: Record<number, DeleteReasonName> = {
@@ -32,52 +29,6 @@ export function zswapBackendImplementation(zswap: Zswap, log: Logger): BackendHa
     Info: unary(log, 'Info', async () => zswap.info()),
     Stats: unary(log, 'Stats', () => zswap.stats()),
     Coldest: unary(log, 'Coldest', async (req) => ({ entries: await zswap.coldest(req.maxEntries) })),
-    Reconcile: (call) => reconcile(zswap, log, call),
+    Reconcile: reconcileHandler({ log, begin: () => zswap.beginReconcile() }),
   };
-}
-
-/**
- * One reply per chunk (the handles of it we do not have), then on half-close
- * the orphans are deleted and one final reply says how many. Chunks are
- * handled in order; reading pauses while the client is slow to take replies.
- */
-function reconcile(zswap: Zswap, log: Logger, call: grpc.ServerDuplexStream<ReconcileRequest__Output, ReconcileResponse>): void {
-  let failed = false;
-  const send = (msg: ReconcileResponse): Promise<void> =>
-    new Promise((resolve) => {
-      if (call.write(msg)) return resolve();
-      call.pause();
-      call.once('drain', () => {
-        call.resume();
-        resolve();
-      });
-    });
-  const fail = (err: unknown): void => {
-    if (failed) return;
-    failed = true;
-    call.emit('error', toServiceError(err, log, 'Reconcile'));
-  };
-  let chain = zswap.beginReconcile();
-  chain.catch(fail);
-  call.on('data', (req: ReconcileRequest__Output) => {
-    chain = chain.then(async (session) => {
-      const missing = await session.check(req.handles);
-      if (!failed) await send({ missing, done: false, deleted: 0 });
-      return session;
-    });
-    chain.catch(fail);
-  });
-  call.on('end', () => {
-    chain
-      .then(async (session) => {
-        if (failed) return;
-        const deleted = await session.finish();
-        await send({ missing: [], done: true, deleted });
-        call.end();
-      })
-      .catch(fail);
-  });
-  call.on('cancelled', () => {
-    failed = true;
-  });
 }

@@ -10,6 +10,7 @@
  */
 import { dataLoss, notFound, resourceExhausted } from '../common/errors';
 import type { Logger } from '../common/logger';
+import type { ReconcileSession } from '../common/reconcile-server';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import type { Compressor } from './compressor';
@@ -81,13 +82,6 @@ export interface ZswapInfo {
   compressor: string;
 }
 
-/** One Reconcile stream: see backend.proto. */
-export interface ReconcileSession {
-  /** The handles of a chunk that are not stored here. */
-  check(handles: readonly number[]): Promise<number[]>;
-  /** Deletes every entry stored before the session began that no chunk named. */
-  finish(): Promise<number>;
-}
 
 export class Zswap {
   private readonly entries = new EntryTable();
@@ -266,11 +260,16 @@ export class Zswap {
   }
 
   async beginReconcile(): Promise<ReconcileSession> {
-    const { since, named } = await this.exclusive(async () => {
+    const { since, named, epoch } = await this.exclusive(async () => {
       await this.syncEpoch();
-      return { since: this.entries.nextSeq, named: new Uint8Array(this.entries.idLimit) };
+      return { since: this.entries.nextSeq, named: new Uint8Array(this.entries.idLimit), epoch: this.epoch };
     });
+    let abandoned = false;
     return {
+      epoch,
+      abandon: () => {
+        abandoned = true;
+      },
       check: (handles) =>
         this.exclusive(() => {
           const missing: number[] = [];
@@ -283,6 +282,8 @@ export class Zswap {
         }),
       finish: () =>
         this.exclusive(async () => {
+          // The store lost data during the session: its marks name another life.
+          if (abandoned || this.epoch !== epoch) return 0;
           // Entries stored after the session began were never the coordinator's to name.
           const orphans: number[] = [];
           for (let id = 0; id < named.length; id++) {

@@ -91,13 +91,16 @@ describe('swapfile service, file store', () => {
     expect(counter(stats, 'no_space')).toBe(13);
     expect(counter(stats, 'clusters_full')).toBe(2);
 
-    // Freeing makes room again; the freed slots are reused.
+    // Freeing makes room again; the freed slots are reused, under new handles (next generation).
     const freed = putA.handles.slice(0, 3);
     expect((await client.delete(freed, 'DELETE_FREED')).deleted).toBe(3);
     const c = randomPages(5);
     const putC = await client.put(c);
     expect(putC.outcomes).toEqual(['PUT_STORED', 'PUT_STORED', 'PUT_STORED', 'PUT_NO_SPACE', 'PUT_NO_SPACE']);
-    expect([...putC.handles.slice(0, 3)].sort((x, y) => x - y)).toEqual([...freed].sort((x, y) => x - y));
+    const slotOf = (h: number): number => (h % 2 ** 28) - 1;
+    expect(putC.handles.slice(0, 3).map(slotOf).sort((x, y) => x - y)).toEqual(freed.map(slotOf).sort((x, y) => x - y));
+    for (const h of putC.handles.slice(0, 3)) expect(freed).not.toContain(h);
+    await expectStatus(client.get([freed[0]!]), status.NOT_FOUND, /stale/);
     const gotC = await client.get(putC.handles.slice(0, 3));
     gotC.pages.forEach((p, i) => expect(Buffer.compare(p, c[i]!)).toBe(0));
   });
@@ -208,7 +211,7 @@ describe('swapfile service, file store', () => {
     expect(info.epoch).not.toBe(epoch);
     expect(info.usedPages).toBe(0);
     const rec = await second.client.reconcile([1, 2, 3, 4]);
-    expect(rec).toEqual({ missing: [1, 2, 3, 4], deleted: 0 });
+    expect(rec).toMatchObject({ missing: [1, 2, 3, 4], deleted: 0, epoch: info.epoch });
   });
 
   it('fsync=always syncs before answering a Put', async () => {

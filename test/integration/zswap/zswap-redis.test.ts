@@ -75,7 +75,7 @@ describe('zswap with the redis store', () => {
     got.pages.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
     // Reconcile against the new process: nothing missing, unnamed ones deleted.
     const res = await z.client.reconcile(handles.slice(0, 60));
-    expect(res).toEqual({ missing: [], deleted: 4 });
+    expect(res).toMatchObject({ missing: [], deleted: 4, epoch: info.epoch });
     // New handles do not collide with the kept ones.
     const more = await z.client.put(memoryLikePages(8, 70));
     expect(more.handles.filter((h) => handles.includes(h))).toEqual([]);

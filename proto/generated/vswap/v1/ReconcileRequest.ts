@@ -4,8 +4,10 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface ReconcileRequest {
   'handles'?: (number | string | Long)[];
+  'last'?: (boolean);
 }
 
 export interface ReconcileRequest__Output {
   'handles': (number)[];
+  'last': (boolean);
 }
