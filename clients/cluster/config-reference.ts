@@ -68,6 +68,7 @@ export async function renderConfigReference(): Promise<string> {
       [
         ['`VSWAP_ADDRESS`', code(shared.coordinatorAddress), 'coordinator address that vswapctl, the SDK and the benchmarks use'],
         ['`VSWAP_LOG_LEVEL`', code(shared.logLevel), 'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set (`npm start` writes the logs to `<data-dir>/logs`)'],
+        ['`VSWAP_READY_FILE`', '', 'a service also writes its ready line (`VSWAP_READY {"service","address","metrics",...}`) to this file while it serves; the image\'s health check reads it (`healthcheck.js --ready-file`)'],
       ],
     ),
     '',

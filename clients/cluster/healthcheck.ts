@@ -2,13 +2,19 @@
 /**
  * A container health check through the standard gRPC health service:
  *   node dist/clients/cluster/healthcheck.js host:port [service] [--timeout-ms N]
+ *   node dist/clients/cluster/healthcheck.js --ready-file PATH [service] [--timeout-ms N]
+ * With --ready-file, the address is read from the ready line the service
+ * wrote there (VSWAP_READY_FILE): the image's HEALTHCHECK works for whichever
+ * service and port the container runs; no file means not ready yet.
  * Exits 0 when grpc.health.v1.Health/Check answers SERVING (for the whole
  * server, or for `service`, e.g. vswap.v1.Backend), 1 otherwise, printing one
  * line either way. Used by docker-compose.yml and its test.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as fs from 'node:fs';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { parseReadyLine } from '../../services/common/ready';
 
 export interface HealthCheckOptions {
   /** Service name to ask about; default "" (the whole server). */
@@ -50,20 +56,48 @@ export function checkHealth(address: string, options: HealthCheckOptions = {}): 
 }
 
 function usage(): never {
-  process.stderr.write('usage: healthcheck host:port [service] [--timeout-ms N]\n');
+  process.stderr.write('usage: healthcheck (host:port | --ready-file PATH) [service] [--timeout-ms N]\n');
   process.exit(2);
+}
+
+/** The address to dial from a ready file: a wildcard bind is reached on loopback. */
+export function addressFromReadyFile(file: string): { ok: true; address: string } | { ok: false; error: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { ok: false, error: `not ready: no ready file ${file}` };
+  }
+  const line = parseReadyLine(text.trim());
+  if (!line) return { ok: false, error: `not ready: ${file} holds no ready line` };
+  const sep = line.address.lastIndexOf(':');
+  const host = line.address.slice(0, sep);
+  const dial = host === '0.0.0.0' || host === '[::]' || host === '::' ? '127.0.0.1' : host;
+  return { ok: true, address: `${dial}:${line.address.slice(sep + 1)}` };
 }
 
 async function main(argv: string[]): Promise<void> {
   const positional: string[] = [];
   let timeoutMs = 3000;
+  let readyFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--timeout-ms') {
+    if (a === '--ready-file') {
+      readyFile = argv[++i];
+      if (!readyFile) usage();
+    } else if (a === '--timeout-ms') {
       timeoutMs = Number(argv[++i]);
       if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) usage();
     } else if (a.startsWith('-')) usage();
     else positional.push(a);
+  }
+  if (readyFile !== undefined) {
+    const found = addressFromReadyFile(readyFile);
+    if (!found.ok) {
+      process.stdout.write(`${found.error}\n`);
+      process.exit(1);
+    }
+    positional.unshift(found.address);
   }
   const [address, service] = positional;
   if (!address || positional.length > 2 || !/^.+:\d+$/.test(address)) usage();

@@ -205,9 +205,14 @@ export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: 
 }
 
 /** Environment variables the services and clients share (read here only). */
-export function sharedEnv(env: NodeJS.ProcessEnv = process.env, defaults: { logLevel: string } = { logLevel: 'info' }): { logLevel: string; coordinatorAddress: string; path: string } {
+export function sharedEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  defaults: { logLevel: string } = { logLevel: 'info' },
+): { logLevel: string; coordinatorAddress: string; path: string; readyFile: string | undefined } {
   return {
     path: env.PATH ?? '',
+    // A service also writes its ready line to this file while it serves (the container health check reads it).
+    readyFile: env.VSWAP_READY_FILE || undefined,
     logLevel: env.VSWAP_LOG_LEVEL ?? defaults.logLevel,
     coordinatorAddress: env.VSWAP_ADDRESS ?? '127.0.0.1:50051',
   };

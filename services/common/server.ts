@@ -7,6 +7,7 @@ import type { Logger } from './logger';
 import { toServiceError } from './errors';
 import { MAX_MESSAGE_BYTES } from './limits';
 import { LOADER_OPTIONS, PROTO_FILES } from './proto';
+import { withdrawReady } from './ready';
 
 export interface ServiceBinding {
   /** Fully qualified service name, e.g. "vswap.v1.Backend" (health reports it). */
@@ -22,6 +23,8 @@ export interface ServerOptions {
   log: Logger;
   /** How long graceful shutdown waits for calls in flight; default 5000 ms. */
   gracePeriodMs?: number;
+  /** Server interceptors, e.g. the gRPC metrics (ServiceMetrics.interceptors); default none. */
+  interceptors?: grpc.ServerInterceptor[];
 }
 
 export type ServerStatus = 'starting' | 'serving' | 'draining' | 'stopped';
@@ -45,6 +48,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    interceptors: options.interceptors ?? [],
   });
   const health = new HealthImplementation({ '': 'SERVING' });
   for (const s of options.services) {
@@ -136,12 +140,14 @@ export function serverStreaming<Req, Res>(
  * resources) and exits. A failure to start is printed as one line, exit 1.
  */
 export function runMain(name: string, main: () => Promise<{ stop(): Promise<void> }>): void {
+  withdrawReady();
   main().then(
     (running) => {
       let stopping = false;
       const onSignal = (signal: NodeJS.Signals): void => {
         if (stopping) return;
         stopping = true;
+        withdrawReady();
         running.stop().then(
           () => process.exit(0),
           (err: unknown) => {

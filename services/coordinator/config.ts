@@ -1,4 +1,5 @@
 import { LOG_LEVELS, address, int, oneOf, str } from '../common/config';
+import { metricsListenOption } from '../common/metrics';
 import { parseBackendSpecs } from './backend-registry';
 
 /** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
@@ -21,5 +22,12 @@ export const coordinatorOptions = {
   retryWindowMs: int('how long the answer to a mutating call with a request_id is remembered for its retries, in ms', 600_000, { min: 1000, max: 86_400_000 }),
   retryMaxEntries: int('most answers remembered for retries at once (the oldest go first)', 100_000, { min: 1, max: 10_000_000 }),
   retryMaxSlots: int('most slot ids and counts held by the answers remembered for retries (about 8 bytes each)', 4_000_000, { min: 512, max: 100_000_000 }),
+  stopWritebackMs: int(
+    'on SIGTERM, first write zswap\'s pages back to a durable swapfile for up to this many ms (0 = off: a volatile zswap\'s pages are lost when it stops)',
+    0,
+    { min: 0, max: 3_600_000 },
+  ),
+  metricsListen: metricsListenOption(),
+  metricsMaxOwners: int('owners with their own metrics series (those holding the most slots; the rest are summed as owner="(other)")', 20, { min: 0, max: 10_000 }),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };

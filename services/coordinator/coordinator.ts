@@ -12,7 +12,7 @@ import { pageChecksum } from '../common/checksum';
 import { isZeroPage } from '../common/pages';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
-import { type FsyncPolicy, Journal } from './journal';
+import { type FsyncPolicy, Journal, type JournalStats } from './journal';
 import { type JournalRecord, RecordType, type RecordWriter } from './journal-records';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
 import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
@@ -999,6 +999,11 @@ export class Coordinator {
         { name: 'journal_snapshots', value: this.journal.stats.snapshots },
       ],
     };
+  }
+
+  /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
+  metricsView(): { journal: Readonly<JournalStats>; ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>; swapCachePages: number } {
+    return { journal: this.journal.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
   }
 
   setOwnerPolicy(owner: string, update: boolean, policy: OwnerPolicy): OwnerPolicy {

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
+import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { loadVswapProto } from '../common/proto';
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
@@ -9,7 +10,30 @@ import { parseBackendSpecs } from './backend-registry';
 import { coordinatorOptions } from './config';
 import { Coordinator } from './coordinator';
 import { RequestLog } from './request-log';
+import { registerCoordinatorMetrics } from './metrics';
+import { TierCode } from './slot-table';
 import { virtualSwapService } from './virtual-swap-service';
+
+/**
+ * Writes zswap's pages back to the swapfiles until none is left or `ms` has
+ * passed, so that a graceful stop of the whole cluster (zswap's pool is
+ * volatile) keeps what a durable tier can hold. Returns the pages moved.
+ */
+async function writebackBeforeStop(coordinator: Coordinator, ms: number, log: ReturnType<typeof createLogger>): Promise<number> {
+  const deadline = Date.now() + ms;
+  let moved = 0;
+  while (Date.now() < deadline) {
+    const n = await coordinator.writeback(4096, '').catch((err: unknown) => {
+      log.warn({ err: String(err) }, 'writeback before stop failed');
+      return 0;
+    });
+    if (n === 0) break;
+    moved += n;
+  }
+  const left = coordinator.table.pagesByTier()[TierCode.ZSWAP] ?? 0;
+  log.info({ moved, zswapPagesLeft: left, ms }, left === 0 ? 'zswap written back before stop' : 'writeback before stop ended with pages still in zswap');
+  return moved;
+}
 
 runMain('coordinator', async () => {
   const config = loadConfig(coordinatorOptions, { program: 'vswap-coordinator', envPrefix: 'VSWAP_COORDINATOR' });
@@ -25,16 +49,33 @@ runMain('coordinator', async () => {
     log,
   });
   const requests = new RequestLog({ windowMs: config.retryWindowMs, maxEntries: config.retryMaxEntries, maxSlots: config.retryMaxSlots, log });
-  const server = await startServer({
-    address: config.listen,
-    log,
-    services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log, requests) }],
-  });
-  announceReady('coordinator', server.address);
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  let metricsServer: MetricsServer | undefined;
+  let server;
+  try {
+    if (metrics && config.metricsListen !== undefined) {
+      registerCoordinatorMetrics(metrics.registry, coordinator, { maxOwners: config.metricsMaxOwners });
+      metricsServer = await startMetricsServer({ address: config.metricsListen, registry: metrics.registry, log });
+    }
+    server = await startServer({
+      address: config.listen,
+      log,
+      interceptors: metrics?.interceptors,
+      services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log, requests) }],
+    });
+  } catch (err) {
+    await metricsServer?.close();
+    await coordinator.close();
+    throw err;
+  }
+  announceReady('coordinator', server.address, { metrics: metricsServer?.address });
+  const running = server;
   return {
     async stop() {
-      await server.shutdown();
+      await running.shutdown();
+      if (config.stopWritebackMs > 0) await writebackBeforeStop(coordinator, config.stopWritebackMs, log);
       await coordinator.close();
+      await metricsServer?.close();
     },
   };
 });

@@ -5,10 +5,9 @@
  */
 import { MAX_CAPACITY } from './allocator';
 import { ConfigError, LOG_LEVELS, address, bool, int, loadConfig, oneOf, optional, str, type ConfigOf, type LoadConfigOptions } from '../common/config';
+import { metricsListenOption } from '../common/metrics';
 
 export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
-
-
 export const swapfileOptions = {
   listen: address('address to serve vswap.v1.Backend on (port 0 picks a free one)', '127.0.0.1:50053'),
   capacityPages: int('size of the swap device in 4 KiB pages (262144 = 1 GiB)', 262144, { min: 1, max: MAX_CAPACITY }),
@@ -28,6 +27,7 @@ export const swapfileOptions = {
   ),
   redisUrl: optional(str('Redis to store pages in (required with --store redis), e.g. redis://127.0.0.1:6379', undefined)),
   redisKeyPrefix: str('prefix of every Redis key this service writes', 'vswap:swapfile:', (v) => (v === '' ? 'the prefix is empty' : undefined)),
+  metricsListen: metricsListenOption(),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
 

@@ -6,6 +6,8 @@ import { loadVswapProto } from '../common/proto';
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createLogger } from '../common/logger';
+import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
+import { registerSwapfileMetrics } from './metrics';
 import { loadSwapfileConfig } from './config';
 import { swapfileBackendImplementation } from './service';
 import { Swapfile } from './swapfile';
@@ -31,23 +33,37 @@ runMain('swapfile', async () => {
     store = FileStore.open({ path: config.path, capacity: config.capacityPages, fsync: config.fsync, fsyncDelayMs: config.fsyncDelayMs, log });
   }
   backend.attach(store);
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && config.metricsListen !== undefined) {
+    registerSwapfileMetrics(metrics.registry, backend);
+    try {
+      metricsServer = await startMetricsServer({ address: config.metricsListen, registry: metrics.registry, log });
+    } catch (err) {
+      await store.close();
+      throw new Error(`--metrics-listen (VSWAP_SWAPFILE_METRICS_LISTEN): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   let server;
   try {
     server = await startServer({
       address: config.listen,
+      interceptors: metrics?.interceptors,
       services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: swapfileBackendImplementation(backend, log) }],
       log,
     });
   } catch (err) {
+    await metricsServer?.close();
     await store.close();
     throw new Error(`--listen (VSWAP_SWAPFILE_LISTEN): ${err instanceof Error ? err.message : String(err)}`);
   }
   log.info({ address: server.address, store: store.kind, capacity: config.capacityPages, used: backend.allocator.used, epoch: store.epoch }, 'swapfile serving');
-  announceReady('swapfile', server.address);
+  announceReady('swapfile', server.address, { metrics: metricsServer?.address });
   return {
     async stop() {
       await server.shutdown();
       await store.close();
+      await metricsServer?.close();
       log.info('swapfile stopped');
     },
   };

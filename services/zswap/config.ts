@@ -4,6 +4,7 @@
  */
 import { ConfigError, LOG_LEVELS, address, bool, bytes, int, loadConfig, memoryBytes, oneOf, optional, str, type ConfigOf } from '../common/config';
 import { PAGE_SIZE } from '../common/limits';
+import { metricsListenOption } from '../common/metrics';
 
 export const ZSWAP_ENV_PREFIX = 'VSWAP_ZSWAP';
 
@@ -36,6 +37,7 @@ export const zswapOptionSpecs = {
   store: oneOf('where compressed objects live', STORE_KINDS, 'memory'),
   redisUrl: optional(str('Redis URL for --store redis, e.g. redis://127.0.0.1:6379')),
   redisKeyPrefix: str('prefix of every Redis key this service uses', 'vswap:zswap:', (v) => (v === '' ? 'must not be empty' : undefined)),
+  metricsListen: metricsListenOption(),
   logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
 

@@ -3,11 +3,13 @@
  *   node dist/services/zswap/main.js --listen 127.0.0.1:50052 --compressor lz4 --pool-bytes 256M
  */
 import { createLogger } from '../common/logger';
+import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { loadVswapProto } from '../common/proto';
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createCompressor } from './compressor';
 import { loadZswapConfig, optionName } from './config';
+import { registerZswapMetrics } from './metrics';
 import { zswapBackendImplementation } from './service';
 import { openObjectStore } from './store-factory';
 import { Zswap } from './zswap';
@@ -33,11 +35,21 @@ runMain('zswap', async () => {
     await store.close();
     throw err;
   }
-  const server = await startServer({
-    address: config.listen,
-    log,
-    services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: zswapBackendImplementation(zswap, log) }],
-  }).catch(async (err: unknown) => {
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  let metricsServer: MetricsServer | undefined;
+  const server = await (async () => {
+    if (metrics && config.metricsListen !== undefined) {
+      registerZswapMetrics(metrics.registry, zswap, { poolLimitBytes: config.poolBytes });
+      metricsServer = await startMetricsServer({ address: config.metricsListen, registry: metrics.registry, log });
+    }
+    return startServer({
+      address: config.listen,
+      log,
+      interceptors: metrics?.interceptors,
+      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: zswapBackendImplementation(zswap, log) }],
+    });
+  })().catch(async (err: unknown) => {
+    await metricsServer?.close();
     await zswap.close();
     throw err;
   });
@@ -45,11 +57,12 @@ runMain('zswap', async () => {
     { address: server.address, compressor: config.compressor, store: config.store, poolBytes: config.poolBytes, acceptThresholdPercent: config.acceptThresholdPercent },
     'zswap serving',
   );
-  announceReady('zswap', server.address);
+  announceReady('zswap', server.address, { metrics: metricsServer?.address });
   return {
     async stop() {
       await server.shutdown();
       await zswap.close();
+      await metricsServer?.close();
     },
   };
 });

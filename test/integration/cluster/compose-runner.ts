@@ -4,7 +4,8 @@
  * WORKDIR), the same environment, the same health checks. Service host names
  * become 127.0.0.1, every port is remapped to a free one, named volumes
  * become temporary directories, and the redis service is a real
- * redis-server with the compose file's arguments.
+ * redis-server with the compose file's arguments. Services of other images
+ * (Prometheus) are not run here: `npm run test:compose` runs them under Docker.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,6 +24,7 @@ export interface ComposeService {
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: { test?: string[] | string };
   ports?: string[];
+  stop_grace_period?: string;
 }
 
 export interface ComposeFile {
@@ -64,6 +66,19 @@ export function containerPort(name: string, svc: ComposeService): number {
   return Number(m[1]);
 }
 
+/** Whether a service's command can run as a local process here (node, or redis-server). */
+export function runsLocally(svc: ComposeService): boolean {
+  const cmd = svc.command?.[0];
+  return cmd === 'node' || cmd === 'redis-server' || (svc.image?.startsWith('redis') ?? false);
+}
+
+/** The port of a vswap service's metrics endpoint in its container (VSWAP_*_METRICS_LISTEN), if any. */
+export function metricsPort(svc: ComposeService): number | undefined {
+  const listen = Object.entries(environmentOf(svc)).find(([k]) => /^VSWAP_[A-Z]+_METRICS_LISTEN$/.test(k))?.[1];
+  const m = listen ? /:(\d+)$/.exec(listen) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
 export interface RunningService {
   name: string;
   /** 127.0.0.1:<remapped port>. */
@@ -85,7 +100,12 @@ export class ComposeRunner {
 
   static async prepare(compose: ComposeFile, tmpDir: string): Promise<ComposeRunner> {
     const r = new ComposeRunner(compose, tmpDir);
-    for (const [name, svc] of Object.entries(compose.services)) r.hostMap.set(`${name}:${containerPort(name, svc)}`, `127.0.0.1:${await freePort()}`);
+    for (const [name, svc] of Object.entries(compose.services)) {
+      if (!runsLocally(svc)) continue;
+      r.hostMap.set(`${name}:${containerPort(name, svc)}`, `127.0.0.1:${await freePort()}`);
+      const metrics = metricsPort(svc);
+      if (metrics !== undefined) r.hostMap.set(`${name}:${metrics}`, `127.0.0.1:${await freePort()}`);
+    }
     for (const vol of Object.keys(compose.volumes ?? {})) {
       const dir = path.join(tmpDir, vol);
       fs.mkdirSync(dir, { recursive: true });
@@ -106,8 +126,10 @@ export class ComposeRunner {
   rewrite(name: string, value: string): string {
     const svc = this.compose.services[name]!;
     const own = containerPort(name, svc);
+    const metrics = metricsPort(svc);
     let v = value.replace(/\b([A-Za-z0-9][A-Za-z0-9_.-]*):(\d+)\b/g, (whole, host: string, port: string) => {
       if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === own) return this.addressOf(name);
+      if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === metrics) return this.hostMap.get(`${name}:${metrics}`) ?? whole;
       return this.hostMap.get(`${host}:${port}`) ?? whole;
     });
     for (const mount of svc.volumes ?? []) {
@@ -127,7 +149,15 @@ export class ComposeRunner {
     return env;
   }
 
-  /** Services in an order where each comes after what it depends on. */
+  /** host:port of a service's metrics endpoint here. */
+  metricsAddressOf(name: string): string {
+    const port = metricsPort(this.compose.services[name] ?? {});
+    const a = port === undefined ? undefined : this.hostMap.get(`${name}:${port}`);
+    if (!a) throw new Error(`service ${name} serves no metrics`);
+    return a;
+  }
+
+  /** The services run here (runsLocally), in an order where each comes after what it depends on. */
   startOrder(): string[] {
     const order: string[] = [];
     const visit = (name: string, path: string[]): void => {
@@ -136,7 +166,7 @@ export class ComposeRunner {
       for (const dep of dependenciesOf(this.compose.services[name] ?? {})) visit(dep, [...path, name]);
       order.push(name);
     };
-    for (const name of Object.keys(this.compose.services)) visit(name, []);
+    for (const [name, svc] of Object.entries(this.compose.services)) if (runsLocally(svc)) visit(name, []);
     return order;
   }
 

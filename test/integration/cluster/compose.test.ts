@@ -15,7 +15,7 @@ import { zswapOptionSpecs, ZSWAP_ENV_PREFIX } from '../../../services/zswap/conf
 import { swapfileOptions, SWAPFILE_ENV_PREFIX } from '../../../services/swapfile/config';
 import { VswapClient } from '../../../clients/sdk';
 import { REPO_ROOT } from '../../support/service';
-import { ComposeRunner, environmentOf, readCompose } from './compose-runner';
+import { ComposeRunner, environmentOf, metricsPort, readCompose } from './compose-runner';
 
 const compose = readCompose();
 
@@ -32,14 +32,34 @@ function textPage(seed: number): Buffer {
 }
 
 describe('docker-compose.yml', () => {
-  it('has redis with persistence and the four vswap services, each with a health check', () => {
-    const names = Object.keys(compose.services);
+  it('has redis with persistence and the four vswap services, each with a health check, and a Prometheus scraping them', () => {
+    const names = Object.keys(compose.services).filter((n) => n !== 'prometheus');
     expect(names.sort()).toEqual(['coordinator', 'redis', 'swapfile', 'swapfile-redis', 'zswap']);
     const redis = compose.services.redis!;
     const appendonly = redis.command?.indexOf('--appendonly') ?? -1;
     expect(appendonly).toBeGreaterThan(0);
     expect(redis.command?.[appendonly + 1]).toBe('yes');
     for (const name of names) expect(compose.services[name]!.healthcheck?.test?.[0], name).toBe('CMD');
+    // Prometheus scrapes each vswap service's metrics port, published on loopback only.
+    expect(compose.services.prometheus?.image).toBe('prom/prometheus:v2.42.0');
+    const promConfig = fs.readFileSync(path.join(REPO_ROOT, 'compose/prometheus.yml'), 'utf8');
+    for (const name of names.filter((n) => n !== 'redis')) {
+      const port = metricsPort(compose.services[name]!);
+      expect(port, `${name} serves metrics`).toBeDefined();
+      expect(promConfig, `${name} is scraped`).toContain(`"${name}:${port}"`);
+    }
+    for (const svc of Object.values(compose.services)) for (const p of svc.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it('stops the coordinator before the backends, with time to write zswap back', () => {
+    const coordinator = compose.services.coordinator!;
+    // compose stops dependents first: the coordinator depends on every backend.
+    expect(Object.keys(coordinator.depends_on ?? {}).sort()).toEqual(['swapfile', 'swapfile-redis', 'zswap']);
+    const ms = Number(environmentOf(coordinator).VSWAP_COORDINATOR_STOP_WRITEBACK_MS);
+    expect(ms).toBeGreaterThan(0);
+    const grace = /^(\d+)s$/.exec(String(coordinator.stop_grace_period ?? ''));
+    expect(grace, 'stop_grace_period in seconds').not.toBeNull();
+    expect(Number(grace![1]) * 1000).toBeGreaterThan(ms + 5000);
   });
 
   it('sets every option of each service as its VSWAP_* variable, and no variable the service does not know', () => {
@@ -57,7 +77,7 @@ describe('docker-compose.yml', () => {
     const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-slim/m);
     expect(dockerfile).toMatch(/RUN npm ci/);
-    const images = new Set(Object.entries(compose.services).filter(([n]) => n !== 'redis').map(([, s]) => s.image));
+    const images = new Set(Object.entries(compose.services).filter(([n]) => n !== 'redis' && n !== 'prometheus').map(([, s]) => s.image));
     expect(images.size).toBe(1);
     for (const [name, svc] of Object.entries(compose.services)) {
       if (svc.command?.[0] !== 'node') continue;
@@ -131,5 +151,19 @@ describe('docker-compose.yml services as local processes', () => {
     await client.swapon('swapfile', 10);
     await client.swapon('zswap', 0);
     expect((await client.free(owner, [...slots, ...contiguous.slots])).every((c) => c === 0)).toBe(true);
+  });
+
+  it('serves every vswap service\'s metrics where the compose file says', async () => {
+    const expected: Record<string, RegExp> = {
+      coordinator: /^vswap_pswpout_total \d+$/m,
+      zswap: /^vswap_zswap_stored_pages \d+$/m,
+      swapfile: /^vswap_swapfile_used_pages \d+$/m,
+      'swapfile-redis': /^vswap_swapfile_used_pages \d+$/m,
+    };
+    for (const [name, re] of Object.entries(expected)) {
+      const text = await (await fetch(`http://${runner.metricsAddressOf(name)}/metrics`)).text();
+      expect(text, name).toMatch(re);
+      expect(text, name).toMatch(/^grpc_server_handled_total\{/m);
+    }
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * The coordinator's Prometheus figures, read from its counters and slot table
+ * when scraped. Pages swapped out and in keep the kernel's vmstat words
+ * (pswpout, pswpin): here they count pages through the VirtualSwap API,
+ * whatever tier took them. Per-owner series exist for at most `maxOwners`
+ * owners (those holding the most slots); the rest are summed under
+ * owner="(other)", a name no owner can have, so a cluster of many tenants
+ * cannot blow up the series count.
+ */
+import type { Registry } from 'prom-client';
+import { counterFrom, gaugeFrom } from '../common/metrics';
+import type { Coordinator } from './coordinator';
+import { TierCode } from './slot-table';
+
+export const OTHER_OWNERS = '(other)';
+
+/** Tiers that hold a page (TIER_EMPTY slots hold none), as label values. */
+const PAGE_TIERS: readonly [TierCode, string][] = [
+  [TierCode.ZERO, 'zero'],
+  [TierCode.ZSWAP, 'zswap'],
+  [TierCode.SWAPFILE, 'swapfile'],
+  [TierCode.LOST, 'lost'],
+];
+
+type OwnerRow = { owner: string; usedSlots: number; swapOuts: number; swapIns: number };
+
+/** The owners with their own series, and the rest summed as one row. */
+export function boundedOwners(rows: readonly OwnerRow[], maxOwners: number): OwnerRow[] {
+  const sorted = [...rows].sort((a, b) => b.usedSlots - a.usedSlots || (a.owner < b.owner ? -1 : 1));
+  const kept = sorted.slice(0, maxOwners);
+  const rest = sorted.slice(maxOwners);
+  if (rest.length === 0) return kept;
+  const other = { owner: OTHER_OWNERS, usedSlots: 0, swapOuts: 0, swapIns: 0 };
+  for (const r of rest) {
+    other.usedSlots += r.usedSlots;
+    other.swapOuts += r.swapOuts;
+    other.swapIns += r.swapIns;
+  }
+  return [...kept, other];
+}
+
+export function registerCoordinatorMetrics(registry: Registry, coordinator: Coordinator, options: { maxOwners: number }): void {
+  const c = coordinator.counters;
+  const table = coordinator.table;
+  counterFrom(registry, 'vswap_pswpout_total', 'pages swapped out (SwapOut and Store), whatever tier took them', () => c.swap_outs);
+  counterFrom(registry, 'vswap_pswpin_total', 'pages swapped in (Load)', () => c.swap_ins);
+  gaugeFrom(registry, 'vswap_used_slots', 'allocated slots (swap count > 0), with or without data', () => table.usedSlots());
+  gaugeFrom(
+    registry,
+    'vswap_pages',
+    'pages held by live slots, by tier (zero: all-zero pages kept as metadata; lost: pages that read as DATA_LOSS)',
+    () => {
+      const by = table.pagesByTier();
+      return PAGE_TIERS.map(([code, tier]) => [{ tier }, by[code] ?? 0] as const);
+    },
+    ['tier'],
+  );
+  counterFrom(registry, 'vswap_lost_pages_total', 'pages marked lost (a volatile backend restarted without them, or a failed checksum while moving)', () => c.lost_pages);
+  counterFrom(registry, 'vswap_checksum_failures_total', 'pages that failed their checksum when read back from a backend', () => c.checksum_failures);
+  counterFrom(registry, 'vswap_reconciles_total', 'reconciles with a backend (after its start or restart)', () => c.reconciles);
+  counterFrom(registry, 'vswap_written_back_pages_total', 'pages moved from zswap to a swapfile by writeback', () => c.written_back_pages);
+  counterFrom(registry, 'vswap_migrated_pages_total', 'pages moved between backends by swapoff', () => c.migrated_pages);
+  counterFrom(registry, 'vswap_orphans_deleted_total', 'backend copies no slot referenced, deleted by reconcile', () => c.orphans_deleted);
+  gaugeFrom(registry, 'vswap_swap_cache_pages', 'pages held by the coordinator while their backend write or move is in flight', () => coordinator.metricsView().swapCachePages);
+  counterFrom(registry, 'vswap_journal_commits_total', 'journal group commits', () => coordinator.metricsView().journal.commits);
+  counterFrom(registry, 'vswap_journal_fsyncs_total', 'journal fsyncs', () => coordinator.metricsView().journal.fsyncs);
+  counterFrom(registry, 'vswap_journal_snapshots_total', 'journal snapshots written', () => coordinator.metricsView().journal.snapshots);
+  gaugeFrom(registry, 'vswap_journal_log_bytes', 'bytes in the journal log since the last snapshot', () => coordinator.metricsView().journal.logBytes);
+
+  const owners = (): OwnerRow[] => {
+    const counters = coordinator.metricsView().ownerCounters;
+    const names = new Set([...table.owners(), ...counters.keys()]);
+    const rows = [...names].map((owner) => {
+      const oc = counters.get(owner);
+      return { owner, usedSlots: table.usedSlots(owner), swapOuts: oc?.swapOuts ?? 0, swapIns: oc?.swapIns ?? 0 };
+    });
+    return boundedOwners(rows, options.maxOwners);
+  };
+  gaugeFrom(registry, 'vswap_owner_used_slots', `allocated slots per owner (at most ${options.maxOwners} owners, the rest as owner="${OTHER_OWNERS}")`, () => owners().map((r) => [{ owner: r.owner }, r.usedSlots] as const), ['owner']);
+  counterFrom(registry, 'vswap_owner_pswpout_total', 'pages swapped out per owner (bounded as vswap_owner_used_slots)', () => owners().map((r) => [{ owner: r.owner }, r.swapOuts] as const), ['owner']);
+  counterFrom(registry, 'vswap_owner_pswpin_total', 'pages swapped in per owner (bounded as vswap_owner_used_slots)', () => owners().map((r) => [{ owner: r.owner }, r.swapIns] as const), ['owner']);
+
+  const backends = (read: (d: ReturnType<Coordinator['describeBackend']>) => number) => () =>
+    coordinator.registry.all.map((b) => [{ backend: b.name }, read(coordinator.describeBackend(b))] as const);
+  gaugeFrom(registry, 'vswap_backend_up', 'whether the coordinator reaches the backend (1) or not (0)', backends((d) => (d.reachable ? 1 : 0)), ['backend']);
+  gaugeFrom(registry, 'vswap_backend_used_pages', "pages a backend holds for live slots, as its last Info said", backends((d) => d.usedPages), ['backend']);
+  gaugeFrom(registry, 'vswap_backend_capacity_pages', "a backend's capacity in pages, as its last Info said", backends((d) => d.capacityPages), ['backend']);
+}
