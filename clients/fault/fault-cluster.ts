@@ -41,6 +41,8 @@ export interface FaultClusterOptions {
   swapfilePages?: number;
   /** Coordinator's deadline for backend calls; default 1000 ms (a hung peer is noticed fast). */
   backendDeadlineMs?: number;
+  /** How often the coordinator polls backends' Info; default 200 ms. */
+  pollMs?: number;
   /** Called with every child process as it is spawned (cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -66,8 +68,10 @@ export class FaultCluster {
   readonly hangs = new HangTracker();
   /** Backends currently taken out with Swapoff by a nemesis (healed with Swapon). */
   readonly swappedOff = new Set<BackendName>();
+  /** Rules a nemesis saw broken while it ran (e.g. a backend left draining); each fails the run. */
+  readonly violations: string[] = [];
   private readonly paused = new Set<NodeName>();
-  private readonly limited = new Set<BackendName>();
+  private readonly limited = new Set<BackendName | 'coordinator'>();
 
   private constructor(
     readonly options: FaultClusterOptions,
@@ -104,7 +108,7 @@ export class FaultCluster {
           { name: 'file0', store: 'file', fsync: 'always', capacityPages: pages },
           { name: 'remote0', store: 'redis', redisUrl: redis.url, capacityPages: pages },
         ],
-        coordinatorArgs: ['--backend-deadline-ms', String(options.backendDeadlineMs ?? 1000), '--poll-ms', '200'],
+        coordinatorArgs: ['--backend-deadline-ms', String(options.backendDeadlineMs ?? 1000), '--poll-ms', String(options.pollMs ?? 200)],
         logDir: path.join(options.dataDir, 'logs'),
         onSpawn: options.onSpawn,
         routeBackend: async (name, address) => {
@@ -168,7 +172,7 @@ export class FaultCluster {
    * full size, but the limit applies to the write position, not the size).
    * undefined lifts the limit.
    */
-  async limitFileSize(name: BackendName, bytes: number | undefined): Promise<void> {
+  async limitFileSize(name: BackendName | 'coordinator', bytes: number | undefined): Promise<void> {
     const pid = this.pid(name);
     if (pid === undefined) return;
     // Soft limit only, so that it can be raised again without privileges.
@@ -213,6 +217,51 @@ export class FaultCluster {
     }
   }
 
+  /** Bytes of the coordinator's most recently written file (the journal log it appends to). */
+  coordinatorJournalBytes(): number {
+    let newest = { mtime: -1, size: 0 };
+    try {
+      for (const f of fs.readdirSync(this.coordinatorDataDir)) {
+        const st = fs.statSync(path.join(this.coordinatorDataDir, f));
+        if (st.isFile() && st.mtimeMs > newest.mtime) newest = { mtime: st.mtimeMs, size: st.size };
+      }
+    } catch {
+      // not there yet
+    }
+    return newest.size;
+  }
+
+  /** Redis loses everything it held: killed, its files deleted, started again (a restart without persistence). */
+  async wipeRedis(): Promise<void> {
+    this.volatileStores.add('remote0');
+    await this.redis.kill();
+    for (const f of fs.readdirSync(this.redis.dir)) fs.rmSync(path.join(this.redis.dir, f), { recursive: true, force: true });
+    await this.redis.restart();
+  }
+
+  /** A copy of Redis's files as they are now, for rollbackRedis(). */
+  snapshotRedis(): string {
+    const copy = `${this.redis.dir}.rollback`;
+    fs.rmSync(copy, { recursive: true, force: true });
+    fs.cpSync(this.redis.dir, copy, { recursive: true });
+    return copy;
+  }
+
+  /** Redis comes back from an older copy of its files (a restore from backup, a lost AOF tail). */
+  async rollbackRedis(copy: string): Promise<void> {
+    this.volatileStores.add('remote0');
+    await this.redis.kill();
+    fs.rmSync(this.redis.dir, { recursive: true, force: true });
+    fs.renameSync(copy, this.redis.dir);
+    await this.redis.restart();
+  }
+
+  /** The backends' priorities and states now. */
+  async backendStates(): Promise<Map<string, { state: string; priority: number }>> {
+    const bs = await this.admin.listBackends();
+    return new Map(bs.map((b) => [b.name, { state: b.state, priority: b.priority }]));
+  }
+
   /** Kills the coordinator (SIGKILL), starts it again and measures until it answers Stats. */
   async restartCoordinator(cause: string, downMs = 0): Promise<Recovery> {
     const t0 = Date.now();
@@ -248,6 +297,7 @@ export class FaultCluster {
     for (const n of [...this.paused]) this.resume(n);
     for (const p of this.proxies.values()) p.setMode({ kind: 'pass' });
     for (const b of [...this.limited]) await this.limitFileSize(b, undefined);
+    if (this.pid('redis') === undefined && fs.existsSync(`${this.redis.dir}.rollback`)) fs.rmSync(`${this.redis.dir}.rollback`, { recursive: true, force: true });
     if (this.pid('redis') === undefined) await this.startAgain('redis');
     for (const b of BACKENDS) if (this.pid(b) === undefined) await this.startAgain(b);
     if (this.pid('coordinator') === undefined) await this.cluster.startAgain('coordinator');

@@ -85,6 +85,8 @@ export interface FaultRunReport {
   retries: Record<string, number>;
   /** What the coordinator's request_id dedup covered (which mutations were retried). */
   serverDedup: DedupLevel;
+  /** Rules the nemeses saw broken while they ran (a backend left draining, a coordinator that died of a full disk, ...). */
+  violations: string[];
   workloadErrors: Record<string, number>;
   recoveries: Recovery[];
   check: CheckReport;
@@ -121,7 +123,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     options.onLine?.(text);
   };
   line('info', `seed ${seed}, ${durationMs} ms, nemeses ${nemeses.join(',')}, data in ${dataDir}`);
-  const cluster = await FaultCluster.start({ dataDir, history, onSpawn: options.onSpawn });
+  // A backend restart must beat the coordinator's Info poll: poll at the production default (500 ms) then, else fast.
+  const pollMs = nemeses.includes('fast-restart-backend') || nemeses.includes('equal-priority-reconcile') ? 500 : 200;
+  const cluster = await FaultCluster.start({ dataDir, history, onSpawn: options.onSpawn, pollMs });
+  const stormOwner = `f${seed}-storm`;
   // Lines the nemeses add go to onLine too.
   const origFault = history.fault.bind(history);
   history.fault = (text: string) => {
@@ -151,7 +156,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     const counts: Record<string, number> = {};
     const stopFaults = new AbortController();
     const stopWorkload = new AbortController();
-    const faults = runSchedule({ cluster, history, rng: new Rng(mix32(seed, 0x6e656d)), counts }, { kinds: nemeses, minGapMs: options.minGapMs, maxGapMs: options.maxGapMs }, stopFaults.signal);
+    const faults = runSchedule({ cluster, history, rng: new Rng(mix32(seed, 0x6e656d)), counts, client, dedup: serverDedup, stormOwner }, { kinds: nemeses, minGapMs: options.minGapMs, maxGapMs: options.maxGapMs }, stopFaults.signal);
     const started = Date.now();
     const cover = options.coverEveryKind ?? true;
     const ender = setInterval(() => {
@@ -175,7 +180,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     line('info', healthy ? 'healed: every backend reachable and active' : 'healed, but not every backend is reachable and active after 30 s');
     // Writes the coordinator retries in the background settle first.
     await sleep(300);
-    const check = await checkRun({ cluster, workload, client, history, ambiguousSwapOutPages: report.ambiguousSwapOutPages, volatileStores: cluster.volatileStores });
+    const check = await checkRun({ cluster, workload, client, history, ambiguousSwapOutPages: report.ambiguousSwapOutPages, volatileStores: cluster.volatileStores, extraOwners: [stormOwner] });
     client.hangs.sweep();
     cluster.hangs.sweep();
     const corruptions = report.corruptions + check.corruptions;
@@ -201,6 +206,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       unknownErrors,
       orphanedSlots: check.orphanedSlots,
       retriesSettleAll: serverDedup === 'durable',
+      violations: cluster.violations,
     });
     passed = failures.length === 0;
     for (const f of failures) history.add('check', `FAIL ${f}`);
@@ -236,6 +242,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       serverUnknown: { ...client.serverUnknown },
       retries: { ...client.retries },
       serverDedup,
+      violations: [...cluster.violations],
       workloadErrors: report.errors,
       recoveries: cluster.recoveries,
       check,

@@ -6,7 +6,10 @@
  */
 import { Rng } from '../workload/prng';
 import { BACKENDS, type BackendName, type FaultCluster, sleep } from './fault-cluster';
+import { deadlineStorm } from './deadline-storm';
+import { liveSlotsInJournal } from './checker';
 import type { History } from './history';
+import type { DedupLevel, RecordingClient } from './recording-client';
 
 export const NEMESIS_KINDS = [
   'kill-coordinator',
@@ -23,6 +26,14 @@ export const NEMESIS_KINDS = [
   'net-reset',
   'restart-during-writeback',
   'restart-during-swapoff',
+  'fast-restart-backend',
+  'redis-wipe',
+  'redis-rollback',
+  'equal-priority-reconcile',
+  'deadline-storm',
+  'cancel-swapoff',
+  'swapoff-swapon-race',
+  'journal-disk-full',
 ] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
@@ -35,6 +46,10 @@ export const NEMESIS_GROUPS: Record<string, readonly NemesisKind[]> = {
   net: ['net-delay', 'net-blackhole', 'net-reset'],
   coordinator: ['kill-coordinator', 'pause-coordinator', 'restart-during-writeback', 'restart-during-swapoff'],
   'coordinator-restart': ['restart-during-writeback', 'restart-during-swapoff'],
+  redis: ['kill-redis', 'pause-redis', 'redis-wipe', 'redis-rollback'],
+  restart: ['fast-restart-backend', 'equal-priority-reconcile', 'redis-wipe', 'redis-rollback'],
+  client: ['deadline-storm', 'cancel-swapoff'],
+  swapoff: ['restart-during-swapoff', 'cancel-swapoff', 'swapoff-swapon-race'],
 };
 
 /** Parses "kill,net-delay,disk-full" (kinds and group names); throws naming an unknown one. */
@@ -58,6 +73,12 @@ export interface NemesisContext {
   rng: Rng;
   /** Faults injected so far, by kind. */
   counts: Record<string, number>;
+  /** The workload's client (the deadline storm cuts its calls short too). */
+  client?: RecordingClient;
+  /** What the coordinator's request_id dedup covers. */
+  dedup?: DedupLevel;
+  /** The owner the deadline storm uses (its slots must all be gone afterwards). */
+  stormOwner?: string;
 }
 
 function between(rng: Rng, lo: number, hi: number): number {
@@ -162,6 +183,142 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       history.fault(`${kind}: swapon ${target}`);
       return;
     }
+    case 'fast-restart-backend': {
+      // Killed and started again at once: back before the coordinator's next Info poll notices.
+      const node: BackendName = pick(rng, BACKENDS);
+      await cluster.kill(node);
+      await cluster.startAgain(node);
+      history.fault(`${kind}: ${node} killed (SIGKILL) and started again at once`);
+      return;
+    }
+    case 'redis-wipe': {
+      await cluster.wipeRedis();
+      history.fault(`${kind}: redis killed, its files deleted, started again empty (a restart without persistence: remote0 may lose pages, and must say so)`);
+      return;
+    }
+    case 'redis-rollback': {
+      const copy = cluster.snapshotRedis();
+      const ms = between(rng, 200, 1500);
+      history.fault(`${kind}: redis files copied; rolled back to that copy in ${ms} ms`);
+      await sleep(ms);
+      await cluster.rollbackRedis(copy);
+      history.fault(`${kind}: redis killed and started again from the older copy of its files (remote0 lost its later writes, and must say so)`);
+      return;
+    }
+    case 'equal-priority-reconcile': {
+      // Both swapfiles at one priority (spills go both ways), then both restart: reconciles on both at once.
+      const before = await cluster.backendStates();
+      const prio = between(rng, 0, 5);
+      for (const b of ['file0', 'remote0'] as const) if (before.get(b)?.state === 'active') await cluster.admin.swapon(b, prio);
+      await Promise.all((['file0', 'remote0'] as const).map((b) => cluster.kill(b)));
+      await Promise.all((['file0', 'remote0'] as const).map((b) => cluster.startAgain(b)));
+      history.fault(`${kind}: file0 and remote0 at priority ${prio}, both killed (SIGKILL) and started again at once`);
+      await sleep(between(rng, 500, 2000));
+      for (const b of ['file0', 'remote0'] as const) {
+        const was = before.get(b);
+        if (was?.state === 'active') await cluster.admin.swapon(b, was.priority);
+      }
+      history.fault(`${kind}: priorities restored`);
+      return;
+    }
+    case 'deadline-storm': {
+      const owner = ctx.stormOwner ?? 'storm';
+      const onWorkload = ctx.client?.deadlineStorm(between(rng, 500, 2000)) ?? false;
+      history.fault(`${kind}: 40 calls of ${owner} with deadlines of 1-40 ms or cancelled mid-request${onWorkload ? ', and the workload\'s own mutations cut short too (retried with their request_id)' : ''}`);
+      const r = await deadlineStorm({ address: cluster.address, owner, rng, dedup: ctx.dedup ?? 'none', hangs: cluster.hangs });
+      history.fault(`${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ${r.slotsLeft} slot(s) left after freeing what it knew of`);
+      if (r.slotsLeft > 0) {
+        const left = liveSlotsInJournal(cluster.coordinatorDataDir).filter((x) => x.owner === owner);
+        for (const x of left) for (let n = x.count; n > 0; n--) await cluster.admin.free(owner, [x.slot]).catch(() => undefined);
+        const why = r.unknown === 0 ? 'though every call\'s outcome was learnt' : `${r.unknown} call(s) of unknown outcome`;
+        const text = `deadline storm left ${r.slotsLeft} slot(s) of ${owner} alive (${why}): a call cut short must roll back or be found by its retry`;
+        if (r.unknown === 0) cluster.violations.push(text);
+        history.fault(`${kind}: ${text}; freed ${left.length}`);
+      }
+      return;
+    }
+    case 'cancel-swapoff': {
+      // The client goes away mid-swapoff: the backend must go back into service, nothing left draining.
+      const target: BackendName = pick(rng, BACKENDS);
+      const before = (await cluster.backendStates()).get(target);
+      if (before?.state !== 'active') return;
+      const stop = new AbortController();
+      cluster.swappedOff.add(target);
+      const done = cluster.swapoff(target, 60_000, stop.signal);
+      const ms = between(rng, 0, 300);
+      await sleep(ms);
+      stop.abort();
+      const outcome = await done;
+      history.fault(`${kind}: swapoff ${target} cancelled by the client after ${ms} ms: ${outcome}`);
+      const state = await settledState(cluster, target, 10_000);
+      if (state === 'draining') cluster.violations.push(`swapoff of ${target} cancelled by its client left it draining for more than 10 s`);
+      history.fault(`${kind}: ${target} is ${state} after the cancelled swapoff`);
+      if (state === 'off' || state === 'draining') await cluster.admin.swapon(target, before.priority);
+      cluster.swappedOff.delete(target);
+      return;
+    }
+    case 'swapoff-swapon-race': {
+      // Two backends swapped off at once (each drains into the third), and one swapped on again mid-drain.
+      const before = await cluster.backendStates();
+      const spared: BackendName = pick(rng, BACKENDS);
+      const targets = BACKENDS.filter((b) => b !== spared && before.get(b)?.state === 'active');
+      if (targets.length === 0) return;
+      targets.forEach((t) => cluster.swappedOff.add(t));
+      const runs = targets.map((t) => cluster.swapoff(t, 60_000));
+      const again = pick(rng, targets);
+      const ms = between(rng, 0, 400);
+      history.fault(`${kind}: swapoff of ${targets.join(' and ')} at once; swapon ${again} in ${ms} ms`);
+      await sleep(ms);
+      let swaponOk = false;
+      try {
+        await cluster.admin.swapon(again, before.get(again)!.priority);
+        swaponOk = true;
+      } catch (err) {
+        history.fault(`${kind}: swapon ${again} refused: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      for (const line of await Promise.all(runs)) history.fault(`${kind}: ${line}`);
+      const after = await cluster.backendStates();
+      for (const t of targets) if (after.get(t)?.state === 'draining') cluster.violations.push(`${t} left draining after its swapoff ended (swapoff/swapon race)`);
+      if (swaponOk && after.get(again)?.state !== 'active')
+        cluster.violations.push(`swapon of ${again} during its drain was acknowledged, but ${again} ended ${after.get(again)?.state} (the drain's end overwrote it)`);
+      history.fault(`${kind}: states after: ${targets.map((t) => `${t} ${after.get(t)?.state}`).join(', ')}`);
+      for (const t of targets) {
+        if (after.get(t)?.state !== 'active') await cluster.admin.swapon(t, before.get(t)!.priority);
+        cluster.swappedOff.delete(t);
+      }
+      return;
+    }
+    case 'journal-disk-full': {
+      // RLIMIT_FSIZE on the coordinator: its journal (and a snapshot) cannot grow past a record or two more.
+      const bytes = cluster.coordinatorJournalBytes() + between(rng, 0, 2) * 512;
+      const ms = between(rng, 500, 2500);
+      await cluster.limitFileSize('coordinator', bytes);
+      history.fault(`${kind}: coordinator limited to files of ${bytes} bytes (journal writes beyond fail with EFBIG) for ${ms} ms`);
+      await sleep(ms);
+      const alive = cluster.pid('coordinator') !== undefined;
+      let readable = true;
+      try {
+        await cluster.admin.stats();
+      } catch {
+        readable = false;
+      }
+      await cluster.limitFileSize('coordinator', undefined);
+      if (!alive) cluster.violations.push('the coordinator exited when its journal\'s disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)');
+      else if (!readable) cluster.violations.push('the coordinator stopped answering Stats while its journal\'s disk was full');
+      history.fault(`${kind}: limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`);
+      if (!alive) await cluster.healAll();
+      return;
+    }
+  }
+}
+
+/** A backend's state once no drain is in progress (or 'draining' after timeoutMs). */
+async function settledState(cluster: FaultCluster, name: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = (await cluster.backendStates()).get(name)?.state ?? 'unknown';
+    if (state !== 'draining' || Date.now() > deadline) return state;
+    await sleep(100);
   }
 }
 

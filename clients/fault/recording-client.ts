@@ -89,6 +89,8 @@ export class RecordingClient extends VswapClient {
   private readonly mut: VirtualSwapClient;
   private readonly callDeadlineMs: number;
   private readonly retryBudgetMs: number;
+  /** Until this time (ms epoch), first attempts of mutations get deadlines of a few ms (a deadline storm). */
+  private stormUntil = 0;
 
   constructor(options: RecordingClientOptions) {
     super(options);
@@ -105,6 +107,18 @@ export class RecordingClient extends VswapClient {
     this.hangs.stop();
     this.mut.close();
     super.close();
+  }
+
+  /**
+   * A deadline storm on the workload's own calls for `ms`: the first attempt
+   * of every mutation gets a deadline of 1-30 ms, then is retried with its
+   * request_id. Only when the coordinator deduplicates (else a no-op: the
+   * outcomes could not be learnt); returns whether it started.
+   */
+  deadlineStorm(ms: number): boolean {
+    if (this.dedup === 'none') return false;
+    this.stormUntil = Date.now() + ms;
+    return true;
   }
 
   expected(owner: string, slot: number): number | undefined {
@@ -233,7 +247,9 @@ export class RecordingClient extends VswapClient {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.hangs.track(`${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`, this.attemptBoundMs(), () => this.unaryRaw<Res>(fn, request, slots));
+        return await this.hangs.track(`${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`, this.attemptBoundMs(), () =>
+          this.unaryRaw<Res>(fn, request, slots, attempt === 0 && withId && Date.now() < this.stormUntil ? 1 + Math.floor(Math.random() * 30) : this.callDeadlineMs),
+        );
       } catch (err) {
         const e = VswapClientError.from(err, slots);
         if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
@@ -246,9 +262,9 @@ export class RecordingClient extends VswapClient {
     }
   }
 
-  private unaryRaw<Res>(fn: Raw, req: object, slots: readonly number[]): Promise<Res> {
+  private unaryRaw<Res>(fn: Raw, req: object, slots: readonly number[], deadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.mut, req, { deadline: Date.now() + this.callDeadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res)));
+      fn.call(this.mut, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res)));
     });
   }
 

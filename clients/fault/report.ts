@@ -30,6 +30,7 @@ export function toJson(r: FaultRunReport): Record<string, unknown> {
     unknown_errors: r.unknownErrors,
     retries: r.retries,
     server_dedup: r.serverDedup,
+    violations: r.violations,
     workload_errors: r.workloadErrors,
     recovery_ms: r.recoveries.map((x) => x.ms),
     recoveries: r.recoveries.map((x) => ({ cause: x.cause, ms: x.ms, start_ms: x.startMs })),

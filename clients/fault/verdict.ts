@@ -34,6 +34,8 @@ export interface RunFigures {
    * orphaned slots (lost replies) are reported, not failed.
    */
   retriesSettleAll: boolean;
+  /** Rules the nemeses saw broken as they ran, one line each. */
+  violations?: readonly string[];
 }
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
@@ -53,6 +55,7 @@ export function brokenRules(f: RunFigures): string[] {
   if (f.unexplainedLosses > 0) out.push(`${f.unexplainedLosses} DATA_LOSS page(s) that no store loss explains`);
   if (f.hungRequests > 0) out.push(`${f.hungRequests} request(s) not answered within their bound`);
   if (f.unknownErrors > 0) out.push(`${f.unknownErrors} UNKNOWN error(s) from the cluster (a fault not mapped to its status)`);
+  for (const v of f.violations ?? []) out.push(v);
   if (f.retriesSettleAll) {
     const ambiguous = sum(f.ambiguous);
     if (ambiguous > 0) out.push(`${ambiguous} request(s) whose outcome stayed unknown after retries: ${JSON.stringify(f.ambiguous)}`);

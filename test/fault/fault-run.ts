@@ -10,6 +10,12 @@ export function expectPassed(r: FaultRunReport, kinds: readonly NemesisKind[]): 
   expect(r.leaks, context).toBe(0);
   expect(r.missing, context).toBe(0);
   expect(r.countMismatches, context).toBe(0);
+  expect(r.staleReads + r.foreignReads, context).toBe(0);
+  expect(r.unexplainedLosses, context).toBe(0);
+  expect(r.hungRequests, context).toBe(0);
+  expect(r.unknownErrors, context).toBe(0);
+  expect(r.violations, context).toEqual([]);
+  expect(r.readsChecked, context).toBeGreaterThan(0);
   for (const k of kinds) expect(r.faults[k] ?? 0, `${k} was never injected\n${context}`).toBeGreaterThan(0);
   // Something was actually stored and read back.
   expect(r.pagesOut, context).toBeGreaterThan(0);

@@ -198,6 +198,10 @@ describe('rules', () => {
     expect(brokenRules(clean({ retriesSettleAll: false, leaks: 1 })).length).toBe(1);
   });
 
+  it('flags every rule a nemesis saw broken (a backend left draining)', () => {
+    expect(brokenRules(clean({ violations: ['file0 left draining after its swapoff ended'] }))).toEqual(['file0 left draining after its swapoff ended']);
+  });
+
   it('flags UNKNOWN answers from the cluster, corruptions, count mismatches and an unhealthy end', () => {
     const text = brokenRules(clean({ unknownErrors: 1, corruptions: 1, countMismatches: 1, healthy: false, unreadable: { INTERNAL: 2 } })).join('\n');
     for (const m of [/UNKNOWN error/, /corruption/, /swap count/, /not come back healthy/, /unreadable/]) expect(text).toMatch(m);
