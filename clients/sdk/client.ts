@@ -1,9 +1,15 @@
 /**
  * VswapClient: the typed client of vswap.v1.VirtualSwap, and the only way the
  * rest of the repo talks to a coordinator. It splits large calls into
- * 512-page requests, puts a deadline on every call, and retries only calls
- * that are safe to repeat (reads), never a mutation.
+ * 512-page requests and puts a deadline on every call. Every mutating call
+ * (SwapOut, Allocate, Store, Duplicate, Free) carries a request_id (a UUID,
+ * or the caller's), so it is retried as safely as a read: a call that failed
+ * with UNAVAILABLE or DEADLINE_EXCEEDED is sent again with the same id, with
+ * bounded attempts and exponential backoff, and the coordinator applies it
+ * once (API.md, Retries). Load with `release` has no request_id in the
+ * contract and is never retried.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { sharedEnv } from '../../services/common/config';
@@ -40,9 +46,47 @@ export interface VswapClientOptions {
   address?: string;
   /** Deadline of each request, in ms; default 30000. */
   deadlineMs?: number;
-  /** Extra attempts of a read that failed with UNAVAILABLE; default 3. */
+  /** Extra attempts of a read that failed with UNAVAILABLE or DEADLINE_EXCEEDED; default 3. */
   readRetries?: number;
+  /**
+   * Extra attempts of a mutating call (same request_id) that failed with
+   * UNAVAILABLE or DEADLINE_EXCEEDED; default 3. 0 sends each request once.
+   */
+  writeRetries?: number;
+  /** Wait before the first retry, in ms; doubled each retry (with jitter); default 50. */
+  retryBackoffMs?: number;
+  /** Longest wait between two attempts, in ms; default 2000. */
+  retryMaxBackoffMs?: number;
 }
+
+/** What a mutating call may be given. */
+export interface MutationOptions {
+  /**
+   * The request_id (at most 64 characters); default a new UUID per call.
+   * Repeating a whole call with the same requestId is safe: what the
+   * coordinator already did is answered from its memory, not done again.
+   * A call split into several requests sends `<id>.<n>` for request n (a
+   * hash of it when that would be longer than 64 characters).
+   */
+  requestId?: string;
+}
+
+/** The contract's limit on request_id. */
+export const MAX_REQUEST_ID_LENGTH = 64;
+
+/** A fresh request_id. */
+export function newRequestId(): string {
+  return randomUUID();
+}
+
+/** The request_id of request `index` of a call split into several. */
+export function chunkRequestId(base: string, index: number): string {
+  const id = `${base}.${index}`;
+  return id.length <= MAX_REQUEST_ID_LENGTH ? id : createHash('sha256').update(id).digest('base64url');
+}
+
+/** Codes after which the request may not have arrived, or its answer was lost. */
+const RETRIED_CODES: ReadonlySet<number> = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED]);
 
 /** A method of the generated client, called as (request, options, callback). */
 type RawMethod = (...args: never[]) => unknown;
@@ -52,49 +96,85 @@ export class VswapClient {
   private readonly raw: VirtualSwapClient;
   private readonly deadlineMs: number;
   private readonly readRetries: number;
+  private readonly writeRetries: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
 
   constructor(options: VswapClientOptions = {}) {
     this.address = options.address ?? sharedEnv().coordinatorAddress;
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.readRetries = options.readRetries ?? 3;
+    this.writeRetries = options.writeRetries ?? 3;
+    this.backoffMs = options.retryBackoffMs ?? 50;
+    this.maxBackoffMs = options.retryMaxBackoffMs ?? 2000;
     const proto = loadVswapProto();
     this.raw = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   }
 
-  private unary<Res>(method: RawMethod, req: object, slots: readonly number[] = []): Promise<Res> {
+  /** One request; `waitForReady` waits (within the deadline) for a connection instead of failing at once without one. */
+  private unary<Res>(method: RawMethod, req: object, slots: readonly number[] = [], waitForReady = false): Promise<Res> {
     return new Promise((resolve, reject) => {
-      (method as (...args: unknown[]) => unknown).call(this.raw, req, { deadline: Date.now() + this.deadlineMs }, (err: grpc.ServiceError | null, res?: Res) =>
+      (method as (...args: unknown[]) => unknown).call(this.raw, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + this.deadlineMs }, (err: grpc.ServiceError | null, res?: Res) =>
         err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res),
       );
     });
   }
 
-  /** A read: retried with backoff while the coordinator is UNAVAILABLE. */
-  private async read<Res>(method: RawMethod, req: object, slots: readonly number[] = []): Promise<Res> {
+  /** Sends a request, again after UNAVAILABLE or DEADLINE_EXCEEDED, up to `retries` more times. */
+  private async retried<Res>(retries: number, method: RawMethod, req: object, slots: readonly number[]): Promise<Res> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.unary<Res>(method, req, slots);
+        // A retry waits for the coordinator to be reachable again (within its
+        // deadline) rather than failing at once while grpc-js backs off reconnecting.
+        return await this.unary<Res>(method, req, slots, attempt > 0);
       } catch (err) {
-        if (!(err instanceof VswapClientError) || err.code !== Status.UNAVAILABLE || attempt >= this.readRetries) throw err;
-        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        if (!(err instanceof VswapClientError) || !RETRIED_CODES.has(err.code) || attempt >= retries) throw err;
+        // Exponential backoff with jitter, so clients cut off together do not come back together.
+        const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
+        await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
       }
     }
+  }
+
+  /** A read: idempotent, so retried. */
+  private read<Res>(method: RawMethod, req: object, slots: readonly number[] = []): Promise<Res> {
+    return this.retried(this.readRetries, method, req, slots);
+  }
+
+  /** A mutating request carrying its request_id: retried with the same id, applied once. */
+  private write<Res>(method: RawMethod, req: { owner: string; requestId: string; [field: string]: unknown }, slots: readonly number[] = []): Promise<Res> {
+    return this.retried(this.writeRetries, method, req, slots);
+  }
+
+  /** The request_id of request `index` of `count` for a call. */
+  private static idOf(base: string, index: number, count: number): string {
+    return count === 1 ? base : chunkRequestId(base, index);
+  }
+
+  private static baseId(options: MutationOptions): string {
+    const id = options.requestId ?? newRequestId();
+    if (id.length === 0 || id.length > MAX_REQUEST_ID_LENGTH) throw new VswapClientError(Status.INVALID_ARGUMENT, `requestId is ${id.length} characters: 1 to ${MAX_REQUEST_ID_LENGTH}`);
+    return id;
   }
 
   /**
    * Swaps pages out: one slot per page (swap count 1), in 512-page requests.
    * With `contiguous`, at most 512 pages (one naturally aligned run).
    * A failure in a later request leaves the earlier ones done: the error's
-   * `slots` is empty and the pages already stored are returned by no one, so
-   * callers that split should prefer batches of at most 512.
+   * `slots` is empty; repeat the call with the same `requestId` to get every
+   * slot (the requests already done are answered from the coordinator's
+   * memory), or prefer batches of at most 512.
    */
-  async swapOut(owner: string, pages: Buffer[], options: { contiguous?: boolean } = {}): Promise<{ slots: number[]; tiers: Tier[] }> {
+  async swapOut(owner: string, pages: Buffer[], options: { contiguous?: boolean } & MutationOptions = {}): Promise<{ slots: number[]; tiers: Tier[] }> {
     const contiguous = options.contiguous ?? false;
     if (contiguous && pages.length > MAX_BATCH) throw new VswapClientError(Status.INVALID_ARGUMENT, `a contiguous swap-out holds at most ${MAX_BATCH} pages`);
+    const base = VswapClient.baseId(options);
+    const count = Math.max(1, Math.ceil(pages.length / MAX_BATCH));
     const slots: number[] = [];
     const tiers: Tier[] = [];
     for (let i = 0; i < Math.max(pages.length, 1); i += MAX_BATCH) {
-      const res = await this.unary<SwapOutResponse__Output>(this.raw.swapOut, { owner, pages: pages.slice(i, i + MAX_BATCH), contiguous });
+      const requestId = VswapClient.idOf(base, i / MAX_BATCH, count);
+      const res = await this.write<SwapOutResponse__Output>(this.raw.swapOut, { owner, pages: pages.slice(i, i + MAX_BATCH), contiguous, requestId });
       slots.push(...res.slots);
       tiers.push(...res.tiers);
     }
@@ -102,13 +182,17 @@ export class VswapClient {
   }
 
   /** Reserves slots with no data (TIER_EMPTY), swap count 1. */
-  async allocate(owner: string, count: number, options: { contiguous?: boolean } = {}): Promise<number[]> {
+  async allocate(owner: string, count: number, options: { contiguous?: boolean } & MutationOptions = {}): Promise<number[]> {
     const contiguous = options.contiguous ?? false;
+    const base = VswapClient.baseId(options);
+    const requests = contiguous ? 1 : Math.max(1, Math.ceil(count / MAX_BATCH));
     const slots: number[] = [];
     let left = count;
+    let index = 0;
     do {
       const n = contiguous ? left : Math.min(left, MAX_BATCH);
-      const res = await this.unary<AllocateResponse__Output>(this.raw.allocate, { owner, count: n, contiguous });
+      const requestId = VswapClient.idOf(base, index++, requests);
+      const res = await this.write<AllocateResponse__Output>(this.raw.allocate, { owner, count: n, contiguous, requestId });
       slots.push(...res.slots);
       left -= n;
     } while (left > 0);
@@ -116,9 +200,14 @@ export class VswapClient {
   }
 
   /** Writes one page per slot. */
-  async store(owner: string, slots: number[], pages: Buffer[]): Promise<Tier[]> {
+  async store(owner: string, slots: number[], pages: Buffer[], options: MutationOptions = {}): Promise<Tier[]> {
     if (slots.length !== pages.length) throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
-    return this.chunked(slots, async (chunk, at) => (await this.unary<StoreResponse__Output>(this.raw.store, { owner, slots: chunk, pages: pages.slice(at, at + chunk.length) }, chunk)).tiers);
+    const base = VswapClient.baseId(options);
+    return this.chunked(
+      slots,
+      async (chunk, at, index, count) =>
+        (await this.write<StoreResponse__Output>(this.raw.store, { owner, slots: chunk, pages: pages.slice(at, at + chunk.length), requestId: VswapClient.idOf(base, index, count) }, chunk)).tiers,
+    );
   }
 
   /** Reads pages; with `release`, drops one reference per slot (not retried then). */
@@ -131,13 +220,21 @@ export class VswapClient {
   }
 
   /** swap_duplicate; returns the counts after. */
-  duplicate(owner: string, slots: number[]): Promise<number[]> {
-    return this.chunked(slots, async (chunk) => (await this.unary<DuplicateResponse__Output>(this.raw.duplicate, { owner, slots: chunk }, chunk)).counts);
+  duplicate(owner: string, slots: number[], options: MutationOptions = {}): Promise<number[]> {
+    const base = VswapClient.baseId(options);
+    return this.chunked(
+      slots,
+      async (chunk, _at, index, count) => (await this.write<DuplicateResponse__Output>(this.raw.duplicate, { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) }, chunk)).counts,
+    );
   }
 
   /** swap_free; returns the counts after (0 = released). */
-  free(owner: string, slots: number[]): Promise<number[]> {
-    return this.chunked(slots, async (chunk) => (await this.unary<FreeResponse__Output>(this.raw.free, { owner, slots: chunk }, chunk)).counts);
+  free(owner: string, slots: number[], options: MutationOptions = {}): Promise<number[]> {
+    const base = VswapClient.baseId(options);
+    return this.chunked(
+      slots,
+      async (chunk, _at, index, count) => (await this.write<FreeResponse__Output>(this.raw.free, { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) }, chunk)).counts,
+    );
   }
 
   inspect(owner: string, slots: number[]): Promise<SlotInfo[]> {
@@ -190,10 +287,12 @@ export class VswapClient {
     this.raw.close();
   }
 
-  private async chunked<T>(slots: number[], fn: (chunk: number[], at: number) => Promise<T[]>): Promise<T[]> {
-    if (slots.length <= MAX_BATCH) return fn(slots, 0);
+  /** Runs fn over requests of at most 512 slots: (chunk, offset, request index, number of requests). */
+  private async chunked<T>(slots: number[], fn: (chunk: number[], at: number, index: number, count: number) => Promise<T[]>): Promise<T[]> {
+    if (slots.length <= MAX_BATCH) return fn(slots, 0, 0, 1);
+    const count = Math.ceil(slots.length / MAX_BATCH);
     const out: T[] = [];
-    for (let i = 0; i < slots.length; i += MAX_BATCH) out.push(...(await fn(slots.slice(i, i + MAX_BATCH), i)));
+    for (let i = 0; i < slots.length; i += MAX_BATCH) out.push(...(await fn(slots.slice(i, i + MAX_BATCH), i, i / MAX_BATCH, count)));
     return out;
   }
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { VswapClient } from '../../../clients/sdk/client';
 import { clusterPerTest, counter, expectCode, until } from './helpers';
 import { mixedPages, randomPage, textPage } from './pages';
 
@@ -14,15 +15,17 @@ describe('crash recovery', () => {
     const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 16384, fsync: 'always' }], coordinatorArgs: ['--snapshot-after-bytes', '65536'] });
     const acked = new Map<number, { page: Buffer; count: number; owner: string }>();
     let stop = false;
+    // Writers that give up at the crash instead of retrying into the restart.
+    const w = new VswapClient({ address: fx.cluster.address, deadlineMs: 10_000, writeRetries: 0 });
     const writers = ['p1', 'p2'].map(async (owner) => {
       for (let i = 0; !stop; i++) {
         const pages = mixedPages(32, i * 32);
         try {
-          const { slots } = await c.swapOut(owner, pages);
+          const { slots } = await w.swapOut(owner, pages);
           slots.forEach((s, k) => acked.set(s, { page: pages[k]!, count: 1, owner }));
           if (i % 3 === 0) {
             const dup = slots.slice(0, 8);
-            const counts = await c.duplicate(owner, dup);
+            const counts = await w.duplicate(owner, dup);
             dup.forEach((s, k) => (acked.get(s)!.count = counts[k]!));
           }
           if (i % 4 === 1) {
@@ -30,7 +33,7 @@ describe('crash recovery', () => {
             // flight, whether it was applied is unknown (no acknowledgement).
             const gone = slots.slice(8, 12);
             for (const s of gone) acked.delete(s);
-            await c.free(owner, gone);
+            await w.free(owner, gone);
           }
         } catch {
           // The coordinator died under us: what was not acknowledged may or may not be there.
@@ -46,6 +49,7 @@ describe('crash recovery', () => {
     await fx.cluster.kill('coordinator', 'SIGKILL');
     stop = true;
     await Promise.all(writers);
+    w.close();
     await fx.cluster.startAgain('coordinator');
     for (const owner of ['p1', 'p2']) {
       const slots = [...acked.entries()].filter(([, v]) => v.owner === owner).map(([s]) => s);
