@@ -122,13 +122,19 @@ export class AttachedBackend implements BackendView {
   }
 
   /**
-   * Registers a write (a Put whose handles the table will reference). Waits
-   * while a reconcile runs, since a handle stored during it could be deleted
-   * as unreferenced.
+   * Registers a write (a Put whose handles the table will reference) if the
+   * backend takes new stores now. Never waits: a write that finds a
+   * reconcile running (a handle stored during it could be deleted as
+   * unreferenced) goes to another backend instead. Writes never wait for
+   * reconciles and reconciles wait only for writes, so the two cannot wait
+   * for each other in a cycle (issue 10, defect 4: two SwapOuts each holding
+   * one swapfile and spilling to the other, with reconciles pending on both,
+   * waited forever).
    */
-  async beginWrite(): Promise<void> {
-    while (this.reconcileGate) await this.reconcileGate;
+  tryBeginWrite(): boolean {
+    if (this.reconcileGate || !this.writable) return false;
     this.writesInFlight++;
+    return true;
   }
 
   endWrite(): void {

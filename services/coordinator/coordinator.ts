@@ -284,6 +284,8 @@ export class Coordinator {
     const held: AttachedBackend[] = [];
     let remaining: number[] = pages.map((_, i) => i);
     let transient = 0;
+    /** Candidates skipped because a reconcile held them: a reason to retry, not a lack of room. */
+    let busy = 0;
     let unreachableSeen = false;
     try {
       const zs = this.registry.zswap();
@@ -296,7 +298,11 @@ export class Coordinator {
         let batch = remaining;
         if (b.kind === 'zswap') batch = this.withinZswapLimits(remaining, owners);
         if (batch.length === 0) continue;
-        await b.beginWrite();
+        if (!b.tryBeginWrite()) {
+          // Reconciling or out of service since the candidates were chosen: try the next one.
+          busy++;
+          continue;
+        }
         held.push(b);
         let res;
         try {
@@ -328,6 +334,7 @@ export class Coordinator {
         remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
       }
       if (remaining.length > 0) {
+        if (busy > 0) throw unavailable(`backends are being reconciled: ${remaining.length} of ${pages.length} pages not stored; retry later`);
         if (transient > 0 || (unreachableSeen && candidates.length === 0)) throw unavailable(`no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`);
         throw resourceExhausted(`no tier has room for ${remaining.length} of ${pages.length} pages`);
       }

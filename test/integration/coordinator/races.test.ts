@@ -120,4 +120,49 @@ describe('coordinator races against real backends', () => {
     expect(states).toEqual(['active', 'off']);
     (await c.load('app', slots)).forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
+
+  it('defect 4: SwapOuts spilling across two equal-priority swapfiles while both stall and reconcile all answer, and stores work afterwards', async () => {
+    const c = await fx.start(
+      {
+        zswap: false,
+        swapfiles: [
+          // fsync always: a Put answers after its fsync, so an Info sent behind it answers first and
+          // the reconcile it starts is already waiting when the Put's reply makes the SwapOut spill.
+          { name: 'a', capacityPages: 20, fsync: 'always' },
+          { name: 'b', capacityPages: 20, fsync: 'always' },
+        ],
+        coordinatorArgs: ['--backend-deadline-ms', '3000', '--poll-ms', '50'],
+      },
+      20_000,
+    );
+    for (let round = 0; round < 3; round++) {
+      // Stall both swapfiles with SwapOuts in flight: Info polls fail (both need a reconcile when they
+      // come back) while each SwapOut holds one backend and will spill to the other (each is near full).
+      fx.cluster.pause('a');
+      fx.cluster.pause('b');
+      const outs = Array.from({ length: 4 }, (_, i) => c.swapOut(`o${i}`, Array.from({ length: 12 }, () => randomPage())));
+      await new Promise((r) => setTimeout(r, 2300));
+      fx.cluster.resume('a');
+      fx.cluster.resume('b');
+      const results = await Promise.allSettled(outs);
+      // Every call answered; the ones that could not be stored say why (never a hang past the client deadline).
+      for (const r of results) {
+        if (r.status === 'rejected') expect(['UNAVAILABLE', 'RESOURCE_EXHAUSTED']).toContain((r.reason as VswapClientError).codeName);
+      }
+      // Give the slots back so the next round spills again.
+      for (let i = 0; i < 4; i++) {
+        const r = results[i]!;
+        if (r.status === 'fulfilled') await c.free(`o${i}`, r.value.slots);
+      }
+    }
+    // Both backends take stores again once reconciled (a deadlock would keep them unwritable for good).
+    const stored = await until(
+      () => c.swapOut('after', [randomPage(), randomPage()]).then((r) => r.tiers, (e: unknown) => String(e)),
+      (t) => Array.isArray(t),
+      10_000,
+    );
+    expect(stored).toEqual(['TIER_SWAPFILE', 'TIER_SWAPFILE']);
+    const backends = await c.listBackends();
+    expect(backends.map((b) => b.reachable)).toEqual([true, true]);
+  });
 });

@@ -1,0 +1,63 @@
+import { status as Status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VswapError } from '../../../services/common/errors';
+import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+
+/** Lets every pending callback and I/O completion run `turns` times over (no clock involved). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Issue 10, defect 4: write gates and reconciles must not wait for each other in a cycle. */
+describe('write gates', () => {
+  let fc: FakeCluster | undefined;
+  afterEach(async () => {
+    await fc?.close();
+    fc = undefined;
+  });
+
+  it('two SwapOuts spilling across two equal-priority swapfiles while both reconcile all finish, and stores work afterwards', async () => {
+    const a = new FakeBackend({ kind: 'swapfile', capacityPages: 1 });
+    const b = new FakeBackend({ kind: 'swapfile', capacityPages: 1 });
+    fc = await startOverFakes([
+      { name: 'a', fake: a },
+      { name: 'b', fake: b },
+    ]);
+    const c = fc.coordinator;
+    const ba = c.registry.get('a')!;
+    const bb = c.registry.get('b')!;
+    // X tries a then b, Y tries b then a (round-robin); each Put is held at its first backend.
+    const putA = a.hold('put');
+    const putB = b.hold('put');
+    const settled: string[] = [];
+    const x = c.swapOut('x', [page('x1'), page('x2')], false).then(
+      () => settled.push('x ok'),
+      (e: unknown) => settled.push(`x ${(e as VswapError).code}`),
+    );
+    const y = c.swapOut('y', [page('y1'), page('y2')], false).then(
+      () => settled.push('y ok'),
+      (e: unknown) => settled.push(`y ${(e as VswapError).code}`),
+    );
+    await Promise.all([putA.reached, putB.reached]);
+    // Reconciles start on both backends while each holds a write.
+    let reconciled = 0;
+    const ra = c.reconcile(ba).then(() => reconciled++);
+    const rb = c.reconcile(bb).then(() => reconciled++);
+    await turns(5);
+    // Each Put stores one page and rejects the other (full): both spill to the other backend.
+    putA.release();
+    putB.release();
+    await turns(50);
+    expect(settled).toHaveLength(2);
+    expect(reconciled).toBe(2);
+    await Promise.all([x, y, ra, rb]);
+    // Neither was stored (each needed the backend the other's reconcile held): a retry-later answer, and nothing kept.
+    expect(settled.sort()).toEqual([`x ${Status.UNAVAILABLE}`, `y ${Status.UNAVAILABLE}`]);
+    expect(c.table.usedSlots()).toBe(0);
+    await turns(5);
+    expect(a.entries.size + b.entries.size).toBe(0);
+    // The backends are writable again.
+    const again = await c.swapOut('z', [page('z1'), page('z2')], false);
+    expect(again.tiers).toEqual(['TIER_SWAPFILE', 'TIER_SWAPFILE']);
+  });
+});
