@@ -29,10 +29,9 @@ describe('fault suite: restarts, client cancellations and swapoff races', () => 
 });
 
 describe('fault suite: stores and the journal losing data', () => {
-  // Skipped until the backends helper's fix lands (notes/findings.md): after Redis loses data, remote0 pages read back
-  // failing their checksum instead of DATA_LOSS from reconcile, and remote0 keeps pages after everything was freed
-  // (npm run test:fault -- --seed 5 --duration 6 --nemeses redis-wipe).
-  it.skip('Redis restarted without persistence and rolled back to older files: remote0 says which pages it lost, nothing else', async () => {
+  // Regression: before swapfile handles carried generations and epochs (1f7a40a), remote0 pages read back failing
+  // their checksum after Redis lost data, and remote0 kept pages after everything was freed.
+  it('Redis restarted without persistence and rolled back to older files: remote0 says which pages it lost, nothing else', async () => {
     const kinds: NemesisKind[] = ['redis-wipe', 'redis-rollback'];
     const r = await runFaults({ seed: 5, durationMs: 6000, nemeses: kinds });
     expectPassed(r, kinds);
