@@ -23,6 +23,8 @@ export class EntryTable {
   private loc: Float64Array;
   /** Store sequence number at creation (reconcile spares entries newer than its start). */
   private born: Float64Array;
+  /** The opaque tag given with the Put (the coordinator's slot id), 0 when none; returned by Coldest. */
+  private tag: Float64Array;
   private freeIds: Int32Array;
   private freeTop = 0;
   private highWater = 0;
@@ -39,6 +41,7 @@ export class EntryTable {
     this.gen = new Uint32Array(initialCapacity);
     this.loc = new Float64Array(initialCapacity);
     this.born = new Float64Array(initialCapacity);
+    this.tag = new Float64Array(initialCapacity);
     this.freeIds = new Int32Array(initialCapacity);
     this.genBase = randomInt(1, GEN_LIMIT);
   }
@@ -76,12 +79,15 @@ export class EntryTable {
   bornAt(id: number): number {
     return this.born[id]!;
   }
+  tagOf(id: number): number {
+    return this.tag[id]!;
+  }
   isLive(id: number): boolean {
     return this.len[id]! !== 0;
   }
 
   /** Takes a free entry id; its handle is handleOf(id) afterwards. */
-  add(len: number, loc: number): number {
+  add(len: number, loc: number, tag = 0): number {
     let id: number;
     if (this.freeTop > 0) {
       id = this.freeIds[--this.freeTop]!;
@@ -93,6 +99,7 @@ export class EntryTable {
     }
     this.len[id] = len;
     this.loc[id] = loc;
+    this.tag[id] = tag;
     this.born[id] = this.seq++;
     this.count++;
     return id;
@@ -103,7 +110,7 @@ export class EntryTable {
   }
 
   /** Re-creates an entry under a handle from a persistent store (start-up). */
-  restore(handle: number, len: number, loc: number): number {
+  restore(handle: number, len: number, loc: number, tag = 0): number {
     const id = handle % ID_SPACE;
     const g = (handle - id) / ID_SPACE;
     if (!Number.isSafeInteger(handle) || g < 1 || g >= GEN_LIMIT) throw new Error(`handle ${handle} was not made by zswap`);
@@ -113,6 +120,7 @@ export class EntryTable {
     this.len[id] = len;
     this.gen[id] = g;
     this.loc[id] = loc;
+    this.tag[id] = tag;
     this.born[id] = this.seq++;
     this.count++;
     return id;
@@ -134,6 +142,7 @@ export class EntryTable {
   remove(id: number): void {
     this.len[id] = 0;
     this.loc[id] = 0;
+    this.tag[id] = 0;
     const g = this.gen[id]! + 1;
     this.gen[id] = g >= GEN_LIMIT ? 1 : g;
     this.ensureFree(this.freeTop + 1);
@@ -155,6 +164,7 @@ export class EntryTable {
     this.gen = grown(this.gen, size);
     this.loc = grown(this.loc, size);
     this.born = grown(this.born, size);
+    this.tag = grown(this.tag, size);
   }
 
   private ensureFree(capacity: number): void {

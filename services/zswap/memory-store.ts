@@ -26,7 +26,9 @@ export class MemoryObjectStore implements ObjectStore {
   add(_handle: number, data: Uint8Array): number {
     return this.pool.store(data);
   }
-  commit(): void {}
+  commit(): 'ok' {
+    return 'ok';
+  }
   read(_handles: readonly number[], locations: readonly number[], lengths: readonly number[]): Uint8Array[] {
     const out: Uint8Array[] = new Array<Uint8Array>(locations.length);
     for (let i = 0; i < locations.length; i++) out[i] = this.pool.view(locations[i]!, lengths[i]!);

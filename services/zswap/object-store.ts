@@ -11,7 +11,12 @@ import type { ZswapStoreKind } from './config';
 export interface RecoveredEntry {
   handle: number;
   length: number;
+  /** The opaque tag stored with the entry (0 when none). */
+  tag: number;
 }
+
+/** 'lost': the write landed, but the store had lost data before it (check the epoch). */
+export type CommitResult = 'ok' | 'lost';
 
 export interface EpochCheck {
   epoch: string;
@@ -30,12 +35,13 @@ export interface ObjectStore {
   /** How much heldBytes() grows if an object of `length` bytes is added now. */
   growthFor(length: number): number;
   /**
-   * Stores (memory) or stages (redis) a copy of `data` for `handle`; returns
-   * its location. Throws when memory cannot be allocated (reject_alloc_fail).
+   * Stores (memory) or stages (redis) a copy of `data` for `handle`, with its
+   * tag (a persistent store keeps it for recover()); returns its location.
+   * Throws when memory cannot be allocated (reject_alloc_fail).
    */
-  add(handle: number, data: Uint8Array): number;
+  add(handle: number, data: Uint8Array, tag: number): number;
   /** Makes every add() since the last commit durable; on failure undoes them and throws. */
-  commit(): Promise<void> | void;
+  commit(): Promise<CommitResult> | CommitResult;
   /** The objects, or null where the store no longer has one. Views are valid until the next call. */
   read(handles: readonly number[], locations: readonly number[], lengths: readonly number[]): Promise<(Uint8Array | null)[]> | (Uint8Array | null)[];
   /** Drops objects; on failure nothing is dropped and it throws. */

@@ -1,19 +1,22 @@
 /**
  * Objects in Redis (a remote memory tier standing in for the pool): one hash
- * of handle -> compressed bytes, one of handle -> length (so a restart can
- * rebuild the entries without fetching every object), and an epoch key. A
- * batch is one MULTI (HSET/HDEL) or one HMGET: one round trip per call.
+ * of handle -> compressed bytes, one of handle -> "length:tag" (so a restart
+ * can rebuild the entries without fetching every object). A store is one
+ * MULTI [INCR seq, HSET, HSET], a delete MULTI [INCR seq, HDEL, HDEL], a read
+ * a pipeline [GET seq, HMGET]: one round trip per call.
  *
- * The epoch lives in Redis itself: it survives a restart of this service, and
- * changes only when Redis lost the key with the rest of its data.
+ * Loss detection is services/common/redis-epoch.ts, shared with the swapfile:
+ * an epoch key and a write counter the service remembers, so both a Redis
+ * that restarted empty and one that came back from an older AOF/RDB are seen
+ * (a counter below the one remembered), at the next call or reconnect.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { unavailable } from '../common/errors';
+import { RedisEpoch } from '../common/redis-epoch';
 import type { Logger } from '../common/logger';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
 import { optionName } from './config';
-import type { EpochCheck, ObjectStore, RecoveredEntry } from './object-store';
+import type { CommitResult, EpochCheck, ObjectStore, RecoveredEntry } from './object-store';
 
 export interface RedisObjectStoreOptions {
   url: string;
@@ -28,14 +31,16 @@ export class RedisObjectStore implements ObjectStore {
   readonly kind = 'redis' as const;
   private readonly objectsKey: string;
   private readonly lengthsKey: string;
-  private readonly epochKey: string;
+  private readonly tracker: RedisEpoch;
   private held = 0;
-  private epoch: string | undefined;
+  /** The epoch checkEpoch() last reported (undefined before the first call). */
+  private reported: string | undefined;
   // Staged objects of the batch being stored: copied here, written by commit().
   private readonly staging = Buffer.allocUnsafeSlow(MAX_BATCH * PAGE_SIZE);
   private stagedBytes = 0;
   private readonly stagedHandles: number[] = [];
   private readonly stagedEnds: number[] = [];
+  private readonly stagedTags: number[] = [];
   private readonly reconnectListeners: (() => void)[] = [];
 
   private constructor(
@@ -43,10 +48,12 @@ export class RedisObjectStore implements ObjectStore {
     readonly volatile: boolean,
     private readonly url: string,
     keyPrefix: string,
+    log: Logger,
   ) {
     this.objectsKey = `${keyPrefix}objects`;
     this.lengthsKey = `${keyPrefix}lengths`;
-    this.epochKey = `${keyPrefix}epoch`;
+    // The core re-reads the entries when checkEpoch() reports the change.
+    this.tracker = new RedisEpoch({ redis, keyPrefix, dataKeys: [this.objectsKey, this.lengthsKey], url, log, onLoss: () => Promise.resolve() });
   }
 
   /** Connects, or throws an error naming --redis-url when Redis cannot be reached. */
@@ -75,7 +82,13 @@ export class RedisObjectStore implements ObjectStore {
     }
     started = true;
     const volatile = await detectVolatile(redis);
-    const store = new RedisObjectStore(redis, volatile, redactUrl(options.url), options.keyPrefix ?? 'vswap:zswap:');
+    const store = new RedisObjectStore(redis, volatile, redactUrl(options.url), options.keyPrefix ?? 'vswap:zswap:', log);
+    try {
+      await store.tracker.open();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`${optionName('redisUrl')}: Redis at ${store.url} refused the start-up commands: ${err instanceof Error ? err.message : String(err)}`);
+    }
     let wasReady = true;
     redis.on('close', () => {
       if (wasReady) log.warn({ url: store.url }, 'lost the connection to redis; reconnecting');
@@ -100,18 +113,19 @@ export class RedisObjectStore implements ObjectStore {
     return length;
   }
 
-  add(handle: number, data: Uint8Array): number {
+  add(handle: number, data: Uint8Array, tag: number): number {
     this.staging.set(data, this.stagedBytes);
     this.stagedBytes += data.length;
     this.stagedHandles.push(handle);
     this.stagedEnds.push(this.stagedBytes);
+    this.stagedTags.push(tag);
     this.held += data.length;
     return 0;
   }
 
-  async commit(): Promise<void> {
+  async commit(): Promise<CommitResult> {
     const n = this.stagedHandles.length;
-    if (n === 0) return;
+    if (n === 0) return 'ok';
     const objects: (string | Buffer)[] = [];
     const lengths: (string | number)[] = [];
     let start = 0;
@@ -119,11 +133,12 @@ export class RedisObjectStore implements ObjectStore {
       const end = this.stagedEnds[i]!;
       const field = String(this.stagedHandles[i]);
       objects.push(field, this.staging.subarray(start, end));
-      lengths.push(field, end - start);
+      lengths.push(field, `${end - start}:${this.stagedTags[i]!}`);
       start = end;
     }
+    let seq: unknown;
     try {
-      await this.exec(this.redis.multi().hset(this.objectsKey, ...objects).hset(this.lengthsKey, ...lengths), 'store');
+      seq = (await this.exec(this.redis.multi().incr(this.tracker.seqKey).hset(this.objectsKey, ...objects).hset(this.lengthsKey, ...lengths), 'store'))[0];
     } catch (err) {
       this.held -= this.stagedBytes;
       throw err;
@@ -131,37 +146,49 @@ export class RedisObjectStore implements ObjectStore {
       this.stagedBytes = 0;
       this.stagedHandles.length = 0;
       this.stagedEnds.length = 0;
+      this.stagedTags.length = 0;
     }
+    // Redis went back in time before this write: it landed in a state the core does not know.
+    return (await this.tracker.afterWrite(seq)) ? 'ok' : 'lost';
   }
 
   async read(handles: readonly number[]): Promise<(Uint8Array | null)[]> {
+    let res: [Error | null, unknown][] | null;
     try {
-      return await this.redis.hmgetBuffer(this.objectsKey, ...handles.map(String));
+      res = await this.redis
+        .pipeline()
+        .get(this.tracker.seqKey)
+        .hmgetBuffer(this.objectsKey, ...handles.map(String))
+        .exec();
     } catch (err) {
       throw this.unavailable('read', err);
     }
+    if (!res) throw unavailable(`redis ${this.url}: read was aborted`);
+    for (const [err] of res) if (err) throw this.unavailable('read', err);
+    // Went back in time: the objects may be older ones; the core re-checks the epoch on a miss.
+    if (!(await this.tracker.afterRead(res[0]![1]))) return handles.map(() => null);
+    return res[1]![1] as (Uint8Array | null)[];
   }
 
   async remove(handles: readonly number[], _locations: readonly number[], lengths: readonly number[]): Promise<void> {
     const fields = handles.map(String);
-    await this.exec(this.redis.multi().hdel(this.objectsKey, ...fields).hdel(this.lengthsKey, ...fields), 'delete');
+    const res = await this.exec(this.redis.multi().incr(this.tracker.seqKey).hdel(this.objectsKey, ...fields).hdel(this.lengthsKey, ...fields), 'delete');
     for (const len of lengths) this.held -= len;
+    // A loss seen here is reported by the next checkEpoch().
+    await this.tracker.afterWrite(res[0]);
   }
 
   async checkEpoch(): Promise<EpochCheck> {
-    let current: string | null;
-    try {
-      const res = await this.redis.pipeline().set(this.epochKey, randomBytes(8).toString('hex'), 'NX').get(this.epochKey).exec();
-      const got = res?.[1];
-      if (!got || got[0]) throw got?.[0] ?? new Error('no reply');
-      current = got[1] as string | null;
-    } catch (err) {
-      throw this.unavailable('read the epoch', err);
-    }
-    if (current === null) throw unavailable(`redis ${this.url}: epoch key vanished while being set`);
-    const changed = this.epoch !== undefined && this.epoch !== current;
-    this.epoch = current;
+    await this.tracker.check();
+    const current = this.tracker.epoch;
+    const changed = this.reported !== undefined && this.reported !== current;
+    this.reported = current;
     return { epoch: current, changed };
+  }
+
+  /** Times Redis was found to have lost data (restart or rollback) since this service started. */
+  get losses(): number {
+    return this.tracker.losses;
   }
 
   async recover(): Promise<RecoveredEntry[]> {
@@ -173,8 +200,10 @@ export class RedisObjectStore implements ObjectStore {
     }
     const out: RecoveredEntry[] = [];
     let held = 0;
-    for (const [field, len] of Object.entries(all)) {
-      const entry = { handle: Number(field), length: Number(len) };
+    for (const [field, value] of Object.entries(all)) {
+      // "length:tag" ("length" alone from before tags).
+      const colon = value.indexOf(':');
+      const entry = colon < 0 ? { handle: Number(field), length: Number(value), tag: 0 } : { handle: Number(field), length: Number(value.slice(0, colon)), tag: Number(value.slice(colon + 1)) };
       out.push(entry);
       held += entry.length;
     }
@@ -194,7 +223,8 @@ export class RedisObjectStore implements ObjectStore {
     }
   }
 
-  private async exec(multi: ReturnType<Redis['multi']>, what: string): Promise<void> {
+  /** Runs a MULTI; the replies, or UNAVAILABLE naming what failed. */
+  private async exec(multi: ReturnType<Redis['multi']>, what: string): Promise<unknown[]> {
     let res: [Error | null, unknown][] | null;
     try {
       res = await multi.exec();
@@ -203,6 +233,7 @@ export class RedisObjectStore implements ObjectStore {
     }
     if (!res) throw unavailable(`redis ${this.url}: ${what} was aborted`);
     for (const [err] of res) if (err) throw this.unavailable(what, err);
+    return res.map(([, value]) => value);
   }
 
   private unavailable(what: string, err: unknown): Error {

@@ -8,7 +8,7 @@
  * alone (a FIFO lock): a batch either happens or, on a bad request or a failed
  * store, changes nothing.
  */
-import { dataLoss, notFound, resourceExhausted } from '../common/errors';
+import { dataLoss, failedPrecondition, invalidArgument, notFound, resourceExhausted, unavailable } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ReconcileSession } from '../common/reconcile-server';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
@@ -38,6 +38,8 @@ export interface PutResult {
   handles: number[];
   outcomes: PutOutcomeName[];
   storedSizes: number[];
+  /** The epoch the handles belong to. */
+  epoch: string;
 }
 
 export interface DeleteResult {
@@ -48,6 +50,8 @@ export interface DeleteResult {
 export interface ColdEntry {
   handle: number;
   page: Buffer;
+  /** The tag given with the Put, 0 when none. */
+  tag: number;
 }
 
 export type DeleteReasonName = 'DELETE_REASON_UNSPECIFIED' | 'DELETE_FREED' | 'DELETE_WRITTEN_BACK' | 'DELETE_MIGRATED' | 'DELETE_REPLACED';
@@ -65,6 +69,8 @@ export interface ZswapCounters {
   /** Events: pages stored / pages read. */
   zswpout: number;
   zswpin: number;
+  /** Not the kernel's: times the store was found to have lost data (Redis restarted or rolled back). */
+  epoch_changes: number;
 }
 
 export interface ZswapInfo {
@@ -96,6 +102,7 @@ export class Zswap {
     stored_incompressible_pages: 0,
     zswpout: 0,
     zswpin: 0,
+    epoch_changes: 0,
   };
   /** zswap_pool_reached_full: refusing stores until below the accept threshold. */
   private full = false;
@@ -128,12 +135,21 @@ export class Zswap {
 
   // ---- data path ----------------------------------------------------------
 
-  put(pages: readonly Buffer[]): Promise<PutResult> {
+  /**
+   * Stores pages, each with its tag (tags: one per page or none). `epoch`:
+   * '' = unchecked; otherwise FAILED_PRECONDITION unless it is the current
+   * epoch (the caller reconciled in it), storing nothing.
+   */
+  put(pages: readonly Buffer[], tags: readonly number[] = [], epoch = ''): Promise<PutResult> {
     checkPages(pages);
-    return this.exclusive(() => this.putLocked(pages));
+    if (tags.length !== 0 && tags.length !== pages.length) throw invalidArgument(`${tags.length} tags for ${pages.length} pages: give one tag per page or none`);
+    return this.exclusive(async () => {
+      this.checkEpoch(epoch, 'Put');
+      return this.putLocked(pages, tags, epoch);
+    });
   }
 
-  private async putLocked(pages: readonly Buffer[]): Promise<PutResult> {
+  private async putLocked(pages: readonly Buffer[], tags: readonly number[], askedEpoch: string): Promise<PutResult> {
     const n = pages.length;
     const handles = new Array<number>(n).fill(0);
     const outcomes = new Array<PutOutcomeName>(n);
@@ -180,10 +196,11 @@ export class Zswap {
         limitHits++;
         continue;
       }
-      const id = this.entries.add(object.length, 0);
+      const tag = tags.length === 0 ? 0 : tags[i]!;
+      const id = this.entries.add(object.length, 0, tag);
       const handle = this.entries.handleOf(id);
       try {
-        this.entries.setLocation(id, this.store.add(handle, object));
+        this.entries.setLocation(id, this.store.add(handle, object, tag));
       } catch (err) {
         this.log.warn({ err }, 'pool allocation failed');
         this.entries.remove(id);
@@ -205,34 +222,46 @@ export class Zswap {
     if (added.length === 0 && limitHits > 0) {
       throw resourceExhausted(`zswap pool limit: ${this.store.heldBytes()} of ${limit} bytes held, no page of the batch could be stored (accepting again below ${this.options.acceptThresholdPercent}%)`);
     }
+    let committed;
     try {
-      await this.store.commit();
+      committed = await this.store.commit();
     } catch (err) {
       for (const id of added) this.entries.remove(id);
       throw err;
     }
+    if (committed === 'lost') {
+      // The store lost data before this write: the entries went into a state
+      // we do not know. Forget them (the merge drops their objects), take the
+      // new epoch, and let the caller reconcile or retry.
+      for (const id of added) this.entries.remove(id);
+      await this.syncEpoch();
+      this.checkEpoch(askedEpoch, 'Put');
+      throw unavailable(`the ${this.store.kind} store lost data while this Put was in flight (new epoch ${this.epoch}): retry`);
+    }
     for (const id of added) this.lru.pushYoung(id);
     c.stored_incompressible_pages += incompressible;
     c.zswpout += added.length;
-    return { handles, outcomes, storedSizes };
+    return { handles, outcomes, storedSizes, epoch: this.epoch };
   }
 
-  get(handles: readonly number[], touch: boolean): Promise<Buffer[]> {
+  get(handles: readonly number[], touch: boolean, epoch = ''): Promise<Buffer[]> {
     checkBatchSize(handles.length, 'handles');
     checkDistinct(handles, 'handle');
     return this.exclusive(async () => {
+      this.checkEpoch(epoch, 'Get');
       const ids = this.lookupAll(handles);
-      const out = await this.loadPages(ids);
+      const out = await this.loadPages(ids, epoch);
       if (touch) for (const id of ids) this.lru.touch(id);
       this.counters.zswpin += ids.length;
       return out;
     });
   }
 
-  delete(handles: readonly number[], reason: DeleteReasonName, ignoreMissing: boolean): Promise<DeleteResult> {
+  delete(handles: readonly number[], reason: DeleteReasonName, ignoreMissing: boolean, epoch = ''): Promise<DeleteResult> {
     checkBatchSize(handles.length, 'handles');
     checkDistinct(handles, 'handle');
     return this.exclusive(async () => {
+      this.checkEpoch(epoch, 'Delete');
       const ids: number[] = [];
       const missing: number[] = [];
       for (const h of handles) {
@@ -254,8 +283,8 @@ export class Zswap {
       const ids: number[] = [];
       this.lru.coldest(maxEntries, ids);
       if (ids.length === 0) return [];
-      const pages = await this.loadPages(ids);
-      return ids.map((id, i) => ({ handle: this.entries.handleOf(id), page: pages[i]! }));
+      const pages = await this.loadPages(ids, '');
+      return ids.map((id, i) => ({ handle: this.entries.handleOf(id), page: pages[i]!, tag: this.entries.tagOf(id) }));
     });
   }
 
@@ -335,6 +364,13 @@ export class Zswap {
 
   // ---- internals ----------------------------------------------------------
 
+  /** '' = unchecked; any other epoch than the current one is FAILED_PRECONDITION. */
+  private checkEpoch(asked: string, what: string): void {
+    if (asked !== '' && asked !== this.epoch) {
+      throw failedPrecondition(`${what} names epoch ${asked}, but this zswap is in epoch ${this.epoch} (its store lost data since): reconcile first`);
+    }
+  }
+
   /** Runs fn after every call before it has finished (FIFO). */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
     const run = this.lock.then(fn);
@@ -353,7 +389,7 @@ export class Zswap {
   }
 
   /** Decompressed pages of entries, as views of one buffer. */
-  private async loadPages(ids: readonly number[]): Promise<Buffer[]> {
+  private async loadPages(ids: readonly number[], askedEpoch: string): Promise<Buffer[]> {
     const handles = ids.map((id) => this.entries.handleOf(id));
     const locations = ids.map((id) => this.entries.locationOf(id));
     const lengths = ids.map((id) => this.entries.lengthOf(id));
@@ -366,7 +402,11 @@ export class Zswap {
       if (!object || object.length !== lengths[i]) {
         // Either the store lost everything (a new epoch: the handle is simply
         // unknown now) or this one object is gone or damaged.
-        if (await this.syncEpoch()) throw notFound(`handle ${handles[i]} is not stored in zswap: the ${this.store.kind} store lost its data`);
+        if (await this.syncEpoch()) {
+          this.checkEpoch(askedEpoch, 'Get');
+          if (this.entries.lookup(handles[i]!) < 0) throw notFound(`handle ${handles[i]} is not stored in zswap: the ${this.store.kind} store lost its data`);
+          throw unavailable(`the ${this.store.kind} store lost data during this read (new epoch ${this.epoch}): retry`);
+        }
         throw dataLoss(`handle ${handles[i]}: the ${this.store.kind} store no longer holds its object`);
       }
       if (object.length === PAGE_SIZE) {
@@ -400,16 +440,43 @@ export class Zswap {
     if (this.full && this.store.heldBytes() < this.acceptBytes) this.full = false;
   }
 
-  /** When the store lost its data (a new epoch), forget its entries and take what is there now. */
+  /**
+   * When the store lost data (a new epoch: Redis restarted empty or from an
+   * older AOF/RDB), keep only the entries it still holds under the very
+   * handle and length this process gave out; forget the rest (their handles
+   * die: generations move on, so no lost entry's handle is given again) and
+   * drop the objects the store holds that this process no longer knows.
+   */
   private async syncEpoch(): Promise<boolean> {
     const check = await this.store.checkEpoch();
     if (!check.changed) return false;
-    this.log.warn({ from: this.epoch, to: check.epoch, entries: this.entries.size }, 'the store lost its data: new epoch');
+    const before = this.entries.size;
     this.epoch = check.epoch;
-    this.entries.clear();
-    this.lru.clear();
-    this.counters.stored_incompressible_pages = 0;
-    await this.recover();
+    this.counters.epoch_changes++;
+    const recovered = await this.store.recover();
+    const keep = new Uint8Array(this.entries.idLimit);
+    const stale: { handle: number; length: number }[] = [];
+    for (const r of recovered) {
+      const id = this.entries.lookup(r.handle);
+      if (id >= 0 && this.entries.lengthOf(id) === r.length) keep[id] = 1;
+      else stale.push(r);
+    }
+    for (let id = 0; id < keep.length; id++) {
+      if (keep[id] === 1 || !this.entries.isLive(id)) continue;
+      if (this.entries.lengthOf(id) === PAGE_SIZE) this.counters.stored_incompressible_pages--;
+      this.lru.remove(id);
+      this.entries.remove(id);
+    }
+    for (let i = 0; i < stale.length; i += MAX_BATCH) {
+      const batch = stale.slice(i, i + MAX_BATCH);
+      await this.store.remove(
+        batch.map((r) => r.handle),
+        batch.map(() => 0),
+        batch.map((r) => r.length),
+      );
+    }
+    this.full = this.store.heldBytes() >= this.options.poolLimitBytes;
+    this.log.warn({ to: check.epoch, before, kept: this.entries.size, dropped: stale.length }, 'the store lost data: new epoch, kept what it still holds');
     return true;
   }
 
@@ -418,7 +485,7 @@ export class Zswap {
     let skipped = 0;
     for (const r of recovered) {
       try {
-        const id = this.entries.restore(r.handle, r.length, 0);
+        const id = this.entries.restore(r.handle, r.length, 0, r.tag);
         this.lru.pushYoung(id);
         if (r.length === PAGE_SIZE) this.counters.stored_incompressible_pages++;
       } catch (err) {
