@@ -11,6 +11,7 @@ import type { FreeRequest as _vswap_v1_FreeRequest, FreeRequest__Output as _vswa
 import type { FreeResponse as _vswap_v1_FreeResponse, FreeResponse__Output as _vswap_v1_FreeResponse__Output } from './vswap/v1/FreeResponse';
 import type { InspectRequest as _vswap_v1_InspectRequest, InspectRequest__Output as _vswap_v1_InspectRequest__Output } from './vswap/v1/InspectRequest';
 import type { InspectResponse as _vswap_v1_InspectResponse, InspectResponse__Output as _vswap_v1_InspectResponse__Output } from './vswap/v1/InspectResponse';
+import type { JournalStats as _vswap_v1_JournalStats, JournalStats__Output as _vswap_v1_JournalStats__Output } from './vswap/v1/JournalStats';
 import type { ListBackendsRequest as _vswap_v1_ListBackendsRequest, ListBackendsRequest__Output as _vswap_v1_ListBackendsRequest__Output } from './vswap/v1/ListBackendsRequest';
 import type { ListBackendsResponse as _vswap_v1_ListBackendsResponse, ListBackendsResponse__Output as _vswap_v1_ListBackendsResponse__Output } from './vswap/v1/ListBackendsResponse';
 import type { LoadRequest as _vswap_v1_LoadRequest, LoadRequest__Output as _vswap_v1_LoadRequest__Output } from './vswap/v1/LoadRequest';
@@ -49,6 +50,7 @@ export interface ProtoGrpcType {
       FreeResponse: MessageTypeDefinition<_vswap_v1_FreeResponse, _vswap_v1_FreeResponse__Output>
       InspectRequest: MessageTypeDefinition<_vswap_v1_InspectRequest, _vswap_v1_InspectRequest__Output>
       InspectResponse: MessageTypeDefinition<_vswap_v1_InspectResponse, _vswap_v1_InspectResponse__Output>
+      JournalStats: MessageTypeDefinition<_vswap_v1_JournalStats, _vswap_v1_JournalStats__Output>
       ListBackendsRequest: MessageTypeDefinition<_vswap_v1_ListBackendsRequest, _vswap_v1_ListBackendsRequest__Output>
       ListBackendsResponse: MessageTypeDefinition<_vswap_v1_ListBackendsResponse, _vswap_v1_ListBackendsResponse__Output>
       LoadRequest: MessageTypeDefinition<_vswap_v1_LoadRequest, _vswap_v1_LoadRequest__Output>

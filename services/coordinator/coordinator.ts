@@ -13,7 +13,7 @@ import { isZeroPage } from '../common/pages';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
 import { type FsyncPolicy, Journal, type JournalStats } from './journal';
-import { type JournalRecord, RecordType, type RecordWriter } from './journal-records';
+import { type JournalRecord, MAX_NAME_RECORD_BYTES, RecordType, type RecordWriter, SET_BYTES } from './journal-records';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
 import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
 import { SwapCache } from './swap-cache';
@@ -246,6 +246,16 @@ export class Coordinator {
     w.set(slot, this.ownerId(owner, w), t.orderOf(slot), count, t.tierOf(slot), t.backendOf(slot), t.handleOf(slot), t.checksumOf(slot));
   }
 
+  /**
+   * Room in the journal for the records of changing `slots` slots (a SET or
+   * RELEASE each, twice at most, and an owner name). Called before the table
+   * changes: a full disk is refused with RESOURCE_EXHAUSTED and nothing
+   * applied, never a change applied and then answered with an error.
+   */
+  private reserveJournal(slots: number): void {
+    this.journal.reserve(slots * 2 * SET_BYTES + MAX_NAME_RECORD_BYTES);
+  }
+
   /** Appends the current state of each slot to the journal. */
   private journalSlots(slots: readonly number[]): void {
     for (const s of slots) this.writeSlot(this.journal.pending, s);
@@ -389,6 +399,7 @@ export class Coordinator {
     const tiers = new Array<TierName>(n);
     try {
       const commit = (placed: Placement[]): void => {
+        this.reserveJournal(n);
         const byIndex = new Array<Placement | undefined>(n);
         dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
         for (let i = 0; i < n; i++) {
@@ -442,6 +453,7 @@ export class Coordinator {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
+    this.reserveJournal(pages.length); // early: no backend work for a call the journal would refuse
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
     for (const s of slots) this.unacked.add(s);
     let tiers: TierName[];
@@ -466,6 +478,7 @@ export class Coordinator {
     if (count === 0) throw invalidArgument('count is 0: allocate 1 to 512 slots');
     if (count > MAX_BATCH) throw invalidArgument(`count ${count} is more than ${MAX_BATCH}`);
     this.checkSwapLimit(owner, count);
+    this.reserveJournal(count);
     const slots = unwrap(this.table.allocate(owner, count, contiguous));
     this.journalSlots(slots);
     await this.journal.commit();
@@ -478,6 +491,7 @@ export class Coordinator {
     if (slots.length !== pages.length) throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
+    this.reserveJournal(slots.length);
     const tiers = await this.writePages(owner, slots, pages);
     await this.journal.commit();
     this.counters.swap_outs += pages.length;
@@ -501,6 +515,7 @@ export class Coordinator {
     try {
       pages = await this.readPages(slots);
       if (release) {
+        this.reserveJournal(slots.length);
         const freed = unwrap(this.table.free(owner, slots));
         counts = freed.counts;
         for (const r of freed.released) this.release(r);
@@ -604,6 +619,7 @@ export class Coordinator {
 
   async duplicate(owner: string, slots: number[]): Promise<number[]> {
     checkOwner(owner);
+    this.reserveJournal(slots.length);
     const counts = unwrap(this.table.duplicate(owner, slots));
     this.journalSlots(slots);
     await this.journal.commit();
@@ -612,6 +628,7 @@ export class Coordinator {
 
   async free(owner: string, slots: number[]): Promise<number[]> {
     checkOwner(owner);
+    this.reserveJournal(slots.length);
     const res = unwrap(this.table.free(owner, slots));
     for (const r of res.released) this.release(r);
     this.journalSlots(slots);
@@ -750,6 +767,7 @@ export class Coordinator {
     const old: number[] = [];
     const pages: Buffer[] = [];
     const lost: number[] = [];
+    this.reserveJournal(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       const s = candidates[k]!;
       if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s)) continue;
@@ -775,6 +793,7 @@ export class Coordinator {
     let moved = 0;
     try {
       await this.placePages(pages, slots.map((s) => this.table.ownerOf(s) ?? ''), { allowZswap: opts.allowZswap, exclude: from }, (placed) => {
+        this.reserveJournal(slots.length);
         for (let k = 0; k < slots.length; k++) {
           const s = slots[k]!;
           const p = placed[k]!;
@@ -913,6 +932,7 @@ export class Coordinator {
         if (res.missing.length > 0) {
           const missing = new Set(res.missing);
           const lost: number[] = [];
+          this.reserveJournal(res.missing.length);
           slots.forEach((s, k) => {
             if (missing.has(handles[k]!) && this.table.backendOf(s) === b.id) {
               this.setBacking(s, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(s) });
@@ -972,6 +992,7 @@ export class Coordinator {
     zswap: { name: string; value: number }[];
     owners: { owner: string; usedSlots: number; pagesByTier: { name: string; value: number }[]; swapOuts: number; swapIns: number; policy: OwnerPolicy & { owner: string } }[];
     counters: { name: string; value: number }[];
+    journal: JournalStats;
   }> {
     if (ownerFilter !== '') checkOwner(ownerFilter);
     const owner = ownerFilter === '' ? undefined : ownerFilter;
@@ -1005,6 +1026,7 @@ export class Coordinator {
         { name: 'journal_fsyncs', value: this.journal.stats.fsyncs },
         { name: 'journal_snapshots', value: this.journal.stats.snapshots },
       ],
+      journal: { ...this.journal.stats },
     };
   }
 

@@ -2,6 +2,7 @@
 
 import type { Counter as _vswap_v1_Counter, Counter__Output as _vswap_v1_Counter__Output } from '../../vswap/v1/Counter';
 import type { OwnerStats as _vswap_v1_OwnerStats, OwnerStats__Output as _vswap_v1_OwnerStats__Output } from '../../vswap/v1/OwnerStats';
+import type { JournalStats as _vswap_v1_JournalStats, JournalStats__Output as _vswap_v1_JournalStats__Output } from '../../vswap/v1/JournalStats';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StatsResponse {
@@ -14,6 +15,7 @@ export interface StatsResponse {
   'zswap'?: (_vswap_v1_Counter)[];
   'owners'?: (_vswap_v1_OwnerStats)[];
   'counters'?: (_vswap_v1_Counter)[];
+  'journal'?: (_vswap_v1_JournalStats | null);
 }
 
 export interface StatsResponse__Output {
@@ -26,4 +28,5 @@ export interface StatsResponse__Output {
   'zswap': (_vswap_v1_Counter__Output)[];
   'owners': (_vswap_v1_OwnerStats__Output)[];
   'counters': (_vswap_v1_Counter__Output)[];
+  'journal': (_vswap_v1_JournalStats__Output | null);
 }
