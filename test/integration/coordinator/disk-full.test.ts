@@ -6,7 +6,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { VswapClientError } from '../../../clients/sdk/errors';
 import { clusterPerTest, expectCode, until } from './helpers';
-import { randomPage, zeroPage } from './pages';
+import { randomPage } from './pages';
 
 const execFileAsync = promisify(execFile);
 
@@ -26,13 +26,13 @@ describe('coordinator on a full disk', () => {
     return fs.statSync(path.join(dir, log!)).size;
   }
 
-  /** SwapOuts of zero pages (no backend I/O) until the journal refuses even `batch` more slots. */
+  /** Allocates (journal records, no pages) until the journal refuses even one more slot. */
   async function fillJournal(c: Awaited<ReturnType<typeof fx.start>>): Promise<number[]> {
     const slots: number[] = [];
     for (const batch of [512, 64, 8, 1]) {
       for (;;) {
         try {
-          slots.push(...(await c.swapOut('filler', Array.from({ length: batch }, () => zeroPage()))).slots);
+          slots.push(...(await c.allocate('filler', batch)));
         } catch (err) {
           expect(VswapClientError.from(err).codeName).toBe('RESOURCE_EXHAUSTED');
           break;
@@ -43,7 +43,7 @@ describe('coordinator on a full disk', () => {
   }
 
   it('answers RESOURCE_EXHAUSTED with nothing changed, keeps serving reads, and takes writes again once there is room', async () => {
-    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--journal-fsync', 'always'] });
+    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--journal-fsync', 'always', '--backend-deadline-ms', '60000'] }, 60_000);
     const pages = Array.from({ length: 8 }, () => randomPage());
     const { slots } = await c.swapOut('app', pages);
     await limitCoordinatorFiles(journalLogSize());
