@@ -81,16 +81,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       setStatus('draining');
       for (const s of options.services) health.setStatus(s.name, 'NOT_SERVING');
       health.setStatus('', 'NOT_SERVING');
-      const force = setTimeout(() => {
-        log.warn({ gracePeriodMs }, 'grace period over: cancelling calls still in flight');
-        server.forceShutdown();
-      }, gracePeriodMs);
-      force.unref();
-      server.tryShutdown(() => {
+      let done = false;
+      const stopped = (): void => {
+        if (done) return;
+        done = true;
         clearTimeout(force);
         setStatus('stopped');
         resolve();
-      });
+      };
+      const force = setTimeout(() => {
+        log.warn({ gracePeriodMs }, 'grace period over: cancelling calls still in flight');
+        server.forceShutdown();
+        // tryShutdown's callback waits for every connection to close, and a peer
+        // that does not read (a paused or blocked client) keeps its own open even
+        // after forceShutdown: the stop must not wait for it.
+        stopped();
+      }, gracePeriodMs);
+      force.unref();
+      server.tryShutdown(stopped);
     });
     return stopping;
   };
