@@ -289,8 +289,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       return;
     }
     case 'journal-disk-full': {
-      // RLIMIT_FSIZE on the coordinator: its journal (and a snapshot) cannot grow past a record or two more.
-      const bytes = cluster.coordinatorJournalBytes() + between(rng, 0, 2) * 512;
+      // RLIMIT_FSIZE on the coordinator: no journal or snapshot write past a few KiB succeeds (the log may be
+      // preallocated, so a limit at its current size would not bite).
+      const bytes = between(rng, 0, 4) * 1024;
       const ms = between(rng, 500, 2500);
       await cluster.limitFileSize('coordinator', bytes);
       history.fault(`${kind}: coordinator limited to files of ${bytes} bytes (journal writes beyond fail with EFBIG) for ${ms} ms`);
