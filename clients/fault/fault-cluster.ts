@@ -217,6 +217,20 @@ export class FaultCluster {
     }
   }
 
+  /** Bytes of the coordinator's most recently written file (the journal log it appends to, zero-filled ahead). */
+  coordinatorJournalBytes(): number {
+    let newest = { mtime: -1, size: 0 };
+    try {
+      for (const f of fs.readdirSync(this.coordinatorDataDir)) {
+        const st = fs.statSync(path.join(this.coordinatorDataDir, f));
+        if (st.isFile() && st.mtimeMs > newest.mtime) newest = { mtime: st.mtimeMs, size: st.size };
+      }
+    } catch {
+      // not there yet
+    }
+    return newest.size;
+  }
+
   /** Redis loses everything it held: killed, its files deleted, started again (a restart without persistence). */
   async wipeRedis(): Promise<void> {
     this.volatileStores.add('remote0');

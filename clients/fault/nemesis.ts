@@ -4,6 +4,7 @@
  * run's seeded PRNG, so a seed replays the same sequence of faults (the wall
  * clock still decides which requests are in flight when one lands).
  */
+import { VswapClientError } from '../sdk/errors';
 import { Rng } from '../workload/prng';
 import { BACKENDS, type BackendName, type FaultCluster, sleep } from './fault-cluster';
 import { deadlineStorm } from './deadline-storm';
@@ -289,13 +290,31 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       return;
     }
     case 'journal-disk-full': {
-      // RLIMIT_FSIZE on the coordinator: no journal or snapshot write past a few KiB succeeds (the log may be
-      // preallocated, so a limit at its current size would not bite).
-      const bytes = between(rng, 0, 4) * 1024;
-      const ms = between(rng, 500, 2500);
+      // The coordinator's disk fills: its files cannot grow past their size now (RLIMIT_FSIZE), and a
+      // filler (Allocate/Free of 512 slots) drives the journal to that end while the workload runs.
+      const owner = ctx.stormOwner ?? 'storm';
+      const bytes = cluster.coordinatorJournalBytes();
+      const ms = between(rng, 1000, 3000);
       await cluster.limitFileSize('coordinator', bytes);
-      history.fault(`${kind}: coordinator limited to files of ${bytes} bytes (journal writes beyond fail with EFBIG) for ${ms} ms`);
-      await sleep(ms);
+      history.fault(`${kind}: the coordinator's files may not grow past ${bytes} bytes (RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`);
+      // Fill until the journal is full (at most 20 s), then hold the full disk for `ms`.
+      let until = Date.now() + 20_000;
+      const codes: Record<string, number> = {};
+      /** Slots the filler holds (a Free refused for want of room is sent again once there is room). */
+      let held: number[] = [];
+      while (Date.now() < until) {
+        try {
+          if (held.length === 0) held = await cluster.hangs.track('journal filler allocate', 15_000, () => cluster.admin.allocate(owner, 512));
+          await cluster.hangs.track('journal filler free', 15_000, () => cluster.admin.free(owner, held));
+          held = [];
+          codes.OK = (codes.OK ?? 0) + 1;
+        } catch (err) {
+          const name = err instanceof VswapClientError ? err.codeName : 'ERROR';
+          if (name === 'RESOURCE_EXHAUSTED' && !codes[name]) until = Math.min(until, Date.now() + ms);
+          codes[name] = (codes[name] ?? 0) + 1;
+          await sleep(50);
+        }
+      }
       const alive = cluster.pid('coordinator') !== undefined;
       let readable = true;
       try {
@@ -304,10 +323,28 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         readable = false;
       }
       await cluster.limitFileSize('coordinator', undefined);
-      if (!alive) cluster.violations.push('the coordinator exited when its journal\'s disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)');
-      else if (!readable) cluster.violations.push('the coordinator stopped answering Stats while its journal\'s disk was full');
-      history.fault(`${kind}: limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`);
-      if (!alive) await cluster.healAll();
+      history.fault(`${kind}: filler answers ${JSON.stringify(codes)}; limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`);
+      if (!alive) {
+        cluster.violations.push('the coordinator exited when its journal\'s disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)');
+        await cluster.healAll();
+        return;
+      }
+      if (!readable) cluster.violations.push('the coordinator stopped answering Stats while its journal\'s disk was full');
+      if (!codes.RESOURCE_EXHAUSTED) history.fault(`${kind}: the journal never filled (no RESOURCE_EXHAUSTED within 20 s)`);
+      // Writes resume once there is room.
+      let resumed = false;
+      for (const end = Date.now() + 10_000; !resumed && Date.now() < end; ) {
+        try {
+          if (held.length > 0) await cluster.admin.free(owner, held);
+          held = [];
+          const slots = await cluster.admin.allocate(owner, 1);
+          await cluster.admin.free(owner, slots);
+          resumed = true;
+        } catch {
+          await sleep(200);
+        }
+      }
+      if (!resumed) cluster.violations.push('writes did not resume within 10 s after the journal\'s disk had room again');
       return;
     }
   }
