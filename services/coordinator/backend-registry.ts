@@ -56,8 +56,18 @@ export class AttachedBackend implements BackendView {
   /** Last Info; undefined until the backend answered once. */
   info: InfoResponse__Output | undefined;
   reachable = false;
-  /** Epoch the slot table was last reconciled against. */
+  /**
+   * Epoch the slot table was last reconciled against; cleared when the
+   * backend needs a reconcile again (it is not writable until then).
+   */
   reconciledEpoch: string | undefined;
+  /**
+   * The epoch the table's handles on this backend belong to (the last one
+   * reconciled; never cleared). Gets and Deletes name it, so a backend that
+   * restarted into a new epoch refuses them instead of serving or deleting a
+   * page stored since under a handle that looks the same (issue 10, defect 2).
+   */
+  knownEpoch = '';
   /** Writes in flight to this backend; reconcile waits for them. */
   writesInFlight = 0;
   /** Set while reconciling: new writes wait (see AttachedBackend.beginWrite). */

@@ -8,4 +8,10 @@
 export interface CallContext {
   /** Aborted when the caller has gone away. */
   signal?: AbortSignal;
+  /**
+   * The call's deadline (ms since the epoch), checked at the commit point as
+   * well: a process that was paused past it may run its continuation before
+   * the timer that aborts `signal`.
+   */
+  deadline?: number;
 }

@@ -89,8 +89,8 @@ interface OwnerCounters {
 /** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
 function checkCancelled(ctx: CallContext): void {
   const signal = ctx.signal;
-  if (!signal?.aborted) return;
-  throw signal.reason instanceof VswapError ? signal.reason : new VswapError(Status.CANCELLED, 'the client cancelled the call');
+  if (signal?.aborted) throw signal.reason instanceof VswapError ? signal.reason : new VswapError(Status.CANCELLED, 'the client cancelled the call');
+  if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) throw new VswapError(Status.DEADLINE_EXCEEDED, 'the call\'s deadline passed before it was committed: nothing was applied');
 }
 
 function unwrap<T>(r: Result<T>): T {
@@ -314,18 +314,39 @@ export class Coordinator {
           continue;
         }
         held.push(b);
+        // Place only in the epoch reconciled: a backend that restarted since refuses (or says so).
+        const epoch = b.reconciledEpoch ?? '';
         let res;
         try {
-          res = await b.client.put(batch.map((i) => pages[i]!));
+          res = await b.client.put(
+            batch.map((i) => pages[i]!),
+            { epoch },
+          );
         } catch (err) {
+          if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
+            // Its epoch changed: nothing was stored; it is reconciled before it takes pages again.
+            this.log.warn({ backend: b.name, epoch, err: String(err) }, 'backend refused a put in the reconciled epoch: it restarted; reconciling it');
+            this.needsReconcile(b);
+            busy++;
+            continue;
+          }
           if (isTransient(err)) transient++;
           // A Put that timed out or lost its connection may still have been stored,
           // under handles nobody here knows: have the next poll reconcile the backend,
           // which deletes what the table does not reference (found by the fault
           // harness, net-blackhole: pages leaked on the backend).
-          if (isTransient(err) && !/No connection established/.test(String(err))) b.reconciledEpoch = undefined;
+          if (isTransient(err) && !/No connection established/.test(String(err))) this.needsReconcile(b);
           else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED)) this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
           if (b.kind === 'zswap' && isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED) this.kickWriteback();
+          continue;
+        }
+        if (res.epoch !== '' && epoch !== '' && res.epoch !== epoch) {
+          // Stored in an epoch this table was never reconciled with (a backend that reports
+          // but does not check epochs): those handles may collide with lost ones. Drop them.
+          this.log.warn({ backend: b.name, epoch, stored: res.epoch }, 'backend stored pages in an epoch not reconciled; discarding them and reconciling it');
+          for (const h of res.handles) if (h > 0) this.deletes.add(b.id, h, 'DELETE_FREED', res.epoch);
+          this.needsReconcile(b);
+          busy++;
           continue;
         }
         const next: number[] = [];
@@ -355,6 +376,11 @@ export class Coordinator {
     } finally {
       for (const b of held) b.endWrite();
     }
+  }
+
+  /** The backend's epoch is not the one reconciled: no stores until the next poll reconciles it. */
+  private needsReconcile(b: AttachedBackend): void {
+    b.reconciledEpoch = undefined;
   }
 
   /** The pages (by index) whose owners are under their zswap limit. */
@@ -449,18 +475,27 @@ export class Coordinator {
 
   // ---- the API ----------------------------------------------------------------
 
-  async swapOut(owner: string, pages: Buffer[], contiguous: boolean): Promise<{ slots: number[]; tiers: TierName[] }> {
+  /**
+   * Allocates slots and writes pages to them. A call whose caller is gone
+   * (cancelled, deadline passed) before the commit point rolls back: the slots
+   * are freed and the backend copies deleted, and it answers CANCELLED or
+   * DEADLINE_EXCEEDED. After that point it is committed (issue 10, defect 6).
+   */
+  async swapOut(owner: string, pages: Buffer[], contiguous: boolean, ctx: CallContext = {}): Promise<{ slots: number[]; tiers: TierName[] }> {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
     this.reserveJournal(pages.length); // early: no backend work for a call the journal would refuse
+    checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
     for (const s of slots) this.unacked.add(s);
     let tiers: TierName[];
     try {
       tiers = await this.writePages(owner, slots, pages);
+      // The commit point: a caller gone by now would never learn these ids.
+      checkCancelled(ctx);
     } catch (err) {
-      // Nobody knows these ids yet: give them back, nothing was journaled.
+      // Nobody knows these ids yet: give them back (releases follow any records written, in the same commit).
       const freed = this.table.free(owner, slots);
       if (freed.ok) for (const r of freed.value.released) this.release(r);
       throw err;
@@ -473,12 +508,14 @@ export class Coordinator {
     return { slots, tiers };
   }
 
-  async allocate(owner: string, count: number, contiguous: boolean): Promise<number[]> {
+  /** Allocates empty slots; a caller already gone gets CANCELLED/DEADLINE_EXCEEDED and nothing is allocated. */
+  async allocate(owner: string, count: number, contiguous: boolean, ctx: CallContext = {}): Promise<number[]> {
     checkOwner(owner);
     if (count === 0) throw invalidArgument('count is 0: allocate 1 to 512 slots');
     if (count > MAX_BATCH) throw invalidArgument(`count ${count} is more than ${MAX_BATCH}`);
     this.checkSwapLimit(owner, count);
     this.reserveJournal(count);
+    checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, count, contiguous));
     this.journalSlots(slots);
     await this.journal.commit();
@@ -598,10 +635,15 @@ export class Coordinator {
     const checksums = slots.map((s) => this.table.checksumOf(s));
     let res;
     try {
-      res = await b.client.get(handles, true);
+      res = await b.client.get(handles, true, b.knownEpoch);
     } catch (err) {
       const moved = slots.some((s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k]);
       if (moved) return this.readPages(slots, false); // writeback or swapoff moved some: read again from where they are (not through the shared read: that is this one)
+      if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
+        // It restarted into a new epoch: what it holds under these handles is not these pages.
+        this.needsReconcile(b);
+        throw unavailable(`backend ${b.name} restarted and is being reconciled; retry later`);
+      }
       if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
       if (isServiceError(err) && err.code === Status.NOT_FOUND) throw dataLoss(`backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`);
       if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);
@@ -884,7 +926,7 @@ export class Coordinator {
         const handles = batch.map((s) => this.table.handleOf(s));
         let res;
         try {
-          res = await b.client.get(handles, false);
+          res = await b.client.get(handles, false, b.knownEpoch);
         } catch (err) {
           // A slot may have been freed or re-stored meanwhile; only give up on a real failure.
           if (batch.some((s, k) => this.table.backendOf(s) !== b.id || this.table.handleOf(s) !== handles[k])) continue;
@@ -929,6 +971,8 @@ export class Coordinator {
         const slots = this.slotsWithDataOn(b);
         const handles = slots.map((s) => this.table.handleOf(s));
         const res = await b.client.reconcile(handles);
+        // The epoch the backend says it reconciled in wins over the Info read before.
+        const reconciledIn = res.epoch ?? epoch;
         if (res.missing.length > 0) {
           const missing = new Set(res.missing);
           const lost: number[] = [];
@@ -946,8 +990,9 @@ export class Coordinator {
         }
         this.counters.reconciles++;
         this.counters.orphans_deleted += res.deleted;
-        b.reconciledEpoch = epoch;
-        this.log.info({ backend: b.name, epoch, referenced: handles.length, missing: res.missing.length, deleted: res.deleted }, 'reconciled');
+        b.reconciledEpoch = reconciledIn;
+        b.knownEpoch = reconciledIn ?? '';
+        this.log.info({ backend: b.name, epoch: reconciledIn, referenced: handles.length, missing: res.missing.length, deleted: res.deleted }, 'reconciled');
       })
       .finally(() => this.reconciles.delete(b));
     this.reconciles.set(b, running);

@@ -5,7 +5,9 @@
  * down) is queued again and retried a second later; a reconcile with that
  * backend also removes whatever nobody references.
  */
+import { status as Status } from '@grpc/grpc-js';
 import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
+import { isServiceError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { MAX_BATCH } from '../common/limits';
 import type { BackendRegistry } from './backend-registry';
@@ -20,8 +22,8 @@ export interface DeleteQueueOptions {
 }
 
 export class DeleteQueue {
-  /** backend id -> reason -> handles. */
-  private readonly pending = new Map<number, Map<DeleteReason, number[]>>();
+  /** backend id -> "reason epoch" -> handles (the epoch they belong to: the backend refuses them in another). */
+  private readonly pending = new Map<number, Map<string, { reason: DeleteReason; epoch: string; handles: number[] }>>();
   /** The flush scheduled for the next turn, if any. */
   private flushing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -29,9 +31,13 @@ export class DeleteQueue {
 
   constructor(private readonly options: DeleteQueueOptions) {}
 
-  /** Deletes a handle on a backend soon, in a batch with the others of this turn. */
-  add(backendId: number, handle: number, reason: DeleteReason): void {
-    this.push(backendId, handle, reason);
+  /**
+   * Deletes a handle on a backend soon, in a batch with the others of this
+   * turn. `epoch`: the epoch the handle belongs to; default the one the table
+   * was last reconciled with (the backend's knownEpoch).
+   */
+  add(backendId: number, handle: number, reason: DeleteReason, epoch?: string): void {
+    this.push(backendId, handle, reason, epoch ?? this.options.registry.byIdOf(backendId)?.knownEpoch ?? '');
     this.scheduleFlush();
   }
 
@@ -45,12 +51,13 @@ export class DeleteQueue {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
-  private push(backendId: number, handle: number, reason: DeleteReason): void {
+  private push(backendId: number, handle: number, reason: DeleteReason, epoch: string): void {
     let byReason = this.pending.get(backendId);
     if (!byReason) this.pending.set(backendId, (byReason = new Map()));
-    let list = byReason.get(reason);
-    if (!list) byReason.set(reason, (list = []));
-    list.push(handle);
+    const key = `${reason} ${epoch}`;
+    let batch = byReason.get(key);
+    if (!batch) byReason.set(key, (batch = { reason, epoch, handles: [] }));
+    batch.handles.push(handle);
   }
 
   private scheduleFlush(): void {
@@ -66,15 +73,21 @@ export class DeleteQueue {
       work.map(async ([backendId, byReason]) => {
         const b = this.options.registry.byIdOf(backendId);
         if (!b) return;
-        for (const [reason, handles] of byReason) {
+        for (const { reason, epoch, handles } of byReason.values()) {
           for (let i = 0; i < handles.length; i += MAX_BATCH) {
             const chunk = handles.slice(i, i + MAX_BATCH);
             try {
-              await b.client.delete(chunk, reason, true);
+              await b.client.delete(chunk, reason, true, epoch);
             } catch (err) {
+              if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
+                // The backend left that epoch (its store lost those pages) or refuses a stale
+                // handle: retrying could only hit a page stored since. Reconcile removes orphans.
+                this.options.log.warn({ backend: b.name, pages: chunk.length, epoch, err: String(err) }, 'backend refused a delete from another epoch; dropped');
+                continue;
+              }
               this.options.onRetry?.();
               this.options.log.warn({ backend: b.name, pages: chunk.length, err: String(err) }, 'backend delete failed; retrying later');
-              for (const h of chunk) this.push(backendId, h, reason);
+              for (const h of chunk) this.push(backendId, h, reason, epoch);
               this.scheduleRetry();
             }
           }

@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger';
 import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { Coordinator } from './coordinator';
+import type { CallContext } from './call-context';
 import { type DigestPart, type MutatingMethod, type RequestLog, requestDigest } from './request-log';
 import { StreamWriter } from '../common/stream-writer';
 
@@ -11,17 +12,19 @@ import { StreamWriter } from '../common/stream-writer';
  * Aborted when the caller goes away: it cancelled, or its deadline passed
  * (the timer is a second guard next to grpc-js's 'cancelled' event).
  */
-function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; done: () => void } {
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; deadline: number | undefined; done: () => void } {
   const ac = new AbortController();
   const abort = (): void => ac.abort();
   if (call.cancelled) ac.abort();
   else call.once('cancelled', abort);
   const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : deadline - Date.now();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  const ms = at - Date.now();
   const timer = Number.isFinite(ms) ? setTimeout(abort, Math.max(0, ms)) : undefined;
   timer?.unref();
   return {
     signal: ac.signal,
+    deadline: Number.isFinite(at) ? at : undefined,
     done: () => {
       if (timer) clearTimeout(timer);
       call.removeListener('cancelled', abort);
@@ -36,23 +39,23 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
     method: MutatingMethod,
     req: { owner: string; requestId: string },
     fields: readonly DigestPart[],
-    apply: () => Promise<T>,
+    apply: (ctx: CallContext) => Promise<T>,
     sizeOf: (v: T) => number,
   ): Promise<T> => {
-    if (req.requestId === '') return apply();
-    const { signal, done } = callSignal(call);
+    const { signal, deadline, done } = callSignal(call);
     try {
-      return await requests.run({ method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) }, signal, apply, sizeOf);
+      if (req.requestId === '') return await apply({ signal, deadline });
+      return await requests.run({ method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) }, signal, () => apply({ signal, deadline }), sizeOf);
     } finally {
       done();
     }
   };
   return {
     SwapOut: unary(log, 'SwapOut', async (req, call) =>
-      once(call, 'SwapOut', req, [req.pages, req.contiguous], () => c.swapOut(req.owner, req.pages, req.contiguous), (r) => r.slots.length),
+      once(call, 'SwapOut', req, [req.pages, req.contiguous], (ctx) => c.swapOut(req.owner, req.pages, req.contiguous, ctx), (r) => r.slots.length),
     ),
     Allocate: unary(log, 'Allocate', async (req, call) =>
-      once(call, 'Allocate', req, [req.count, req.contiguous], async () => ({ slots: await c.allocate(req.owner, req.count, req.contiguous) }), (r) => r.slots.length),
+      once(call, 'Allocate', req, [req.count, req.contiguous], async (ctx) => ({ slots: await c.allocate(req.owner, req.count, req.contiguous, ctx) }), (r) => r.slots.length),
     ),
     Store: unary(log, 'Store', async (req, call) =>
       once(call, 'Store', req, [req.slots, req.pages], async () => ({ tiers: await c.store(req.owner, req.slots, req.pages) }), (r) => r.tiers.length),

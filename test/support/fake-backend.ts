@@ -66,6 +66,8 @@ export class FakeBackend implements BackendCalls {
   overThreshold = false;
   /** All calls fail UNAVAILABLE while set (the process is down). */
   down = false;
+  /** Refuse Put/Get/Delete naming another epoch (backend.proto); false models a backend that only reports its epoch. */
+  checksEpochs = true;
   /** Every call made, in order (method and request). */
   readonly calls: { method: FakeMethod; req: unknown }[] = [];
   readonly entries = new Map<number, { page: Buffer; tag: number }>();
@@ -137,7 +139,7 @@ export class FakeBackend implements BackendCalls {
   }
 
   private checkEpoch(epoch: string | undefined): void {
-    if (epoch && epoch !== this.epoch) throw new FakeServiceError(Status.FAILED_PRECONDITION, `epoch ${epoch} is not the current epoch ${this.epoch}`);
+    if (this.checksEpochs && epoch && epoch !== this.epoch) throw new FakeServiceError(Status.FAILED_PRECONDITION, `epoch ${epoch} is not the current epoch ${this.epoch}`);
   }
 
   private newHandle(): number {

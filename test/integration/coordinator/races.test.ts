@@ -3,8 +3,10 @@
  * test/unit/coordinator (issue 10): the same orderings, forced with SIGSTOP
  * on real backend processes instead of held fake calls.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VswapClient } from '../../../clients/sdk/client';
 import { VswapClientError } from '../../../clients/sdk/errors';
+import { RedisServer } from '../../support/redis';
 import { clusterPerTest, counter, until } from './helpers';
 import { randomPage, textPage } from './pages';
 
@@ -164,5 +166,75 @@ describe('coordinator races against real backends', () => {
     expect(stored).toEqual(['TIER_SWAPFILE', 'TIER_SWAPFILE']);
     const backends = await c.listBackends();
     expect(backends.map((b) => b.reachable)).toEqual([true, true]);
+  });
+
+  it('defect 6: a SwapOut whose client deadline passes while the backend is slow rolls back: no slot, no backend page kept', async () => {
+    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '10000'] });
+    const before = (await c.listBackends())[0]!.usedPages;
+    const hasty = new VswapClient({ address: fx.cluster.address, deadlineMs: 400, writeRetries: 0 });
+    try {
+      fx.cluster.pause('file0');
+      const late = hasty.swapOut('app', [randomPage(), randomPage()]).then(
+        () => 'ok',
+        (e: unknown) => (e as VswapClientError).codeName,
+      );
+      expect(await late).toBe('DEADLINE_EXCEEDED');
+      fx.cluster.resume('file0'); // the Put completes now, after the caller gave up
+    } finally {
+      hasty.close();
+    }
+    const stats = await until(
+      () => c.stats(),
+      (s) => s.usedSlots === 0,
+    );
+    expect(stats.usedSlots).toBe(0);
+    const backends = await until(
+      () => c.listBackends(),
+      (bs) => bs[0]!.usedPages === before,
+    );
+    expect(backends[0]!.usedPages).toBe(before);
+  });
+
+  describe('with a Redis swapfile', () => {
+    let redis: RedisServer | undefined;
+    afterEach(async () => {
+      await redis?.kill();
+      redis = undefined;
+    });
+
+    it('defect 2: after Redis restarts empty, a SwapOut before the next poll never reuses the lost page\'s handle; the lost slot reads as lost and its Free deletes nothing else', async () => {
+      redis = await RedisServer.start({ persistence: 'off' });
+      const c = await fx.start({
+        zswap: false,
+        swapfiles: [
+          { name: 'remote0', store: 'redis', redisUrl: redis.url, priority: 10 },
+          { name: 'file0', capacityPages: 4096, priority: 1 },
+        ],
+        coordinatorArgs: ['--poll-ms', '60000'],
+      });
+      const lost = await c.swapOut('app', [textPage(1)]);
+      expect((await c.inspect('app', lost.slots))[0]!.backend).toBe('remote0');
+      await redis.kill();
+      await redis.restart(); // no persistence: remote0's pages are gone
+      // No Info poll yet: the coordinator still takes remote0 as reconciled.
+      const fresh = await c.swapOut('app', [textPage(2)]).catch((e: unknown) => e as VswapClientError);
+      const freshSlots = fresh instanceof VswapClientError ? [] : fresh.slots;
+      if (fresh instanceof VswapClientError) expect(fresh.codeName).toBe('UNAVAILABLE');
+      // The next poll reconciles remote0: the old slot is lost, not silently holding another page.
+      await c.listBackends();
+      const info = await until(
+        () => c.inspect('app', lost.slots),
+        (i) => i[0]!.tier === 'TIER_LOST',
+      );
+      expect(info[0]!.tier).toBe('TIER_LOST');
+      const again = await c.swapOut('app', [textPage(3)]);
+      await c.free('app', lost.slots);
+      for (const [slots, p] of [
+        [freshSlots, textPage(2)],
+        [again.slots, textPage(3)],
+      ] as const) {
+        if (slots.length > 0) expect((await c.load('app', [...slots]))[0]!.equals(p)).toBe(true);
+      }
+    });
   });
 });

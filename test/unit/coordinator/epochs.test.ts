@@ -1,0 +1,83 @@
+import { status as Status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { VswapError } from '../../../services/common/errors';
+import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+
+async function code(p: Promise<unknown>): Promise<Status | 'ok'> {
+  return p.then(
+    () => 'ok' as const,
+    (e: unknown) => (e as VswapError).code,
+  );
+}
+
+/**
+ * Issue 10, defect 2: a backend restarts empty between two Info polls and
+ * hands out the handles its lost pages had. The coordinator must not commit a
+ * placement made in an epoch it has not reconciled, nor read or delete with a
+ * handle from the old epoch.
+ */
+describe('backend epochs', () => {
+  let fc: FakeCluster | undefined;
+  afterEach(async () => {
+    await fc?.close();
+    fc = undefined;
+  });
+
+  for (const checksEpochs of [true, false]) {
+    it(`a page lost in a restart reads as lost, and freeing it never deletes a page stored after the restart (backend ${checksEpochs ? 'refuses' : 'only reports'} other epochs)`, async () => {
+      const file0 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
+      const file1 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
+      file0.checksEpochs = checksEpochs;
+      fc = await startOverFakes([
+        { name: 'file0', priority: 10, fake: file0 },
+        { name: 'file1', priority: 1, fake: file1 },
+      ]);
+      const c = fc.coordinator;
+      const old = await c.swapOut('app', [page('lost')], false);
+      expect(c.describe(old.slots[0]!)).toMatchObject({ backend: 'file0', handle: 1 });
+      // file0 restarts empty; the coordinator has not polled it since.
+      file0.restartEmpty();
+      // A read of the lost page is not answered with whatever file0 now keeps under handle 1.
+      const fresh = await c.swapOut('app', [page('fresh')], false);
+      expect(c.describe(fresh.slots[0]!).backend).toBe('file1');
+      if (checksEpochs) expect(await code(c.load('app', old.slots, false))).toBe(Status.UNAVAILABLE);
+      // The next poll reconciles file0: the old page is lost, not silently replaced.
+      await c.registry.pollOnce();
+      await c.reconcile(c.registry.get('file0')!);
+      expect(c.describe(old.slots[0]!).tier).toBe('TIER_LOST');
+      expect(await code(c.load('app', old.slots, false))).toBe(Status.DATA_LOSS);
+      // file0 is back in service; a new page may get handle 1 again there...
+      const again = await c.swapOut('app', [page('again')], false);
+      expect(c.describe(again.slots[0]!)).toMatchObject({ backend: 'file0', handle: 1 });
+      // ...and freeing the lost slot deletes nothing of it.
+      await c.free('app', old.slots);
+      await c.close(); // sends the queued deletes
+      expect(file0.entries.get(1)?.page.equals(page('again'))).toBe(true);
+    });
+  }
+
+  it('a Delete queued in the old epoch is refused by the restarted backend and not retried', async () => {
+    const file0 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
+    fc = await startOverFakes([{ name: 'file0', fake: file0 }]);
+    const c = fc.coordinator;
+    const a = await c.swapOut('app', [page('a')], false);
+    file0.down = true;
+    await c.free('app', a.slots);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // It comes back empty and takes a new page under handle 1 (reconciled first).
+    file0.down = false;
+    file0.restartEmpty();
+    await c.registry.pollOnce();
+    await c.reconcile(c.registry.get('file0')!);
+    const b = await c.swapOut('app', [page('b')], false);
+    const d = await c.swapOut('app', [page('d')], false);
+    expect(c.describe(b.slots[0]!)).toMatchObject({ handle: 1 });
+    expect(c.describe(d.slots[0]!)).toMatchObject({ handle: 2 });
+    // Freeing d sends the queued deletes: the old one names the old epoch and is refused.
+    await c.free('app', d.slots);
+    await c.close();
+    expect(file0.entries.has(2)).toBe(false);
+    expect(file0.entries.get(1)?.page.equals(page('b'))).toBe(true);
+  });
+});
