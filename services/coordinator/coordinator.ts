@@ -1080,9 +1080,10 @@ export class Coordinator {
     return { journal: this.journal.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
   }
 
-  setOwnerPolicy(owner: string, update: boolean, policy: OwnerPolicy): OwnerPolicy {
+  /** Replies once the new policy is on disk (policies.json, written atomically). */
+  async setOwnerPolicy(owner: string, update: boolean, policy: OwnerPolicy): Promise<OwnerPolicy> {
     checkOwner(owner);
-    if (update) this.policies.set(owner, policy);
+    if (update) await this.policies.set(owner, policy);
     return { ...DEFAULT_POLICY, ...this.policies.get(owner) };
   }
 

@@ -76,9 +76,9 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
     Swapon: unary(log, 'Swapon', (req) => ({ backend: c.swapon(req.backend, req.priority) })),
     ListBackends: unary(log, 'ListBackends', async () => ({ backends: await c.listBackends() })),
     Stats: unary(log, 'Stats', async (req) => c.stats(req.owner)),
-    SetOwnerPolicy: unary(log, 'SetOwnerPolicy', (req) => ({
+    SetOwnerPolicy: unary(log, 'SetOwnerPolicy', async (req) => ({
       owner: req.owner,
-      ...c.setOwnerPolicy(req.owner, req.update, { zswapMaxPages: req.zswapMaxPages, zswapWriteback: req.zswapWriteback, swapMaxPages: req.swapMaxPages }),
+      ...(await c.setOwnerPolicy(req.owner, req.update, { zswapMaxPages: req.zswapMaxPages, zswapWriteback: req.zswapWriteback, swapMaxPages: req.swapMaxPages })),
     })),
   } satisfies grpc.UntypedServiceImplementation & VirtualSwapHandlers;
 }

@@ -90,4 +90,19 @@ describe('coordinator on a full disk', () => {
     expect((await c.inspect('app', more.slots))[0]!.count).toBe(1);
     expect((await c.stats()).usedSlots).toBe(slots.length - 1 + 1 + filler.length);
   });
+
+  it('SetOwnerPolicy replies once policies.json is on disk, and a full disk refuses it with the old policy kept', async () => {
+    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 1024 }] });
+    expect((await c.setOwnerPolicy('app', { swapMaxPages: 5 })).swapMaxPages).toBe(5);
+    await limitCoordinatorFiles(1);
+    await expectCode(c.setOwnerPolicy('app', { swapMaxPages: 50 }), Status.RESOURCE_EXHAUSTED, /owner policy not saved/);
+    expect((await c.getOwnerPolicy('app')).swapMaxPages).toBe(5);
+    await limitCoordinatorFiles(undefined);
+    expect((await c.setOwnerPolicy('app', { swapMaxPages: 7 })).swapMaxPages).toBe(7);
+    // Acknowledged means on disk: a kill -9 right after the reply keeps it.
+    await fx.cluster.kill('coordinator', 'SIGKILL');
+    await fx.cluster.startAgain('coordinator');
+    expect((await c.getOwnerPolicy('app')).swapMaxPages).toBe(7);
+    expect(fs.readdirSync(path.join(fx.dir, 'coordinator')).filter((f) => f.startsWith('policies'))).toEqual(['policies.json']);
+  });
 });
