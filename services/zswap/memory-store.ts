@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EpochCheck, ObjectStore, RecoveredEntry } from './object-store';
+import type { CommitResult, EpochCheck, ObjectStore, RecoveredEntry } from './object-store';
 import { ZsPool, type PoolOptions } from './pool';
 
 /** Objects in this process's slab pool: fast and volatile. */
@@ -26,7 +26,7 @@ export class MemoryObjectStore implements ObjectStore {
   add(_handle: number, data: Uint8Array): number {
     return this.pool.store(data);
   }
-  commit(): 'ok' {
+  commit(): CommitResult {
     return 'ok';
   }
   read(_handles: readonly number[], locations: readonly number[], lengths: readonly number[]): Uint8Array[] {
