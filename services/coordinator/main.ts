@@ -48,7 +48,15 @@ runMain('coordinator', async () => {
     snapshotAfterBytes: config.snapshotAfterBytes,
     log,
   });
-  const requests = new RequestLog({ windowMs: config.retryWindowMs, maxEntries: config.retryMaxEntries, maxSlots: config.retryMaxSlots, log });
+  // Answers for retries, kept next to the journal and synced as it is.
+  const requests = new RequestLog({
+    windowMs: config.retryWindowMs,
+    maxEntries: config.retryMaxEntries,
+    maxSlots: config.retryMaxSlots,
+    file: path.join(path.resolve(config.dataDir), 'requests.log'),
+    fsync: config.journalFsync,
+    log,
+  });
   const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   let metricsServer: MetricsServer | undefined;
   let server;
@@ -66,6 +74,7 @@ runMain('coordinator', async () => {
   } catch (err) {
     await metricsServer?.close();
     await coordinator.close();
+    requests.close();
     throw err;
   }
   announceReady('coordinator', server.address, { metrics: metricsServer?.address });
@@ -75,6 +84,7 @@ runMain('coordinator', async () => {
       await running.shutdown();
       if (config.stopWritebackMs > 0) await writebackBeforeStop(coordinator, config.stopWritebackMs, log);
       await coordinator.close();
+      requests.close();
       await metricsServer?.close();
     },
   };

@@ -17,8 +17,22 @@
  * counts among them; past either, the oldest answers go first. A retry whose
  * answer was forgotten (outside the window, or evicted early) is a new
  * request and is applied again.
+ *
+ * Durability: with a `file`, every remembered answer is appended to it (one
+ * line: CRC-32, then JSON) after the call committed in the journal and before
+ * the reply, synced per the `fsync` policy, and read back at start, so a
+ * retry after a coordinator restart is still answered from memory. The
+ * window that remains: a coordinator killed after its journal commit and
+ * before that append (the continuation of the same request; no I/O wait in
+ * between) forgets the answer, and a retry applies the request again. With
+ * `fsync` batch a machine crash may lose the last 100 ms of the journal and
+ * of this file independently. The file is rewritten with the live answers
+ * only (temp file, fsync, rename, directory fsync) once it is twice their size.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
@@ -35,15 +49,40 @@ export interface RequestLogOptions {
   maxEntries?: number;
   /** Most slot ids (and counts) remembered across all answers; default 4000000 (about 32 MiB). */
   maxSlots?: number;
-  /** Clock in ms (a test seam); default Date.now. */
+  /** Wall clock in ms (kept across restarts; a test seam); default Date.now. */
   now?: () => number;
+  /** Where answers are kept across restarts (e.g. <data dir>/requests.log); default none (memory only). */
+  file?: string;
+  /** As the journal's: `always` syncs before the reply, `batch` every 100 ms, `never` leaves it to the OS; default `batch`. */
+  fsync?: 'always' | 'batch' | 'never';
   log: Logger;
 }
 
-export type ResolvedRequestLogOptions = Required<RequestLogOptions>;
+export type ResolvedRequestLogOptions = Required<Omit<RequestLogOptions, 'file'>> & { file: string | undefined };
 
 export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogOptions {
-  return { windowMs: o.windowMs ?? 600_000, maxEntries: o.maxEntries ?? 100_000, maxSlots: o.maxSlots ?? 4_000_000, now: o.now ?? Date.now, log: o.log };
+  return {
+    windowMs: o.windowMs ?? 600_000,
+    maxEntries: o.maxEntries ?? 100_000,
+    maxSlots: o.maxSlots ?? 4_000_000,
+    now: o.now ?? Date.now,
+    file: o.file,
+    fsync: o.fsync ?? 'batch',
+    log: o.log,
+  };
+}
+
+/** One line of the requests file. */
+interface StoredAnswer {
+  /** owner NUL request_id */
+  k: string;
+  m: MutatingMethod;
+  d: string;
+  at: number;
+  size: number;
+  ok: boolean;
+  /** The answer (ok), or [code, message]. */
+  v: unknown;
 }
 
 /** Status codes that, by the contract, mean the call changed nothing: not remembered. */
@@ -75,6 +114,8 @@ interface Entry {
   outcome: Outcome | undefined;
   /** Resolves when the first call ends: its outcome, or undefined when it is not remembered. */
   settled: Promise<Outcome | undefined>;
+  /** Its line in the requests file, once written. */
+  stored?: StoredAnswer;
 }
 
 export interface RequestKey {
@@ -175,9 +216,122 @@ export class RequestLog {
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
   readonly stats: RequestLogStats = { entries: 0, slots: 0, replayed: 0, conflicts: 0, evictedEarly: 0 };
+  private fd: number | undefined;
+  private fileBytes = 0;
+  private liveBytes = 0;
+  /** Bytes of each remembered answer's line (for compaction). */
+  private readonly lineBytes = new Map<string, number>();
+  private dirty = false;
+  private readonly syncTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RequestLogOptions) {
     this.options = addRequestLogDefaults(options);
+    const file = this.options.file;
+    if (file === undefined) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.load(file);
+    this.compact(file);
+    if (this.options.fsync === 'batch') {
+      this.syncTimer = setInterval(() => {
+        if (this.dirty && this.fd !== undefined) {
+          this.dirty = false;
+          fs.fdatasync(this.fd, (err) => {
+            if (err) this.options.log.error({ err }, 'request log: fdatasync failed');
+          });
+        }
+      }, 100);
+      this.syncTimer.unref();
+    }
+  }
+
+  /** Reads the answers kept in `file` that are still within the window. */
+  private load(file: string): void {
+    let data: string;
+    try {
+      data = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const oldest = this.options.now() - this.options.windowMs;
+    let bad = 0;
+    for (const line of data.split('\n')) {
+      if (line === '') continue;
+      const a = parseLine(line);
+      if (!a) {
+        bad++;
+        continue;
+      }
+      if (a.at < oldest) continue;
+      const outcome: Outcome = a.ok ? { ok: true, value: a.v } : { ok: false, error: new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]) };
+      const old = this.entries.get(a.k);
+      if (old) this.drop(a.k, old);
+      this.entries.set(a.k, { method: a.m, digest: a.d, at: a.at, size: a.size, outcome, settled: Promise.resolve(outcome), stored: a });
+      this.slots += a.size;
+    }
+    this.evict();
+    this.stats.entries = this.entries.size;
+    this.stats.slots = this.slots;
+    // A torn last line is a crash mid-append; anything else bad is worth a word.
+    if (bad > 0) this.options.log.warn({ file, bad }, 'request log: lines that fail their CRC were skipped (their retries are applied again)');
+    this.options.log.info({ file, answers: this.entries.size }, 'request log: answers read back');
+  }
+
+  /** Rewrites the file with the live answers only, atomically, and opens it for appending. */
+  private compact(file: string): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    const tmp = `${file}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    let bytes = 0;
+    this.lineBytes.clear();
+    try {
+      for (const [k, e] of this.entries) {
+        if (!e.stored) continue;
+        const line = Buffer.from(formatLine(e.stored));
+        writeAll(fd, line);
+        this.lineBytes.set(k, line.length);
+        bytes += line.length;
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    const dirFd = fs.openSync(path.dirname(file), 'r');
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+    this.fd = fs.openSync(file, 'a');
+    this.fileBytes = this.liveBytes = bytes;
+  }
+
+  /** Appends a remembered answer; with fsync `always`, resolves once it is on disk. */
+  private async persist(k: string, e: Entry): Promise<void> {
+    const file = this.options.file;
+    if (file === undefined || this.fd === undefined || !e.outcome || this.entries.get(k) !== e) return;
+    const o = e.outcome;
+    e.stored = { k, m: e.method, d: e.digest, at: e.at, size: e.size, ok: o.ok, v: o.ok ? o.value : [o.error.code, o.error.message] };
+    const line = Buffer.from(formatLine(e.stored));
+    writeAll(this.fd, line);
+    this.fileBytes += line.length;
+    this.liveBytes += line.length;
+    this.lineBytes.set(k, line.length);
+    if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
+    else if (this.options.fsync === 'always') {
+      const fd = this.fd;
+      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } else this.dirty = true;
+  }
+
+  /** Syncs and closes the file. */
+  close(): void {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.fd === undefined) return;
+    fs.fdatasyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 
   /**
@@ -212,11 +366,9 @@ export class RequestLog {
     const entry: Entry = { method: key.method, digest: key.digest, at: this.options.now(), size: 0, outcome: undefined, settled: new Promise((r) => (settle = r)) };
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
+    let value: T;
     try {
-      const value = await apply();
-      this.remember(k, entry, { ok: true, value }, sizeOf(value));
-      settle(entry.outcome);
-      return value;
+      value = await apply();
     } catch (err) {
       if (CHANGED_NOTHING.has(codeOf(err))) {
         this.entries.delete(k);
@@ -225,8 +377,26 @@ export class RequestLog {
       } else {
         this.remember(k, entry, { ok: false, error: rememberedError(err) }, 0);
         settle(entry.outcome);
+        await this.persistOrLog(k, entry);
       }
       throw err;
+    }
+    this.remember(k, entry, { ok: true, value }, sizeOf(value));
+    settle(entry.outcome);
+    await this.persistOrLog(k, entry);
+    return value;
+  }
+
+  /**
+   * The call is done either way: a failure to keep its answer on disk costs
+   * only dedup across a restart, so it is logged, not turned into the
+   * caller's error.
+   */
+  private async persistOrLog(k: string, e: Entry): Promise<void> {
+    try {
+      await this.persist(k, e);
+    } catch (err) {
+      this.options.log.error({ err, method: e.method }, 'request log: could not keep an answer on disk (a retry after a restart applies it again)');
     }
   }
 
@@ -270,5 +440,30 @@ export class RequestLog {
   private drop(k: string, e: Entry): void {
     this.entries.delete(k);
     this.slots -= e.size;
+    const bytes = this.lineBytes.get(k);
+    if (bytes !== undefined) {
+      this.liveBytes -= bytes;
+      this.lineBytes.delete(k);
+    }
   }
+}
+
+function formatLine(a: StoredAnswer): string {
+  const json = JSON.stringify(a);
+  return `${zlib.crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+function parseLine(line: string): StoredAnswer | undefined {
+  const json = line.slice(9);
+  if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
+  try {
+    return JSON.parse(json) as StoredAnswer;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }

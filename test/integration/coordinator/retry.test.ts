@@ -20,8 +20,9 @@ function rawClient(address: string): { call: Raw; close(): void } {
   const client = new proto.vswap.v1.VirtualSwap(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS });
   const call: Raw = (method, req, deadlineMs = 20_000) =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>)[method]!;
-      fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res as never)));
+      const fn = (client as unknown as Record<string, (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>)[method]!;
+      // waitForReady: across a coordinator restart, wait for it instead of failing at once.
+      fn.call(client, req, new grpc.Metadata({ waitForReady: true }), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res as never)));
     });
   return { call, close: () => client.close() };
 }
@@ -126,5 +127,24 @@ describe('request_id: a retried mutation applies once', () => {
       cluster.resume('zswap');
     }
     expect((await client.stats('host-g')).usedSlots).toBe(2);
+  });
+
+  it('a retry after the coordinator was killed (kill -9) and started again is answered from requests.log, not applied again', async () => {
+    const pages = [textPage(50), textPage(51)];
+    const out = await raw.call('swapOut', { owner: 'host-h', pages, requestId: 'k-out' });
+    const alloc = await raw.call('allocate', { owner: 'host-h', count: 3, requestId: 'k-alloc' });
+    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([2, 2]);
+    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([0, 0, 0]);
+    await fx.cluster.restart('coordinator', 'SIGKILL');
+    // The answers were lost with the connection: the client sends every request again.
+    expect(ids(await raw.call('swapOut', { owner: 'host-h', pages, requestId: 'k-out' }))).toEqual(ids(out));
+    expect(ids(await raw.call('allocate', { owner: 'host-h', count: 3, requestId: 'k-alloc' }))).toEqual(ids(alloc));
+    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([2, 2]);
+    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([0, 0, 0]);
+    await expectCode(raw.call('free', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' }), Status.ALREADY_EXISTS, /different Duplicate request/);
+    expect((await client.inspect('host-h', ids(out))).map((s) => s.count)).toEqual([2, 2]);
+    expect((await client.stats('host-h')).usedSlots).toBe(2);
+    const back = await client.load('host-h', ids(out));
+    back.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
 });

@@ -76,3 +76,37 @@ describe('RequestLog', () => {
     expect(requestDigest('Allocate', ['o', 1, false])).not.toBe(requestDigest('Allocate', ['o', 1, true]));
   });
 });
+
+describe('RequestLog with a requests file', () => {
+  it('reads its answers back after a restart, skips a torn last line, and forgets answers past the window', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    const file = path.join(dir, 'requests.log');
+    let now = 5_000_000;
+    let applied = 0;
+    const open = () => new RequestLog({ file, fsync: 'always', windowMs: 60_000, now: () => now, log: pino({ level: 'silent' }) });
+    const free = (log: RequestLog, id: string) =>
+      log.run({ method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [7]]) }, undefined, async () => [++applied], (v) => v.length);
+    try {
+      const first = open();
+      expect(await free(first, 'a')).toEqual([1]);
+      expect(await free(first, 'b')).toEqual([2]);
+      first.close(); // or a crash: every line was synced before its answer
+      fs.appendFileSync(file, '0000abcd {"k":"o\\u0000c","torn');
+      const second = open();
+      expect(await free(second, 'a')).toEqual([1]);
+      expect(await free(second, 'b')).toEqual([2]);
+      expect(applied).toBe(2);
+      second.close();
+      now += 61_000;
+      const third = open();
+      expect(third.stats.entries).toBe(0);
+      expect(await free(third, 'a')).toEqual([3]);
+      third.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
