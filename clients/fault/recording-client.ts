@@ -245,6 +245,10 @@ export class RecordingClient extends VswapClient {
   private async mutate<Res>(method: string, fn: Raw, req: Record<string, unknown>, slots: readonly number[] = [], withId = true): Promise<Res> {
     const request = withId ? { ...req, requestId: randomUUID() } : req;
     const started = Date.now();
+    // Once an attempt's outcome is unknown, a later attempt that never reached
+    // the coordinator (UNAVAILABLE: no connection) does not settle it: keep
+    // sending the same request_id until the coordinator itself answers.
+    let unsure = false;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.hangs.track(`${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`, this.attemptBoundMs(), () =>
@@ -253,8 +257,14 @@ export class RecordingClient extends VswapClient {
       } catch (err) {
         const e = VswapClientError.from(err, slots);
         if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
-        const retry = withId && outcomeUnknown(e) && (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
-        if (!retry || Date.now() - started > this.retryBudgetMs) throw e;
+        const unknown = outcomeUnknown(e) || (unsure && e.code === Status.UNAVAILABLE);
+        const retry = withId && unknown && (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
+        if (!retry || Date.now() - started > this.retryBudgetMs) {
+          // Unanswered after an unknown outcome: still unknown, whatever the last attempt said.
+          if (unsure && unknown && !outcomeUnknown(e)) throw new VswapClientError(Status.UNKNOWN, `outcome unknown (retries got ${e.codeName}): ${e.message}`, e.slots);
+          throw e;
+        }
+        unsure = true;
         this.retries[method] = (this.retries[method] ?? 0) + 1;
         this.op(`${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`);
         await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** Math.min(attempt, 6))));
