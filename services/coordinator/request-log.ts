@@ -230,7 +230,14 @@ export class RequestLog {
     if (file === undefined) return;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.load(file);
-    this.compact(file);
+    try {
+      this.compact(file);
+    } catch (err) {
+      // A full disk must not keep the coordinator from starting: append to the file as it is.
+      this.options.log.warn({ err: String(err), file }, 'request log: could not rewrite the file at start; appending to it as it is');
+      this.fd = fs.openSync(file, 'a');
+      this.fileBytes = this.liveBytes = fs.fstatSync(this.fd).size;
+    }
     if (this.options.fsync === 'batch') {
       this.syncTimer = setInterval(() => {
         if (this.dirty && this.fd !== undefined) {
@@ -279,7 +286,6 @@ export class RequestLog {
 
   /** Rewrites the file with the live answers only, atomically, and opens it for appending. */
   private compact(file: string): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     let bytes = 0;
@@ -297,6 +303,8 @@ export class RequestLog {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
     const dirFd = fs.openSync(path.dirname(file), 'r');
     try {
       fs.fsyncSync(dirFd);
