@@ -265,11 +265,22 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const targets = BACKENDS.filter((b) => b !== spared && before.get(b)?.state === 'active');
       if (targets.length === 0) return;
       targets.forEach((t) => cluster.swappedOff.add(t));
-      const runs = targets.map((t) => cluster.swapoff(t, 60_000));
+      const ended = new Set<string>();
+      const runs = targets.map((t) => cluster.swapoff(t, 60_000).finally(() => ended.add(t)));
       const again = pick(rng, targets);
       const ms = between(rng, 0, 400);
       history.fault(`${kind}: swapoff of ${targets.join(' and ')} at once; swapon ${again} in ${ms} ms`);
       await sleep(ms);
+      // A Swapon sent before the drain began may take effect first (then the drain ends off, rightly): the
+      // rule "a Swapon during a drain wins" applies only once the backend was seen draining.
+      let seenDraining = false;
+      for (const end = Date.now() + 2000; !ended.has(again) && Date.now() < end; ) {
+        if ((await cluster.backendStates()).get(again)?.state === 'draining') {
+          seenDraining = true;
+          break;
+        }
+        await sleep(20);
+      }
       let swaponOk = false;
       try {
         await cluster.admin.swapon(again, before.get(again)!.priority);
@@ -277,10 +288,11 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       } catch (err) {
         history.fault(`${kind}: swapon ${again} refused: ${err instanceof Error ? err.message : String(err)}`);
       }
+      history.fault(`${kind}: swapon ${again} ${swaponOk ? 'acknowledged' : 'refused'}${seenDraining ? ' while it was seen draining' : ' (its drain was not seen running)'}`);
       for (const line of await Promise.all(runs)) history.fault(`${kind}: ${line}`);
       const after = await cluster.backendStates();
       for (const t of targets) if (after.get(t)?.state === 'draining') cluster.violations.push(`${t} left draining after its swapoff ended (swapoff/swapon race)`);
-      if (swaponOk && after.get(again)?.state !== 'active')
+      if (swaponOk && seenDraining && after.get(again)?.state !== 'active')
         cluster.violations.push(`swapon of ${again} during its drain was acknowledged, but ${again} ended ${after.get(again)?.state} (the drain's end overwrote it)`);
       history.fault(`${kind}: states after: ${targets.map((t) => `${t} ${after.get(t)?.state}`).join(', ')}`);
       for (const t of targets) {
