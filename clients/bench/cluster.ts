@@ -1,0 +1,287 @@
+/**
+ * npm run bench:cluster [-- --json]
+ *
+ * What the coordinator's hop costs. For each target (zswap in memory,
+ * swapfile on a file, swapfile on Redis) it starts a real cluster and runs,
+ * for batches of 1, 16 and 512, the same cycle two ways with the same calls
+ * in flight: through the coordinator (SwapOut, then Load with release) and
+ * straight to the backend (Put, Get, Delete). The figure is pages per second
+ * of whole cycles; the two ways alternate in rounds and each ratio is the
+ * median of per-round ratios (the machine is shared: ratios measured side by
+ * side drift much less than absolute figures). Pages are counted after each
+ * await (`total += n`), so concurrent workers never lose a count.
+ *
+ * Also: single-page Load latency through the coordinator against a
+ * single-page backend Get (one call in flight), and 50 owners against one
+ * owner with the same 50 calls in flight (zswap target, batch 16).
+ *
+ * Headline keys: coordinator_vs_direct_{512,16} are the lowest ratio over
+ * the targets; load_*_us and direct_get_p99_us come from the target with the
+ * worst p99 ratio; pages_per_s_512 is zswap's; by_target has everything.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError } from 'commander';
+import * as lz4 from 'lz4-napi';
+import { BackendClient } from '../../services/common/backend-client';
+import { ChildRegistry } from '../../services/common/child-registry';
+import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
+import { startRedis } from './children';
+import { buildCorpus } from './corpus';
+import { emitReport, median, progress, renderTable, round, type Cell } from './report';
+
+const TARGETS = ['zswap', 'swapfile_file', 'swapfile_redis'] as const;
+type TargetName = (typeof TARGETS)[number];
+const BATCHES = [1, 16, 512] as const;
+
+interface Options {
+  json: boolean;
+  seconds: number;
+  rounds: number;
+  inFlight: number;
+  latencySamples: number;
+  targets: TargetName[];
+}
+
+interface TargetResult {
+  /** Pages/s through the coordinator and direct, per batch (medians over rounds). */
+  coordinator: Record<number, number>;
+  direct: Record<number, number>;
+  ratio: Record<number, number>;
+  loadP50Us: number;
+  loadP99Us: number;
+  directGetP50Us: number;
+  directGetP99Us: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `workers` loops of `cycle` for `seconds`; returns pages per second. */
+async function timed(seconds: number, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
+  let total = 0;
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() < end) {
+        const n = await cycle(w);
+        total += n;
+      }
+    }),
+  );
+  return total / ((performance.now() - start) / 1000);
+}
+
+async function startTarget(name: TargetName, dir: string, registry: ChildRegistry): Promise<{ cluster: LocalCluster; backend: string }> {
+  let opts: Omit<LocalClusterOptions, 'dataDir'>;
+  let backend: string;
+  if (name === 'zswap') {
+    opts = { zswap: { poolBytes: '1G' }, swapfiles: [] };
+    backend = 'zswap';
+  } else if (name === 'swapfile_file') {
+    opts = { zswap: false, swapfiles: [{ name: 'file0', capacityPages: 262144 }] };
+    backend = 'file0';
+  } else {
+    const redis = await startRedis(registry, path.join(dir, 'redis'));
+    opts = { zswap: false, swapfiles: [{ name: 'redis0', store: 'redis', redisUrl: redis.url, capacityPages: 262144 }] };
+    backend = 'redis0';
+  }
+  const cluster = await LocalCluster.start({ dataDir: path.join(dir, name), ...opts, onSpawn: (c) => registry.track(c) });
+  return { cluster, backend };
+}
+
+async function measureTarget(name: TargetName, o: Options, pages: readonly Buffer[], dir: string, registry: ChildRegistry): Promise<TargetResult> {
+  const { cluster, backend } = await startTarget(name, dir, registry);
+  const client = cluster.client(60_000);
+  const direct = new BackendClient(cluster.node(backend).address, { deadlineMs: 60_000 });
+  try {
+    let cursor = 0;
+    const take = (n: number): Buffer[] => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < n; i++) out.push(pages[(cursor++ % pages.length)]!);
+      return out;
+    };
+    const viaCoordinator = (batch: number, owner: (w: number) => string) => async (w: number): Promise<number> => {
+      const { slots } = await client.swapOut(owner(w), take(batch));
+      await client.load(owner(w), slots, { release: true });
+      return batch;
+    };
+    const straight = (batch: number) => async (): Promise<number> => {
+      const res = await direct.put(take(batch));
+      const handles = res.handles.filter((h) => h > 0);
+      if (handles.length > 0) {
+        await direct.get(handles, true);
+        await direct.delete(handles, 'DELETE_FREED');
+      }
+      return handles.length;
+    };
+    // Warm up both paths (JIT, connections, first allocations).
+    await timed(0.3, o.inFlight, viaCoordinator(16, () => 'bench'));
+    await timed(0.3, o.inFlight, straight(16));
+    const coord: Record<number, number[]> = {};
+    const dir2: Record<number, number[]> = {};
+    const ratios: Record<number, number[]> = {};
+    for (let r = 0; r < o.rounds; r++) {
+      for (const b of BATCHES) {
+        const first = r % 2 === 0;
+        let c = 0;
+        let d = 0;
+        if (first) c = await timed(o.seconds, o.inFlight, viaCoordinator(b, () => 'bench'));
+        d = await timed(o.seconds, o.inFlight, straight(b));
+        if (!first) c = await timed(o.seconds, o.inFlight, viaCoordinator(b, () => 'bench'));
+        (coord[b] ??= []).push(c);
+        (dir2[b] ??= []).push(d);
+        (ratios[b] ??= []).push(c / d);
+      }
+      progress(`${name}: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} pages/s (coordinator/direct)`);
+    }
+    // Latency: one page, one call in flight.
+    const { slots } = await client.swapOut('latency', take(256));
+    const put = await direct.put(take(256));
+    const handles = put.handles.filter((h) => h > 0);
+    const loadUs: number[] = [];
+    const getUs: number[] = [];
+    for (let i = 0; i < o.latencySamples; i++) {
+      const s = slots[i % slots.length]!;
+      const h = handles[i % handles.length]!;
+      let t = performance.now();
+      await client.load('latency', [s]);
+      loadUs.push((performance.now() - t) * 1000);
+      t = performance.now();
+      await direct.get([h], true);
+      getUs.push((performance.now() - t) * 1000);
+    }
+    loadUs.sort((a, b) => a - b);
+    getUs.sort((a, b) => a - b);
+    await client.free('latency', slots);
+    await direct.delete(handles, 'DELETE_FREED');
+    const med = (rec: Record<number, number[]>): Record<number, number> => Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
+    return {
+      coordinator: med(coord),
+      direct: med(dir2),
+      ratio: med(ratios),
+      loadP50Us: percentile(loadUs, 50),
+      loadP99Us: percentile(loadUs, 99),
+      directGetP50Us: percentile(getUs, 50),
+      directGetP99Us: percentile(getUs, 99),
+    };
+  } finally {
+    client.close();
+    direct.close();
+    await cluster.stop();
+  }
+}
+
+/** 50 owners at once against one owner, the same 50 calls in flight (zswap, batch 16). */
+async function measureOwners(o: Options, pages: readonly Buffer[], dir: string, registry: ChildRegistry): Promise<number> {
+  const { cluster } = await startTarget('zswap', path.join(dir, 'owners'), registry);
+  const client = cluster.client(60_000);
+  try {
+    let cursor = 0;
+    const cycle = (owner: (w: number) => string) => async (w: number): Promise<number> => {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 16; i++) batch.push(pages[(cursor++ % pages.length)]!);
+      const { slots } = await client.swapOut(owner(w), batch);
+      await client.load(owner(w), slots, { release: true });
+      return 16;
+    };
+    await timed(0.3, 50, cycle((w) => `warm-${w}`));
+    const ratios: number[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const one = await timed(o.seconds, 50, cycle(() => 'one'));
+      const fifty = await timed(o.seconds, 50, cycle((w) => `owner-${w}`));
+      ratios.push(fifty / one);
+    }
+    return median(ratios);
+  } finally {
+    client.close();
+    await cluster.stop();
+  }
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+async function main(): Promise<void> {
+  const cmd = new Command('bench:cluster')
+    .description('pages/s and latency through the coordinator against straight to the backend')
+    .option('--json', 'print one JSON object', false)
+    .option('--seconds <s>', 'length of each timed measurement', positive, 1)
+    .option('--rounds <n>', 'rounds (median reported)', positive, 3)
+    .option('--in-flight <n>', 'calls in flight', positive, 4)
+    .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
+    .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, (v) => v.split(',') as TargetName[], [...TARGETS])
+    .parse();
+  const raw = cmd.opts<{ json: boolean; seconds: number; rounds: number; inFlight: number; latencySamples: number; targets: TargetName[] }>();
+  for (const t of raw.targets) if (!TARGETS.includes(t)) throw new InvalidArgumentError(`unknown target ${t}`);
+  const o: Options = { ...raw, rounds: Math.round(raw.rounds), inFlight: Math.round(raw.inFlight), latencySamples: Math.round(raw.latencySamples) };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-bench-cluster-'));
+  const registry = new ChildRegistry();
+  try {
+    // Text pages only: zswap takes them all, and no zero page skips the backends on one path only.
+    // and only pages that compress to under half (zswap refuses what it cannot shrink).
+    const corpus = buildCorpus({ pages: 4096, mix: { zero: 0, node: 0, lib: 0, text: 1 } });
+    const pages = corpus.pages.filter((p) => lz4.compressSync(p).length < p.length / 2);
+    if (pages.length < 512) throw new Error(`only ${pages.length} corpus pages compress to under half`);
+    const results: Partial<Record<TargetName, TargetResult>> = {};
+    for (const t of o.targets) results[t] = await measureTarget(t, o, pages, dir, registry);
+    const fifty = await measureOwners(o, pages, dir, registry);
+    const list = Object.entries(results) as [TargetName, TargetResult][];
+    const worstLatency = list.reduce((a, b) => (b[1].loadP99Us / b[1].directGetP99Us > a[1].loadP99Us / a[1].directGetP99Us ? b : a));
+    const figures = {
+      coordinator_vs_direct_512: round(Math.min(...list.map(([, r]) => r.ratio[512]!)), 3),
+      coordinator_vs_direct_16: round(Math.min(...list.map(([, r]) => r.ratio[16]!)), 3),
+      coordinator_vs_direct_1: round(Math.min(...list.map(([, r]) => r.ratio[1]!)), 3),
+      load_p50_us: round(worstLatency[1].loadP50Us),
+      load_p99_us: round(worstLatency[1].loadP99Us),
+      direct_get_p99_us: round(worstLatency[1].directGetP99Us),
+      latency_target: worstLatency[0],
+      pages_per_s_512: round(results.zswap?.coordinator[512] ?? list[0]![1].coordinator[512]!),
+      fifty_vs_one_owner: round(fifty, 3),
+      by_target: Object.fromEntries(
+        list.map(([t, r]) => [
+          t,
+          {
+            coordinator_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.coordinator[b]!)])),
+            direct_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.direct[b]!)])),
+            coordinator_vs_direct: Object.fromEntries(BATCHES.map((b) => [b, round(r.ratio[b]!, 3)])),
+            load_p50_us: round(r.loadP50Us),
+            load_p99_us: round(r.loadP99Us),
+            direct_get_p50_us: round(r.directGetP50Us),
+            direct_get_p99_us: round(r.directGetP99Us),
+          },
+        ]),
+      ),
+      settings: { seconds: o.seconds, rounds: o.rounds, in_flight: o.inFlight, latency_samples: o.latencySamples, cpus: os.cpus().length, loadavg: os.loadavg().map((v) => round(v, 2)) },
+    };
+    const rows: Cell[][] = [];
+    for (const [t, r] of list) for (const b of BATCHES) rows.push([t, b, round(r.coordinator[b]!), round(r.direct[b]!), round(r.ratio[b]!, 3)]);
+    const text =
+      renderTable({ title: 'SwapOut + Load(release) through the coordinator vs Put + Get + Delete straight to the backend', headers: ['target', 'batch', 'coordinator pages/s', 'direct pages/s', 'ratio'], rows }) +
+      '\n' +
+      renderTable({
+        title: 'single-page latency, one call in flight (µs)',
+        headers: ['target', 'Load p50', 'Load p99', 'Get p50', 'Get p99'],
+        rows: list.map(([t, r]) => [t, round(r.loadP50Us), round(r.loadP99Us), round(r.directGetP50Us), round(r.directGetP99Us)]),
+      }) +
+      `\n50 owners vs 1 owner (50 calls in flight, zswap, batch 16): ${round(fifty, 3)}\n` +
+      `goals: coordinator_vs_direct_512/_16 >= 0.6 (now ${figures.coordinator_vs_direct_512} / ${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ${figures.latency_target}); fifty_vs_one_owner >= 0.95\n`;
+    emitReport({ json: o.json, text, figures });
+  } finally {
+    await registry.stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:cluster failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
