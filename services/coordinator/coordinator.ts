@@ -112,8 +112,6 @@ export class Coordinator {
   private readonly log: Logger;
   /** Journal ids of owner names (stable for this process's journal). */
   private readonly ownerIds = new Map<string, number>();
-  /** zswap handle -> slot, to turn writeback candidates into slots. */
-  private readonly zswapSlots = new Map<number, number>();
   /** Backend copies to delete, sent in batches. */
   private readonly deletes: DeleteQueue;
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
@@ -197,10 +195,6 @@ export class Coordinator {
       { dir: options.dataDir, fsync: options.journalFsync, snapshotAfterBytes: options.snapshotAfterBytes, log: options.log },
       apply,
     );
-    // Rebuild derived state from the table.
-    this.table.forEachSlot((slot) => {
-      if (this.table.tierOf(slot) === TierCode.ZSWAP) this.zswapSlots.set(this.table.handleOf(slot), slot);
-    });
     if (lostToMissingBackend > 0) {
       this.counters.lost_pages += lostToMissingBackend;
       options.log.warn({ pages: lostToMissingBackend }, 'journal names backends that are not configured: their pages are lost');
@@ -264,16 +258,13 @@ export class Coordinator {
   // ---- backing changes ------------------------------------------------------
 
   private setBacking(slot: number, backing: Backing): void {
-    if (this.table.tierOf(slot) === TierCode.ZSWAP) this.zswapSlots.delete(this.table.handleOf(slot));
     this.table.setBacking(slot, backing);
     this.cache.backingChanged(slot);
-    if (backing.tier === TierCode.ZSWAP) this.zswapSlots.set(backing.handle, slot);
   }
 
   /** A slot died: its backend copy goes, promptly and in batches. */
   private release(r: Released | undefined): void {
     if (!r) return;
-    if (r.tier === TierCode.ZSWAP) this.zswapSlots.delete(r.handle);
     if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0) this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
     this.writeSlot(this.journal.pending, r.slot);
   }
@@ -289,7 +280,7 @@ export class Coordinator {
    * reconcile cannot delete them in between. On failure every placed copy is
    * deleted again and the error says why.
    */
-  private async placePages(pages: readonly Buffer[], owners: readonly string[], opts: { allowZswap: boolean; exclude?: AttachedBackend }, commit: (placed: Placement[]) => void): Promise<void> {
+  private async placePages(pages: readonly Buffer[], owners: readonly string[], slots: readonly number[], opts: { allowZswap: boolean; exclude?: AttachedBackend }, commit: (placed: Placement[]) => void): Promise<void> {
     const placed: (Placement | undefined)[] = new Array(pages.length);
     const held: AttachedBackend[] = [];
     let remaining: number[] = pages.map((_, i) => i);
@@ -320,7 +311,9 @@ export class Coordinator {
         try {
           res = await b.client.put(
             batch.map((i) => pages[i]!),
-            { epoch },
+            // zswap keeps each entry's slot (as slot + 1: tag 0 means none) and Coldest returns it,
+            // as the kernel's zswap entry knows its swap entry: no handle -> slot index here.
+            b.kind === 'zswap' ? { epoch, tags: batch.map((i) => slots[i]! + 1) } : { epoch },
           );
         } catch (err) {
           if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
@@ -451,6 +444,7 @@ export class Coordinator {
         await this.placePages(
           dataIdx.map((i) => pages[i]!),
           dataIdx.map(() => owner),
+          dataIdx.map((i) => slots[i]!),
           { allowZswap: true },
           commit,
         );
@@ -758,7 +752,8 @@ export class Coordinator {
       const pages: Buffer[] = [];
       const skipped: number[] = [];
       for (const e of entries) {
-        const slot = this.zswapSlots.get(e.handle);
+        // The tag is the slot + 1; the checks below make a stale or missing tag harmless.
+        const slot = e.tag > 0 ? e.tag - 1 : undefined;
         const eligible =
           slot !== undefined &&
           this.table.backendOf(slot) === zs.id &&
@@ -834,7 +829,7 @@ export class Coordinator {
     const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
     let moved = 0;
     try {
-      await this.placePages(pages, slots.map((s) => this.table.ownerOf(s) ?? ''), { allowZswap: opts.allowZswap, exclude: from }, (placed) => {
+      await this.placePages(pages, slots.map((s) => this.table.ownerOf(s) ?? ''), slots, { allowZswap: opts.allowZswap, exclude: from }, (placed) => {
         this.reserveJournal(slots.length);
         for (let k = 0; k < slots.length; k++) {
           const s = slots[k]!;
