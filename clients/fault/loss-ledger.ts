@@ -23,7 +23,7 @@ export interface LossExplanation {
 /** A DATA_LOSS of a slot reconcile marked lost: explained by a volatile store's reported loss (counted). */
 const MARKED_LOST = /lost its data/i;
 /** A read that found the page gone from a named backend before reconcile did: explained when that store is volatile. */
-const GONE_FROM = /backend (\S+) no longer has a page/i;
+const GONE_FROM = /backend (\S+?):? (?:no longer has a page|handle \d+ is allocated but its page is missing)/i;
 
 export class LossLedger {
   /** `owner\0slot\0crc` (one page incarnation) -> the message it read with. */

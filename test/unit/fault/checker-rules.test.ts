@@ -159,6 +159,10 @@ describe('loss ledger', () => {
     l.seen(slotKey('a', 1), A, 'backend zswap no longer has a page of slots 1: handle 5 is not stored in zswap');
     expect(l.explain({}, new Set(['zswap'])).unexplained).toBe(0);
     expect(l.explain({}, new Set()).unexplained).toBe(1); // zswap never restarted: it had no reason to lose it
+    const l3 = new LossLedger();
+    l3.seen(slotKey('a', 3), A, 'backend remote0: handle 7207 is allocated but its page is missing from the redis store');
+    expect(l3.explain({}, new Set(['remote0'])).unexplained).toBe(0); // Redis lost it: allowed after a wipe or rollback
+    expect(l3.explain({}, new Set(['zswap'])).problems[0]).toMatch(/remote0 may not lose pages/);
     const l2 = new LossLedger();
     l2.seen(slotKey('a', 2), A, 'backend file0 no longer has a page of slots 2: handle 3 not found');
     expect(l2.explain({ zswap: 10 }, new Set(['zswap'])).problems[0]).toMatch(/file0 may not lose pages/);
