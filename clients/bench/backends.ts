@@ -100,28 +100,52 @@ function parseArgs(argv: string[]): BackendBenchOptions {
   const program = new Command('bench:backends')
     .description('Put+Get pages/s of each backend service against an echo service and the raw codec')
     .option('--json', 'print exactly one JSON object on stdout', false)
-    .option('--seconds <s>', 'length of each timed measurement', (v) => {
-      const n = Number(v);
-      if (!(n > 0)) throw new InvalidArgumentError('a positive number');
-      return n;
-    }, 2)
+    .option(
+      '--seconds <s>',
+      'length of each timed measurement',
+      (v) => {
+        const n = Number(v);
+        if (!(n > 0)) throw new InvalidArgumentError('a positive number');
+        return n;
+      },
+      2,
+    )
     .option('--rounds <n>', 'rounds (median reported)', positiveInt, 5)
     .option('--in-flight <n>', 'calls in flight per target', positiveInt, 4)
-    .option('--batches <list>', 'batch sizes, comma-separated; the first is the headline', (v) => {
-      const list = v.split(',').map((s) => positiveInt(s.trim()));
-      if (list.some((b) => b > MAX_BATCH)) throw new InvalidArgumentError(`at most ${MAX_BATCH} pages per batch`);
-      return list;
-    }, [64, 512])
+    .option(
+      '--batches <list>',
+      'batch sizes, comma-separated; the first is the headline',
+      (v) => {
+        const list = v.split(',').map((s) => positiveInt(s.trim()));
+        if (list.some((b) => b > MAX_BATCH)) throw new InvalidArgumentError(`at most ${MAX_BATCH} pages per batch`);
+        return list;
+      },
+      [64, 512],
+    )
     .option('--corpus-pages <n>', 'pages in the corpus', positiveInt, 4096)
     .option('--seed <n>', 'corpus seed', positiveInt, 1)
-    .option('--targets <list>', `services to measure besides echo: ${TARGETS.slice(1).join(',')}`, (v) => {
-      const list = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      for (const t of list) if (!(TARGETS as readonly string[]).includes(t) || t === 'echo') throw new InvalidArgumentError(`unknown target "${t}"`);
-      return list as TargetName[];
-    }, ['zswap', 'swapfile_file', 'swapfile_redis'] as TargetName[])
+    .option(
+      '--targets <list>',
+      `services to measure besides echo: ${TARGETS.slice(1).join(',')}`,
+      (v) => {
+        const list = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+        for (const t of list)
+          if (!(TARGETS as readonly string[]).includes(t) || t === 'echo')
+            throw new InvalidArgumentError(`unknown target "${t}"`);
+        return list as TargetName[];
+      },
+      ['zswap', 'swapfile_file', 'swapfile_redis'] as TargetName[],
+    )
     .option('--compressor <name>', 'zswap compressor', 'lz4')
     .option('--fsync <mode>', 'swapfile fsync mode with the file store (always|batch|never)', 'batch')
-    .option('--service-node-args <args>', 'node options for the services, space-separated (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")', '')
+    .option(
+      '--service-node-args <args>',
+      'node options for the services, space-separated (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")',
+      '',
+    )
     .parse(argv);
   const o = program.opts<Omit<BackendBenchOptions, 'serviceNodeArgs'> & { serviceNodeArgs: string }>();
   return { ...o, serviceNodeArgs: o.serviceNodeArgs.split(' ').filter((s) => s.length > 0) };
@@ -139,7 +163,15 @@ function batchAt(corpus: Corpus, batch: number, i: number): Buffer[] {
  * is up; every worker finishes the cycle it is in, and the clock stops when
  * the last one does.
  */
-async function measure(client: BackendClient, corpus: Corpus, batch: number, inFlight: number, seconds: number, pid = 0, redisPid = 0): Promise<Measurement> {
+async function measure(
+  client: BackendClient,
+  corpus: Corpus,
+  batch: number,
+  inFlight: number,
+  seconds: number,
+  pid = 0,
+  redisPid = 0,
+): Promise<Measurement> {
   const server0 = processCpuSeconds(pid);
   const redis0 = redisPid ? processCpuSeconds(redisPid) : 0;
   const client0 = process.cpuUsage();
@@ -155,7 +187,8 @@ async function measure(client: BackendClient, corpus: Corpus, batch: number, inF
       rejected += put.handles.length - handles.length;
       if (handles.length > 0) {
         const got = await client.get(handles, true);
-        if (got.pages.length !== handles.length) throw new Error(`Get of ${handles.length} handles returned ${got.pages.length} pages`);
+        if (got.pages.length !== handles.length)
+          throw new Error(`Get of ${handles.length} handles returned ${got.pages.length} pages`);
         await client.delete(handles, 'DELETE_FREED');
       }
       // Put+Get pages: a page refused by Put is not read back, so it counts half.
@@ -232,7 +265,8 @@ async function verifyRoundTrip(target: Target, corpus: Corpus, inFlight: number)
       if (!got.pages[k]?.equals(corpus.pages[pageIndex]!)) mismatched++;
     });
   }
-  if (mismatched > 0) throw new Error(`${target.label} returned different bytes for ${mismatched} of ${corpus.pages.length} pages`);
+  if (mismatched > 0)
+    throw new Error(`${target.label} returned different bytes for ${mismatched} of ${corpus.pages.length} pages`);
   for (let b = 0; b < batches; b++) {
     const hs = handles.slice(b * batch, (b + 1) * batch).filter((h) => h !== 0);
     if (hs.length > 0) await target.client.delete(hs, 'DELETE_FREED');
@@ -283,7 +317,8 @@ function measureCodec(corpus: Corpus, seconds: number): CodecFigures {
 
 function serviceEntry(name: 'zswap' | 'swapfile'): string {
   const entry = path.join(REPO_ROOT, 'dist', 'services', name, 'main.js');
-  if (!fs.existsSync(entry)) throw new Error(`${name} service is not built: ${path.relative(REPO_ROOT, entry)} is missing (run npx tsc -p .)`);
+  if (!fs.existsSync(entry))
+    throw new Error(`${name} service is not built: ${path.relative(REPO_ROOT, entry)} is missing (run npx tsc -p .)`);
   return entry;
 }
 
@@ -307,12 +342,32 @@ async function startTarget(
       break;
     case 'swapfile_file':
       script = serviceEntry('swapfile');
-      args = [...listen, '--path', path.join(env.tmp, 'swap.file'), '--capacity-pages', '65536', '--store', 'file', '--fsync', options.fsync];
+      args = [
+        ...listen,
+        '--path',
+        path.join(env.tmp, 'swap.file'),
+        '--capacity-pages',
+        '65536',
+        '--store',
+        'file',
+        '--fsync',
+        options.fsync,
+      ];
       break;
     case 'swapfile_redis':
       script = serviceEntry('swapfile');
       // --path too: the service may keep files next to it, and must not write into the cwd.
-      args = [...listen, '--path', path.join(env.tmp, 'swap.redis'), '--capacity-pages', '65536', '--store', 'redis', '--redis-url', (await env.redis()).url];
+      args = [
+        ...listen,
+        '--path',
+        path.join(env.tmp, 'swap.redis'),
+        '--capacity-pages',
+        '65536',
+        '--store',
+        'redis',
+        '--redis-url',
+        (await env.redis()).url,
+      ];
       break;
   }
   const label = name === 'zswap' ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
@@ -327,10 +382,21 @@ async function startTarget(
     });
     // A generous deadline: a 512-page batch on a slow store must not time out mid-benchmark.
     const redisPid = name === 'swapfile_redis' ? (await env.redis()).pid : 0;
-    return { name, label, service, pid: service.child.pid ?? 0, redisPid, client: new BackendClient(service.address, { deadlineMs: 60_000 }) };
+    return {
+      name,
+      label,
+      service,
+      pid: service.child.pid ?? 0,
+      redisPid,
+      client: new BackendClient(service.address, { deadlineMs: 60_000 }),
+    };
   } catch (err) {
     if (err instanceof ServiceStartError) {
-      const last = err.stderr.trim().split('\n').filter((l) => l.trim().length > 0).pop();
+      const last = err.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim().length > 0)
+        .pop();
       throw new Error(`${label} service failed to start (${err.reason})${last ? `: ${last.trim()}` : ''}`);
     }
     throw err;
@@ -370,9 +436,13 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
   for (const t of targets) {
     const v = await verifyRoundTrip(t, corpus, options.inFlight);
     verified.set(t.name, v);
-    progress(`${t.label}: corpus stored and read back${t.name === 'echo' ? '' : ', every byte matches'}` + (v.rejected ? `, ${v.rejected} pages refused` : ''));
+    progress(
+      `${t.label}: corpus stored and read back${t.name === 'echo' ? '' : ', every byte matches'}` +
+        (v.rejected ? `, ${v.rejected} pages refused` : ''),
+    );
     // Warm-up: a short run at every batch size so both sides are compiled.
-    for (const b of options.batches) await measure(t.client, corpus, b, options.inFlight, Math.min(1, options.seconds / 2));
+    for (const b of options.batches)
+      await measure(t.client, corpus, b, options.inFlight, Math.min(1, options.seconds / 2));
   }
 
   // rates[batch][target] and ratios[batch][target] per round.
@@ -414,7 +484,11 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     ratio: codecRounds[0]!.ratio,
   };
   const headline = options.batches[0]!;
-  const medianOf = (name: TargetName, batch: number, pick: (x: { m: Measurement; vsEcho: number }) => number): number | null => {
+  const medianOf = (
+    name: TargetName,
+    batch: number,
+    pick: (x: { m: Measurement; vsEcho: number }) => number,
+  ): number | null => {
     const list = samples.get(key(batch, name));
     return list ? median(list.map(pick)) : null;
   };
@@ -427,7 +501,9 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     return v === null ? null : round(v, 3);
   };
   const cpuOf = (name: TargetName, batch: number, side: 'server' | 'redis' | 'client'): number | null => {
-    const v = medianOf(name, batch, (x) => (side === 'server' ? x.m.serverCpuUsPerPage : side === 'redis' ? x.m.redisCpuUsPerPage : x.m.clientCpuUsPerPage));
+    const v = medianOf(name, batch, (x) =>
+      side === 'server' ? x.m.serverCpuUsPerPage : side === 'redis' ? x.m.redisCpuUsPerPage : x.m.clientCpuUsPerPage,
+    );
     return v === null || Number.isNaN(v) ? null : round(v, 1);
   };
   // Both cores are busy at the gRPC ceiling, so pages/s goes as 1 / (all CPU per page):
@@ -512,7 +588,8 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       const server = cpuOf(t.name, b, 'server');
       const client = cpuOf(t.name, b, 'client');
       const redisCpu = t.redisPid ? cpuOf(t.name, b, 'redis') : null;
-      const serverCell = server === null ? '-' : server.toFixed(1) + (redisCpu === null ? '' : ` + ${redisCpu.toFixed(1)} redis`);
+      const serverCell =
+        server === null ? '-' : server.toFixed(1) + (redisCpu === null ? '' : ` + ${redisCpu.toFixed(1)} redis`);
       const cpuRatio = cpuRatioOf(t.name, b);
       rows.push([
         t.label,
@@ -535,14 +612,30 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     corpusLine,
     '',
     renderTable({
-      headers: ['target', 'batch', 'pages/s', 'vs echo', `target >= ${TARGET_RATIO}`, 'server CPU us/page', 'client CPU us/page', 'vs echo by CPU'],
+      headers: [
+        'target',
+        'batch',
+        'pages/s',
+        'vs echo',
+        `target >= ${TARGET_RATIO}`,
+        'server CPU us/page',
+        'client CPU us/page',
+        'vs echo by CPU',
+      ],
       rows,
       align: ['left', 'right', 'right', 'right', 'left', 'right', 'right', 'right'],
     }),
     renderTable({
       title: `lz4 codec in this process, one core, page by page (median of ${options.rounds}):`,
       headers: ['compress pages/s', 'decompress pages/s', 'compress+decompress pages/s', 'ratio'],
-      rows: [[round(codec.compressPagesPerSec), round(codec.decompressPagesPerSec), round(codec.cyclePagesPerSec), codec.ratio.toFixed(2)]],
+      rows: [
+        [
+          round(codec.compressPagesPerSec),
+          round(codec.decompressPagesPerSec),
+          round(codec.cyclePagesPerSec),
+          codec.ratio.toFixed(2),
+        ],
+      ],
     }),
     zv
       ? `zswap (${options.compressor}) compression ratio on the corpus: ${zv.storedSizesRatio.toFixed(2)} (stored_sizes)` +

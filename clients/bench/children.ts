@@ -2,7 +2,10 @@ import type { ChildRegistry } from '../../services/common/child-registry';
 import { RedisServer } from '../cluster/redis-server';
 
 /** A private redis-server on a free port, without persistence: the remote tier the Redis stores talk to. */
-export async function startRedis(registry: ChildRegistry, dir: string): Promise<{ url: string; port: number; pid: number }> {
+export async function startRedis(
+  registry: ChildRegistry,
+  dir: string,
+): Promise<{ url: string; port: number; pid: number }> {
   const redis = await RedisServer.start({ dir, persistence: 'off', onSpawn: (child) => registry.track(child) });
   return { url: redis.url, port: redis.port, pid: redis.pid ?? 0 };
 }

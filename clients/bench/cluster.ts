@@ -77,7 +77,11 @@ async function timed(seconds: number, workers: number, cycle: (worker: number) =
   return total / ((performance.now() - start) / 1000);
 }
 
-async function startTarget(name: TargetName, dir: string, registry: ChildRegistry): Promise<{ cluster: LocalCluster; backend: string }> {
+async function startTarget(
+  name: TargetName,
+  dir: string,
+  registry: ChildRegistry,
+): Promise<{ cluster: LocalCluster; backend: string }> {
   let opts: Omit<LocalClusterOptions, 'dataDir'>;
   let backend: string;
   if (name === 'zswap') {
@@ -88,14 +92,27 @@ async function startTarget(name: TargetName, dir: string, registry: ChildRegistr
     backend = 'file0';
   } else {
     const redis = await startRedis(registry, path.join(dir, 'redis'));
-    opts = { zswap: false, swapfiles: [{ name: 'redis0', store: 'redis', redisUrl: redis.url, capacityPages: 262144 }] };
+    opts = {
+      zswap: false,
+      swapfiles: [{ name: 'redis0', store: 'redis', redisUrl: redis.url, capacityPages: 262144 }],
+    };
     backend = 'redis0';
   }
-  const cluster = await LocalCluster.start({ dataDir: path.join(dir, name), ...opts, onSpawn: (c) => registry.track(c) });
+  const cluster = await LocalCluster.start({
+    dataDir: path.join(dir, name),
+    ...opts,
+    onSpawn: (c) => registry.track(c),
+  });
   return { cluster, backend };
 }
 
-async function measureTarget(name: TargetName, o: Options, pages: readonly Buffer[], dir: string, registry: ChildRegistry): Promise<TargetResult> {
+async function measureTarget(
+  name: TargetName,
+  o: Options,
+  pages: readonly Buffer[],
+  dir: string,
+  registry: ChildRegistry,
+): Promise<TargetResult> {
   const { cluster, backend } = await startTarget(name, dir, registry);
   const client = cluster.client(60_000);
   const direct = new BackendClient(cluster.node(backend).address, { deadlineMs: 60_000 });
@@ -103,14 +120,16 @@ async function measureTarget(name: TargetName, o: Options, pages: readonly Buffe
     let cursor = 0;
     const take = (n: number): Buffer[] => {
       const out: Buffer[] = [];
-      for (let i = 0; i < n; i++) out.push(pages[(cursor++ % pages.length)]!);
+      for (let i = 0; i < n; i++) out.push(pages[cursor++ % pages.length]!);
       return out;
     };
-    const viaCoordinator = (batch: number, owner: (w: number) => string) => async (w: number): Promise<number> => {
-      const { slots } = await client.swapOut(owner(w), take(batch));
-      await client.load(owner(w), slots, { release: true });
-      return batch;
-    };
+    const viaCoordinator =
+      (batch: number, owner: (w: number) => string) =>
+      async (w: number): Promise<number> => {
+        const { slots } = await client.swapOut(owner(w), take(batch));
+        await client.load(owner(w), slots, { release: true });
+        return batch;
+      };
     const straight = (batch: number) => async (): Promise<number> => {
       const res = await direct.put(take(batch));
       const handles = res.handles.filter((h) => h > 0);
@@ -121,7 +140,11 @@ async function measureTarget(name: TargetName, o: Options, pages: readonly Buffe
       return handles.length;
     };
     // Warm up both paths (JIT, connections, first allocations).
-    await timed(0.3, o.inFlight, viaCoordinator(16, () => 'bench'));
+    await timed(
+      0.3,
+      o.inFlight,
+      viaCoordinator(16, () => 'bench'),
+    );
     await timed(0.3, o.inFlight, straight(16));
     const coord: Record<number, number[]> = {};
     const dir2: Record<number, number[]> = {};
@@ -131,14 +154,26 @@ async function measureTarget(name: TargetName, o: Options, pages: readonly Buffe
         const first = r % 2 === 0;
         let c = 0;
         let d = 0;
-        if (first) c = await timed(o.seconds, o.inFlight, viaCoordinator(b, () => 'bench'));
+        if (first)
+          c = await timed(
+            o.seconds,
+            o.inFlight,
+            viaCoordinator(b, () => 'bench'),
+          );
         d = await timed(o.seconds, o.inFlight, straight(b));
-        if (!first) c = await timed(o.seconds, o.inFlight, viaCoordinator(b, () => 'bench'));
+        if (!first)
+          c = await timed(
+            o.seconds,
+            o.inFlight,
+            viaCoordinator(b, () => 'bench'),
+          );
         (coord[b] ??= []).push(c);
         (dir2[b] ??= []).push(d);
         (ratios[b] ??= []).push(c / d);
       }
-      progress(`${name}: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} pages/s (coordinator/direct)`);
+      progress(
+        `${name}: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} pages/s (coordinator/direct)`,
+      );
     }
     // Latency: one page, one call in flight.
     const { slots } = await client.swapOut('latency', take(256));
@@ -160,7 +195,8 @@ async function measureTarget(name: TargetName, o: Options, pages: readonly Buffe
     getUs.sort((a, b) => a - b);
     await client.free('latency', slots);
     await direct.delete(handles, 'DELETE_FREED');
-    const med = (rec: Record<number, number[]>): Record<number, number> => Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
+    const med = (rec: Record<number, number[]>): Record<number, number> =>
+      Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
     return {
       coordinator: med(coord),
       direct: med(dir2),
@@ -178,23 +214,42 @@ async function measureTarget(name: TargetName, o: Options, pages: readonly Buffe
 }
 
 /** 50 owners at once against one owner, the same 50 calls in flight (zswap, batch 16). */
-async function measureOwners(o: Options, pages: readonly Buffer[], dir: string, registry: ChildRegistry): Promise<number> {
+async function measureOwners(
+  o: Options,
+  pages: readonly Buffer[],
+  dir: string,
+  registry: ChildRegistry,
+): Promise<number> {
   const { cluster } = await startTarget('zswap', path.join(dir, 'owners'), registry);
   const client = cluster.client(60_000);
   try {
     let cursor = 0;
-    const cycle = (owner: (w: number) => string) => async (w: number): Promise<number> => {
-      const batch: Buffer[] = [];
-      for (let i = 0; i < 16; i++) batch.push(pages[(cursor++ % pages.length)]!);
-      const { slots } = await client.swapOut(owner(w), batch);
-      await client.load(owner(w), slots, { release: true });
-      return 16;
-    };
-    await timed(0.3, 50, cycle((w) => `warm-${w}`));
+    const cycle =
+      (owner: (w: number) => string) =>
+      async (w: number): Promise<number> => {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < 16; i++) batch.push(pages[cursor++ % pages.length]!);
+        const { slots } = await client.swapOut(owner(w), batch);
+        await client.load(owner(w), slots, { release: true });
+        return 16;
+      };
+    await timed(
+      0.3,
+      50,
+      cycle((w) => `warm-${w}`),
+    );
     const ratios: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
-      const one = await timed(o.seconds, 50, cycle(() => 'one'));
-      const fifty = await timed(o.seconds, 50, cycle((w) => `owner-${w}`));
+      const one = await timed(
+        o.seconds,
+        50,
+        cycle(() => 'one'),
+      );
+      const fifty = await timed(
+        o.seconds,
+        50,
+        cycle((w) => `owner-${w}`),
+      );
       ratios.push(fifty / one);
     }
     return median(ratios);
@@ -218,11 +273,25 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'rounds (median reported)', positive, 3)
     .option('--in-flight <n>', 'calls in flight', positive, 4)
     .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
-    .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, (v) => v.split(',') as TargetName[], [...TARGETS])
+    .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, (v) => v.split(',') as TargetName[], [
+      ...TARGETS,
+    ])
     .parse();
-  const raw = cmd.opts<{ json: boolean; seconds: number; rounds: number; inFlight: number; latencySamples: number; targets: TargetName[] }>();
+  const raw = cmd.opts<{
+    json: boolean;
+    seconds: number;
+    rounds: number;
+    inFlight: number;
+    latencySamples: number;
+    targets: TargetName[];
+  }>();
   for (const t of raw.targets) if (!TARGETS.includes(t)) throw new InvalidArgumentError(`unknown target ${t}`);
-  const o: Options = { ...raw, rounds: Math.round(raw.rounds), inFlight: Math.round(raw.inFlight), latencySamples: Math.round(raw.latencySamples) };
+  const o: Options = {
+    ...raw,
+    rounds: Math.round(raw.rounds),
+    inFlight: Math.round(raw.inFlight),
+    latencySamples: Math.round(raw.latencySamples),
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-bench-cluster-'));
   const registry = new ChildRegistry();
   try {
@@ -235,7 +304,9 @@ async function main(): Promise<void> {
     for (const t of o.targets) results[t] = await measureTarget(t, o, pages, dir, registry);
     const fifty = await measureOwners(o, pages, dir, registry);
     const list = Object.entries(results) as [TargetName, TargetResult][];
-    const worstLatency = list.reduce((a, b) => (b[1].loadP99Us / b[1].directGetP99Us > a[1].loadP99Us / a[1].directGetP99Us ? b : a));
+    const worstLatency = list.reduce((a, b) =>
+      b[1].loadP99Us / b[1].directGetP99Us > a[1].loadP99Us / a[1].directGetP99Us ? b : a,
+    );
     const figures = {
       coordinator_vs_direct_512: round(Math.min(...list.map(([, r]) => r.ratio[512]!)), 3),
       coordinator_vs_direct_16: round(Math.min(...list.map(([, r]) => r.ratio[16]!)), 3),
@@ -260,17 +331,35 @@ async function main(): Promise<void> {
           },
         ]),
       ),
-      settings: { seconds: o.seconds, rounds: o.rounds, in_flight: o.inFlight, latency_samples: o.latencySamples, cpus: os.cpus().length, loadavg: os.loadavg().map((v) => round(v, 2)) },
+      settings: {
+        seconds: o.seconds,
+        rounds: o.rounds,
+        in_flight: o.inFlight,
+        latency_samples: o.latencySamples,
+        cpus: os.cpus().length,
+        loadavg: os.loadavg().map((v) => round(v, 2)),
+      },
     };
     const rows: Cell[][] = [];
-    for (const [t, r] of list) for (const b of BATCHES) rows.push([t, b, round(r.coordinator[b]!), round(r.direct[b]!), round(r.ratio[b]!, 3)]);
+    for (const [t, r] of list)
+      for (const b of BATCHES) rows.push([t, b, round(r.coordinator[b]!), round(r.direct[b]!), round(r.ratio[b]!, 3)]);
     const text =
-      renderTable({ title: 'SwapOut + Load(release) through the coordinator vs Put + Get + Delete straight to the backend', headers: ['target', 'batch', 'coordinator pages/s', 'direct pages/s', 'ratio'], rows }) +
+      renderTable({
+        title: 'SwapOut + Load(release) through the coordinator vs Put + Get + Delete straight to the backend',
+        headers: ['target', 'batch', 'coordinator pages/s', 'direct pages/s', 'ratio'],
+        rows,
+      }) +
       '\n' +
       renderTable({
         title: 'single-page latency, one call in flight (µs)',
         headers: ['target', 'Load p50', 'Load p99', 'Get p50', 'Get p99'],
-        rows: list.map(([t, r]) => [t, round(r.loadP50Us), round(r.loadP99Us), round(r.directGetP50Us), round(r.directGetP99Us)]),
+        rows: list.map(([t, r]) => [
+          t,
+          round(r.loadP50Us),
+          round(r.loadP99Us),
+          round(r.directGetP50Us),
+          round(r.directGetP99Us),
+        ]),
       }) +
       `\n50 owners vs 1 owner (50 calls in flight, zswap, batch 16): ${round(fifty, 3)}\n` +
       `goals: coordinator_vs_direct_512/_16 >= 0.6 (now ${figures.coordinator_vs_direct_512} / ${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ${figures.latency_target}); fifty_vs_one_owner >= 0.95\n`;

@@ -58,7 +58,24 @@ export function seededRandom(seed: number): () => number {
 const DEFAULT_LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib'];
 const REPO_NODE_MODULES = path.resolve(__dirname, '../../node_modules');
 const REPO_NODE_MODULES_DIST = path.resolve(__dirname, '../../../node_modules');
-const TEXT_EXTENSIONS = new Set(['', '.txt', '.md', '.js', '.ts', '.json', '.html', '.css', '.c', '.h', '.py', '.sh', '.yml', '.yaml', '.debian', '.rst']);
+const TEXT_EXTENSIONS = new Set([
+  '',
+  '.txt',
+  '.md',
+  '.js',
+  '.ts',
+  '.json',
+  '.html',
+  '.css',
+  '.c',
+  '.h',
+  '.py',
+  '.sh',
+  '.yml',
+  '.yaml',
+  '.debian',
+  '.rst',
+]);
 /** Enough text files for variety; walking all of node_modules would cost seconds. */
 const MAX_TEXT_FILES = 4000;
 
@@ -86,7 +103,8 @@ export function buildCorpus(options: CorpusOptions = {}): Corpus {
   const nodeBinary = options.nodeBinary ?? process.execPath;
   const libs = findLibraries(options.libDirs ?? DEFAULT_LIB_DIRS);
   const texts = findTextFiles(options.textDirs ?? defaultTextDirs());
-  if (counts.lib > 0 && libs.length === 0) throw new Error('corpus: no shared libraries (*.so*) found for the "lib" pages');
+  if (counts.lib > 0 && libs.length === 0)
+    throw new Error('corpus: no shared libraries (*.so*) found for the "lib" pages');
   if (counts.text > 0 && texts.length === 0) throw new Error('corpus: no text files found for the "text" pages');
 
   const data = Buffer.alloc(pageCount * PAGE_SIZE);
@@ -123,7 +141,9 @@ export function splitCounts(total: number, mix: CorpusMix): CorpusMix {
   const exact = PAGE_KINDS.map((k) => (Math.max(0, mix[k]) / sum) * total);
   const whole = exact.map(Math.floor);
   let left = total - whole.reduce((s, n) => s + n, 0);
-  const byRemainder = PAGE_KINDS.map((_, i) => i).sort((a, b) => exact[b]! - whole[b]! - (exact[a]! - whole[a]!) || a - b);
+  const byRemainder = PAGE_KINDS.map((_, i) => i).sort(
+    (a, b) => exact[b]! - whole[b]! - (exact[a]! - whole[a]!) || a - b,
+  );
   for (const i of byRemainder) {
     if (left === 0) break;
     whole[i]!++;
@@ -180,7 +200,8 @@ function findTextFiles(dirs: readonly string[]): string[] {
       for (const e of entries) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) queue.push(full);
-        else if (e.isFile() && TEXT_EXTENSIONS.has(path.extname(e.name).toLowerCase()) && !e.name.endsWith('.min.js')) found.push(full);
+        else if (e.isFile() && TEXT_EXTENSIONS.has(path.extname(e.name).toLowerCase()) && !e.name.endsWith('.min.js'))
+          found.push(full);
       }
     }
     out.push(...found.slice(0, MAX_TEXT_FILES));

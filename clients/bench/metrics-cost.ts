@@ -47,10 +47,12 @@ async function main(): Promise<void> {
       const timer = scrape
         ? setInterval(() => {
             const t0 = performance.now();
-            void Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text()))).then(() => {
-              scrapeMs += performance.now() - t0;
-              scrapes++;
-            });
+            void Promise.all(ports.map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.text()))).then(
+              () => {
+                scrapeMs += performance.now() - t0;
+                scrapes++;
+              },
+            );
           }, 1000)
         : undefined;
       const workload = new Workload(client, { durationMs: o.duration * 1000, seed, ownerPrefix: `m${seed}` });
@@ -64,7 +66,12 @@ async function main(): Promise<void> {
     for (let r = 0; r < o.rounds; r++) {
       const none = await run(2 * r + 1, false);
       const scraped = await run(2 * r + 2, true);
-      rows.push({ round: r + 1, none: round(none.pps, 0), scraped: round(scraped.pps, 0), scrapeMs: round(scraped.scrapeMs, 1) });
+      rows.push({
+        round: r + 1,
+        none: round(none.pps, 0),
+        scraped: round(scraped.pps, 0),
+        scrapeMs: round(scraped.scrapeMs, 1),
+      });
     }
   } finally {
     client.close();
@@ -74,7 +81,10 @@ async function main(): Promise<void> {
   const ratio = round(median(rows.map((r) => r.scraped / r.none)), 3);
   if (o.json) process.stdout.write(`${JSON.stringify({ durationS: o.duration, rounds: rows, ratio })}\n`);
   else {
-    for (const r of rows) process.stdout.write(`round ${r.round}: no scrape ${r.none} pages/s, scraped every 1 s ${r.scraped} pages/s (one scrape of 3 endpoints: ${r.scrapeMs} ms)\n`);
+    for (const r of rows)
+      process.stdout.write(
+        `round ${r.round}: no scrape ${r.none} pages/s, scraped every 1 s ${r.scraped} pages/s (one scrape of 3 endpoints: ${r.scrapeMs} ms)\n`,
+      );
     process.stdout.write(`scraped / not scraped: ${ratio} (median of rounds)\n`);
   }
 }

@@ -22,7 +22,8 @@ export function renderTable(options: TableOptions): string {
   const text = rows.map((r) => headers.map((_, c) => cellText(r[c])));
   const widths = headers.map((h, c) => Math.max(h.length, ...text.map((r) => r[c]!.length)));
   const alignOf = (c: number): 'left' | 'right' =>
-    options.align?.[c] ?? (rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || r[c] === undefined) ? 'right' : 'left');
+    options.align?.[c] ??
+    (rows.length > 0 && rows.every((r) => typeof r[c] === 'number' || r[c] === undefined) ? 'right' : 'left');
   const line = (cells: readonly string[]): string =>
     cells
       .map((s, c) => (alignOf(c) === 'right' ? s.padStart(widths[c]!) : s.padEnd(widths[c]!)))

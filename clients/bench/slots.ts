@@ -195,7 +195,8 @@ function main(): void {
   const t64 = compare(m1.table, naive, 64, 1_000_000);
   const t1 = compare(m1.table, naive, 1, 250_000);
   // Both tables must be unchanged by the churn.
-  if (m1.table.usedSlots() !== 1_000_000 || naive.slots.size !== NAIVE_SLOTS) throw new Error('churn changed the live set');
+  if (m1.table.usedSlots() !== 1_000_000 || naive.slots.size !== NAIVE_SLOTS)
+    throw new Error('churn changed the live set');
   m1.table = undefined as unknown as SlotTable;
   naive.slots.clear();
 
@@ -206,7 +207,8 @@ function main(): void {
   const m10 = measureMemory(10_000_000);
   const elapsed = (performance.now() - started) / 1000;
 
-  const disagree = (f: MemoryFigure) => Math.abs(f.processBytesPerSlot - f.tableBytesPerSlot) / f.tableBytesPerSlot > 0.15;
+  const disagree = (f: MemoryFigure) =>
+    Math.abs(f.processBytesPerSlot - f.tableBytesPerSlot) / f.tableBytesPerSlot > 0.15;
   const result = {
     owners: OWNERS,
     budget_bytes_per_slot: BUDGET_BYTES_PER_SLOT,
@@ -214,7 +216,8 @@ function main(): void {
     bytes_per_slot_10m: round(m10.figure.tableBytesPerSlot),
     process_bytes_per_slot_1m: round(m1.figure.processBytesPerSlot),
     process_bytes_per_slot_10m: round(m10.figure.processBytesPerSlot),
-    within_budget: m1.figure.tableBytesPerSlot <= BUDGET_BYTES_PER_SLOT && m10.figure.tableBytesPerSlot <= BUDGET_BYTES_PER_SLOT,
+    within_budget:
+      m1.figure.tableBytesPerSlot <= BUDGET_BYTES_PER_SLOT && m10.figure.tableBytesPerSlot <= BUDGET_BYTES_PER_SLOT,
     table_and_process_disagree: disagree(m1.figure) || disagree(m10.figure),
     bytes_per_slot_1m_uneven_owners: round(uneven.tableBytesPerSlot),
     process_bytes_per_slot_1m_uneven_owners: round(uneven.processBytesPerSlot),
@@ -251,7 +254,9 @@ function main(): void {
           .padStart(6)} B/slot (${mb(f.processBytes).padStart(9)})        ${f.clusters}`,
     ),
     `  budget ${BUDGET_BYTES_PER_SLOT} B/slot: ${result.within_budget ? 'met' : 'NOT MET'} (table figure)` +
-      (result.table_and_process_disagree ? '; NOTE: the table and process figures differ by more than 15%' : '; table and process figures agree within 15%'),
+      (result.table_and_process_disagree
+        ? '; NOTE: the table and process figures differ by more than 15%'
+        : '; table and process figures agree within 15%'),
     `  owners of uneven sizes (1/rank^0.8), 1M live slots: ${uneven.tableBytesPerSlot.toFixed(2)} B/slot table, ${uneven.processBytesPerSlot.toFixed(2)} B/slot process, ${uneven.clusters} clusters` +
       ` (each owner's last cluster is partly empty; not the budget figure)`,
     `  naive Map<number, object> table: ${naiveBytesPerSlot.toFixed(1)} B/slot at ${NAIVE_SLOTS.toLocaleString('en')} slots (run only at that size: an object per slot)`,

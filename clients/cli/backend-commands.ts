@@ -7,7 +7,15 @@ import { type CliContext, humanBytes, parseCount, parseInteger } from './cli-con
 import { textTable } from './text-table';
 
 export function backendRow(b: BackendInfo): (string | number)[] {
-  return [b.name, b.kind, b.store, b.priority, b.reachable === false ? `${b.state} (unreachable)` : b.state, humanBytes(b.capacityPages * PAGE_SIZE), humanBytes(b.usedPages * PAGE_SIZE)];
+  return [
+    b.name,
+    b.kind,
+    b.store,
+    b.priority,
+    b.reachable === false ? `${b.state} (unreachable)` : b.state,
+    humanBytes(b.capacityPages * PAGE_SIZE),
+    humanBytes(b.usedPages * PAGE_SIZE),
+  ];
 }
 const BACKEND_HEADERS = ['NAME', 'KIND', 'STORE', 'PRIO', 'STATE', 'SIZE', 'USED'];
 const RIGHT = new Set([3, 5, 6]);
@@ -51,7 +59,11 @@ export function registerBackendCommands(program: Command, ctx: CliContext): void
     .command('swapon')
     .description('put a configured backend (back) into service; on an active backend, set its priority')
     .argument('<backend>', 'backend name (see vswapctl swaps)')
-    .addOption(new Option('-p, --priority <prio>', 'priority: higher is used first').argParser(parseInteger('--priority')).default(0))
+    .addOption(
+      new Option('-p, --priority <prio>', 'priority: higher is used first')
+        .argParser(parseInteger('--priority'))
+        .default(0),
+    )
     .action(async (backend: string, opts: { priority: number }) => {
       const b = await ctx.sdk().swapon(backend, opts.priority);
       if (b) ctx.out(textTable(BACKEND_HEADERS, [backendRow(b)], RIGHT));
@@ -74,7 +86,12 @@ export function registerBackendCommands(program: Command, ctx: CliContext): void
           const total = p.moved + p.remaining;
           if (tty) {
             bar ??= new cliProgress.SingleBar(
-              { format: `swapoff ${backend} [{bar}] {percentage}% | {value}/{total} pages`, stream: ctx.io.stdout as NodeJS.WriteStream, hideCursor: true, clearOnComplete: false },
+              {
+                format: `swapoff ${backend} [{bar}] {percentage}% | {value}/{total} pages`,
+                stream: ctx.io.stdout as NodeJS.WriteStream,
+                hideCursor: true,
+                clearOnComplete: false,
+              },
               cliProgress.Presets.shades_classic,
             );
             if (!bar.isActive) bar.start(Math.max(total, 1), p.moved);

@@ -42,7 +42,11 @@ export class CliContext {
 
   /** The SDK client, made on first use (so --help never connects). */
   sdk(): VswapClient {
-    this.client ??= new VswapClient({ address: this.globals.address, deadlineMs: this.globals.timeout, readRetries: 1 });
+    this.client ??= new VswapClient({
+      address: this.globals.address,
+      deadlineMs: this.globals.timeout,
+      readRetries: 1,
+    });
     return this.client;
   }
 
@@ -108,7 +112,8 @@ export function parseSlotList(args: readonly string[]): number[] {
       if (!m) throw new UsageError(`"${part}" is not a slot id or a range like 12-15`);
       const a = Number(m[1]);
       const b = m[2] === undefined ? a : Number(m[2]);
-      if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || b < a) throw new UsageError(`"${part}" is not a valid slot range`);
+      if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || b < a)
+        throw new UsageError(`"${part}" is not a valid slot range`);
       if (b - a >= 1 << 20) throw new UsageError(`"${part}" names more than ${1 << 20} slots`);
       for (let s = a; s <= b; s++) slots.push(s);
     }
@@ -119,7 +124,7 @@ export function parseSlotList(args: readonly string[]): number[] {
 /** Slot ids as runs: [5,6,7,9] -> ["5-7", "9"] (what put prints and get reads). */
 export function formatSlotRuns(slots: readonly number[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < slots.length; ) {
+  for (let i = 0; i < slots.length;) {
     let j = i;
     while (j + 1 < slots.length && slots[j + 1] === slots[j]! + 1) j++;
     out.push(j === i ? String(slots[i]) : `${slots[i]}-${slots[j]}`);

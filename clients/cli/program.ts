@@ -18,7 +18,10 @@ import { registerStatsCommand } from './stats-command';
 function packageVersion(): string {
   for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'vswap') return pkg.version ?? '0.0.0';
     } catch {
       // not here: keep walking up
@@ -35,7 +38,11 @@ export function buildProgram(io: CliIo): { program: Command; ctx: CliContext } {
     .description('Inspect and control a vswap cluster through its coordinator.')
     .version(packageVersion())
     .option('-a, --address <host:port>', 'coordinator address (env VSWAP_ADDRESS)', sharedEnv().coordinatorAddress)
-    .addOption(new Option('-t, --timeout <duration>', 'deadline of each request (500ms, 5s, 2m)').argParser(parseDurationMs('--timeout')).default(30_000, '30s'))
+    .addOption(
+      new Option('-t, --timeout <duration>', 'deadline of each request (500ms, 5s, 2m)')
+        .argParser(parseDurationMs('--timeout'))
+        .default(30_000, '30s'),
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -65,7 +72,10 @@ Examples:
 }
 
 /** Runs vswapctl with argv (as process.argv: node, script, args...) and returns the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const { program, ctx } = buildProgram(io);
   try {
     await program.parseAsync([...argv]);

@@ -25,12 +25,31 @@ export function registerSlotCommands(program: Command, ctx: CliContext): void {
       const infos = await ctx.sdk().inspect(opts.owner, slots);
       if (opts.json)
         return ctx.out(
-          JSON.stringify({ slots: infos.map((s) => ({ slot: s.slot, count: s.count, tier: s.tier, backend: s.backend, owner: s.owner, handle: s.handle, checksum: s.checksum, in_swap_cache: s.inSwapCache })) }),
+          JSON.stringify({
+            slots: infos.map((s) => ({
+              slot: s.slot,
+              count: s.count,
+              tier: s.tier,
+              backend: s.backend,
+              owner: s.owner,
+              handle: s.handle,
+              checksum: s.checksum,
+              in_swap_cache: s.inSwapCache,
+            })),
+          }),
         );
       ctx.out(
         textTable(
           ['SLOT', 'COUNT', 'TIER', 'BACKEND', 'OWNER', 'CHECKSUM', 'CACHE'],
-          infos.map((s) => [s.slot, s.count, s.tier.replace(/^TIER_/, ''), s.backend || '-', s.owner, s.checksum ? s.checksum.toString(16).padStart(8, '0') : '-', s.inSwapCache ? 'yes' : '-']),
+          infos.map((s) => [
+            s.slot,
+            s.count,
+            s.tier.replace(/^TIER_/, ''),
+            s.backend || '-',
+            s.owner,
+            s.checksum ? s.checksum.toString(16).padStart(8, '0') : '-',
+            s.inSwapCache ? 'yes' : '-',
+          ]),
           new Set([0, 1]),
         ),
       );
@@ -52,10 +71,18 @@ export function registerSlotCommands(program: Command, ctx: CliContext): void {
       const slots: number[] = [];
       const client = ctx.sdk();
       try {
-        for (let i = 0; i < pages.length; i += MAX_BATCH) slots.push(...(await client.swapOut(opts.owner, pages.slice(i, i + MAX_BATCH))).slots);
+        for (let i = 0; i < pages.length; i += MAX_BATCH)
+          slots.push(...(await client.swapOut(opts.owner, pages.slice(i, i + MAX_BATCH))).slots);
       } catch (err) {
         // All or nothing: give back what the earlier batches took.
-        if (slots.length > 0) await client.free(opts.owner, slots).catch(() => ctx.err(`vswapctl: could not free ${slots.length} slots already stored: ${formatSlotRuns(slots).join(' ')}`));
+        if (slots.length > 0)
+          await client
+            .free(opts.owner, slots)
+            .catch(() =>
+              ctx.err(
+                `vswapctl: could not free ${slots.length} slots already stored: ${formatSlotRuns(slots).join(' ')}`,
+              ),
+            );
         throw err;
       }
       if (opts.json) return ctx.out(JSON.stringify({ slots, bytes: data.length, pages: pageCount }));
@@ -70,11 +97,17 @@ export function registerSlotCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--owner <owner>', 'owner of the slots')
     .requiredOption('-o, --out <file>', "file to write ('-' for stdout)")
     .option('--release', 'also drop one reference from each slot (a swap-in)')
-    .addOption(new Option('--size <bytes>', 'truncate the output to this many bytes (the size put read)').argParser(parseCount('--size')))
+    .addOption(
+      new Option('--size <bytes>', 'truncate the output to this many bytes (the size put read)').argParser(
+        parseCount('--size'),
+      ),
+    )
     .action(async (args: string[], opts: { owner: string; out: string; release?: boolean; size?: number }) => {
       const slots = parseSlotList(args);
-      if (new Set(slots).size !== slots.length && opts.release) throw new UsageError('--release with the same slot twice would drop two references');
-      if (opts.size !== undefined && opts.size > slots.length * PAGE_SIZE) throw new UsageError(`--size ${opts.size} is more than the ${slots.length} pages hold`);
+      if (new Set(slots).size !== slots.length && opts.release)
+        throw new UsageError('--release with the same slot twice would drop two references');
+      if (opts.size !== undefined && opts.size > slots.length * PAGE_SIZE)
+        throw new UsageError(`--size ${opts.size} is more than the ${slots.length} pages hold`);
       const client = ctx.sdk();
       const pages: Buffer[] = [];
       // Batches of distinct slots (a request may name a slot once); release in one call per batch.
@@ -88,13 +121,17 @@ export function registerSlotCommands(program: Command, ctx: CliContext): void {
       let out = Buffer.concat(pages);
       if (opts.size !== undefined) out = out.subarray(0, opts.size);
       if (opts.out === '-') {
-        await new Promise<void>((resolve, reject) => ctx.io.stdout.write(out, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          ctx.io.stdout.write(out, (err) => (err ? reject(err) : resolve())),
+        );
         return;
       }
       try {
         fs.writeFileSync(opts.out, out);
       } catch (err) {
-        throw new UsageError(`cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new UsageError(
+          `cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
     });
 }

@@ -5,7 +5,8 @@ import { type CliContext, humanBytes, parseCount, parseDurationMs } from './cli-
 import { textTable } from './text-table';
 
 type Counter = { name: string; value: number };
-const toObject = (cs: readonly Counter[]): Record<string, number> => Object.fromEntries(cs.map((c) => [c.name, c.value]));
+const toObject = (cs: readonly Counter[]): Record<string, number> =>
+  Object.fromEntries(cs.map((c) => [c.name, c.value]));
 
 /** The JSON form: snake_case keys and counters as objects, as /sys/kernel/debug/zswap names them. */
 export function statsJson(s: Stats): Record<string, unknown> {
@@ -24,7 +25,13 @@ export function statsJson(s: Stats): Record<string, unknown> {
       pages_by_tier: toObject(o.pagesByTier),
       swap_outs: o.swapOuts,
       swap_ins: o.swapIns,
-      policy: o.policy ? { zswap_max_pages: o.policy.zswapMaxPages, zswap_writeback: o.policy.zswapWriteback, swap_max_pages: o.policy.swapMaxPages } : null,
+      policy: o.policy
+        ? {
+            zswap_max_pages: o.policy.zswapMaxPages,
+            zswap_writeback: o.policy.zswapWriteback,
+            swap_max_pages: o.policy.swapMaxPages,
+          }
+        : null,
     })),
   };
 }
@@ -61,7 +68,16 @@ export function statsText(s: Stats, owner: string): string {
     lines.push(
       textTable(
         ['OWNER', 'SLOTS', 'ZERO', 'ZSWAP', 'SWAPFILE', 'LOST', 'SWAP_OUTS', 'SWAP_INS'],
-        s.owners.map((o) => [o.owner, o.usedSlots, tier(o.pagesByTier, 'TIER_ZERO'), tier(o.pagesByTier, 'TIER_ZSWAP'), tier(o.pagesByTier, 'TIER_SWAPFILE'), tier(o.pagesByTier, 'TIER_LOST'), o.swapOuts, o.swapIns]),
+        s.owners.map((o) => [
+          o.owner,
+          o.usedSlots,
+          tier(o.pagesByTier, 'TIER_ZERO'),
+          tier(o.pagesByTier, 'TIER_ZSWAP'),
+          tier(o.pagesByTier, 'TIER_SWAPFILE'),
+          tier(o.pagesByTier, 'TIER_LOST'),
+          o.swapOuts,
+          o.swapIns,
+        ]),
         new Set([1, 2, 3, 4, 5, 6, 7]),
       ).trimEnd(),
     );
@@ -75,8 +91,14 @@ export function registerStatsCommand(program: Command, ctx: CliContext): void {
     .description('slot and zswap counters (kernel names: stored_pages, pool_total_size, written_back_pages, ...)')
     .option('--owner <owner>', "one owner's slots (zswap counters stay global)")
     .option('--json', 'print one JSON object (with --watch: one per line)')
-    .addOption(new Option('-w, --watch [secs]', 'refresh every secs seconds (default 2) until interrupted').argParser(parseDurationMs('--watch', 1000)))
-    .addOption(new Option('-c, --count <n>', 'with --watch: stop after n refreshes').argParser(parseCount('--count', 1)))
+    .addOption(
+      new Option('-w, --watch [secs]', 'refresh every secs seconds (default 2) until interrupted').argParser(
+        parseDurationMs('--watch', 1000),
+      ),
+    )
+    .addOption(
+      new Option('-c, --count <n>', 'with --watch: stop after n refreshes').argParser(parseCount('--count', 1)),
+    )
     .action(async (opts: { owner?: string; json?: boolean; watch?: number | true; count?: number }) => {
       const owner = opts.owner ?? '';
       const show = async (clear: boolean) => {

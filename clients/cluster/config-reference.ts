@@ -30,20 +30,33 @@ function code(text: string): string {
 }
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The services' option declarations. */
 async function serviceSpecs() {
-  const [{ coordinatorOptions }, { zswapOptionSpecs, ZSWAP_ENV_PREFIX }, { swapfileOptions, SWAPFILE_ENV_PREFIX }] = await Promise.all([
-    import('../../services/coordinator/config.js'),
-    import('../../services/zswap/config.js'),
-    import('../../services/swapfile/config.js'),
-  ]);
+  const [{ coordinatorOptions }, { zswapOptionSpecs, ZSWAP_ENV_PREFIX }, { swapfileOptions, SWAPFILE_ENV_PREFIX }] =
+    await Promise.all([
+      import('../../services/coordinator/config.js'),
+      import('../../services/zswap/config.js'),
+      import('../../services/swapfile/config.js'),
+    ]);
   return [
-    { title: 'Coordinator', entry: 'dist/services/coordinator/main.js', rows: describeOptions(coordinatorOptions, 'VSWAP_COORDINATOR') },
+    {
+      title: 'Coordinator',
+      entry: 'dist/services/coordinator/main.js',
+      rows: describeOptions(coordinatorOptions, 'VSWAP_COORDINATOR'),
+    },
     { title: 'zswap', entry: 'dist/services/zswap/main.js', rows: describeOptions(zswapOptionSpecs, ZSWAP_ENV_PREFIX) },
-    { title: 'swapfile', entry: 'dist/services/swapfile/main.js', rows: describeOptions(swapfileOptions, SWAPFILE_ENV_PREFIX) },
+    {
+      title: 'swapfile',
+      entry: 'dist/services/swapfile/main.js',
+      rows: describeOptions(swapfileOptions, SWAPFILE_ENV_PREFIX),
+    },
   ];
 }
 
@@ -60,15 +73,30 @@ export async function renderConfigReference(): Promise<string> {
   out.push(table(['flag', 'default', 'description'], start), '');
 
   out.push('### Shared environment variables', '');
-  out.push('Every service option below is a flag or an environment variable; a flag wins over the variable, the variable over the default.', '');
+  out.push(
+    'Every service option below is a flag or an environment variable; a flag wins over the variable, the variable over the default.',
+    '',
+  );
   const shared = sharedEnv({});
   out.push(
     table(
       ['variable', 'default', 'description'],
       [
-        ['`VSWAP_ADDRESS`', code(shared.coordinatorAddress), 'coordinator address that vswapctl, the SDK and the benchmarks use'],
-        ['`VSWAP_LOG_LEVEL`', code(shared.logLevel), 'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set (`npm start` writes the logs to `<data-dir>/logs`)'],
-        ['`VSWAP_READY_FILE`', '', 'a service also writes its ready line (`VSWAP_READY {"service","address","metrics",...}`) to this file while it serves; the image\'s health check reads it (`healthcheck.js --ready-file`)'],
+        [
+          '`VSWAP_ADDRESS`',
+          code(shared.coordinatorAddress),
+          'coordinator address that vswapctl, the SDK and the benchmarks use',
+        ],
+        [
+          '`VSWAP_LOG_LEVEL`',
+          code(shared.logLevel),
+          'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set (`npm start` writes the logs to `<data-dir>/logs`)',
+        ],
+        [
+          '`VSWAP_READY_FILE`',
+          '',
+          'a service also writes its ready line (`VSWAP_READY {"service","address","metrics",...}`) to this file while it serves; the image\'s health check reads it (`healthcheck.js --ready-file`)',
+        ],
       ],
     ),
     '',
@@ -76,12 +104,24 @@ export async function renderConfigReference(): Promise<string> {
 
   for (const s of await serviceSpecs()) {
     out.push(`### ${s.title} (\`node ${s.entry}\`)`, '');
-    out.push(table(['flag', 'environment variable', 'default', 'description'], s.rows.map((r) => [`\`${r.flag} <${r.valueName}>\``, `\`${r.env}\``, r.default === '(required)' ? r.default : code(r.default), prose(r.description)])), '');
+    out.push(
+      table(
+        ['flag', 'environment variable', 'default', 'description'],
+        s.rows.map((r) => [
+          `\`${r.flag} <${r.valueName}>\``,
+          `\`${r.env}\``,
+          r.default === '(required)' ? r.default : code(r.default),
+          prose(r.description),
+        ]),
+      ),
+      '',
+    );
   }
   return out.join('\n');
 }
 
-export type SectionResult = { ok: true; value: { before: string; section: string; after: string } } | { ok: false; error: string };
+export type SectionResult =
+  { ok: true; value: { before: string; section: string; after: string } } | { ok: false; error: string };
 
 /** Splits a document at the markers. */
 export function findSection(doc: string): SectionResult {
@@ -93,7 +133,10 @@ export function findSection(doc: string): SectionResult {
 }
 
 /** The document with its section replaced by `generated`. */
-export function replaceSection(doc: string, generated: string): { ok: true; value: string } | { ok: false; error: string } {
+export function replaceSection(
+  doc: string,
+  generated: string,
+): { ok: true; value: string } | { ok: false; error: string } {
   const found = findSection(doc);
   if (!found.ok) return found;
   return { ok: true, value: `${found.value.before}\n${generated}${found.value.after}` };
@@ -124,7 +167,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (replaced.value !== doc) fs.writeFileSync(file, replaced.value);
-  process.stdout.write(`${file}: configuration reference ${replaced.value === doc ? 'already up to date' : 'rewritten'}\n`);
+  process.stdout.write(
+    `${file}: configuration reference ${replaced.value === doc ? 'already up to date' : 'rewritten'}\n`,
+  );
 }
 
 if (require.main === module) {

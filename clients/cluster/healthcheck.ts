@@ -26,7 +26,11 @@ export interface HealthCheckOptions {
 export type HealthCheckResult = { ok: true; status: 'SERVING' } | { ok: false; error: string };
 
 interface HealthClient extends grpc.Client {
-  check(req: { service: string }, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+  check(
+    req: { service: string },
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+  ): void;
 }
 type HealthClientConstructor = new (address: string, creds: grpc.ChannelCredentials) => HealthClient;
 
@@ -35,7 +39,9 @@ let ctor: HealthClientConstructor | undefined;
 function healthClientConstructor(): HealthClientConstructor {
   if (!ctor) {
     const def = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: HealthClientConstructor } } } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      grpc: { health: { v1: { Health: HealthClientConstructor } } };
+    };
     ctor = pkg.grpc.health.v1.Health;
   }
   return ctor;

@@ -13,7 +13,9 @@ import { ServiceStartError, type StartedService, spawnService, stopChild } from 
 import { VswapClient } from '../sdk/client';
 
 /** dist/ of this package, whether this file runs compiled or from source (tests). */
-export const DIST_ROOT = __filename.endsWith('.js') ? path.resolve(__dirname, '../..') : path.resolve(__dirname, '../../dist');
+export const DIST_ROOT = __filename.endsWith('.js')
+  ? path.resolve(__dirname, '../..')
+  : path.resolve(__dirname, '../../dist');
 
 export interface ZswapNodeOptions {
   /** Backend name in the coordinator; default "zswap". */
@@ -100,21 +102,55 @@ export class LocalCluster {
     if (zs) {
       const name = zs.name ?? 'zswap';
       const argsFor = (address: string): string[] => {
-        const args = ['--listen', address, '--pool-bytes', zs.poolBytes ?? '64M', '--compressor', zs.compressor ?? 'lz4', '--store', zs.store ?? 'memory'];
+        const args = [
+          '--listen',
+          address,
+          '--pool-bytes',
+          zs.poolBytes ?? '64M',
+          '--compressor',
+          zs.compressor ?? 'lz4',
+          '--store',
+          zs.store ?? 'memory',
+        ];
         if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
         return [...args, ...(zs.args ?? [])];
       };
-      backends.push({ name, kind: 'zswap', address: '', script: path.join(DIST_ROOT, 'services/zswap/main.js'), args: [], argsFor, service: undefined });
+      backends.push({
+        name,
+        kind: 'zswap',
+        address: '',
+        script: path.join(DIST_ROOT, 'services/zswap/main.js'),
+        args: [],
+        argsFor,
+        service: undefined,
+      });
     }
     for (const sf of options.swapfiles ?? [{ name: 'swapfile' }]) {
       const store = sf.store ?? 'file';
       const argsFor = (address: string): string[] => {
-        const args = ['--listen', address, '--store', store, '--capacity-pages', String(sf.capacityPages ?? 65536), '--fsync', sf.fsync ?? 'batch'];
+        const args = [
+          '--listen',
+          address,
+          '--store',
+          store,
+          '--capacity-pages',
+          String(sf.capacityPages ?? 65536),
+          '--fsync',
+          sf.fsync ?? 'batch',
+        ];
         if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
         if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
         return [...args, ...(sf.args ?? [])];
       };
-      backends.push({ name: sf.name, kind: 'swapfile', address: '', script: path.join(DIST_ROOT, 'services/swapfile/main.js'), args: [], argsFor, service: undefined });
+      backends.push({
+        name: sf.name,
+        kind: 'swapfile',
+        address: '',
+        script: path.join(DIST_ROOT, 'services/swapfile/main.js'),
+        args: [],
+        argsFor,
+        service: undefined,
+      });
     }
     const coordinator: ClusterNode = {
       name: 'coordinator',
@@ -166,7 +202,8 @@ export class LocalCluster {
         await this.startNode(n);
         return;
       } catch (err) {
-        const portTaken = err instanceof ServiceStartError && /cannot listen|EADDRINUSE|No address added/i.test(err.stderr);
+        const portTaken =
+          err instanceof ServiceStartError && /cannot listen|EADDRINUSE|No address added/i.test(err.stderr);
         if (!portTaken || fixed !== undefined || attempt >= 4) throw err;
       }
     }

@@ -39,11 +39,13 @@ function stopAll(): Promise<void> {
     if (cluster) await cluster.stop().catch(() => undefined);
     // Children spawned during a start that was interrupted are not in the cluster yet.
     await Promise.all(
-      [...children].filter((c) => c !== redis?.process).map(async (c) => {
-        const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
-        await stopChild(c, 'SIGTERM');
-        clearTimeout(timer);
-      }),
+      [...children]
+        .filter((c) => c !== redis?.process)
+        .map(async (c) => {
+          const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+          await stopChild(c, 'SIGTERM');
+          clearTimeout(timer);
+        }),
     );
     if (redis) await redis.stop();
     for (const c of children) c.kill('SIGKILL');
@@ -73,7 +75,9 @@ function takeLock(dataDir: string): void {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`another vswap cluster (pid ${pid}) is using ${dataDir}; stop it first, or give another --data-dir`);
+      throw new Error(
+        `another vswap cluster (pid ${pid}) is using ${dataDir}; stop it first, or give another --data-dir`,
+      );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -106,7 +110,13 @@ function checkPortFree(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'EADDRINUSE' ? `127.0.0.1:${port} is in use (another vswap cluster?); stop it or pass --port` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)),
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `127.0.0.1:${port} is in use (another vswap cluster?); stop it or pass --port`
+            : `cannot listen on 127.0.0.1:${port}: ${err.message}`,
+        ),
+      ),
     );
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
@@ -114,7 +124,10 @@ function checkPortFree(port: number): Promise<void> {
 
 function lastLines(text: string, n: number): string {
   const lines = text.trimEnd().split('\n');
-  return lines.slice(-n).map((l) => `    ${l}`).join('\n');
+  return lines
+    .slice(-n)
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 /** Once running: a child that exits while we are not stopping takes the cluster down, loudly. */
@@ -125,9 +138,14 @@ function watchChildren(c: LocalCluster, logDir: string): void {
       // see it a moment before we do. Give our own handler that moment.
       setTimeout(() => {
         if (stopping) return;
-        process.stderr.write(`\nvswap: ${name} exited (${signal ?? `code ${code}`}); stopping the rest of the cluster.\n`);
+        process.stderr.write(
+          `\nvswap: ${name} exited (${signal ?? `code ${code}`}); stopping the rest of the cluster.\n`,
+        );
         const tail = log();
-        if (tail.trim() !== '') process.stderr.write(`  last lines of its log (${path.join(logDir, `${name}.log`)}):\n${lastLines(tail, 10)}\n`);
+        if (tail.trim() !== '')
+          process.stderr.write(
+            `  last lines of its log (${path.join(logDir, `${name}.log`)}):\n${lastLines(tail, 10)}\n`,
+          );
         void stopAll().then(() => process.exit(1));
       }, 300).unref();
     });
@@ -145,10 +163,21 @@ function watchChildren(c: LocalCluster, logDir: string): void {
 function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteUrl: string | undefined): void {
   const relative = path.relative(process.cwd(), dataDir);
   const rel = relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative;
-  const rows: [string, string, string][] = [['coordinator', c.address, `vswap.v1.VirtualSwap, journal in ${path.join(rel, 'coordinator')}`]];
+  const rows: [string, string, string][] = [
+    ['coordinator', c.address, `vswap.v1.VirtualSwap, journal in ${path.join(rel, 'coordinator')}`],
+  ];
   rows.push(['zswap', c.node('zswap').address, `compressed pool in memory, ${o.zswapPool}, ${o.compressor}`]);
-  rows.push(['swapfile', c.node('swapfile').address, `file ${path.join(rel, 'swapfile.swap')}, ${o.swapfilePages} pages, priority 10`]);
-  if (remoteUrl) rows.push(['remote', c.node('remote').address, `Redis ${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ${o.swapfilePages} pages, priority 0`]);
+  rows.push([
+    'swapfile',
+    c.node('swapfile').address,
+    `file ${path.join(rel, 'swapfile.swap')}, ${o.swapfilePages} pages, priority 10`,
+  ]);
+  if (remoteUrl)
+    rows.push([
+      'remote',
+      c.node('remote').address,
+      `Redis ${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ${o.swapfilePages} pages, priority 0`,
+    ]);
   const envPrefix = c.address === '127.0.0.1:50051' ? '' : `VSWAP_ADDRESS=${c.address} `;
   say(`vswap cluster running (data in ${rel}/, logs in ${path.join(rel, 'logs')}/)`);
   say();
@@ -160,7 +189,9 @@ function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteU
   say(`  ${envPrefix}npx vswapctl stats --watch         slots by tier, zswap counters`);
   say(`  ${envPrefix}npx vswapctl swapoff zswap         move zswap's pages down a tier`);
   say(`  ${envPrefix}npx vswapctl swapon zswap --priority 100`);
-  say(`  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://${c.address}/vswap.v1.VirtualSwap/ListBackends`);
+  say(
+    `  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://${c.address}/vswap.v1.VirtualSwap/ListBackends`,
+  );
   say();
   say('Ctrl-C stops the cluster.');
 }
@@ -183,13 +214,24 @@ async function main(): Promise<void> {
   let remoteUrl = o.redisUrl;
   if (o.withRedis) {
     if (!findOnPath('redis-server', sharedEnv().path)) {
-      throw new Error('--with-redis needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server); or give --redis-url of a running Redis');
+      throw new Error(
+        '--with-redis needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server); or give --redis-url of a running Redis',
+      );
     }
     redis = await RedisServer.start({ dir: path.join(dataDir, 'redis'), persistence: 'everysec', onSpawn: track });
     remoteUrl = redis.url;
   }
-  const swapfiles: SwapfileNodeOptions[] = [{ name: 'swapfile', store: 'file', capacityPages: o.swapfilePages, priority: 10 }];
-  if (remoteUrl) swapfiles.push({ name: 'remote', store: 'redis', redisUrl: remoteUrl, capacityPages: o.swapfilePages, priority: 0 });
+  const swapfiles: SwapfileNodeOptions[] = [
+    { name: 'swapfile', store: 'file', capacityPages: o.swapfilePages, priority: 10 },
+  ];
+  if (remoteUrl)
+    swapfiles.push({
+      name: 'remote',
+      store: 'redis',
+      redisUrl: remoteUrl,
+      capacityPages: o.swapfilePages,
+      priority: 0,
+    });
   const logDir = path.join(dataDir, 'logs');
   const logLevel = sharedEnv().logLevel;
   if (stopping) return;

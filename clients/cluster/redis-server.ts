@@ -90,8 +90,21 @@ export class RedisServer {
   async restart(): Promise<void> {
     if (this.pid !== undefined) return;
     const persistence = this.options.persistence ?? 'off';
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no'];
-    args.push(...(persistence === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', persistence]));
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+    ];
+    args.push(
+      ...(persistence === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', persistence]),
+    );
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.options.onSpawn?.(child);
@@ -100,9 +113,15 @@ export class RedisServer {
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`redis-server exited (${signal ?? `code ${code}`}) before it served:\n${this.output}`)));
+    const exited = new Promise<string>((resolve) =>
+      child.once('exit', (code, signal) =>
+        resolve(`redis-server exited (${signal ?? `code ${code}`}) before it served:\n${this.output}`),
+      ),
+    );
     const failed = new Promise<string>((resolve) =>
-      child.once('error', (err) => resolve(`cannot start redis-server: ${err.message} (Debian/Ubuntu: apt-get install redis-server)`)),
+      child.once('error', (err) =>
+        resolve(`cannot start redis-server: ${err.message} (Debian/Ubuntu: apt-get install redis-server)`),
+      ),
     );
     const ready = waitForPort(this.port, this.options.timeoutMs ?? 10_000).then(
       () => undefined,

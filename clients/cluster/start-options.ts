@@ -49,14 +49,44 @@ function redisUrl(raw: string): string {
 /** The `npm start` command line (not parsed yet). */
 export function startCommand(): Command {
   return new Command('vswap-cluster')
-    .description('Start a local vswap cluster: a coordinator, a zswap service and a file-backed swapfile service, as child processes.')
-    .addOption(new Option('--data-dir <dir>', 'directory for everything the cluster keeps on disk (journal, swap files, logs, private Redis)').default('.vswap'))
-    .addOption(new Option('--port <port>', 'coordinator port on 127.0.0.1 (vswapctl and the SDK look at 127.0.0.1:50051 unless VSWAP_ADDRESS says otherwise)').default(50051).argParser(positiveInt('--port', 65535)))
+    .description(
+      'Start a local vswap cluster: a coordinator, a zswap service and a file-backed swapfile service, as child processes.',
+    )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'directory for everything the cluster keeps on disk (journal, swap files, logs, private Redis)',
+      ).default('.vswap'),
+    )
+    .addOption(
+      new Option(
+        '--port <port>',
+        'coordinator port on 127.0.0.1 (vswapctl and the SDK look at 127.0.0.1:50051 unless VSWAP_ADDRESS says otherwise)',
+      )
+        .default(50051)
+        .argParser(positiveInt('--port', 65535)),
+    )
     .addOption(new Option('--zswap-pool <bytes>', 'zswap pool limit (e.g. 64M, 1G)').default('64M').argParser(poolSize))
     .addOption(new Option('--compressor <name>', 'zswap compressor').choices(['lz4', 'zstd', 'deflate']).default('lz4'))
-    .addOption(new Option('--swapfile-pages <pages>', 'capacity of the file-backed swapfile in 4 KiB pages (65536 = 256 MiB)').default(65536).argParser(positiveInt('--swapfile-pages', 2 ** 28)))
-    .addOption(new Option('--redis-url <url>', 'also attach a swapfile service storing pages in this Redis (the remote tier), at a lower priority than the local file').argParser(redisUrl))
-    .addOption(new Option('--with-redis', 'start a private redis-server (must be on PATH) under the data directory and use it as --redis-url').default(false).conflicts('redisUrl'))
+    .addOption(
+      new Option('--swapfile-pages <pages>', 'capacity of the file-backed swapfile in 4 KiB pages (65536 = 256 MiB)')
+        .default(65536)
+        .argParser(positiveInt('--swapfile-pages', 2 ** 28)),
+    )
+    .addOption(
+      new Option(
+        '--redis-url <url>',
+        'also attach a swapfile service storing pages in this Redis (the remote tier), at a lower priority than the local file',
+      ).argParser(redisUrl),
+    )
+    .addOption(
+      new Option(
+        '--with-redis',
+        'start a private redis-server (must be on PATH) under the data directory and use it as --redis-url',
+      )
+        .default(false)
+        .conflicts('redisUrl'),
+    )
     .allowExcessArguments(false);
 }
 
@@ -64,6 +94,22 @@ export function startCommand(): Command {
 export function parseStartOptions(argv: readonly string[]): StartOptions {
   const cmd = startCommand();
   cmd.parse([...argv], { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; port: number; zswapPool: string; compressor: StartOptions['compressor']; swapfilePages: number; redisUrl?: string; withRedis: boolean }>();
-  return { dataDir: o.dataDir, port: o.port, zswapPool: o.zswapPool, compressor: o.compressor, swapfilePages: o.swapfilePages, redisUrl: o.redisUrl, withRedis: o.withRedis };
+  const o = cmd.opts<{
+    dataDir: string;
+    port: number;
+    zswapPool: string;
+    compressor: StartOptions['compressor'];
+    swapfilePages: number;
+    redisUrl?: string;
+    withRedis: boolean;
+  }>();
+  return {
+    dataDir: o.dataDir,
+    port: o.port,
+    zswapPool: o.zswapPool,
+    compressor: o.compressor,
+    swapfilePages: o.swapfilePages,
+    redisUrl: o.redisUrl,
+    withRedis: o.withRedis,
+  };
 }

@@ -151,10 +151,15 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     }
     if (error.code === Status.DATA_LOSS) {
       r.pagesLostAtVerify += chunk.length;
-      if (chunk.length === 1) client.losses.seen(slotKey(owner, chunk[0]!), client.expected(owner, chunk[0]!), error.message);
+      if (chunk.length === 1)
+        client.losses.seen(slotKey(owner, chunk[0]!), client.expected(owner, chunk[0]!), error.message);
       return;
     }
-    if (error.code === Status.NOT_FOUND || error.code === Status.PERMISSION_DENIED || error.code === Status.FAILED_PRECONDITION) {
+    if (
+      error.code === Status.NOT_FOUND ||
+      error.code === Status.PERMISSION_DENIED ||
+      error.code === Status.FAILED_PRECONDITION
+    ) {
       r.missing += chunk.length;
       problem(`MISSING ${owner} slot ${chunk.join(',')}: ${error.codeName} ${error.message}`);
       return;
@@ -195,7 +200,10 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
   // 3. Free everything, then settle what nobody could know about.
   for (let attempt = 0; attempt < 5; attempt++) {
     const d = await workload.drain();
-    history.add('check', `drain: freed ${d.freed}, settled ${d.settled}, remaining ${d.remaining}${Object.keys(d.errors).length ? `, errors ${JSON.stringify(d.errors)}` : ''}`);
+    history.add(
+      'check',
+      `drain: freed ${d.freed}, settled ${d.settled}, remaining ${d.remaining}${Object.keys(d.errors).length ? `, errors ${JSON.stringify(d.errors)}` : ''}`,
+    );
     if (d.remaining === 0) break;
     await sleep(500);
   }
@@ -208,12 +216,18 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
       for (let n = info?.count ?? 0; n > 0; n--) await admin.free(s.owner, [s.slot]);
     } catch (err) {
       const e = VswapClientError.from(err);
-      if (e.code !== Status.NOT_FOUND) problem(`ORPHAN ${s.owner} slot ${s.slot}: cannot free it: ${e.codeName} ${e.message}`);
+      if (e.code !== Status.NOT_FOUND)
+        problem(`ORPHAN ${s.owner} slot ${s.slot}: cannot free it: ${e.codeName} ${e.message}`);
     }
   }
-  if (r.orphanedSlots > 0) history.add('check', `${r.orphanedSlots} orphaned slot(s) freed (swap-outs whose reply was lost: ${o.ambiguousSwapOutPages} page(s))`);
+  if (r.orphanedSlots > 0)
+    history.add(
+      'check',
+      `${r.orphanedSlots} orphaned slot(s) freed (swap-outs whose reply was lost: ${o.ambiguousSwapOutPages} page(s))`,
+    );
   r.leaks.unexplainedSlots = Math.max(0, r.orphanedSlots - o.ambiguousSwapOutPages);
-  if (r.leaks.unexplainedSlots > 0) problem(`LEAK ${r.leaks.unexplainedSlots} slot(s) alive after drain that no ambiguous swap-out explains`);
+  if (r.leaks.unexplainedSlots > 0)
+    problem(`LEAK ${r.leaks.unexplainedSlots} slot(s) alive after drain that no ambiguous swap-out explains`);
 
   // 4. Everything freed: nothing may be left anywhere (frees reach backends within a second or so).
   const deadline = Date.now() + 15_000;
@@ -222,13 +236,20 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     r.leaks.usedSlots = stats.usedSlots;
     r.leaks.backendPages = Object.fromEntries(backends.map((b) => [b.name, b.usedPages]));
     r.leaks.zswapStoredPages = stats.zswap.find((c) => c.name === 'stored_pages')?.value ?? 0;
-    const total = r.leaks.usedSlots + Object.values(r.leaks.backendPages).reduce((a, b) => a + b, 0) + r.leaks.zswapStoredPages;
+    const total =
+      r.leaks.usedSlots + Object.values(r.leaks.backendPages).reduce((a, b) => a + b, 0) + r.leaks.zswapStoredPages;
     if (total === 0 || Date.now() > deadline) break;
     await sleep(250);
   }
-  r.leaks.total = r.leaks.usedSlots + Object.values(r.leaks.backendPages).reduce((a, b) => a + b, 0) + r.leaks.zswapStoredPages + r.leaks.unexplainedSlots;
+  r.leaks.total =
+    r.leaks.usedSlots +
+    Object.values(r.leaks.backendPages).reduce((a, b) => a + b, 0) +
+    r.leaks.zswapStoredPages +
+    r.leaks.unexplainedSlots;
   if (r.leaks.total > r.leaks.unexplainedSlots) {
-    problem(`LEAK after drain: used_slots ${r.leaks.usedSlots}, backend pages ${JSON.stringify(r.leaks.backendPages)}, zswap stored_pages ${r.leaks.zswapStoredPages}`);
+    problem(
+      `LEAK after drain: used_slots ${r.leaks.usedSlots}, backend pages ${JSON.stringify(r.leaks.backendPages)}, zswap stored_pages ${r.leaks.zswapStoredPages}`,
+    );
   }
   return r;
 }
@@ -240,7 +261,8 @@ export function lostByStore(log: string): Record<string, number> {
     if (!line.includes('backend lost pages')) continue;
     try {
       const rec = JSON.parse(line) as { backend?: string; lost?: number };
-      if (rec.backend && typeof rec.lost === 'number' && rec.lost > 0) out[rec.backend] = (out[rec.backend] ?? 0) + rec.lost;
+      if (rec.backend && typeof rec.lost === 'number' && rec.lost > 0)
+        out[rec.backend] = (out[rec.backend] ?? 0) + rec.lost;
     } catch {
       // not a JSON log line
     }

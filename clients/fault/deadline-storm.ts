@@ -42,7 +42,11 @@ export interface StormReport {
   slotsLeft: number;
 }
 
-type Unary = (req: object, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { slots?: (number | string)[]; counts?: number[] }) => void) => grpc.ClientUnaryCall;
+type Unary = (
+  req: object,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: { slots?: (number | string)[]; counts?: number[] }) => void,
+) => grpc.ClientUnaryCall;
 
 const AMBIGUOUS = new Set<number>([grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
@@ -55,15 +59,23 @@ export async function deadlineStorm(o: StormOptions): Promise<StormReport> {
 
   /** One attempt; `deadlineMs` and `cancelAfterMs` cut it short. */
   const attempt = (fn: Unary, req: object, deadlineMs: number, cancelAfterMs?: number) =>
-    o.hangs.track(`storm ${o.owner}`, deadlineMs + 10_000, () =>
-      new Promise<{ err: grpc.ServiceError | null; res?: { slots?: (number | string)[]; counts?: number[] } }>((resolve) => {
-        const call = fn.call(raw, req, { deadline: Date.now() + deadlineMs }, (err, res) => resolve({ err, res }));
-        if (cancelAfterMs !== undefined) setTimeout(() => call.cancel(), cancelAfterMs).unref();
-      }),
+    o.hangs.track(
+      `storm ${o.owner}`,
+      deadlineMs + 10_000,
+      () =>
+        new Promise<{ err: grpc.ServiceError | null; res?: { slots?: (number | string)[]; counts?: number[] } }>(
+          (resolve) => {
+            const call = fn.call(raw, req, { deadline: Date.now() + deadlineMs }, (err, res) => resolve({ err, res }));
+            if (cancelAfterMs !== undefined) setTimeout(() => call.cancel(), cancelAfterMs).unref();
+          },
+        ),
     );
 
   /** Sends a call cut short; settles it with retries of the same id when the coordinator deduplicates. */
-  const storm = async (fn: Unary, req: Record<string, unknown>): Promise<{ slots?: (number | string)[] } | undefined> => {
+  const storm = async (
+    fn: Unary,
+    req: Record<string, unknown>,
+  ): Promise<{ slots?: (number | string)[] } | undefined> => {
     report.calls++;
     const request = { ...req, requestId: randomUUID() };
     const cancel = o.rng.int(2) === 0 ? o.rng.int(20) : undefined;
@@ -103,12 +115,22 @@ export async function deadlineStorm(o: StormOptions): Promise<StormReport> {
       const kind = o.rng.int(held.length > 0 ? 4 : 2);
       if (kind === 0) {
         const pages = Array.from({ length: 1 + o.rng.int(32) }, () => page);
-        jobs.push(storm(raw.swapOut as unknown as Unary, { owner: o.owner, pages }).then((res) => void held.push(...(res?.slots ?? []).map(Number))));
+        jobs.push(
+          storm(raw.swapOut as unknown as Unary, { owner: o.owner, pages }).then(
+            (res) => void held.push(...(res?.slots ?? []).map(Number)),
+          ),
+        );
       } else if (kind === 1) {
-        jobs.push(storm(raw.allocate as unknown as Unary, { owner: o.owner, count: 1 + o.rng.int(16) }).then((res) => void held.push(...(res?.slots ?? []).map(Number))));
+        jobs.push(
+          storm(raw.allocate as unknown as Unary, { owner: o.owner, count: 1 + o.rng.int(16) }).then(
+            (res) => void held.push(...(res?.slots ?? []).map(Number)),
+          ),
+        );
       } else if (kind === 2) {
         const slot = held[o.rng.int(held.length)]!;
-        jobs.push(storm(raw.store as unknown as Unary, { owner: o.owner, slots: [slot], pages: [page] }).then(() => undefined));
+        jobs.push(
+          storm(raw.store as unknown as Unary, { owner: o.owner, slots: [slot], pages: [page] }).then(() => undefined),
+        );
       } else {
         // A Duplicate then a Free of the same slot: the count goes back where it was.
         const slot = held[o.rng.int(held.length)]!;
@@ -124,7 +146,11 @@ export async function deadlineStorm(o: StormOptions): Promise<StormReport> {
     // Free everything the storm holds, with a deadline that lets it finish.
     for (const slot of new Set(held)) {
       for (let tries = 0; tries < 20; tries++) {
-        const r = await attempt(raw.free as unknown as Unary, { owner: o.owner, slots: [slot], requestId: randomUUID() }, 5000);
+        const r = await attempt(
+          raw.free as unknown as Unary,
+          { owner: o.owner, slots: [slot], requestId: randomUUID() },
+          5000,
+        );
         if (!r.err || r.err.code === grpc.status.NOT_FOUND) break;
         await new Promise((res) => setTimeout(res, 100));
       }

@@ -96,7 +96,11 @@ export class FaultCluster {
 
   static async start(options: FaultClusterOptions): Promise<FaultCluster> {
     fs.mkdirSync(options.dataDir, { recursive: true });
-    const redis = await RedisServer.start({ persistence: 'always', dir: path.join(options.dataDir, 'redis'), onSpawn: options.onSpawn });
+    const redis = await RedisServer.start({
+      persistence: 'always',
+      dir: path.join(options.dataDir, 'redis'),
+      onSpawn: options.onSpawn,
+    });
     const proxies = new Map<BackendName, TcpProxy>();
     let cluster: LocalCluster;
     try {
@@ -108,7 +112,12 @@ export class FaultCluster {
           { name: 'file0', store: 'file', fsync: 'always', capacityPages: pages },
           { name: 'remote0', store: 'redis', redisUrl: redis.url, capacityPages: pages },
         ],
-        coordinatorArgs: ['--backend-deadline-ms', String(options.backendDeadlineMs ?? 1000), '--poll-ms', String(options.pollMs ?? 200)],
+        coordinatorArgs: [
+          '--backend-deadline-ms',
+          String(options.backendDeadlineMs ?? 1000),
+          '--poll-ms',
+          String(options.pollMs ?? 200),
+        ],
         logDir: path.join(options.dataDir, 'logs'),
         onSpawn: options.onSpawn,
         routeBackend: async (name, address) => {
@@ -125,7 +134,10 @@ export class FaultCluster {
     const admin = new VswapClient({ address: cluster.address, deadlineMs: 5000 });
     const fc = new FaultCluster(options, redis, cluster, proxies, admin);
     fc.hangs.start();
-    options.history.add('info', `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`);
+    options.history.add(
+      'info',
+      `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`,
+    );
     return fc;
   }
 
@@ -207,8 +219,16 @@ export class FaultCluster {
           signal?.removeEventListener('abort', cancel);
           resolve(text);
         };
-        call.on('data', (m: { moved: number; remaining: number; done: boolean }) => (last = `moved ${m.moved}, remaining ${m.remaining}${m.done ? ', done' : ''}`));
-        call.on('error', (err: grpc.ServiceError) => finish(`swapoff ${backend} ended (${last || 'no progress'}): ${grpc.status[err.code] ?? err.code} ${err.details}`));
+        call.on(
+          'data',
+          (m: { moved: number; remaining: number; done: boolean }) =>
+            (last = `moved ${m.moved}, remaining ${m.remaining}${m.done ? ', done' : ''}`),
+        );
+        call.on('error', (err: grpc.ServiceError) =>
+          finish(
+            `swapoff ${backend} ended (${last || 'no progress'}): ${grpc.status[err.code] ?? err.code} ${err.details}`,
+          ),
+        );
         call.on('end', () => finish(`swapoff ${backend} finished: ${last || 'no progress'}`));
       });
     } finally {
@@ -235,7 +255,8 @@ export class FaultCluster {
   async wipeRedis(): Promise<void> {
     this.volatileStores.add('remote0');
     await this.redis.kill();
-    for (const f of fs.readdirSync(this.redis.dir)) fs.rmSync(path.join(this.redis.dir, f), { recursive: true, force: true });
+    for (const f of fs.readdirSync(this.redis.dir))
+      fs.rmSync(path.join(this.redis.dir, f), { recursive: true, force: true });
     await this.redis.restart();
   }
 
@@ -274,7 +295,9 @@ export class FaultCluster {
     await this.waitServing(30_000);
     const r = { cause, ms: Date.now() - t0, startMs: t2 - t1 };
     this.recoveries.push(r);
-    this.options.history.fault(`${cause}: coordinator serving again ${r.ms} ms after the kill (process ready in ${r.startMs} ms)`);
+    this.options.history.fault(
+      `${cause}: coordinator serving again ${r.ms} ms after the kill (process ready in ${r.startMs} ms)`,
+    );
     return r;
   }
 
@@ -297,7 +320,8 @@ export class FaultCluster {
     for (const n of [...this.paused]) this.resume(n);
     for (const p of this.proxies.values()) p.setMode({ kind: 'pass' });
     for (const b of [...this.limited]) await this.limitFileSize(b, undefined);
-    if (this.pid('redis') === undefined && fs.existsSync(`${this.redis.dir}.rollback`)) fs.rmSync(`${this.redis.dir}.rollback`, { recursive: true, force: true });
+    if (this.pid('redis') === undefined && fs.existsSync(`${this.redis.dir}.rollback`))
+      fs.rmSync(`${this.redis.dir}.rollback`, { recursive: true, force: true });
     if (this.pid('redis') === undefined) await this.startAgain('redis');
     for (const b of BACKENDS) if (this.pid(b) === undefined) await this.startAgain(b);
     if (this.pid('coordinator') === undefined) await this.cluster.startAgain('coordinator');

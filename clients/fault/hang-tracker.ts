@@ -43,7 +43,10 @@ export class HangTracker {
       r.flagged = true;
       found++;
       this.hung++;
-      if (this.problems.length < 50) this.problems.push(`HUNG ${r.what}: no answer ${now - r.startedAt} ms after it was sent (bound ${r.boundMs} ms)`);
+      if (this.problems.length < 50)
+        this.problems.push(
+          `HUNG ${r.what}: no answer ${now - r.startedAt} ms after it was sent (bound ${r.boundMs} ms)`,
+        );
     }
     return found;
   }

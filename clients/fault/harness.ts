@@ -145,18 +145,36 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     'info',
     {
       none: 'the coordinator does not deduplicate by request_id: mutations are not retried; ambiguity and orphaned slots are reported, not failed',
-      'in-memory': 'the coordinator deduplicates by request_id until it restarts: mutations are retried after deadlines, not after a lost connection; ambiguity and orphaned slots are reported, not failed',
-      durable: 'the coordinator deduplicates by request_id across restarts: every mutation with an unknown outcome is retried',
+      'in-memory':
+        'the coordinator deduplicates by request_id until it restarts: mutations are retried after deadlines, not after a lost connection; ambiguity and orphaned slots are reported, not failed',
+      durable:
+        'the coordinator deduplicates by request_id across restarts: every mutation with an unknown outcome is retried',
     }[serverDedup],
   );
-  const client = new RecordingClient({ address: cluster.address, deadlineMs: 5000, readRetries: 5, history, dedup: serverDedup });
+  const client = new RecordingClient({
+    address: cluster.address,
+    deadlineMs: 5000,
+    readRetries: 5,
+    history,
+    dedup: serverDedup,
+  });
   try {
     // The run ends by the signal below; the workload's own duration is only a cap.
-    const workload = new Workload(client, { ...DEFAULT_WORKLOAD, ownerPrefix: `f${seed}`, ...options.workload, seed, durationMs: durationMs * 10 + 120_000 });
+    const workload = new Workload(client, {
+      ...DEFAULT_WORKLOAD,
+      ownerPrefix: `f${seed}`,
+      ...options.workload,
+      seed,
+      durationMs: durationMs * 10 + 120_000,
+    });
     const counts: Record<string, number> = {};
     const stopFaults = new AbortController();
     const stopWorkload = new AbortController();
-    const faults = runSchedule({ cluster, history, rng: new Rng(mix32(seed, 0x6e656d)), counts, client, dedup: serverDedup, stormOwner }, { kinds: nemeses, minGapMs: options.minGapMs, maxGapMs: options.maxGapMs }, stopFaults.signal);
+    const faults = runSchedule(
+      { cluster, history, rng: new Rng(mix32(seed, 0x6e656d)), counts, client, dedup: serverDedup, stormOwner },
+      { kinds: nemeses, minGapMs: options.minGapMs, maxGapMs: options.maxGapMs },
+      stopFaults.signal,
+    );
     const started = Date.now();
     const cover = options.coverEveryKind ?? true;
     const ender = setInterval(() => {
@@ -172,20 +190,40 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       clearInterval(ender);
       stopFaults.abort();
       // A nemesis in progress finishes (and heals) before the check.
-      await faults.catch((err: unknown) => line('fault', `nemesis schedule failed: ${err instanceof Error ? err.message : String(err)}`));
+      await faults.catch((err: unknown) =>
+        line('fault', `nemesis schedule failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
-    line('info', `workload done: ${report.steps} steps, ${report.pagesOut} pages out, ${report.pagesIn} in, errors ${JSON.stringify(report.errors)}`);
+    line(
+      'info',
+      `workload done: ${report.steps} steps, ${report.pagesOut} pages out, ${report.pagesIn} in, errors ${JSON.stringify(report.errors)}`,
+    );
     await cluster.healAll();
     const healthy = await cluster.waitHealthy();
-    line('info', healthy ? 'healed: every backend reachable and active' : 'healed, but not every backend is reachable and active after 30 s');
+    line(
+      'info',
+      healthy
+        ? 'healed: every backend reachable and active'
+        : 'healed, but not every backend is reachable and active after 30 s',
+    );
     // Writes the coordinator retries in the background settle first.
     await sleep(300);
-    const check = await checkRun({ cluster, workload, client, history, ambiguousSwapOutPages: report.ambiguousSwapOutPages, volatileStores: cluster.volatileStores, extraOwners: [stormOwner] });
+    const check = await checkRun({
+      cluster,
+      workload,
+      client,
+      history,
+      ambiguousSwapOutPages: report.ambiguousSwapOutPages,
+      volatileStores: cluster.volatileStores,
+      extraOwners: [stormOwner],
+    });
     client.hangs.sweep();
     cluster.hangs.sweep();
     const corruptions = report.corruptions + check.corruptions;
     const missing = check.missing + report.missingPages;
-    const durableLoss = Object.fromEntries(Object.entries(check.lostByStore).filter(([store, n]) => !cluster.volatileStores.has(store) && n > 0));
+    const durableLoss = Object.fromEntries(
+      Object.entries(check.lostByStore).filter(([store, n]) => !cluster.volatileStores.has(store) && n > 0),
+    );
     const hung = [...client.hangs.problems, ...cluster.hangs.problems];
     for (const h of hung) history.add('check', h);
     const unknownErrors = Object.values(client.serverUnknown).reduce((a, b) => a + b, 0);

@@ -23,7 +23,8 @@ function positiveNumber(v: string): number {
 
 function seedValue(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('must be an integer from 0 to 4294967295');
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new InvalidArgumentError('must be an integer from 0 to 4294967295');
   return n;
 }
 
@@ -32,12 +33,23 @@ async function main(): Promise<number> {
     .description('fault-injection soak run against a local vswap cluster of real processes')
     .option('--duration <seconds>', 'how long the workload runs under faults', positiveNumber, 60)
     .option('--seed <n>', 'seed of the workload and the nemeses (default: random, printed)', seedValue)
-    .option('--nemeses <list>', `comma-separated kinds or groups: ${[...Object.keys(NEMESIS_GROUPS), ...NEMESIS_KINDS].join(', ')}`, 'all')
+    .option(
+      '--nemeses <list>',
+      `comma-separated kinds or groups: ${[...Object.keys(NEMESIS_GROUPS), ...NEMESIS_KINDS].join(', ')}`,
+      'all',
+    )
     .option('--json', 'print exactly one JSON object on stdout', false)
     .option('--keep', 'keep the data directory even when the run passes', false)
     .option('--quiet', 'no progress lines on stderr', false);
   program.parse();
-  const o = program.opts<{ duration: number; seed?: number; nemeses: string; json: boolean; keep: boolean; quiet: boolean }>();
+  const o = program.opts<{
+    duration: number;
+    seed?: number;
+    nemeses: string;
+    json: boolean;
+    keep: boolean;
+    quiet: boolean;
+  }>();
   let kinds;
   try {
     kinds = parseNemeses(o.nemeses);
@@ -62,7 +74,8 @@ async function main(): Promise<number> {
     ...(o.keep ? { dataDir: path.join(os.tmpdir(), `vswap-fault-${seed}-${Date.now()}`) } : {}),
   });
   await children.stopAll();
-  if (!report.passed) process.stderr.write(`\nseed ${seed} FAILED; history:\n${report.history}\n\ndata kept in ${report.dataDir}\n`);
+  if (!report.passed)
+    process.stderr.write(`\nseed ${seed} FAILED; history:\n${report.history}\n\ndata kept in ${report.dataDir}\n`);
   if (o.json) process.stdout.write(`${JSON.stringify(toJson(report))}\n`);
   else process.stdout.write(`${toTable(report)}\n`);
   return report.corruptions > 0 || report.leaks > 0 || !report.passed ? 1 : 0;

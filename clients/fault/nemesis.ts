@@ -62,7 +62,10 @@ export function parseNemeses(spec: string): NemesisKind[] {
     const group = NEMESIS_GROUPS[name];
     if (group) group.forEach((k) => out.add(k));
     else if ((NEMESIS_KINDS as readonly string[]).includes(name)) out.add(name as NemesisKind);
-    else throw new RangeError(`unknown nemesis "${name}"; one of: ${[...Object.keys(NEMESIS_GROUPS), ...NEMESIS_KINDS].join(', ')}`);
+    else
+      throw new RangeError(
+        `unknown nemesis "${name}"; one of: ${[...Object.keys(NEMESIS_GROUPS), ...NEMESIS_KINDS].join(', ')}`,
+      );
   }
   if (out.size === 0) throw new RangeError('no nemesis given');
   return [...out];
@@ -102,7 +105,14 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     case 'kill-file-swapfile':
     case 'kill-remote-swapfile':
     case 'kill-redis': {
-      const node = kind === 'kill-zswap' ? 'zswap' : kind === 'kill-file-swapfile' ? 'file0' : kind === 'kill-remote-swapfile' ? 'remote0' : 'redis';
+      const node =
+        kind === 'kill-zswap'
+          ? 'zswap'
+          : kind === 'kill-file-swapfile'
+            ? 'file0'
+            : kind === 'kill-remote-swapfile'
+              ? 'remote0'
+              : 'redis';
       const down = between(rng, 100, 1500);
       await cluster.kill(node);
       history.fault(`${kind}: ${node} killed (SIGKILL), down for ${down} ms`);
@@ -114,7 +124,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     case 'pause-coordinator':
     case 'pause-backend':
     case 'pause-redis': {
-      const node = kind === 'pause-coordinator' ? 'coordinator' : kind === 'pause-redis' ? 'redis' : pick(rng, BACKENDS);
+      const node =
+        kind === 'pause-coordinator' ? 'coordinator' : kind === 'pause-redis' ? 'redis' : pick(rng, BACKENDS);
       const ms = between(rng, 200, 2500);
       cluster.pause(node);
       history.fault(`${kind}: ${node} paused (SIGSTOP) for ${ms} ms`);
@@ -128,7 +139,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const bytes = between(rng, 1, 16) * 64 * 1024;
       const ms = between(rng, 500, 3000);
       await cluster.limitFileSize('file0', bytes);
-      history.fault(`${kind}: file0 limited to ${bytes} bytes of file (RLIMIT_FSIZE, writes beyond fail with EFBIG) for ${ms} ms`);
+      history.fault(
+        `${kind}: file0 limited to ${bytes} bytes of file (RLIMIT_FSIZE, writes beyond fail with EFBIG) for ${ms} ms`,
+      );
       await sleep(ms);
       await cluster.limitFileSize('file0', undefined);
       history.fault(`${kind}: file0 file size limit lifted`);
@@ -146,10 +159,14 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         history.fault(`${kind}: coordinator<->${target} delayed ${delay} ms per chunk for ${ms} ms`);
       } else if (kind === 'net-blackhole') {
         proxy.setMode({ kind: 'blackhole' });
-        history.fault(`${kind}: coordinator<->${target} partitioned (no bytes flow, new connections hang) for ${ms} ms`);
+        history.fault(
+          `${kind}: coordinator<->${target} partitioned (no bytes flow, new connections hang) for ${ms} ms`,
+        );
       } else {
         proxy.setMode({ kind: 'reset' });
-        history.fault(`${kind}: coordinator<->${target} connections reset (RST), new ones too, for ${Math.min(ms, 800)} ms`);
+        history.fault(
+          `${kind}: coordinator<->${target} connections reset (RST), new ones too, for ${Math.min(ms, 800)} ms`,
+        );
       }
       await sleep(kind === 'net-reset' ? Math.min(ms, 800) : ms);
       proxy.setMode({ kind: 'pass' });
@@ -194,7 +211,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     }
     case 'redis-wipe': {
       await cluster.wipeRedis();
-      history.fault(`${kind}: redis killed, its files deleted, started again empty (a restart without persistence: remote0 may lose pages, and must say so)`);
+      history.fault(
+        `${kind}: redis killed, its files deleted, started again empty (a restart without persistence: remote0 may lose pages, and must say so)`,
+      );
       return;
     }
     case 'redis-rollback': {
@@ -203,14 +222,17 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       history.fault(`${kind}: redis files copied; rolled back to that copy in ${ms} ms`);
       await sleep(ms);
       await cluster.rollbackRedis(copy);
-      history.fault(`${kind}: redis killed and started again from the older copy of its files (remote0 lost its later writes, and must say so)`);
+      history.fault(
+        `${kind}: redis killed and started again from the older copy of its files (remote0 lost its later writes, and must say so)`,
+      );
       return;
     }
     case 'equal-priority-reconcile': {
       // Both swapfiles at one priority (spills go both ways), then both restart: reconciles on both at once.
       const before = await cluster.backendStates();
       const prio = between(rng, 0, 5);
-      for (const b of ['file0', 'remote0'] as const) if (before.get(b)?.state === 'active') await cluster.admin.swapon(b, prio);
+      for (const b of ['file0', 'remote0'] as const)
+        if (before.get(b)?.state === 'active') await cluster.admin.swapon(b, prio);
       await Promise.all((['file0', 'remote0'] as const).map((b) => cluster.kill(b)));
       await Promise.all((['file0', 'remote0'] as const).map((b) => cluster.startAgain(b)));
       history.fault(`${kind}: file0 and remote0 at priority ${prio}, both killed (SIGKILL) and started again at once`);
@@ -225,13 +247,25 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     case 'deadline-storm': {
       const owner = ctx.stormOwner ?? 'storm';
       const onWorkload = ctx.client?.deadlineStorm(between(rng, 500, 2000)) ?? false;
-      history.fault(`${kind}: 40 calls of ${owner} with deadlines of 1-40 ms or cancelled mid-request${onWorkload ? ', and the workload\'s own mutations cut short too (retried with their request_id)' : ''}`);
-      const r = await deadlineStorm({ address: cluster.address, owner, rng, dedup: ctx.dedup ?? 'none', hangs: cluster.hangs });
-      history.fault(`${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ${r.slotsLeft} slot(s) left after freeing what it knew of`);
+      history.fault(
+        `${kind}: 40 calls of ${owner} with deadlines of 1-40 ms or cancelled mid-request${onWorkload ? ", and the workload's own mutations cut short too (retried with their request_id)" : ''}`,
+      );
+      const r = await deadlineStorm({
+        address: cluster.address,
+        owner,
+        rng,
+        dedup: ctx.dedup ?? 'none',
+        hangs: cluster.hangs,
+      });
+      history.fault(
+        `${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ${r.slotsLeft} slot(s) left after freeing what it knew of`,
+      );
       if (r.slotsLeft > 0) {
         const left = liveSlotsInJournal(cluster.coordinatorDataDir).filter((x) => x.owner === owner);
-        for (const x of left) for (let n = x.count; n > 0; n--) await cluster.admin.free(owner, [x.slot]).catch(() => undefined);
-        const why = r.unknown === 0 ? 'though every call\'s outcome was learnt' : `${r.unknown} call(s) of unknown outcome`;
+        for (const x of left)
+          for (let n = x.count; n > 0; n--) await cluster.admin.free(owner, [x.slot]).catch(() => undefined);
+        const why =
+          r.unknown === 0 ? "though every call's outcome was learnt" : `${r.unknown} call(s) of unknown outcome`;
         const text = `deadline storm left ${r.slotsLeft} slot(s) of ${owner} alive (${why}): a call cut short must roll back or be found by its retry`;
         if (r.unknown === 0) cluster.violations.push(text);
         history.fault(`${kind}: ${text}; freed ${left.length}`);
@@ -252,7 +286,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const outcome = await done;
       history.fault(`${kind}: swapoff ${target} cancelled by the client after ${ms} ms: ${outcome}`);
       const state = await settledState(cluster, target, 10_000);
-      if (state === 'draining') cluster.violations.push(`swapoff of ${target} cancelled by its client left it draining for more than 10 s`);
+      if (state === 'draining')
+        cluster.violations.push(`swapoff of ${target} cancelled by its client left it draining for more than 10 s`);
       history.fault(`${kind}: ${target} is ${state} after the cancelled swapoff`);
       if (state === 'off' || state === 'draining') await cluster.admin.swapon(target, before.priority);
       cluster.swappedOff.delete(target);
@@ -274,7 +309,7 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       // A Swapon sent before the drain began may take effect first (then the drain ends off, rightly): the
       // rule "a Swapon during a drain wins" applies only once the backend was seen draining.
       let seenDraining = false;
-      for (const end = Date.now() + 2000; !ended.has(again) && Date.now() < end; ) {
+      for (const end = Date.now() + 2000; !ended.has(again) && Date.now() < end;) {
         if ((await cluster.backendStates()).get(again)?.state === 'draining') {
           seenDraining = true;
           break;
@@ -288,12 +323,18 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       } catch (err) {
         history.fault(`${kind}: swapon ${again} refused: ${err instanceof Error ? err.message : String(err)}`);
       }
-      history.fault(`${kind}: swapon ${again} ${swaponOk ? 'acknowledged' : 'refused'}${seenDraining ? ' while it was seen draining' : ' (its drain was not seen running)'}`);
+      history.fault(
+        `${kind}: swapon ${again} ${swaponOk ? 'acknowledged' : 'refused'}${seenDraining ? ' while it was seen draining' : ' (its drain was not seen running)'}`,
+      );
       for (const line of await Promise.all(runs)) history.fault(`${kind}: ${line}`);
       const after = await cluster.backendStates();
-      for (const t of targets) if (after.get(t)?.state === 'draining') cluster.violations.push(`${t} left draining after its swapoff ended (swapoff/swapon race)`);
+      for (const t of targets)
+        if (after.get(t)?.state === 'draining')
+          cluster.violations.push(`${t} left draining after its swapoff ended (swapoff/swapon race)`);
       if (swaponOk && seenDraining && after.get(again)?.state !== 'active')
-        cluster.violations.push(`swapon of ${again} during its drain was acknowledged, but ${again} ended ${after.get(again)?.state} (the drain's end overwrote it)`);
+        cluster.violations.push(
+          `swapon of ${again} during its drain was acknowledged, but ${again} ended ${after.get(again)?.state} (the drain's end overwrote it)`,
+        );
       history.fault(`${kind}: states after: ${targets.map((t) => `${t} ${after.get(t)?.state}`).join(', ')}`);
       for (const t of targets) {
         if (after.get(t)?.state !== 'active') await cluster.admin.swapon(t, before.get(t)!.priority);
@@ -308,7 +349,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const bytes = cluster.coordinatorJournalBytes();
       const ms = between(rng, 1000, 3000);
       await cluster.limitFileSize('coordinator', bytes);
-      history.fault(`${kind}: the coordinator's files may not grow past ${bytes} bytes (RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`);
+      history.fault(
+        `${kind}: the coordinator's files may not grow past ${bytes} bytes (RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`,
+      );
       // Fill until the journal is full (at most 20 s), then hold the full disk for `ms`.
       let until = Date.now() + 20_000;
       const codes: Record<string, number> = {};
@@ -316,7 +359,10 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       let held: number[] = [];
       while (Date.now() < until) {
         try {
-          if (held.length === 0) held = await cluster.hangs.track('journal filler allocate', 15_000, () => cluster.admin.allocate(owner, 512));
+          if (held.length === 0)
+            held = await cluster.hangs.track('journal filler allocate', 15_000, () =>
+              cluster.admin.allocate(owner, 512),
+            );
           await cluster.hangs.track('journal filler free', 15_000, () => cluster.admin.free(owner, held));
           held = [];
           codes.OK = (codes.OK ?? 0) + 1;
@@ -335,17 +381,23 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         readable = false;
       }
       await cluster.limitFileSize('coordinator', undefined);
-      history.fault(`${kind}: filler answers ${JSON.stringify(codes)}; limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`);
+      history.fault(
+        `${kind}: filler answers ${JSON.stringify(codes)}; limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`,
+      );
       if (!alive) {
-        cluster.violations.push('the coordinator exited when its journal\'s disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)');
+        cluster.violations.push(
+          "the coordinator exited when its journal's disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)",
+        );
         await cluster.healAll();
         return;
       }
-      if (!readable) cluster.violations.push('the coordinator stopped answering Stats while its journal\'s disk was full');
-      if (!codes.RESOURCE_EXHAUSTED) history.fault(`${kind}: the journal never filled (no RESOURCE_EXHAUSTED within 20 s)`);
+      if (!readable)
+        cluster.violations.push("the coordinator stopped answering Stats while its journal's disk was full");
+      if (!codes.RESOURCE_EXHAUSTED)
+        history.fault(`${kind}: the journal never filled (no RESOURCE_EXHAUSTED within 20 s)`);
       // Writes resume once there is room.
       let resumed = false;
-      for (const end = Date.now() + 10_000; !resumed && Date.now() < end; ) {
+      for (const end = Date.now() + 10_000; !resumed && Date.now() < end;) {
         try {
           if (held.length > 0) await cluster.admin.free(owner, held);
           held = [];
@@ -356,7 +408,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
           await sleep(200);
         }
       }
-      if (!resumed) cluster.violations.push('writes did not resume within 10 s after the journal\'s disk had room again');
+      if (!resumed)
+        cluster.violations.push("writes did not resume within 10 s after the journal's disk had room again");
       return;
     }
   }
@@ -402,7 +455,9 @@ export async function runSchedule(ctx: NemesisContext, options: ScheduleOptions,
     try {
       await applyNemesis(kind, ctx);
     } catch (err) {
-      history.fault(`${kind}: the harness failed to apply or heal it: ${err instanceof Error ? err.message : String(err)}`);
+      history.fault(
+        `${kind}: the harness failed to apply or heal it: ${err instanceof Error ? err.message : String(err)}`,
+      );
       throw err;
     }
   }

@@ -43,7 +43,8 @@ import { RegisterChecker, slotKey } from './register-check';
  * sent (anchored: the coordinator's own UNAVAILABLE answers quote a
  * backend's "read ECONNRESET" further in, and those changed nothing).
  */
-const IN_FLIGHT_FAILURE = /^(Connection dropped|read ECONNRESET|write ECONNRESET|write EPIPE|Write error|Write failed|Call ended without|Stream removed)/i;
+const IN_FLIGHT_FAILURE =
+  /^(Connection dropped|read ECONNRESET|write ECONNRESET|write EPIPE|Write error|Write failed|Call ended without|Stream removed)/i;
 
 /**
  * What the coordinator's request_id dedup covers: nothing; retries while it
@@ -64,12 +65,22 @@ export interface RecordingClientOptions extends VswapClientOptions {
   retryBudgetMs?: number;
 }
 
-type Raw = (req: object, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => unknown;
+type Raw = (
+  req: object,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => unknown;
 
 /** An error whose request may or may not have been carried out. */
 export function outcomeUnknown(e: VswapClientError): boolean {
   if (e.code === Status.UNAVAILABLE) return IN_FLIGHT_FAILURE.test(e.message);
-  return e.code === Status.DEADLINE_EXCEEDED || e.code === Status.CANCELLED || e.code === Status.UNKNOWN || e.code === Status.INTERNAL || e.code === Status.ABORTED;
+  return (
+    e.code === Status.DEADLINE_EXCEEDED ||
+    e.code === Status.CANCELLED ||
+    e.code === Status.UNKNOWN ||
+    e.code === Status.INTERNAL ||
+    e.code === Status.ABORTED
+  );
 }
 
 export class RecordingClient extends VswapClient {
@@ -125,7 +136,11 @@ export class RecordingClient extends VswapClient {
     return this.oracle.get(owner)?.get(slot);
   }
 
-  override async swapOut(owner: string, pages: Buffer[], options: { contiguous?: boolean } = {}): Promise<{ slots: number[]; tiers: Tier[] }> {
+  override async swapOut(
+    owner: string,
+    pages: Buffer[],
+    options: { contiguous?: boolean } = {},
+  ): Promise<{ slots: number[]; tiers: Tier[] }> {
     const contiguous = options.contiguous ?? false;
     const slots: number[] = [];
     const tiers: Tier[] = [];
@@ -133,7 +148,11 @@ export class RecordingClient extends VswapClient {
       const chunk = pages.slice(i, i + MAX_BATCH);
       const invoke = this.register.now();
       try {
-        const res = await this.mutate<{ slots: number[]; tiers: Tier[] }>('swapOut', this.mut.swapOut, { owner, pages: chunk, contiguous });
+        const res = await this.mutate<{ slots: number[]; tiers: Tier[] }>('swapOut', this.mut.swapOut, {
+          owner,
+          pages: chunk,
+          contiguous,
+        });
         this.remember(owner, res.slots, chunk, invoke, 'swapOut');
         this.op(`swapOut ${owner} ${chunk.length}p -> ${span(res.slots)}`);
         slots.push(...res.slots);
@@ -146,21 +165,35 @@ export class RecordingClient extends VswapClient {
   }
 
   override async store(owner: string, slots: number[], pages: Buffer[]): Promise<Tier[]> {
-    if (slots.length !== pages.length) throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
+    if (slots.length !== pages.length)
+      throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
     const tiers: Tier[] = [];
     for (let i = 0; i < slots.length; i += MAX_BATCH) {
       const chunk = slots.slice(i, i + MAX_BATCH);
       const chunkPages = pages.slice(i, i + MAX_BATCH);
       const invoke = this.register.now();
       try {
-        const res = await this.mutate<{ tiers: Tier[] }>('store', this.mut.store, { owner, slots: chunk, pages: chunkPages }, chunk);
+        const res = await this.mutate<{ tiers: Tier[] }>(
+          'store',
+          this.mut.store,
+          { owner, slots: chunk, pages: chunkPages },
+          chunk,
+        );
         this.remember(owner, chunk, chunkPages, invoke, 'store');
         this.op(`store ${owner} ${span(chunk)}`);
         tiers.push(...res.tiers);
       } catch (err) {
         const e = this.failed('store', owner, chunk.length, err);
         const outcome = e.code === Status.UNKNOWN ? 'unknown' : 'failed';
-        chunk.forEach((s, k) => this.register.write(slotKey(owner, s), pageChecksum(chunkPages[k]!), invoke, outcome, `store (${e.codeName})`));
+        chunk.forEach((s, k) =>
+          this.register.write(
+            slotKey(owner, s),
+            pageChecksum(chunkPages[k]!),
+            invoke,
+            outcome,
+            `store (${e.codeName})`,
+          ),
+        );
         throw e;
       }
     }
@@ -176,16 +209,22 @@ export class RecordingClient extends VswapClient {
       const invoke = this.register.readStarted();
       let pages: Buffer[];
       try {
-        if (!release) pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+        if (!release)
+          pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () =>
+            super.load(owner, chunk),
+          );
         else if (this.dedup !== 'none') {
           // A read (safe to repeat), then a Free that carries a request_id.
           try {
-            pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () => super.load(owner, chunk));
+            pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () =>
+              super.load(owner, chunk),
+            );
           } catch (err) {
             // Only a read so far: nothing changed.
             this.register.readAbandoned(invoke);
             const e = this.failed(method, owner, chunk.length, err, false);
-            if (e.code === Status.DATA_LOSS && chunk.length === 1) this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
+            if (e.code === Status.DATA_LOSS && chunk.length === 1)
+              this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
             throw e;
           }
           this.checkPages(owner, chunk, pages, invoke, method);
@@ -197,11 +236,21 @@ export class RecordingClient extends VswapClient {
           this.op(`load+free ${owner} ${span(chunk)}`);
           out.push(...pages);
           continue;
-        } else pages = (await this.mutate<{ pages: Buffer[] }>('load+release', this.mut.load, { owner, slots: chunk, release: true }, chunk, false)).pages;
+        } else
+          pages = (
+            await this.mutate<{ pages: Buffer[] }>(
+              'load+release',
+              this.mut.load,
+              { owner, slots: chunk, release: true },
+              chunk,
+              false,
+            )
+          ).pages;
       } catch (err) {
         this.register.readAbandoned(invoke);
         const e = this.failed(method, owner, chunk.length, err, release);
-        if (e.code === Status.DATA_LOSS && chunk.length === 1) this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
+        if (e.code === Status.DATA_LOSS && chunk.length === 1)
+          this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
         throw e;
       }
       this.checkPages(owner, chunk, pages, invoke, method);
@@ -212,14 +261,23 @@ export class RecordingClient extends VswapClient {
   }
 
   override async duplicate(owner: string, slots: number[]): Promise<number[]> {
-    return this.counted('duplicate', owner, slots, (chunk) => this.mutate<{ counts: number[] }>('duplicate', this.mut.duplicate, { owner, slots: chunk }, chunk));
+    return this.counted('duplicate', owner, slots, (chunk) =>
+      this.mutate<{ counts: number[] }>('duplicate', this.mut.duplicate, { owner, slots: chunk }, chunk),
+    );
   }
 
   override async free(owner: string, slots: number[]): Promise<number[]> {
-    return this.counted('free', owner, slots, (chunk) => this.mutate<{ counts: number[] }>('free', this.mut.free, { owner, slots: chunk }, chunk));
+    return this.counted('free', owner, slots, (chunk) =>
+      this.mutate<{ counts: number[] }>('free', this.mut.free, { owner, slots: chunk }, chunk),
+    );
   }
 
-  private async counted(method: string, owner: string, slots: number[], fn: (chunk: number[]) => Promise<{ counts: number[] }>): Promise<number[]> {
+  private async counted(
+    method: string,
+    owner: string,
+    slots: number[],
+    fn: (chunk: number[]) => Promise<{ counts: number[] }>,
+  ): Promise<number[]> {
     const out: number[] = [];
     for (let i = 0; i < slots.length || i === 0; i += MAX_BATCH) {
       const chunk = slots.slice(i, i + MAX_BATCH);
@@ -242,7 +300,13 @@ export class RecordingClient extends VswapClient {
    * One mutating call with a request_id; with retryUnknown, sent again with
    * the same id while its outcome is unknown, for at most retryBudgetMs.
    */
-  private async mutate<Res>(method: string, fn: Raw, req: Record<string, unknown>, slots: readonly number[] = [], withId = true): Promise<Res> {
+  private async mutate<Res>(
+    method: string,
+    fn: Raw,
+    req: Record<string, unknown>,
+    slots: readonly number[] = [],
+    withId = true,
+  ): Promise<Res> {
     const request = withId ? { ...req, requestId: randomUUID() } : req;
     const started = Date.now();
     // Once an attempt's outcome is unknown, a later attempt that never reached
@@ -251,22 +315,42 @@ export class RecordingClient extends VswapClient {
     let unsure = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.hangs.track(`${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`, this.attemptBoundMs(), () =>
-          this.unaryRaw<Res>(fn, request, slots, attempt === 0 && withId && Date.now() < this.stormUntil ? 1 + Math.floor(Math.random() * 30) : this.callDeadlineMs),
+        return await this.hangs.track(
+          `${method} ${String(req.owner)} ${span(slots)}${attempt > 0 ? ` (retry ${attempt})` : ''}`,
+          this.attemptBoundMs(),
+          () =>
+            this.unaryRaw<Res>(
+              fn,
+              request,
+              slots,
+              attempt === 0 && withId && Date.now() < this.stormUntil
+                ? 1 + Math.floor(Math.random() * 30)
+                : this.callDeadlineMs,
+            ),
         );
       } catch (err) {
         const e = VswapClientError.from(err, slots);
         if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
         const unknown = outcomeUnknown(e) || (unsure && e.code === Status.UNAVAILABLE);
-        const retry = withId && unknown && (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
+        const retry =
+          withId &&
+          unknown &&
+          (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
         if (!retry || Date.now() - started > this.retryBudgetMs) {
           // Unanswered after an unknown outcome: still unknown, whatever the last attempt said.
-          if (unsure && unknown && !outcomeUnknown(e)) throw new VswapClientError(Status.UNKNOWN, `outcome unknown (retries got ${e.codeName}): ${e.message}`, e.slots);
+          if (unsure && unknown && !outcomeUnknown(e))
+            throw new VswapClientError(
+              Status.UNKNOWN,
+              `outcome unknown (retries got ${e.codeName}): ${e.message}`,
+              e.slots,
+            );
           throw e;
         }
         unsure = true;
         this.retries[method] = (this.retries[method] ?? 0) + 1;
-        this.op(`${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`);
+        this.op(
+          `${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`,
+        );
         await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** Math.min(attempt, 6))));
       }
     }
@@ -274,18 +358,36 @@ export class RecordingClient extends VswapClient {
 
   private unaryRaw<Res>(fn: Raw, req: object, slots: readonly number[], deadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.mut, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res)));
+      fn.call(this.mut, req, { deadline: Date.now() + deadlineMs }, (err, res) =>
+        err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res),
+      );
     });
   }
 
-  private checkPages(owner: string, slots: readonly number[], pages: readonly Buffer[], invoke: number, what: string): void {
+  private checkPages(
+    owner: string,
+    slots: readonly number[],
+    pages: readonly Buffer[],
+    invoke: number,
+    what: string,
+  ): void {
     slots.forEach((s, k) => {
       const v = this.register.readEnded(slotKey(owner, s), pageChecksum(pages[k]!), invoke, what);
-      if (!v.ok) this.history?.add('check', `${v.kind === 'stale' ? 'STALE READ' : 'FOREIGN READ'} ${what} ${owner} slot ${s}: ${v.detail}`);
+      if (!v.ok)
+        this.history?.add(
+          'check',
+          `${v.kind === 'stale' ? 'STALE READ' : 'FOREIGN READ'} ${what} ${owner} slot ${s}: ${v.detail}`,
+        );
     });
   }
 
-  private remember(owner: string, slots: readonly number[], pages: readonly Buffer[], invoke: number, what: string): void {
+  private remember(
+    owner: string,
+    slots: readonly number[],
+    pages: readonly Buffer[],
+    invoke: number,
+    what: string,
+  ): void {
     let m = this.oracle.get(owner);
     if (!m) this.oracle.set(owner, (m = new Map()));
     for (let i = 0; i < slots.length; i++) {
@@ -300,7 +402,8 @@ export class RecordingClient extends VswapClient {
     let e = VswapClientError.from(err);
     if (mutation && outcomeUnknown(e)) {
       this.ambiguous[method] = (this.ambiguous[method] ?? 0) + 1;
-      if (e.code !== Status.UNKNOWN) e = new VswapClientError(Status.UNKNOWN, `outcome unknown (${e.codeName}): ${e.message}`, e.slots);
+      if (e.code !== Status.UNKNOWN)
+        e = new VswapClientError(Status.UNKNOWN, `outcome unknown (${e.codeName}): ${e.message}`, e.slots);
     }
     this.op(`${method} ${owner} ${n} -> ${e.codeName}: ${e.message.slice(0, 160)}`);
     return e;
@@ -316,12 +419,18 @@ export class RecordingClient extends VswapClient {
  * must return the same slot; with `restart`, a third after the coordinator
  * restarted too ('durable'). Frees what it took; 'none' on any error.
  */
-export async function probeDedup(client: VswapClient, owner: string, restart?: () => Promise<void>): Promise<DedupLevel> {
+export async function probeDedup(
+  client: VswapClient,
+  owner: string,
+  restart?: () => Promise<void>,
+): Promise<DedupLevel> {
   const proto = loadVswapProto();
   const raw = new proto.vswap.v1.VirtualSwap(client.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
   const allocate = (requestId: string): Promise<number[]> =>
     new Promise((resolve, reject) =>
-      raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 10_000 }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res.slots.map(Number)))),
+      raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 10_000 }, (err, res) =>
+        err || !res ? reject(err ?? new Error('no response')) : resolve(res.slots.map(Number)),
+      ),
     );
   const taken = new Set<number>();
   try {

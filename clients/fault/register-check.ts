@@ -82,7 +82,9 @@ export class RegisterChecker {
     if (!v.ok) {
       if (v.kind === 'stale') this.staleReads++;
       else this.foreignReads++;
-      this.problem(`${v.kind === 'stale' ? 'STALE READ' : 'FOREIGN READ'} ${what} ${key.replace('\0', ' slot ')}: ${v.detail}`);
+      this.problem(
+        `${v.kind === 'stale' ? 'STALE READ' : 'FOREIGN READ'} ${what} ${key.replace('\0', ' slot ')}: ${v.detail}`,
+      );
     }
     return v;
   }
@@ -101,9 +103,17 @@ export class RegisterChecker {
     const match = list.find((w) => w.crc === crc);
     if (match) {
       const when = match.ack === -1 ? 'a write that failed' : 'an older write, superseded before the read began';
-      return { ok: false, kind: 'stale', detail: `read ${hex(crc)}, the value of ${when} (${match.what}); expected ${wanted}` };
+      return {
+        ok: false,
+        kind: 'stale',
+        detail: `read ${hex(crc)}, the value of ${when} (${match.what}); expected ${wanted}`,
+      };
     }
-    return { ok: false, kind: 'foreign', detail: `read ${hex(crc)}, a value never written to this slot; expected ${wanted}` };
+    return {
+      ok: false,
+      kind: 'foreign',
+      detail: `read ${hex(crc)}, a value never written to this slot; expected ${wanted}`,
+    };
   }
 
   private closeRead(invoke: number): void {
@@ -125,7 +135,7 @@ export class RegisterChecker {
     for (const w of done) if (w.invoke > latestInvoke) latestInvoke = w.invoke;
     const excess = list.length - KEEP_PER_SLOT;
     let removed = 0;
-    for (let i = 0; i < list.length && removed < excess; ) {
+    for (let i = 0; i < list.length && removed < excess;) {
       const w = list[i]!;
       const dead = w.ack === -1 || (w.ack >= 0 && w.ack < latestInvoke && w.ack !== UNKNOWN_ACK);
       if (dead) {

@@ -48,7 +48,12 @@ export function toTable(r: FaultRunReport): string {
   const rows: [string, string][] = [
     ['seed', String(r.seed)],
     ['duration', `${(r.durationMs / 1000).toFixed(0)} s`],
-    ['operations run', `${r.operations} (${Object.entries(r.operationsByKind).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    [
+      'operations run',
+      `${r.operations} (${Object.entries(r.operationsByKind)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    ],
     ['pages out / in', `${r.pagesOut} / ${r.pagesIn}`],
     ['faults injected', String(r.faultsTotal)],
     ...Object.entries(r.faults)
@@ -57,7 +62,12 @@ export function toTable(r: FaultRunReport): string {
     ['pages verified', String(r.pagesVerified)],
     ['pages reported lost', `${r.pagesLost} still held by the workload at the end (DATA_LOSS on read-back)`],
     // Counted by the coordinator's reconciles over the whole run, freed pages included.
-    ['pages marked lost, by store', Object.entries(r.lostByStore).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'],
+    [
+      'pages marked lost, by store',
+      Object.entries(r.lostByStore)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none',
+    ],
     ['corruptions (must be 0)', String(r.corruptions)],
     ['missing (must be 0)', String(r.missing)],
     ['count mismatches (must be 0)', String(r.countMismatches)],
@@ -70,7 +80,10 @@ export function toTable(r: FaultRunReport): string {
     ['UNKNOWN from the cluster (must be 0)', String(r.unknownErrors)],
     ['retries (same request_id)', `${JSON.stringify(r.retries)} (coordinator dedup: ${r.serverDedup})`],
     ['workload errors', JSON.stringify(r.workloadErrors)],
-    ['coordinator recoveries', r.recoveries.length === 0 ? 'none' : r.recoveries.map((x) => `${x.ms} ms (${x.cause})`).join(', ')],
+    [
+      'coordinator recoveries',
+      r.recoveries.length === 0 ? 'none' : r.recoveries.map((x) => `${x.ms} ms (${x.cause})`).join(', '),
+    ],
     ['result', r.passed ? 'PASS' : `FAIL: ${r.failures.join('; ')}`],
   ];
   return table(rows);

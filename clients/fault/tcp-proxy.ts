@@ -121,7 +121,11 @@ export class TcpProxy {
     const mode = this.mode;
     const q = link.queues[dir];
     const due = mode.kind === 'delay' ? Date.now() + mode.ms : 0;
-    if (mode.kind === 'pass' && q.length === 0 && !(dir === 'toUpstream' && (!link.upstream || link.upstream.connecting))) {
+    if (
+      mode.kind === 'pass' &&
+      q.length === 0 &&
+      !(dir === 'toUpstream' && (!link.upstream || link.upstream.connecting))
+    ) {
       this.write(link, dir, chunk);
       return;
     }

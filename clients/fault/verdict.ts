@@ -50,16 +50,21 @@ export function brokenRules(f: RunFigures): string[] {
   const unreadable = sum(f.unreadable);
   if (unreadable > 0) out.push(`${unreadable} page(s) unreadable after the heal: ${JSON.stringify(f.unreadable)}`);
   if (!f.healthy) out.push('the cluster did not come back healthy after the heal');
-  if (f.staleReads > 0) out.push(`${f.staleReads} stale read(s): a Load returned a value older than the latest acknowledged write`);
-  if (f.foreignReads > 0) out.push(`${f.foreignReads} foreign read(s): a Load returned a value never written to its slot`);
+  if (f.staleReads > 0)
+    out.push(`${f.staleReads} stale read(s): a Load returned a value older than the latest acknowledged write`);
+  if (f.foreignReads > 0)
+    out.push(`${f.foreignReads} foreign read(s): a Load returned a value never written to its slot`);
   if (f.unexplainedLosses > 0) out.push(`${f.unexplainedLosses} DATA_LOSS page(s) that no store loss explains`);
   if (f.hungRequests > 0) out.push(`${f.hungRequests} request(s) not answered within their bound`);
-  if (f.unknownErrors > 0) out.push(`${f.unknownErrors} UNKNOWN error(s) from the cluster (a fault not mapped to its status)`);
+  if (f.unknownErrors > 0)
+    out.push(`${f.unknownErrors} UNKNOWN error(s) from the cluster (a fault not mapped to its status)`);
   for (const v of f.violations ?? []) out.push(v);
   if (f.retriesSettleAll) {
     const ambiguous = sum(f.ambiguous);
-    if (ambiguous > 0) out.push(`${ambiguous} request(s) whose outcome stayed unknown after retries: ${JSON.stringify(f.ambiguous)}`);
-    if (f.orphanedSlots > 0) out.push(`${f.orphanedSlots} orphaned slot(s): allocated by calls whose result never reached the client`);
+    if (ambiguous > 0)
+      out.push(`${ambiguous} request(s) whose outcome stayed unknown after retries: ${JSON.stringify(f.ambiguous)}`);
+    if (f.orphanedSlots > 0)
+      out.push(`${f.orphanedSlots} orphaned slot(s): allocated by calls whose result never reached the client`);
   }
   return out;
 }

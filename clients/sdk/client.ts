@@ -112,10 +112,20 @@ export class VswapClient {
   }
 
   /** One request; `waitForReady` waits (within the deadline) for a connection instead of failing at once without one. */
-  private unary<Res>(method: RawMethod, req: object, slots: readonly number[] = [], waitForReady = false): Promise<Res> {
+  private unary<Res>(
+    method: RawMethod,
+    req: object,
+    slots: readonly number[] = [],
+    waitForReady = false,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      (method as (...args: unknown[]) => unknown).call(this.raw, req, new grpc.Metadata({ waitForReady }), { deadline: Date.now() + this.deadlineMs }, (err: grpc.ServiceError | null, res?: Res) =>
-        err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res),
+      (method as (...args: unknown[]) => unknown).call(
+        this.raw,
+        req,
+        new grpc.Metadata({ waitForReady }),
+        { deadline: Date.now() + this.deadlineMs },
+        (err: grpc.ServiceError | null, res?: Res) =>
+          err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res),
       );
     });
   }
@@ -142,7 +152,11 @@ export class VswapClient {
   }
 
   /** A mutating request carrying its request_id: retried with the same id, applied once. */
-  private write<Res>(method: RawMethod, req: { owner: string; requestId: string; [field: string]: unknown }, slots: readonly number[] = []): Promise<Res> {
+  private write<Res>(
+    method: RawMethod,
+    req: { owner: string; requestId: string; [field: string]: unknown },
+    slots: readonly number[] = [],
+  ): Promise<Res> {
     return this.retried(this.writeRetries, method, req, slots);
   }
 
@@ -153,7 +167,11 @@ export class VswapClient {
 
   private static baseId(options: MutationOptions): string {
     const id = options.requestId ?? newRequestId();
-    if (id.length === 0 || id.length > MAX_REQUEST_ID_LENGTH) throw new VswapClientError(Status.INVALID_ARGUMENT, `requestId is ${id.length} characters: 1 to ${MAX_REQUEST_ID_LENGTH}`);
+    if (id.length === 0 || id.length > MAX_REQUEST_ID_LENGTH)
+      throw new VswapClientError(
+        Status.INVALID_ARGUMENT,
+        `requestId is ${id.length} characters: 1 to ${MAX_REQUEST_ID_LENGTH}`,
+      );
     return id;
   }
 
@@ -165,16 +183,26 @@ export class VswapClient {
    * slot (the requests already done are answered from the coordinator's
    * memory), or prefer batches of at most 512.
    */
-  async swapOut(owner: string, pages: Buffer[], options: { contiguous?: boolean } & MutationOptions = {}): Promise<{ slots: number[]; tiers: Tier[] }> {
+  async swapOut(
+    owner: string,
+    pages: Buffer[],
+    options: { contiguous?: boolean } & MutationOptions = {},
+  ): Promise<{ slots: number[]; tiers: Tier[] }> {
     const contiguous = options.contiguous ?? false;
-    if (contiguous && pages.length > MAX_BATCH) throw new VswapClientError(Status.INVALID_ARGUMENT, `a contiguous swap-out holds at most ${MAX_BATCH} pages`);
+    if (contiguous && pages.length > MAX_BATCH)
+      throw new VswapClientError(Status.INVALID_ARGUMENT, `a contiguous swap-out holds at most ${MAX_BATCH} pages`);
     const base = VswapClient.baseId(options);
     const count = Math.max(1, Math.ceil(pages.length / MAX_BATCH));
     const slots: number[] = [];
     const tiers: Tier[] = [];
     for (let i = 0; i < Math.max(pages.length, 1); i += MAX_BATCH) {
       const requestId = VswapClient.idOf(base, i / MAX_BATCH, count);
-      const res = await this.write<SwapOutResponse__Output>(this.raw.swapOut, { owner, pages: pages.slice(i, i + MAX_BATCH), contiguous, requestId });
+      const res = await this.write<SwapOutResponse__Output>(this.raw.swapOut, {
+        owner,
+        pages: pages.slice(i, i + MAX_BATCH),
+        contiguous,
+        requestId,
+      });
       slots.push(...res.slots);
       tiers.push(...res.tiers);
     }
@@ -182,7 +210,11 @@ export class VswapClient {
   }
 
   /** Reserves slots with no data (TIER_EMPTY), swap count 1. */
-  async allocate(owner: string, count: number, options: { contiguous?: boolean } & MutationOptions = {}): Promise<number[]> {
+  async allocate(
+    owner: string,
+    count: number,
+    options: { contiguous?: boolean } & MutationOptions = {},
+  ): Promise<number[]> {
     const contiguous = options.contiguous ?? false;
     const base = VswapClient.baseId(options);
     const requests = contiguous ? 1 : Math.max(1, Math.ceil(count / MAX_BATCH));
@@ -192,7 +224,12 @@ export class VswapClient {
     do {
       const n = contiguous ? left : Math.min(left, MAX_BATCH);
       const requestId = VswapClient.idOf(base, index++, requests);
-      const res = await this.write<AllocateResponse__Output>(this.raw.allocate, { owner, count: n, contiguous, requestId });
+      const res = await this.write<AllocateResponse__Output>(this.raw.allocate, {
+        owner,
+        count: n,
+        contiguous,
+        requestId,
+      });
       slots.push(...res.slots);
       left -= n;
     } while (left > 0);
@@ -201,12 +238,24 @@ export class VswapClient {
 
   /** Writes one page per slot. */
   async store(owner: string, slots: number[], pages: Buffer[], options: MutationOptions = {}): Promise<Tier[]> {
-    if (slots.length !== pages.length) throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
+    if (slots.length !== pages.length)
+      throw new VswapClientError(Status.INVALID_ARGUMENT, `${slots.length} slots but ${pages.length} pages`, slots);
     const base = VswapClient.baseId(options);
     return this.chunked(
       slots,
       async (chunk, at, index, count) =>
-        (await this.write<StoreResponse__Output>(this.raw.store, { owner, slots: chunk, pages: pages.slice(at, at + chunk.length), requestId: VswapClient.idOf(base, index, count) }, chunk)).tiers,
+        (
+          await this.write<StoreResponse__Output>(
+            this.raw.store,
+            {
+              owner,
+              slots: chunk,
+              pages: pages.slice(at, at + chunk.length),
+              requestId: VswapClient.idOf(base, index, count),
+            },
+            chunk,
+          )
+        ).tiers,
     );
   }
 
@@ -215,7 +264,11 @@ export class VswapClient {
     const release = options.release ?? false;
     return this.chunked(slots, async (chunk) => {
       const req = { owner, slots: chunk, release };
-      return (await (release ? this.unary<LoadResponse__Output>(this.raw.load, req, chunk) : this.read<LoadResponse__Output>(this.raw.load, req, chunk))).pages;
+      return (
+        await (release
+          ? this.unary<LoadResponse__Output>(this.raw.load, req, chunk)
+          : this.read<LoadResponse__Output>(this.raw.load, req, chunk))
+      ).pages;
     });
   }
 
@@ -224,7 +277,14 @@ export class VswapClient {
     const base = VswapClient.baseId(options);
     return this.chunked(
       slots,
-      async (chunk, _at, index, count) => (await this.write<DuplicateResponse__Output>(this.raw.duplicate, { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) }, chunk)).counts,
+      async (chunk, _at, index, count) =>
+        (
+          await this.write<DuplicateResponse__Output>(
+            this.raw.duplicate,
+            { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) },
+            chunk,
+          )
+        ).counts,
     );
   }
 
@@ -233,12 +293,23 @@ export class VswapClient {
     const base = VswapClient.baseId(options);
     return this.chunked(
       slots,
-      async (chunk, _at, index, count) => (await this.write<FreeResponse__Output>(this.raw.free, { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) }, chunk)).counts,
+      async (chunk, _at, index, count) =>
+        (
+          await this.write<FreeResponse__Output>(
+            this.raw.free,
+            { owner, slots: chunk, requestId: VswapClient.idOf(base, index, count) },
+            chunk,
+          )
+        ).counts,
     );
   }
 
   inspect(owner: string, slots: number[]): Promise<SlotInfo[]> {
-    return this.chunked(slots, async (chunk) => (await this.read<InspectResponse__Output>(this.raw.inspect, { owner, slots: chunk }, chunk)).slots);
+    return this.chunked(
+      slots,
+      async (chunk) =>
+        (await this.read<InspectResponse__Output>(this.raw.inspect, { owner, slots: chunk }, chunk)).slots,
+    );
   }
 
   async writeback(maxPages: number, owner = ''): Promise<number> {
@@ -280,7 +351,9 @@ export class VswapClient {
 
   /** Resolves once the coordinator answers (or rejects after timeoutMs). */
   waitForReady(timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(VswapClientError.from(err)) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(VswapClientError.from(err)) : resolve())),
+    );
   }
 
   close(): void {
@@ -288,11 +361,15 @@ export class VswapClient {
   }
 
   /** Runs fn over requests of at most 512 slots: (chunk, offset, request index, number of requests). */
-  private async chunked<T>(slots: number[], fn: (chunk: number[], at: number, index: number, count: number) => Promise<T[]>): Promise<T[]> {
+  private async chunked<T>(
+    slots: number[],
+    fn: (chunk: number[], at: number, index: number, count: number) => Promise<T[]>,
+  ): Promise<T[]> {
     if (slots.length <= MAX_BATCH) return fn(slots, 0, 0, 1);
     const count = Math.ceil(slots.length / MAX_BATCH);
     const out: T[] = [];
-    for (let i = 0; i < slots.length; i += MAX_BATCH) out.push(...(await fn(slots.slice(i, i + MAX_BATCH), i, i / MAX_BATCH, count)));
+    for (let i = 0; i < slots.length; i += MAX_BATCH)
+      out.push(...(await fn(slots.slice(i, i + MAX_BATCH), i, i / MAX_BATCH, count)));
     return out;
   }
 }

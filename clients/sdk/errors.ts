@@ -18,7 +18,8 @@ export class VswapClientError extends Error {
   static from(err: unknown, slots: readonly number[] = []): VswapClientError {
     if (err instanceof VswapClientError) return err;
     const se = err as Partial<ServiceError>;
-    if (typeof se.code === 'number') return new VswapClientError(se.code, se.details || se.message || Status[se.code] || 'error', slots);
+    if (typeof se.code === 'number')
+      return new VswapClientError(se.code, se.details || se.message || Status[se.code] || 'error', slots);
     return new VswapClientError(Status.UNKNOWN, err instanceof Error ? err.message : String(err), slots);
   }
 }

@@ -17,7 +17,12 @@ export class LatencyRecorder {
     const us = Number((process.hrtime.bigint() - startNs) / 1000n);
     let h = this.histograms.get(op);
     if (!h) {
-      h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+      h = hdr.build({
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 3_600_000_000,
+        numberOfSignificantValueDigits: 3,
+        useWebAssembly: false,
+      });
       this.histograms.set(op, h);
     }
     h.recordValue(Math.max(1, us));
@@ -26,7 +31,13 @@ export class LatencyRecorder {
   summary(): Record<string, LatencySummary> {
     const out: Record<string, LatencySummary> = {};
     for (const [op, h] of [...this.histograms].sort(([a], [b]) => a.localeCompare(b))) {
-      out[op] = { count: h.totalCount, p50Us: h.getValueAtPercentile(50), p99Us: h.getValueAtPercentile(99), maxUs: h.maxValue, meanUs: Math.round(h.mean) };
+      out[op] = {
+        count: h.totalCount,
+        p50Us: h.getValueAtPercentile(50),
+        p99Us: h.getValueAtPercentile(99),
+        maxUs: h.maxValue,
+        meanUs: Math.round(h.mean),
+      };
     }
     return out;
   }

@@ -58,7 +58,9 @@ export interface WorkloadOptions {
   progressIntervalMs?: number;
 }
 
-export type ResolvedWorkloadOptions = Required<Omit<WorkloadOptions, 'operations' | 'onProgress' | 'pageMix' | 'durationMs'>> & {
+export type ResolvedWorkloadOptions = Required<
+  Omit<WorkloadOptions, 'operations' | 'onProgress' | 'pageMix' | 'durationMs'>
+> & {
   operations: number | undefined;
   durationMs: number | undefined;
   onProgress: ((p: WorkloadProgress) => void) | undefined;
@@ -66,7 +68,8 @@ export type ResolvedWorkloadOptions = Required<Omit<WorkloadOptions, 'operations
 };
 
 function positiveInt(name: string, v: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${v}`);
   return v;
 }
 
@@ -80,14 +83,21 @@ export function resolveWorkloadOptions(o: WorkloadOptions): ResolvedWorkloadOpti
   const processes = positiveInt('processes', o.processes ?? 4);
   const pagesPerProcess = positiveInt('pagesPerProcess', o.pagesPerProcess ?? 1024, 1 << 24);
   const pattern = o.pattern ?? 'zipfian';
-  if (!ACCESS_PATTERNS.includes(pattern)) throw new RangeError(`pattern must be one of ${ACCESS_PATTERNS.join(', ')}, got ${String(pattern)}`);
+  if (!ACCESS_PATTERNS.includes(pattern))
+    throw new RangeError(`pattern must be one of ${ACCESS_PATTERNS.join(', ')}, got ${String(pattern)}`);
   const forkRate = rate('forkRate', o.forkRate ?? 0.01);
   const exitRate = rate('exitRate', o.exitRate ?? 0.01);
   if (forkRate + exitRate > 1) throw new RangeError('forkRate + exitRate must be at most 1');
   const operations = o.operations === undefined ? undefined : positiveInt('operations', o.operations);
-  const durationMs = o.durationMs === undefined ? (operations === undefined ? 10_000 : undefined) : positiveInt('durationMs', o.durationMs);
+  const durationMs =
+    o.durationMs === undefined
+      ? operations === undefined
+        ? 10_000
+        : undefined
+      : positiveInt('durationMs', o.durationMs);
   const owners = o.owners ?? 'per-process';
-  if (owners !== 'per-process' && owners !== 'shared') throw new RangeError(`owners must be per-process or shared, got ${String(owners)}`);
+  if (owners !== 'per-process' && owners !== 'shared')
+    throw new RangeError(`owners must be per-process or shared, got ${String(owners)}`);
   return {
     processes,
     maxProcesses: positiveInt('maxProcesses', o.maxProcesses ?? processes * 2),

@@ -25,7 +25,14 @@ const WORDS = (
 )
   .split(' ')
   .map((w) => Buffer.from(w));
-const SEPARATORS = [Buffer.from(' '), Buffer.from(' '), Buffer.from(' '), Buffer.from('\n'), Buffer.from(', '), Buffer.from('. ')];
+const SEPARATORS = [
+  Buffer.from(' '),
+  Buffer.from(' '),
+  Buffer.from(' '),
+  Buffer.from('\n'),
+  Buffer.from(', '),
+  Buffer.from('. '),
+];
 const TEXT_RUN = 256;
 const CORPUS_BYTES = 256 * 1024;
 
@@ -53,7 +60,10 @@ export class PageGenerator {
   ) {
     this.zero = mix.zero ?? 0.2;
     this.random = mix.random ?? 0.2;
-    if (this.zero < 0 || this.random < 0 || this.zero + this.random > 1) throw new RangeError(`page mix fractions must be >= 0 and sum to at most 1 (zero ${this.zero}, random ${this.random})`);
+    if (this.zero < 0 || this.random < 0 || this.zero + this.random > 1)
+      throw new RangeError(
+        `page mix fractions must be >= 0 and sum to at most 1 (zero ${this.zero}, random ${this.random})`,
+      );
   }
 
   private get corpus(): Buffer {

@@ -20,7 +20,12 @@ import type { VswapClient } from '../sdk/client';
 import { VswapClientError } from '../sdk/errors';
 import { AccessPatternFactory } from './access-pattern';
 import { LatencyRecorder, type LatencySummary } from './latency';
-import { type ResolvedWorkloadOptions, type WorkloadOptions, type WorkloadProgress, resolveWorkloadOptions } from './options';
+import {
+  type ResolvedWorkloadOptions,
+  type WorkloadOptions,
+  type WorkloadProgress,
+  resolveWorkloadOptions,
+} from './options';
 import { PageGenerator } from './page-generator';
 import { Rng, mix32 } from './prng';
 import { PAGE_RESIDENT, PAGE_SWAPPED, PAGE_UNTOUCHED, SimulatedProcess } from './simulated-process';
@@ -98,9 +103,20 @@ export interface DrainReport {
   errors: Record<string, number>;
 }
 
-const AMBIGUOUS = new Set<number>([Status.DEADLINE_EXCEEDED, Status.CANCELLED, Status.UNKNOWN, Status.INTERNAL, Status.ABORTED]);
+const AMBIGUOUS = new Set<number>([
+  Status.DEADLINE_EXCEEDED,
+  Status.CANCELLED,
+  Status.UNKNOWN,
+  Status.INTERNAL,
+  Status.ABORTED,
+]);
 /** Load codes that mean the slot itself is wrong, not the moment: isolate it. */
-const SLOT_CODES = new Set<number>([Status.DATA_LOSS, Status.NOT_FOUND, Status.PERMISSION_DENIED, Status.FAILED_PRECONDITION]);
+const SLOT_CODES = new Set<number>([
+  Status.DATA_LOSS,
+  Status.NOT_FOUND,
+  Status.PERMISSION_DENIED,
+  Status.FAILED_PRECONDITION,
+]);
 
 function asClientError(err: unknown): VswapClientError {
   return VswapClientError.from(err);
@@ -246,11 +262,17 @@ export class Workload {
     signal?.addEventListener('abort', onAbort);
     const timer = o.durationMs === undefined ? undefined : setTimeout(stop, o.durationMs);
     timer?.unref();
-    const progress = o.onProgress ? setInterval(() => o.onProgress?.(this.progress(start, deadline)), o.progressIntervalMs) : undefined;
+    const progress = o.onProgress
+      ? setInterval(() => o.onProgress?.(this.progress(start, deadline)), o.progressIntervalMs)
+      : undefined;
     progress?.unref();
     try {
       while (this.processes.size < o.processes) this.spawn();
-      const shouldStop = () => this.stopping || signal?.aborted === true || (o.operations !== undefined && this.c.steps >= o.operations) || Date.now() >= deadline;
+      const shouldStop = () =>
+        this.stopping ||
+        signal?.aborted === true ||
+        (o.operations !== undefined && this.c.steps >= o.operations) ||
+        Date.now() >= deadline;
       const worker = async () => {
         for (;;) {
           if (shouldStop()) return;
@@ -323,7 +345,13 @@ export class Workload {
       missingPages: c.missingPages,
       problems: [...c.problems],
       ambiguousSwapOutPages: c.ambiguousSwapOutPages,
-      processes: { started: c.started, forks: c.forks, failedForks: c.failedForks, exits: c.exits, live: this.processes.size },
+      processes: {
+        started: c.started,
+        forks: c.forks,
+        failedForks: c.failedForks,
+        exits: c.exits,
+        live: this.processes.size,
+      },
       liveSlots: refs.size,
       liveReferences,
       uncertainSlots: this.uncertain.length,
@@ -337,7 +365,14 @@ export class Workload {
     const pid = this.nextPid++;
     const owner = this.options.owners === 'shared' ? this.options.ownerPrefix : `${this.options.ownerPrefix}-${pid}`;
     const rng = new Rng(mix32(this.options.seed, pid));
-    const p = new SimulatedProcess(pid, pid, owner, this.options.pagesPerProcess, rng, this.patterns.create(this.options.pagesPerProcess, rng));
+    const p = new SimulatedProcess(
+      pid,
+      pid,
+      owner,
+      this.options.pagesPerProcess,
+      rng,
+      this.patterns.create(this.options.pagesPerProcess, rng),
+    );
     this.adopt(p);
     this.c.started++;
     return p;
@@ -494,7 +529,16 @@ export class Workload {
     const actual = data.length === PAGE_SIZE ? pageChecksum(data) : ~expected >>> 0;
     if (actual !== expected) {
       this.c.corruptions++;
-      this.addProblem({ kind: 'corruption', during, owner: p.owner, pid: p.pid, page, slot: p.slot[page]!, expectedChecksum: expected, actualChecksum: actual });
+      this.addProblem({
+        kind: 'corruption',
+        during,
+        owner: p.owner,
+        pid: p.pid,
+        page,
+        slot: p.slot[page]!,
+        expectedChecksum: expected,
+        actualChecksum: actual,
+      });
     }
     this.c.pagesIn++;
     p.markResident(page);
@@ -510,7 +554,17 @@ export class Workload {
     const lost = e.code === Status.DATA_LOSS;
     if (lost) this.c.lostPages++;
     else this.c.missingPages++;
-    this.addProblem({ kind: lost ? 'data-loss' : 'missing', during: 'run', owner: p.owner, pid: p.pid, page, slot, expectedChecksum: p.checksum[page]!, code: e.codeName, message: e.message });
+    this.addProblem({
+      kind: lost ? 'data-loss' : 'missing',
+      during: 'run',
+      owner: p.owner,
+      pid: p.pid,
+      page,
+      slot,
+      expectedChecksum: p.checksum[page]!,
+      code: e.codeName,
+      message: e.message,
+    });
     p.markUntouched(page);
     if (lost) await this.freeRefs([{ owner: p.owner, slot }]);
   }
@@ -589,11 +643,25 @@ export class Workload {
           const e1 = chunk.length === 1 ? e : await this.freeChunk(owner, [slot]);
           if (!e1) freed++;
           else if (AMBIGUOUS.has(e1.code)) this.uncertain.push({ owner, slot });
-          else if (e1.code === Status.UNAVAILABLE || e1.code === Status.RESOURCE_EXHAUSTED || e1.code === Status.INTERNAL) this.pendingFrees.push({ owner, slot });
+          else if (
+            e1.code === Status.UNAVAILABLE ||
+            e1.code === Status.RESOURCE_EXHAUSTED ||
+            e1.code === Status.INTERNAL
+          )
+            this.pendingFrees.push({ owner, slot });
           else {
             // NOT_FOUND / PERMISSION_DENIED: the cluster lost count of our reference.
             this.c.missingPages++;
-            this.addProblem({ kind: 'missing', during, owner, pid: 0, page: -1, slot, code: e1.codeName, message: e1.message });
+            this.addProblem({
+              kind: 'missing',
+              during,
+              owner,
+              pid: 0,
+              page: -1,
+              slot,
+              code: e1.codeName,
+              message: e1.message,
+            });
           }
         }
       }
@@ -657,7 +725,16 @@ export class Workload {
             if (actual !== p.checksum[page]) {
               report.corruptions++;
               if (report.problems.length < this.options.maxDetails)
-                report.problems.push({ kind: 'corruption', during: 'verify', owner: p.owner, pid: p.pid, page, slot: slots[i]!, expectedChecksum: p.checksum[page]!, actualChecksum: actual });
+                report.problems.push({
+                  kind: 'corruption',
+                  during: 'verify',
+                  owner: p.owner,
+                  pid: p.pid,
+                  page,
+                  slot: slots[i]!,
+                  expectedChecksum: p.checksum[page]!,
+                  actualChecksum: actual,
+                });
             }
           });
         } catch (err) {

@@ -43,9 +43,15 @@ export class BackendClient {
     return { deadline: Date.now() + deadlineMs };
   }
 
-  private call<Req, Res>(fn: (req: Req, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown, req: Req, deadlineMs?: number): Promise<Res> {
+  private call<Req, Res>(
+    fn: (req: Req, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,
+    req: Req,
+    deadlineMs?: number,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.raw, req, this.opts(deadlineMs), (err: grpc.ServiceError | null, res?: Res) => (err ? reject(err) : resolve(res as Res)));
+      fn.call(this.raw, req, this.opts(deadlineMs), (err: grpc.ServiceError | null, res?: Res) =>
+        err ? reject(err) : resolve(res as Res),
+      );
     });
   }
 
@@ -88,7 +94,10 @@ export class BackendClient {
       const write = async (): Promise<void> => {
         // The last chunk (maybe empty) says the list is complete: only then may the backend delete.
         for (let i = 0; i === 0 || i < live.length; i += RECONCILE_CHUNK) {
-          const ok = call.write({ handles: live.slice(i, i + RECONCILE_CHUNK), last: i + RECONCILE_CHUNK >= live.length });
+          const ok = call.write({
+            handles: live.slice(i, i + RECONCILE_CHUNK),
+            last: i + RECONCILE_CHUNK >= live.length,
+          });
           if (!ok) await new Promise((r) => call.once('drain', r));
         }
         call.end();

@@ -53,4 +53,3 @@ export class ChildRegistry {
     process.off('exit', this.onExit);
   }
 }
-

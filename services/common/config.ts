@@ -26,7 +26,8 @@ export type OptionSpecs = Record<string, OptionSpec<unknown>>;
 export type ConfigOf<S extends OptionSpecs> = { [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
 
 export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-export const envName = (prefix: string, key: string): string => `${prefix}_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
+export const envName = (prefix: string, key: string): string =>
+  `${prefix}_${kebab(key).replace(/-/g, '_').toUpperCase()}`;
 
 // ---- option kinds -------------------------------------------------------
 
@@ -43,7 +44,11 @@ export function str(description: string, def?: string, check?: (v: string) => st
   };
 }
 
-export function int(description: string, def: number | undefined, range: { min?: number; max?: number } = {}): OptionSpec<number> {
+export function int(
+  description: string,
+  def: number | undefined,
+  range: { min?: number; max?: number } = {},
+): OptionSpec<number> {
   return {
     description,
     default: def === undefined ? undefined : String(def),
@@ -59,7 +64,22 @@ export function int(description: string, def: number | undefined, range: { min?:
   };
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+};
 
 /** Parses "4096", "64M", "1.5GiB" (binary units). */
 export function parseBytes(raw: string): number {
@@ -69,14 +89,19 @@ export function parseBytes(raw: string): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
-export function bytes(description: string, def: string | undefined, range: { min?: number; max?: number } = {}): OptionSpec<number> {
+export function bytes(
+  description: string,
+  def: string | undefined,
+  range: { min?: number; max?: number } = {},
+): OptionSpec<number> {
   return {
     description,
     default: def,
     valueName: 'bytes',
     parse(raw) {
       const n = parseBytes(raw);
-      if (range.min !== undefined && n < range.min) throw new Error(`${raw} is below the minimum of ${range.min} bytes`);
+      if (range.min !== undefined && n < range.min)
+        throw new Error(`${raw} is below the minimum of ${range.min} bytes`);
       if (range.max !== undefined && n > range.max) throw new Error(`${raw} is more than ${range.max} bytes`);
       return n;
     },
@@ -97,7 +122,11 @@ export function memoryBytes(description: string, def: string | undefined, min = 
   };
 }
 
-export function oneOf<const V extends string>(description: string, values: readonly V[], def: V | undefined): OptionSpec<V> {
+export function oneOf<const V extends string>(
+  description: string,
+  values: readonly V[],
+  def: V | undefined,
+): OptionSpec<V> {
   return {
     description,
     default: def,
@@ -170,18 +199,28 @@ export function loadConfig<S extends OptionSpecs>(specs: S, options: LoadConfigO
   cmd.configureOutput({ writeErr: () => {} });
   for (const [key, spec] of Object.entries(specs)) {
     const def = spec.default === undefined ? ' (required)' : spec.default === '' ? '' : ` (default: ${spec.default})`;
-    cmd.addOption(new Option(`--${kebab(key)} <${spec.valueName}>`, `${spec.description}${def} [env: ${envName(options.envPrefix, key)}]`));
+    cmd.addOption(
+      new Option(
+        `--${kebab(key)} <${spec.valueName}>`,
+        `${spec.description}${def} [env: ${envName(options.envPrefix, key)}]`,
+      ),
+    );
   }
   try {
     cmd.parse([...(options.argv ?? process.argv.slice(2))], { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.help')) process.exit(0);
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.help'))
+      process.exit(0);
     throw new ConfigError(err instanceof Error ? err.message.replace(/^error: /, '') : String(err));
   }
   const flags = cmd.opts<Record<string, string | undefined>>();
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
-    const value = flags[key] ?? env[envName(options.envPrefix, key)] ?? (SHARED_OPTIONS.has(key) ? env[envName('VSWAP', key)] : undefined) ?? spec.default;
+    const value =
+      flags[key] ??
+      env[envName(options.envPrefix, key)] ??
+      (SHARED_OPTIONS.has(key) ? env[envName('VSWAP', key)] : undefined) ??
+      spec.default;
     const name = `--${kebab(key)} (${envName(options.envPrefix, key)})`;
     if (value === undefined) throw new ConfigError(`${name} is required`);
     try {
@@ -194,7 +233,10 @@ export function loadConfig<S extends OptionSpecs>(specs: S, options: LoadConfigO
 }
 
 /** Rows for the README's configuration reference. */
-export function describeOptions(specs: OptionSpecs, envPrefix: string): { flag: string; env: string; default: string; description: string; valueName: string }[] {
+export function describeOptions(
+  specs: OptionSpecs,
+  envPrefix: string,
+): { flag: string; env: string; default: string; description: string; valueName: string }[] {
   return Object.entries(specs).map(([key, spec]) => ({
     flag: `--${kebab(key)}`,
     env: envName(envPrefix, key),

@@ -14,7 +14,12 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
   const labelNames = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
-  const started = new Counter({ name: 'grpc_server_started_total', help: 'RPCs started on the server', labelNames, registers: [registry] });
+  const started = new Counter({
+    name: 'grpc_server_started_total',
+    help: 'RPCs started on the server',
+    labelNames,
+    registers: [registry],
+  });
   const handled = new Counter({
     name: 'grpc_server_handled_total',
     help: 'RPCs completed on the server, whatever their status',
@@ -34,7 +39,13 @@ export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
     let l = byPath.get(method.path);
     if (!l) {
       const m = /^\/([^/]+)\/([^/]+)$/.exec(method.path);
-      const type = method.requestStream ? (method.responseStream ? 'bidi_stream' : 'client_stream') : method.responseStream ? 'server_stream' : 'unary';
+      const type = method.requestStream
+        ? method.responseStream
+          ? 'bidi_stream'
+          : 'client_stream'
+        : method.responseStream
+          ? 'server_stream'
+          : 'unary';
       l = { grpc_service: m?.[1] ?? 'unknown', grpc_method: m?.[2] ?? method.path, grpc_type: type };
       byPath.set(method.path, l);
     }

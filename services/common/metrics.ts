@@ -37,7 +37,11 @@ export interface MetricsServer {
 }
 
 /** Serves GET /metrics from `registry` on host:port (port 0 picks one). */
-export async function startMetricsServer(options: { address: string; registry: Registry; log: Logger }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  address: string;
+  registry: Registry;
+  log: Logger;
+}): Promise<MetricsServer> {
   const { registry, log } = options;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';

@@ -41,7 +41,9 @@ export interface ReconcileServerOptions {
 }
 
 /** The grpc-js handler of Backend.Reconcile. */
-export function reconcileHandler(options: ReconcileServerOptions): (call: grpc.ServerDuplexStream<ReconcileRequest__Output, ReconcileResponse>) => void {
+export function reconcileHandler(
+  options: ReconcileServerOptions,
+): (call: grpc.ServerDuplexStream<ReconcileRequest__Output, ReconcileResponse>) => void {
   const { log } = options;
   return (call) => {
     const writer = new StreamWriter<ReconcileResponse>(call, { drainTimeoutMs: options.drainTimeoutMs });
@@ -58,7 +60,8 @@ export function reconcileHandler(options: ReconcileServerOptions): (call: grpc.S
       }
     };
     writer.signal.addEventListener('abort', () => {
-      if (!over) log.warn({ why: (writer.signal.reason as Error).message }, 'reconcile stream ended early: nothing deleted');
+      if (!over)
+        log.warn({ why: (writer.signal.reason as Error).message }, 'reconcile stream ended early: nothing deleted');
       end(writer.signal.reason);
     });
     // Chunks run one after another, in order; reading pauses while one runs.

@@ -119,8 +119,16 @@ export class RedisEpoch {
     if (epoch === this.epoch && Number(seq ?? 0) >= this.seqSeen) return;
     const state = await this.claim(true);
     this.options.log.warn(
-      { from: this.epoch, to: state.epoch, seqSeen: this.seqSeen, seqFound: Number(seq ?? 0), epochKept: epoch !== null },
-      epoch === null ? 'redis lost its data (restarted empty): new epoch' : 'redis went back in time (an older AOF/RDB): new epoch',
+      {
+        from: this.epoch,
+        to: state.epoch,
+        seqSeen: this.seqSeen,
+        seqFound: Number(seq ?? 0),
+        epochKept: epoch !== null,
+      },
+      epoch === null
+        ? 'redis lost its data (restarted empty): new epoch'
+        : 'redis went back in time (an older AOF/RDB): new epoch',
     );
     this.epoch = state.epoch;
     this.seqSeen = state.seq;
@@ -131,7 +139,14 @@ export class RedisEpoch {
   private async claim(replace: boolean): Promise<{ epoch: string; seq: number }> {
     const keys = [this.epochKey, this.seqKey, ...this.options.dataKeys];
     const res = (await this.run(() =>
-      this.options.redis.call('EVAL', CLAIM_SCRIPT, keys.length, ...keys, crypto.randomBytes(16).toString('hex'), replace ? '1' : '0'),
+      this.options.redis.call(
+        'EVAL',
+        CLAIM_SCRIPT,
+        keys.length,
+        ...keys,
+        crypto.randomBytes(16).toString('hex'),
+        replace ? '1' : '0',
+      ),
     )) as [string, string];
     return { epoch: res[0], seq: Number(res[1]) };
   }

@@ -12,7 +12,8 @@ import type { BackendCalls, BackendKind, BackendSpec, BackendState, BackendView,
 export type { BackendKind, BackendSpec, BackendState } from './backend-view';
 
 /** The default connection: a gRPC client with a deadline on every call. */
-export const connectGrpc: ConnectBackend = (spec, options) => new BackendClient(spec.address, { deadlineMs: options.deadlineMs });
+export const connectGrpc: ConnectBackend = (spec, options) =>
+  new BackendClient(spec.address, { deadlineMs: options.deadlineMs });
 
 /** Parses "zswap=127.0.0.1:50052,file0=127.0.0.1:50053@10" (priority after @, default 0). */
 export function parseBackendSpecs(raw: string): BackendSpec[] {
@@ -128,7 +129,12 @@ export class AttachedBackend implements BackendView {
 
   /** In service for new stores: active, reachable, and reconciled. */
   get writable(): boolean {
-    return this.state === 'active' && this.reachable && this.reconciledEpoch !== undefined && this.reconciledEpoch === this.info?.epoch;
+    return (
+      this.state === 'active' &&
+      this.reachable &&
+      this.reconciledEpoch !== undefined &&
+      this.reconciledEpoch === this.info?.epoch
+    );
   }
 
   /**
@@ -259,7 +265,7 @@ export class BackendRegistry {
     candidates.sort((a, b) => b.priority - a.priority || a.id - b.id);
     const out: AttachedBackend[] = [];
     const turn = this.rr++;
-    for (let i = 0; i < candidates.length; ) {
+    for (let i = 0; i < candidates.length;) {
       let j = i;
       while (j < candidates.length && candidates[j]!.priority === candidates[i]!.priority) j++;
       const group = candidates.slice(i, j);

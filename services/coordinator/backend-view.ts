@@ -36,7 +36,12 @@ export interface BackendCalls {
   put(pages: Buffer[], options?: PutOptions): Promise<PutResponse__Output>;
   /** `epoch` (when not empty): FAILED_PRECONDITION unless it is the backend's current epoch. */
   get(handles: number[], touch?: boolean, epoch?: string): Promise<GetResponse__Output>;
-  delete(handles: number[], reason: DeleteReason, ignoreMissing?: boolean, epoch?: string): Promise<DeleteResponse__Output>;
+  delete(
+    handles: number[],
+    reason: DeleteReason,
+    ignoreMissing?: boolean,
+    epoch?: string,
+  ): Promise<DeleteResponse__Output>;
   info(deadlineMs?: number): Promise<InfoResponse__Output>;
   stats(): Promise<BackendStatsResponse__Output>;
   coldest(maxEntries: number): Promise<ColdestResponse__Output>;

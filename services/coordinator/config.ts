@@ -6,28 +6,51 @@ import { parseBackendSpecs } from './backend-registry';
 export const coordinatorOptions = {
   listen: address('address to serve vswap.v1.VirtualSwap on (port 0 picks one)', '127.0.0.1:50051'),
   dataDir: str('directory for the journal, snapshot and owner policies', '.vswap/coordinator'),
-  backends: str('backends as name=host:port[@priority], comma-separated; kind and store come from each backend', '', (v) => {
-    try {
-      parseBackendSpecs(v);
-      return undefined;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  }),
-  journalFsync: oneOf('journal fsync policy: always (every group commit), batch (every 100 ms), never', ['always', 'batch', 'never'], 'batch'),
+  backends: str(
+    'backends as name=host:port[@priority], comma-separated; kind and store come from each backend',
+    '',
+    (v) => {
+      try {
+        parseBackendSpecs(v);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
+  ),
+  journalFsync: oneOf(
+    'journal fsync policy: always (every group commit), batch (every 100 ms), never',
+    ['always', 'batch', 'never'],
+    'batch',
+  ),
   backendDeadlineMs: int('deadline of each backend call, in ms', 5000, { min: 50, max: 600_000 }),
   writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
   snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
-  retryWindowMs: int('how long the answer to a mutating call with a request_id is remembered for its retries, in ms', 600_000, { min: 1000, max: 86_400_000 }),
-  retryMaxEntries: int('most answers remembered for retries at once (the oldest go first)', 100_000, { min: 1, max: 10_000_000 }),
-  retryMaxSlots: int('most slot ids and counts held by the answers remembered for retries (about 8 bytes each)', 4_000_000, { min: 512, max: 100_000_000 }),
+  retryWindowMs: int(
+    'how long the answer to a mutating call with a request_id is remembered for its retries, in ms',
+    600_000,
+    { min: 1000, max: 86_400_000 },
+  ),
+  retryMaxEntries: int('most answers remembered for retries at once (the oldest go first)', 100_000, {
+    min: 1,
+    max: 10_000_000,
+  }),
+  retryMaxSlots: int(
+    'most slot ids and counts held by the answers remembered for retries (about 8 bytes each)',
+    4_000_000,
+    { min: 512, max: 100_000_000 },
+  ),
   stopWritebackMs: int(
-    'on SIGTERM, first write zswap\'s pages back to a durable swapfile for up to this many ms (0 = off: a volatile zswap\'s pages are lost when it stops)',
+    "on SIGTERM, first write zswap's pages back to a durable swapfile for up to this many ms (0 = off: a volatile zswap's pages are lost when it stops)",
     0,
     { min: 0, max: 3_600_000 },
   ),
   metricsListen: metricsListenOption(),
-  metricsMaxOwners: int('owners with their own metrics series (those holding the most slots; the rest are summed as owner="(other)")', 20, { min: 0, max: 10_000 }),
+  metricsMaxOwners: int(
+    'owners with their own metrics series (those holding the most slots; the rest are summed as owner="(other)")',
+    20,
+    { min: 0, max: 10_000 },
+  ),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };

@@ -6,7 +6,15 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
-import { VswapError, dataLoss, failedPrecondition, invalidArgument, isServiceError, resourceExhausted, unavailable } from '../common/errors';
+import {
+  VswapError,
+  dataLoss,
+  failedPrecondition,
+  invalidArgument,
+  isServiceError,
+  resourceExhausted,
+  unavailable,
+} from '../common/errors';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
 import { pageChecksum } from '../common/checksum';
 import { isZeroPage } from '../common/pages';
@@ -47,7 +55,14 @@ const WRITEBACK_MAX_STALLED_ROUNDS = 8;
 const WRITEBACK_COOLDOWN_MS = 5000;
 const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
 
-export const TIER_NAMES = ['TIER_UNSPECIFIED', 'TIER_EMPTY', 'TIER_ZERO', 'TIER_ZSWAP', 'TIER_SWAPFILE', 'TIER_LOST'] as const;
+export const TIER_NAMES = [
+  'TIER_UNSPECIFIED',
+  'TIER_EMPTY',
+  'TIER_ZERO',
+  'TIER_ZSWAP',
+  'TIER_SWAPFILE',
+  'TIER_LOST',
+] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
 export interface SlotDescription {
@@ -89,8 +104,15 @@ interface OwnerCounters {
 /** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
 function checkCancelled(ctx: CallContext): void {
   const signal = ctx.signal;
-  if (signal?.aborted) throw signal.reason instanceof VswapError ? signal.reason : new VswapError(Status.CANCELLED, 'the client cancelled the call');
-  if (ctx.deadline !== undefined && Date.now() >= ctx.deadline) throw new VswapError(Status.DEADLINE_EXCEEDED, 'the call\'s deadline passed before it was committed: nothing was applied');
+  if (signal?.aborted)
+    throw signal.reason instanceof VswapError
+      ? signal.reason
+      : new VswapError(Status.CANCELLED, 'the client cancelled the call');
+  if (ctx.deadline !== undefined && Date.now() >= ctx.deadline)
+    throw new VswapError(
+      Status.DEADLINE_EXCEEDED,
+      "the call's deadline passed before it was committed: nothing was applied",
+    );
 }
 
 function unwrap<T>(r: Result<T>): T {
@@ -100,7 +122,10 @@ function unwrap<T>(r: Result<T>): T {
 
 /** A backend error that means "cannot be reached now" rather than a refusal. */
 function isTransient(err: unknown): boolean {
-  return isServiceError(err) && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED || err.code === Status.CANCELLED);
+  return (
+    isServiceError(err) &&
+    (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED || err.code === Status.CANCELLED)
+  );
 }
 
 export class Coordinator {
@@ -142,15 +167,28 @@ export class Coordinator {
     this.writebackBatch = options.writebackBatch ?? 64;
     this.cache = new SwapCache(this.table);
     this.policies = new OwnerPolicies(options.dataDir);
-    this.registry = new BackendRegistry({ specs: options.backends, log: options.log, deadlineMs: options.backendDeadlineMs, pollMs: options.pollMs, connect: options.connect });
-    this.deletes = new DeleteQueue({ registry: this.registry, log: options.log, onRetry: () => this.counters.backend_delete_retries++ });
+    this.registry = new BackendRegistry({
+      specs: options.backends,
+      log: options.log,
+      deadlineMs: options.backendDeadlineMs,
+      pollMs: options.pollMs,
+      connect: options.connect,
+    });
+    this.deletes = new DeleteQueue({
+      registry: this.registry,
+      log: options.log,
+      onRetry: () => this.counters.backend_delete_retries++,
+    });
     this.journal = this.replayJournal(options);
   }
 
   /** Replays the journal, reconciles with every reachable backend, starts polling. */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const c = new Coordinator(options);
-    c.registry.onNeedsReconcile = (b) => void c.reconcile(b).catch((err: unknown) => c.log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'));
+    c.registry.onNeedsReconcile = (b) =>
+      void c
+        .reconcile(b)
+        .catch((err: unknown) => c.log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'));
     c.registry.onZswapOverThreshold = () => c.kickWriteback();
     await c.registry.pollOnce();
     await Promise.allSettled([...c.reconciles.values()]);
@@ -192,12 +230,20 @@ export class Coordinator {
       }
     };
     const journal = Journal.open(
-      { dir: options.dataDir, fsync: options.journalFsync, snapshotAfterBytes: options.snapshotAfterBytes, log: options.log },
+      {
+        dir: options.dataDir,
+        fsync: options.journalFsync,
+        snapshotAfterBytes: options.snapshotAfterBytes,
+        log: options.log,
+      },
       apply,
     );
     if (lostToMissingBackend > 0) {
       this.counters.lost_pages += lostToMissingBackend;
-      options.log.warn({ pages: lostToMissingBackend }, 'journal names backends that are not configured: their pages are lost');
+      options.log.warn(
+        { pages: lostToMissingBackend },
+        'journal names backends that are not configured: their pages are lost',
+      );
     }
     // Start every log with the names its records use.
     this.journalNames(journal.pending);
@@ -237,7 +283,16 @@ export class Coordinator {
       w.release(slot);
       return;
     }
-    w.set(slot, this.ownerId(owner, w), t.orderOf(slot), count, t.tierOf(slot), t.backendOf(slot), t.handleOf(slot), t.checksumOf(slot));
+    w.set(
+      slot,
+      this.ownerId(owner, w),
+      t.orderOf(slot),
+      count,
+      t.tierOf(slot),
+      t.backendOf(slot),
+      t.handleOf(slot),
+      t.checksumOf(slot),
+    );
   }
 
   /**
@@ -265,7 +320,8 @@ export class Coordinator {
   /** A slot died: its backend copy goes, promptly and in batches. */
   private release(r: Released | undefined): void {
     if (!r) return;
-    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0) this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
+    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0)
+      this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
     this.writeSlot(this.journal.pending, r.slot);
   }
 
@@ -280,7 +336,13 @@ export class Coordinator {
    * reconcile cannot delete them in between. On failure every placed copy is
    * deleted again and the error says why.
    */
-  private async placePages(pages: readonly Buffer[], owners: readonly string[], slots: readonly number[], opts: { allowZswap: boolean; exclude?: AttachedBackend }, commit: (placed: Placement[]) => void): Promise<void> {
+  private async placePages(
+    pages: readonly Buffer[],
+    owners: readonly string[],
+    slots: readonly number[],
+    opts: { allowZswap: boolean; exclude?: AttachedBackend },
+    commit: (placed: Placement[]) => void,
+  ): Promise<void> {
     const placed: (Placement | undefined)[] = new Array(pages.length);
     const held: AttachedBackend[] = [];
     let remaining: number[] = pages.map((_, i) => i);
@@ -318,7 +380,10 @@ export class Coordinator {
         } catch (err) {
           if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
             // Its epoch changed: nothing was stored; it is reconciled before it takes pages again.
-            this.log.warn({ backend: b.name, epoch, err: String(err) }, 'backend refused a put in the reconciled epoch: it restarted; reconciling it');
+            this.log.warn(
+              { backend: b.name, epoch, err: String(err) },
+              'backend refused a put in the reconciled epoch: it restarted; reconciling it',
+            );
             this.needsReconcile(b);
             busy++;
             continue;
@@ -329,14 +394,18 @@ export class Coordinator {
           // which deletes what the table does not reference (found by the fault
           // harness, net-blackhole: pages leaked on the backend).
           if (isTransient(err) && !/No connection established/.test(String(err))) this.needsReconcile(b);
-          else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED)) this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
+          else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED))
+            this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
           if (b.kind === 'zswap' && isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED) this.kickWriteback();
           continue;
         }
         if (res.epoch !== '' && epoch !== '' && res.epoch !== epoch) {
           // Stored in an epoch this table was never reconciled with (a backend that reports
           // but does not check epochs): those handles may collide with lost ones. Drop them.
-          this.log.warn({ backend: b.name, epoch, stored: res.epoch }, 'backend stored pages in an epoch not reconciled; discarding them and reconciling it');
+          this.log.warn(
+            { backend: b.name, epoch, stored: res.epoch },
+            'backend stored pages in an epoch not reconciled; discarding them and reconciling it',
+          );
           for (const h of res.handles) if (h > 0) this.deletes.add(b.id, h, 'DELETE_FREED', res.epoch);
           this.needsReconcile(b);
           busy++;
@@ -358,8 +427,14 @@ export class Coordinator {
         remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
       }
       if (remaining.length > 0) {
-        if (busy > 0) throw unavailable(`backends are being reconciled: ${remaining.length} of ${pages.length} pages not stored; retry later`);
-        if (transient > 0 || (unreachableSeen && candidates.length === 0)) throw unavailable(`no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`);
+        if (busy > 0)
+          throw unavailable(
+            `backends are being reconciled: ${remaining.length} of ${pages.length} pages not stored; retry later`,
+          );
+        if (transient > 0 || (unreachableSeen && candidates.length === 0))
+          throw unavailable(
+            `no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`,
+          );
         throw resourceExhausted(`no tier has room for ${remaining.length} of ${pages.length} pages`);
       }
       commit(placed as Placement[]);
@@ -425,7 +500,12 @@ export class Coordinator {
           const slot = slots[i]!;
           const p = byIndex[i];
           const backing: Backing = p
-            ? { tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE, backend: p.backend.id, handle: p.handle, checksum: checksums[i]! }
+            ? {
+                tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE,
+                backend: p.backend.id,
+                handle: p.handle,
+                checksum: checksums[i]!,
+              }
             : { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: checksums[i]! };
           tiers[i] = TIER_NAMES[backing.tier];
           if (!this.cache.isLatest(slot, tokens[i]!)) {
@@ -434,7 +514,8 @@ export class Coordinator {
             continue;
           }
           const oldTier = this.table.tierOf(slot);
-          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE) this.deletes.add(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
+          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE)
+            this.deletes.add(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
           this.setBacking(slot, backing);
         }
         this.journalSlots(slots);
@@ -463,7 +544,9 @@ export class Coordinator {
   private checkSwapLimit(owner: string, more: number): void {
     const max = this.policies.get(owner).swapMaxPages;
     if (max > 0 && this.table.usedSlots(owner) + more > max) {
-      throw resourceExhausted(`owner ${owner} is over its swap limit: ${this.table.usedSlots(owner)} of ${max} slots used, ${more} more asked`);
+      throw resourceExhausted(
+        `owner ${owner} is over its swap limit: ${this.table.usedSlots(owner)} of ${max} slots used, ${more} more asked`,
+      );
     }
   }
 
@@ -475,7 +558,12 @@ export class Coordinator {
    * are freed and the backend copies deleted, and it answers CANCELLED or
    * DEADLINE_EXCEEDED. After that point it is committed (issue 10, defect 6).
    */
-  async swapOut(owner: string, pages: Buffer[], contiguous: boolean, ctx: CallContext = {}): Promise<{ slots: number[]; tiers: TierName[] }> {
+  async swapOut(
+    owner: string,
+    pages: Buffer[],
+    contiguous: boolean,
+    ctx: CallContext = {},
+  ): Promise<{ slots: number[]; tiers: TierName[] }> {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
@@ -519,7 +607,8 @@ export class Coordinator {
   async store(owner: string, slots: number[], pages: Buffer[]): Promise<TierName[]> {
     checkOwner(owner);
     checkBatchSize(slots.length, 'slots');
-    if (slots.length !== pages.length) throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
+    if (slots.length !== pages.length)
+      throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
     this.reserveJournal(slots.length);
@@ -537,8 +626,10 @@ export class Coordinator {
     for (const s of slots) {
       unwrap(this.table.check(owner, [s]));
       const tier = this.table.tierOf(s);
-      if (tier === TierCode.EMPTY && !this.cache.page(s)) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
-      if (tier === TierCode.LOST && !this.cache.page(s)) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
+      if (tier === TierCode.EMPTY && !this.cache.page(s))
+        throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
+      if (tier === TierCode.LOST && !this.cache.page(s))
+        throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
     }
     for (const s of slots) this.cache.pin(s);
     let pages: Buffer[];
@@ -631,7 +722,9 @@ export class Coordinator {
     try {
       res = await b.client.get(handles, true, b.knownEpoch);
     } catch (err) {
-      const moved = slots.some((s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k]);
+      const moved = slots.some(
+        (s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k],
+      );
       if (moved) return this.readPages(slots, false); // writeback or swapoff moved some: read again from where they are (not through the shared read: that is this one)
       if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
         // It restarted into a new epoch: what it holds under these handles is not these pages.
@@ -639,7 +732,10 @@ export class Coordinator {
         throw unavailable(`backend ${b.name} restarted and is being reconciled; retry later`);
       }
       if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
-      if (isServiceError(err) && err.code === Status.NOT_FOUND) throw dataLoss(`backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`);
+      if (isServiceError(err) && err.code === Status.NOT_FOUND)
+        throw dataLoss(
+          `backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`,
+        );
       if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);
       throw err;
     }
@@ -721,7 +817,10 @@ export class Coordinator {
         } else if (++stalled >= WRITEBACK_MAX_STALLED_ROUNDS) {
           this.counters.writeback_stalls++;
           this.writebackCooldownUntil = Date.now() + WRITEBACK_COOLDOWN_MS;
-          this.log.warn({ poolBytes: info.storedBytes, limit: info.poolLimitBytes }, 'writeback does not shrink the zswap pool; pausing background writeback');
+          this.log.warn(
+            { poolBytes: info.storedBytes, limit: info.poolLimitBytes },
+            'writeback does not shrink the zswap pool; pausing background writeback',
+          );
           return;
         }
         const moved = await this.writeback(this.writebackBatch, '');
@@ -807,7 +906,8 @@ export class Coordinator {
     this.reserveJournal(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       const s = candidates[k]!;
-      if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s)) continue;
+      if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s))
+        continue;
       if (pageChecksum(candidatePages[k]!) !== this.table.checksumOf(s)) {
         this.counters.checksum_failures++;
         this.counters.lost_pages++;
@@ -829,22 +929,36 @@ export class Coordinator {
     const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
     let moved = 0;
     try {
-      await this.placePages(pages, slots.map((s) => this.table.ownerOf(s) ?? ''), slots, { allowZswap: opts.allowZswap, exclude: from }, (placed) => {
-        this.reserveJournal(slots.length);
-        for (let k = 0; k < slots.length; k++) {
-          const s = slots[k]!;
-          const p = placed[k]!;
-          const current = this.cache.isLatest(s, tokens[k]!) && this.table.backendOf(s) === from.id && this.table.handleOf(s) === old[k];
-          if (!current) {
-            this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
-            continue;
+      await this.placePages(
+        pages,
+        slots.map((s) => this.table.ownerOf(s) ?? ''),
+        slots,
+        { allowZswap: opts.allowZswap, exclude: from },
+        (placed) => {
+          this.reserveJournal(slots.length);
+          for (let k = 0; k < slots.length; k++) {
+            const s = slots[k]!;
+            const p = placed[k]!;
+            const current =
+              this.cache.isLatest(s, tokens[k]!) &&
+              this.table.backendOf(s) === from.id &&
+              this.table.handleOf(s) === old[k];
+            if (!current) {
+              this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
+              continue;
+            }
+            this.setBacking(s, {
+              tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE,
+              backend: p.backend.id,
+              handle: p.handle,
+              checksum: this.table.checksumOf(s),
+            });
+            this.deletes.add(from.id, old[k]!, opts.reason);
+            moved++;
           }
-          this.setBacking(s, { tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE, backend: p.backend.id, handle: p.handle, checksum: this.table.checksumOf(s) });
-          this.deletes.add(from.id, old[k]!, opts.reason);
-          moved++;
-        }
-        this.journalSlots(slots);
-      });
+          this.journalSlots(slots);
+        },
+      );
     } finally {
       for (let k = 0; k < slots.length; k++) this.release(this.cache.endWrite(slots[k]!, tokens[k]!));
     }
@@ -890,7 +1004,11 @@ export class Coordinator {
    * they are, and leaves nothing pinned. A Swapon during the drain wins: the
    * drain stops (ABORTED) and the backend stays in service.
    */
-  async swapoff(name: string, progress: (moved: number, remaining: number) => Promise<void>, ctx: CallContext = {}): Promise<number> {
+  async swapoff(
+    name: string,
+    progress: (moved: number, remaining: number) => Promise<void>,
+    ctx: CallContext = {},
+  ): Promise<number> {
     const b = this.registry.get(name);
     if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
     if (b.state === 'off') return 0;
@@ -899,17 +1017,23 @@ export class Coordinator {
     checkCancelled(ctx);
     if (b.state !== 'active') throw failedPrecondition(`swapoff ${name}: it is ${b.state} now`);
     const todo = this.slotsWithDataOn(b).length;
-    if (todo > 0 && !b.reachable) throw unavailable(`backend ${name} cannot be reached: its ${todo} pages cannot be read now`);
+    if (todo > 0 && !b.reachable)
+      throw unavailable(`backend ${name} cannot be reached: its ${todo} pages cannot be read now`);
     const room = this.roomElsewhere(b);
-    if (todo > room) throw failedPrecondition(`swapoff ${name}: ${todo} pages to move but the other backends have room for ${room}`);
+    if (todo > room)
+      throw failedPrecondition(`swapoff ${name}: ${todo} pages to move but the other backends have room for ${room}`);
     const drain = b.startDrain();
     b.reservedByDrain = todo;
     this.log.info({ backend: name, pages: todo }, 'swapoff: draining');
     let moved = 0;
     try {
-      for (let stuck = 0; ; ) {
+      for (let stuck = 0; ;) {
         checkCancelled(ctx);
-        if (!drain.current()) throw new VswapError(Status.ABORTED, `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`);
+        if (!drain.current())
+          throw new VswapError(
+            Status.ABORTED,
+            `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`,
+          );
         const slots = this.slotsWithDataOn(b);
         if (slots.length === 0) break;
         const batch = slots.filter((s) => !this.cache.hasWriter(s)).slice(0, this.writebackBatch);
@@ -934,11 +1058,19 @@ export class Coordinator {
       }
     } catch (err) {
       b.reservedByDrain = 0;
-      if (drain.finish('restore')) this.log.warn({ backend: name, moved, err: String(err) }, `swapoff: interrupted; backend back to ${drain.before}`);
+      if (drain.finish('restore'))
+        this.log.warn(
+          { backend: name, moved, err: String(err) },
+          `swapoff: interrupted; backend back to ${drain.before}`,
+        );
       throw err;
     }
     b.reservedByDrain = 0;
-    if (!drain.finish('off')) throw new VswapError(Status.ABORTED, `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`);
+    if (!drain.finish('off'))
+      throw new VswapError(
+        Status.ABORTED,
+        `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`,
+      );
     this.log.info({ backend: name, moved }, 'swapoff: done, backend off');
     return moved;
   }
@@ -981,13 +1113,25 @@ export class Coordinator {
           this.journalSlots(lost);
           await this.journal.commit();
           this.counters.lost_pages += lost.length;
-          this.log.warn({ backend: b.name, lost: lost.length }, 'reconcile: backend lost pages; they read as DATA_LOSS');
+          this.log.warn(
+            { backend: b.name, lost: lost.length },
+            'reconcile: backend lost pages; they read as DATA_LOSS',
+          );
         }
         this.counters.reconciles++;
         this.counters.orphans_deleted += res.deleted;
         b.reconciledEpoch = reconciledIn;
         b.knownEpoch = reconciledIn ?? '';
-        this.log.info({ backend: b.name, epoch: reconciledIn, referenced: handles.length, missing: res.missing.length, deleted: res.deleted }, 'reconciled');
+        this.log.info(
+          {
+            backend: b.name,
+            epoch: reconciledIn,
+            referenced: handles.length,
+            missing: res.missing.length,
+            deleted: res.deleted,
+          },
+          'reconciled',
+        );
       })
       .finally(() => this.reconciles.delete(b));
     this.reconciles.set(b, running);
@@ -1030,7 +1174,14 @@ export class Coordinator {
     slotTableBytes: number;
     maxSwapCount: number;
     zswap: { name: string; value: number }[];
-    owners: { owner: string; usedSlots: number; pagesByTier: { name: string; value: number }[]; swapOuts: number; swapIns: number; policy: OwnerPolicy & { owner: string } }[];
+    owners: {
+      owner: string;
+      usedSlots: number;
+      pagesByTier: { name: string; value: number }[];
+      swapOuts: number;
+      swapIns: number;
+      policy: OwnerPolicy & { owner: string };
+    }[];
     counters: { name: string; value: number }[];
     journal: JournalStats;
   }> {
@@ -1047,7 +1198,14 @@ export class Coordinator {
     }
     const owners = (owner ? [owner] : this.table.owners()).map((o) => {
       const c = this.ownerCounters.get(o) ?? { swapOuts: 0, swapIns: 0 };
-      return { owner: o, usedSlots: this.table.usedSlots(o), pagesByTier: this.tierCounters(o), swapOuts: c.swapOuts, swapIns: c.swapIns, policy: { owner: o, ...this.policies.get(o) } };
+      return {
+        owner: o,
+        usedSlots: this.table.usedSlots(o),
+        pagesByTier: this.tierCounters(o),
+        swapOuts: c.swapOuts,
+        swapIns: c.swapIns,
+        policy: { owner: o, ...this.policies.get(o) },
+      };
     });
     const oc = owner ? this.ownerCounters.get(owner) : undefined;
     return {
@@ -1071,7 +1229,11 @@ export class Coordinator {
   }
 
   /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
-  metricsView(): { journal: Readonly<JournalStats>; ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>; swapCachePages: number } {
+  metricsView(): {
+    journal: Readonly<JournalStats>;
+    ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
+    swapCachePages: number;
+  } {
     return { journal: this.journal.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
   }
 

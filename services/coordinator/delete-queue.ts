@@ -82,11 +82,17 @@ export class DeleteQueue {
               if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
                 // The backend left that epoch (its store lost those pages) or refuses a stale
                 // handle: retrying could only hit a page stored since. Reconcile removes orphans.
-                this.options.log.warn({ backend: b.name, pages: chunk.length, epoch, err: String(err) }, 'backend refused a delete from another epoch; dropped');
+                this.options.log.warn(
+                  { backend: b.name, pages: chunk.length, epoch, err: String(err) },
+                  'backend refused a delete from another epoch; dropped',
+                );
                 continue;
               }
               this.options.onRetry?.();
-              this.options.log.warn({ backend: b.name, pages: chunk.length, err: String(err) }, 'backend delete failed; retrying later');
+              this.options.log.warn(
+                { backend: b.name, pages: chunk.length, err: String(err) },
+                'backend delete failed; retrying later',
+              );
               for (const h of chunk) this.push(backendId, h, reason, epoch);
               this.scheduleRetry();
             }

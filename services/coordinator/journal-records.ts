@@ -148,7 +148,16 @@ export class RecordWriter {
     bytes.copy(this.buf, at);
   }
 
-  set(slot: number, ownerId: number, order: number, count: number, tier: number, backendId: number, handle: number, checksum: number): void {
+  set(
+    slot: number,
+    ownerId: number,
+    order: number,
+    count: number,
+    tier: number,
+    backendId: number,
+    handle: number,
+    checksum: number,
+  ): void {
     const at = this.reserve(SET_BYTES);
     const buf = this.buf;
     buf.writeUInt8(RecordType.Set, at);
@@ -205,7 +214,10 @@ export class RecordWriter {
   }
 }
 
-type Parsed = { record: JournalRecord | { type: RecordType.End; count: number }; bytes: number } | { bad: string } | { short: true };
+type Parsed =
+  | { record: JournalRecord | { type: RecordType.End; count: number }; bytes: number }
+  | { bad: string }
+  | { short: true };
 
 /** One format-2 record at `at`: the record, or why it is not one. */
 function parseAt(data: Buffer, at: number): Parsed {
@@ -243,7 +255,14 @@ function parseAt(data: Buffer, at: number): Parsed {
     case RecordType.End:
       return { bytes: n, record: { type, count: data.readUInt32LE(at + 4) } };
     default:
-      return { bytes: n, record: { type: type as RecordType.Owner, id: data.readUInt32LE(at + 4), name: data.toString('utf8', at + 8, at + n - 4) } };
+      return {
+        bytes: n,
+        record: {
+          type: type as RecordType.Owner,
+          id: data.readUInt32LE(at + 4),
+          name: data.toString('utf8', at + 8, at + n - 4),
+        },
+      };
   }
 }
 
@@ -273,8 +292,16 @@ export function readRecords(data: Buffer, start: number, onRecord: (r: JournalRe
       if (p.record.type === RecordType.End) {
         const endAt = at;
         at += p.bytes;
-        if (p.record.count !== records) return { kind: 'corrupt', validBytes: endAt, offset: endAt, reason: `END record counts ${p.record.count} records, ${records} precede it`, nextValid: endAt };
-        if (at < data.length && !isZero(data, at)) return { kind: 'corrupt', validBytes: at, offset: at, reason: 'bytes after the END record', nextValid: at };
+        if (p.record.count !== records)
+          return {
+            kind: 'corrupt',
+            validBytes: endAt,
+            offset: endAt,
+            reason: `END record counts ${p.record.count} records, ${records} precede it`,
+            nextValid: endAt,
+          };
+        if (at < data.length && !isZero(data, at))
+          return { kind: 'corrupt', validBytes: at, offset: at, reason: 'bytes after the END record', nextValid: at };
         return { kind: 'clean', validBytes: at, endCount: records };
       }
       onRecord(p.record);

@@ -146,7 +146,12 @@ function listDir(dir: string): DirListing {
   for (const n of names) {
     const s = SNAPSHOT_RE.exec(n);
     const l = LOG_RE.exec(n);
-    if ((s && Number(s[1]) !== generation) || (l && Number(l[1]) !== generation) || (n.endsWith('.tmp') && (n.startsWith('snapshot') || n.startsWith('journal')))) stale.push(n);
+    if (
+      (s && Number(s[1]) !== generation) ||
+      (l && Number(l[1]) !== generation) ||
+      (n.endsWith('.tmp') && (n.startsWith('snapshot') || n.startsWith('journal')))
+    )
+      stale.push(n);
     else if (n === LEGACY_SNAPSHOT || n === LEGACY_LOG) {
       if (generation > 0) stale.push(n);
       else legacy = true;
@@ -197,7 +202,12 @@ interface LogEnd {
 }
 
 /** Replays a generation's files into `apply`; throws JournalCorruptError when they cannot be trusted. */
-function replayGeneration(dir: string, g: DirListing, files: GenerationFiles, apply: (r: JournalRecord) => void): LogEnd {
+function replayGeneration(
+  dir: string,
+  g: DirListing,
+  files: GenerationFiles,
+  apply: (r: JournalRecord) => void,
+): LogEnd {
   for (const { name, data } of files.base) {
     const file = path.join(dir, name);
     if (g.generation === 0) {
@@ -206,12 +216,29 @@ function replayGeneration(dir: string, g: DirListing, files: GenerationFiles, ap
     }
     const header = parseHeader(data);
     if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-    if (header.kind !== FileKind.Snapshot || header.generation !== g.generation) throw new JournalCorruptError(file, 0, `header says ${header.kind === FileKind.Snapshot ? 'snapshot' : 'log'} of generation ${header.generation}`);
+    if (header.kind !== FileKind.Snapshot || header.generation !== g.generation)
+      throw new JournalCorruptError(
+        file,
+        0,
+        `header says ${header.kind === FileKind.Snapshot ? 'snapshot' : 'log'} of generation ${header.generation}`,
+      );
     const end = readRecords(data, HEADER_BYTES, apply);
     // A snapshot is synced before it is renamed into place: any bad byte in it is corruption.
-    if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid === end.offset ? undefined : end.nextValid);
-    if (end.kind === 'torn') throw new JournalCorruptError(file, end.validBytes, `${end.reason}; a snapshot is complete before it is used, so it was damaged afterwards`);
-    if (end.endCount === undefined) throw new JournalCorruptError(file, end.validBytes, 'snapshot has no END record (cut short)');
+    if (end.kind === 'corrupt')
+      throw new JournalCorruptError(
+        file,
+        end.offset,
+        end.reason,
+        end.nextValid === end.offset ? undefined : end.nextValid,
+      );
+    if (end.kind === 'torn')
+      throw new JournalCorruptError(
+        file,
+        end.validBytes,
+        `${end.reason}; a snapshot is complete before it is used, so it was damaged afterwards`,
+      );
+    if (end.endCount === undefined)
+      throw new JournalCorruptError(file, end.validBytes, 'snapshot has no END record (cut short)');
   }
   if (!files.log) return { validBytes: 0, tornBytes: 0 };
   const { name, data } = files.log;
@@ -220,10 +247,16 @@ function replayGeneration(dir: string, g: DirListing, files: GenerationFiles, ap
   if (data.length <= HEADER_BYTES && data.every((b) => b === 0)) return { validBytes: 0, tornBytes: data.length };
   const header = parseHeader(data);
   if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-  if (header.kind !== FileKind.Log || header.generation !== g.generation) throw new JournalCorruptError(file, 0, `header says ${header.kind === FileKind.Log ? 'log' : 'snapshot'} of generation ${header.generation}`);
+  if (header.kind !== FileKind.Log || header.generation !== g.generation)
+    throw new JournalCorruptError(
+      file,
+      0,
+      `header says ${header.kind === FileKind.Log ? 'log' : 'snapshot'} of generation ${header.generation}`,
+    );
   const end = readRecords(data, HEADER_BYTES, apply);
   if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid);
-  if (end.kind === 'torn') return { validBytes: end.validBytes, tornBytes: data.length - end.validBytes, tornReason: end.reason };
+  if (end.kind === 'torn')
+    return { validBytes: end.validBytes, tornBytes: data.length - end.validBytes, tornReason: end.reason };
   return { validBytes: end.validBytes, tornBytes: 0 };
 }
 
@@ -263,7 +296,7 @@ function writeAllAt(fd: number, data: Buffer, position: number): void {
 
 /** Writes zeros over [from, to): the blocks are allocated now, so later appends there cannot run out of space. */
 function zeroFill(fd: number, from: number, to: number): void {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     const n = Math.min(ZEROS.length, to - at);
     at += fs.writeSync(fd, ZEROS, 0, n, at);
   }
@@ -329,7 +362,17 @@ export class Journal {
     this.fsync = options.fsync ?? 'batch';
     this.snapshotAfterBytes = options.snapshotAfterBytes ?? 64 * 1024 * 1024;
     this.preallocateBytes = Math.max(HEADROOM_BYTES * 2, options.preallocateBytes ?? 1024 * 1024);
-    this.stats = { commits: 0, fsyncs: 0, fsyncMicrosTotal: 0, fsyncMicrosMax: 0, snapshots: 0, snapshotFailures: 0, reserveFailures: 0, logBytes, generation };
+    this.stats = {
+      commits: 0,
+      fsyncs: 0,
+      fsyncMicrosTotal: 0,
+      fsyncMicrosMax: 0,
+      snapshots: 0,
+      snapshotFailures: 0,
+      reserveFailures: 0,
+      logBytes,
+      generation,
+    };
     if (this.fsync === 'batch') {
       this.fsyncTimer = setInterval(() => {
         if (this.dirty && !this.closed && !this.failed) this.syncInBackground().catch(() => undefined);
@@ -367,7 +410,10 @@ export class Journal {
     } else {
       fd = fs.openSync(logPath, 'r+');
       if (end.tornBytes > 0) {
-        options.log.warn({ file: logPath, offset: validBytes, bytes: end.tornBytes, reason: end.tornReason }, 'journal: cutting a torn record off the tail');
+        options.log.warn(
+          { file: logPath, offset: validBytes, bytes: end.tornBytes, reason: end.tornReason },
+          'journal: cutting a torn record off the tail',
+        );
       }
     }
     // Cut the torn tail and any zero-filled room: [validBytes, allocated) must be zeros.
@@ -388,7 +434,10 @@ export class Journal {
    * changed, or UNAVAILABLE once the journal has stopped after an I/O error.
    */
   reserve(bytes: number): void {
-    if (this.failed) throw unavailable(`the coordinator's journal stopped after an I/O error (${this.failed.message}); nothing was changed; restart the coordinator`);
+    if (this.failed)
+      throw unavailable(
+        `the coordinator's journal stopped after an I/O error (${this.failed.message}); nothing was changed; restart the coordinator`,
+      );
     if (this.closed) throw unavailable('the coordinator is shutting down');
     const need = this.logBytes + this.pending.length + bytes + HEADROOM_BYTES;
     if (need <= this.allocated) return;
@@ -475,13 +524,15 @@ export class Journal {
       this.dirty = true;
       this.stats.commits++;
     }
-    if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter && Date.now() >= this.snapshotRetryAt) this.snapshot();
+    if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter && Date.now() >= this.snapshotRetryAt)
+      this.snapshot();
     this.stats.logBytes = this.logBytes;
     const done = (): void => {
       for (const w of waiters) w.resolve();
     };
     // A record is acknowledged only once it is as durable as the policy says.
-    if (this.fsync === 'always' && this.dirty) this.syncInBackground().then(done, (err: unknown) => failed(this.stop('journal fsync failed', err)));
+    if (this.fsync === 'always' && this.dirty)
+      this.syncInBackground().then(done, (err: unknown) => failed(this.stop('journal fsync failed', err)));
     else done();
   }
 
@@ -558,7 +609,10 @@ export class Journal {
       unlinkQuietly(logPath);
       this.stats.snapshotFailures++;
       this.snapshotRetryAt = Date.now() + SNAPSHOT_RETRY_MS;
-      this.options.log.warn({ err: String(err), generation: this.generation }, 'journal: snapshot failed; the current generation goes on');
+      this.options.log.warn(
+        { err: String(err), generation: this.generation },
+        'journal: snapshot failed; the current generation goes on',
+      );
       return false;
     };
     try {

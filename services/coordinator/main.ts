@@ -19,7 +19,11 @@ import { virtualSwapService } from './virtual-swap-service';
  * passed, so that a graceful stop of the whole cluster (zswap's pool is
  * volatile) keeps what a durable tier can hold. Returns the pages moved.
  */
-async function writebackBeforeStop(coordinator: Coordinator, ms: number, log: ReturnType<typeof createLogger>): Promise<number> {
+async function writebackBeforeStop(
+  coordinator: Coordinator,
+  ms: number,
+  log: ReturnType<typeof createLogger>,
+): Promise<number> {
   const deadline = Date.now() + ms;
   let moved = 0;
   while (Date.now() < deadline) {
@@ -31,7 +35,10 @@ async function writebackBeforeStop(coordinator: Coordinator, ms: number, log: Re
     moved += n;
   }
   const left = coordinator.table.pagesByTier()[TierCode.ZSWAP] ?? 0;
-  log.info({ moved, zswapPagesLeft: left, ms }, left === 0 ? 'zswap written back before stop' : 'writeback before stop ended with pages still in zswap');
+  log.info(
+    { moved, zswapPagesLeft: left, ms },
+    left === 0 ? 'zswap written back before stop' : 'writeback before stop ended with pages still in zswap',
+  );
   return moved;
 }
 
@@ -69,7 +76,13 @@ runMain('coordinator', async () => {
       address: config.listen,
       log,
       interceptors: metrics?.interceptors,
-      services: [{ name: 'vswap.v1.VirtualSwap', definition: loadVswapProto().vswap.v1.VirtualSwap.service, implementation: virtualSwapService(coordinator, log, requests) }],
+      services: [
+        {
+          name: 'vswap.v1.VirtualSwap',
+          definition: loadVswapProto().vswap.v1.VirtualSwap.service,
+          implementation: virtualSwapService(coordinator, log, requests),
+        },
+      ],
     });
   } catch (err) {
     await metricsServer?.close();

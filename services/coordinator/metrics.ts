@@ -39,12 +39,23 @@ export function boundedOwners(rows: readonly OwnerRow[], maxOwners: number): Own
   return [...kept, other];
 }
 
-export function registerCoordinatorMetrics(registry: Registry, coordinator: Coordinator, options: { maxOwners: number }): void {
+export function registerCoordinatorMetrics(
+  registry: Registry,
+  coordinator: Coordinator,
+  options: { maxOwners: number },
+): void {
   const c = coordinator.counters;
   const table = coordinator.table;
-  counterFrom(registry, 'vswap_pswpout_total', 'pages swapped out (SwapOut and Store), whatever tier took them', () => c.swap_outs);
+  counterFrom(
+    registry,
+    'vswap_pswpout_total',
+    'pages swapped out (SwapOut and Store), whatever tier took them',
+    () => c.swap_outs,
+  );
   counterFrom(registry, 'vswap_pswpin_total', 'pages swapped in (Load)', () => c.swap_ins);
-  gaugeFrom(registry, 'vswap_used_slots', 'allocated slots (swap count > 0), with or without data', () => table.usedSlots());
+  gaugeFrom(registry, 'vswap_used_slots', 'allocated slots (swap count > 0), with or without data', () =>
+    table.usedSlots(),
+  );
   gaugeFrom(
     registry,
     'vswap_pages',
@@ -55,17 +66,67 @@ export function registerCoordinatorMetrics(registry: Registry, coordinator: Coor
     },
     ['tier'],
   );
-  counterFrom(registry, 'vswap_lost_pages_total', 'pages marked lost (a volatile backend restarted without them, or a failed checksum while moving)', () => c.lost_pages);
-  counterFrom(registry, 'vswap_checksum_failures_total', 'pages that failed their checksum when read back from a backend', () => c.checksum_failures);
-  counterFrom(registry, 'vswap_reconciles_total', 'reconciles with a backend (after its start or restart)', () => c.reconciles);
-  counterFrom(registry, 'vswap_written_back_pages_total', 'pages moved from zswap to a swapfile by writeback', () => c.written_back_pages);
-  counterFrom(registry, 'vswap_migrated_pages_total', 'pages moved between backends by swapoff', () => c.migrated_pages);
-  counterFrom(registry, 'vswap_orphans_deleted_total', 'backend copies no slot referenced, deleted by reconcile', () => c.orphans_deleted);
-  gaugeFrom(registry, 'vswap_swap_cache_pages', 'pages held by the coordinator while their backend write or move is in flight', () => coordinator.metricsView().swapCachePages);
-  counterFrom(registry, 'vswap_journal_commits_total', 'journal group commits', () => coordinator.metricsView().journal.commits);
+  counterFrom(
+    registry,
+    'vswap_lost_pages_total',
+    'pages marked lost (a volatile backend restarted without them, or a failed checksum while moving)',
+    () => c.lost_pages,
+  );
+  counterFrom(
+    registry,
+    'vswap_checksum_failures_total',
+    'pages that failed their checksum when read back from a backend',
+    () => c.checksum_failures,
+  );
+  counterFrom(
+    registry,
+    'vswap_reconciles_total',
+    'reconciles with a backend (after its start or restart)',
+    () => c.reconciles,
+  );
+  counterFrom(
+    registry,
+    'vswap_written_back_pages_total',
+    'pages moved from zswap to a swapfile by writeback',
+    () => c.written_back_pages,
+  );
+  counterFrom(
+    registry,
+    'vswap_migrated_pages_total',
+    'pages moved between backends by swapoff',
+    () => c.migrated_pages,
+  );
+  counterFrom(
+    registry,
+    'vswap_orphans_deleted_total',
+    'backend copies no slot referenced, deleted by reconcile',
+    () => c.orphans_deleted,
+  );
+  gaugeFrom(
+    registry,
+    'vswap_swap_cache_pages',
+    'pages held by the coordinator while their backend write or move is in flight',
+    () => coordinator.metricsView().swapCachePages,
+  );
+  counterFrom(
+    registry,
+    'vswap_journal_commits_total',
+    'journal group commits',
+    () => coordinator.metricsView().journal.commits,
+  );
   counterFrom(registry, 'vswap_journal_fsyncs_total', 'journal fsyncs', () => coordinator.metricsView().journal.fsyncs);
-  counterFrom(registry, 'vswap_journal_snapshots_total', 'journal snapshots written', () => coordinator.metricsView().journal.snapshots);
-  gaugeFrom(registry, 'vswap_journal_log_bytes', 'bytes in the journal log since the last snapshot', () => coordinator.metricsView().journal.logBytes);
+  counterFrom(
+    registry,
+    'vswap_journal_snapshots_total',
+    'journal snapshots written',
+    () => coordinator.metricsView().journal.snapshots,
+  );
+  gaugeFrom(
+    registry,
+    'vswap_journal_log_bytes',
+    'bytes in the journal log since the last snapshot',
+    () => coordinator.metricsView().journal.logBytes,
+  );
 
   const owners = (): OwnerRow[] => {
     const counters = coordinator.metricsView().ownerCounters;
@@ -76,13 +137,49 @@ export function registerCoordinatorMetrics(registry: Registry, coordinator: Coor
     });
     return boundedOwners(rows, options.maxOwners);
   };
-  gaugeFrom(registry, 'vswap_owner_used_slots', `allocated slots per owner (at most ${options.maxOwners} owners, the rest as owner="${OTHER_OWNERS}")`, () => owners().map((r) => [{ owner: r.owner }, r.usedSlots] as const), ['owner']);
-  counterFrom(registry, 'vswap_owner_pswpout_total', 'pages swapped out per owner (bounded as vswap_owner_used_slots)', () => owners().map((r) => [{ owner: r.owner }, r.swapOuts] as const), ['owner']);
-  counterFrom(registry, 'vswap_owner_pswpin_total', 'pages swapped in per owner (bounded as vswap_owner_used_slots)', () => owners().map((r) => [{ owner: r.owner }, r.swapIns] as const), ['owner']);
+  gaugeFrom(
+    registry,
+    'vswap_owner_used_slots',
+    `allocated slots per owner (at most ${options.maxOwners} owners, the rest as owner="${OTHER_OWNERS}")`,
+    () => owners().map((r) => [{ owner: r.owner }, r.usedSlots] as const),
+    ['owner'],
+  );
+  counterFrom(
+    registry,
+    'vswap_owner_pswpout_total',
+    'pages swapped out per owner (bounded as vswap_owner_used_slots)',
+    () => owners().map((r) => [{ owner: r.owner }, r.swapOuts] as const),
+    ['owner'],
+  );
+  counterFrom(
+    registry,
+    'vswap_owner_pswpin_total',
+    'pages swapped in per owner (bounded as vswap_owner_used_slots)',
+    () => owners().map((r) => [{ owner: r.owner }, r.swapIns] as const),
+    ['owner'],
+  );
 
   const backends = (read: (d: ReturnType<Coordinator['describeBackend']>) => number) => () =>
     coordinator.registry.all.map((b) => [{ backend: b.name }, read(coordinator.describeBackend(b))] as const);
-  gaugeFrom(registry, 'vswap_backend_up', 'whether the coordinator reaches the backend (1) or not (0)', backends((d) => (d.reachable ? 1 : 0)), ['backend']);
-  gaugeFrom(registry, 'vswap_backend_used_pages', "pages a backend holds for live slots, as its last Info said", backends((d) => d.usedPages), ['backend']);
-  gaugeFrom(registry, 'vswap_backend_capacity_pages', "a backend's capacity in pages, as its last Info said", backends((d) => d.capacityPages), ['backend']);
+  gaugeFrom(
+    registry,
+    'vswap_backend_up',
+    'whether the coordinator reaches the backend (1) or not (0)',
+    backends((d) => (d.reachable ? 1 : 0)),
+    ['backend'],
+  );
+  gaugeFrom(
+    registry,
+    'vswap_backend_used_pages',
+    'pages a backend holds for live slots, as its last Info said',
+    backends((d) => d.usedPages),
+    ['backend'],
+  );
+  gaugeFrom(
+    registry,
+    'vswap_backend_capacity_pages',
+    "a backend's capacity in pages, as its last Info said",
+    backends((d) => d.capacityPages),
+    ['backend'],
+  );
 }

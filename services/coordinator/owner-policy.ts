@@ -41,7 +41,8 @@ export class OwnerPolicies {
   private readonly file: string;
   private writing: Promise<void> | undefined;
   /** Callers waiting for the next write (it starts when the current one ends). */
-  private next: { owners: Map<string, OwnerPolicy>; waiters: { resolve: () => void; reject: (err: Error) => void }[] } | undefined;
+  private next:
+    { owners: Map<string, OwnerPolicy>; waiters: { resolve: () => void; reject: (err: Error) => void }[] } | undefined;
   /** Whole-file writes done (for tests of coalescing). */
   writes = 0;
 
@@ -97,7 +98,8 @@ export class OwnerPolicies {
         }
         const code = (err as NodeJS.ErrnoException).code;
         const msg = `owner policy not saved: ${(err as Error).message}`;
-        const e = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? resourceExhausted(msg) : unavailable(msg);
+        const e =
+          code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? resourceExhausted(msg) : unavailable(msg);
         for (const w of batch.waiters) w.reject(e);
       },
     );

@@ -178,7 +178,8 @@ export function requestDigest(method: MutatingMethod, parts: readonly DigestPart
 }
 
 export function checkRequestId(requestId: string): void {
-  if (requestId.length > MAX_REQUEST_ID_LENGTH) throw invalidArgument(`request_id is ${requestId.length} characters: at most ${MAX_REQUEST_ID_LENGTH}`);
+  if (requestId.length > MAX_REQUEST_ID_LENGTH)
+    throw invalidArgument(`request_id is ${requestId.length} characters: at most ${MAX_REQUEST_ID_LENGTH}`);
 }
 
 function codeOf(err: unknown): Status {
@@ -191,12 +192,16 @@ function codeOf(err: unknown): Status {
 function rememberedError(err: unknown): VswapError {
   if (err instanceof VswapError) return err;
   if (isServiceError(err) && err.code !== Status.UNKNOWN) return new VswapError(err.code, err.details);
-  return new VswapError(Status.UNKNOWN, 'internal error (the first call with this request_id failed; the coordinator log has the details)');
+  return new VswapError(
+    Status.UNKNOWN,
+    'internal error (the first call with this request_id failed; the coordinator log has the details)',
+  );
 }
 
 function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
-  const gaveUp = (): VswapError => new VswapError(Status.CANCELLED, 'cancelled while waiting for the first call with this request_id to finish');
+  const gaveUp = (): VswapError =>
+    new VswapError(Status.CANCELLED, 'cancelled while waiting for the first call with this request_id to finish');
   if (signal.aborted) return Promise.reject(gaveUp());
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(gaveUp());
@@ -234,7 +239,10 @@ export class RequestLog {
       this.compact(file);
     } catch (err) {
       // A full disk must not keep the coordinator from starting: append to the file as it is.
-      this.options.log.warn({ err: String(err), file }, 'request log: could not rewrite the file at start; appending to it as it is');
+      this.options.log.warn(
+        { err: String(err), file },
+        'request log: could not rewrite the file at start; appending to it as it is',
+      );
       this.fd = fs.openSync(file, 'a');
       this.fileBytes = this.liveBytes = fs.fstatSync(this.fd).size;
     }
@@ -270,17 +278,31 @@ export class RequestLog {
         continue;
       }
       if (a.at < oldest) continue;
-      const outcome: Outcome = a.ok ? { ok: true, value: a.v } : { ok: false, error: new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]) };
+      const outcome: Outcome = a.ok
+        ? { ok: true, value: a.v }
+        : { ok: false, error: new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]) };
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
-      this.entries.set(a.k, { method: a.m, digest: a.d, at: a.at, size: a.size, outcome, settled: Promise.resolve(outcome), stored: a });
+      this.entries.set(a.k, {
+        method: a.m,
+        digest: a.d,
+        at: a.at,
+        size: a.size,
+        outcome,
+        settled: Promise.resolve(outcome),
+        stored: a,
+      });
       this.slots += a.size;
     }
     this.evict();
     this.stats.entries = this.entries.size;
     this.stats.slots = this.slots;
     // A torn last line is a crash mid-append; anything else bad is worth a word.
-    if (bad > 0) this.options.log.warn({ file, bad }, 'request log: lines that fail their CRC were skipped (their retries are applied again)');
+    if (bad > 0)
+      this.options.log.warn(
+        { file, bad },
+        'request log: lines that fail their CRC were skipped (their retries are applied again)',
+      );
     this.options.log.info({ file, answers: this.entries.size }, 'request log: answers read back');
   }
 
@@ -320,7 +342,15 @@ export class RequestLog {
     const file = this.options.file;
     if (file === undefined || this.fd === undefined || !e.outcome || this.entries.get(k) !== e) return;
     const o = e.outcome;
-    e.stored = { k, m: e.method, d: e.digest, at: e.at, size: e.size, ok: o.ok, v: o.ok ? o.value : [o.error.code, o.error.message] };
+    e.stored = {
+      k,
+      m: e.method,
+      d: e.digest,
+      at: e.at,
+      size: e.size,
+      ok: o.ok,
+      v: o.ok ? o.value : [o.error.code, o.error.message],
+    };
     const line = Buffer.from(formatLine(e.stored));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
@@ -348,7 +378,12 @@ export class RequestLog {
    * `signal` aborts). `sizeOf` says how many slot ids and counts an answer
    * holds.
    */
-  async run<T>(key: RequestKey, signal: AbortSignal | undefined, apply: () => Promise<T>, sizeOf: (value: T) => number): Promise<T> {
+  async run<T>(
+    key: RequestKey,
+    signal: AbortSignal | undefined,
+    apply: () => Promise<T>,
+    sizeOf: (value: T) => number,
+  ): Promise<T> {
     if (key.requestId === '') return apply();
     checkRequestId(key.requestId);
     const k = `${key.owner}\0${key.requestId}`;
@@ -371,7 +406,14 @@ export class RequestLog {
       return outcome.value as T;
     }
     let settle!: (o: Outcome | undefined) => void;
-    const entry: Entry = { method: key.method, digest: key.digest, at: this.options.now(), size: 0, outcome: undefined, settled: new Promise((r) => (settle = r)) };
+    const entry: Entry = {
+      method: key.method,
+      digest: key.digest,
+      at: this.options.now(),
+      size: 0,
+      outcome: undefined,
+      settled: new Promise((r) => (settle = r)),
+    };
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
     let value: T;
@@ -404,7 +446,10 @@ export class RequestLog {
     try {
       await this.persist(k, e);
     } catch (err) {
-      this.options.log.error({ err, method: e.method }, 'request log: could not keep an answer on disk (a retry after a restart applies it again)');
+      this.options.log.error(
+        { err, method: e.method },
+        'request log: could not keep an answer on disk (a retry after a restart applies it again)',
+      );
     }
   }
 
@@ -441,7 +486,10 @@ export class RequestLog {
     this.stats.evictedEarly += early;
     if (early > 0 && now - this.lastEvictWarning >= 60_000) {
       this.lastEvictWarning = now;
-      this.options.log.warn({ dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots }, 'request log: answers dropped before their retry window ended (a retry of those is applied again)');
+      this.options.log.warn(
+        { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots },
+        'request log: answers dropped before their retry window ended (a retry of those is applied again)',
+      );
     }
   }
 

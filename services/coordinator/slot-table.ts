@@ -84,10 +84,13 @@ function fail<T>(code: status, message: string): Result<T> {
 export const MAX_HANDLE = 2 ** 40;
 
 function checkBacking(b: Backing): void {
-  if (!Number.isInteger(b.tier) || b.tier < TierCode.EMPTY || b.tier > TierCode.LOST) throw new Error(`bad tier code ${b.tier}`);
-  if (!Number.isInteger(b.backend) || b.backend < 0 || b.backend > 255) throw new Error(`bad backend id ${b.backend}: 0..255`);
-  if (!Number.isInteger(b.handle) || b.handle < 0 || b.handle >= MAX_HANDLE) throw new Error(`bad backend handle ${b.handle}: 0 to 2^40-1`);
-  if ((b.checksum >>> 0) !== b.checksum) throw new Error(`bad checksum ${b.checksum}: a uint32`);
+  if (!Number.isInteger(b.tier) || b.tier < TierCode.EMPTY || b.tier > TierCode.LOST)
+    throw new Error(`bad tier code ${b.tier}`);
+  if (!Number.isInteger(b.backend) || b.backend < 0 || b.backend > 255)
+    throw new Error(`bad backend id ${b.backend}: 0..255`);
+  if (!Number.isInteger(b.handle) || b.handle < 0 || b.handle >= MAX_HANDLE)
+    throw new Error(`bad backend handle ${b.handle}: 0 to 2^40-1`);
+  if (b.checksum >>> 0 !== b.checksum) throw new Error(`bad checksum ${b.checksum}: a uint32`);
 }
 
 export class SlotTable {
@@ -315,7 +318,8 @@ export class SlotTable {
       const base = c.index << CLUSTER_SHIFT;
       for (let off = 0; off < CLUSTER_SLOTS; off++) {
         const t = bytes[off]! & TIER_MASK;
-        if (t !== 0 && bytes[BACKEND_BASE + off] === backend && (tier === undefined || t === tier)) out.push(base + off);
+        if (t !== 0 && bytes[BACKEND_BASE + off] === backend && (tier === undefined || t === tier))
+          out.push(base + off);
       }
     }
     return out;
@@ -374,9 +378,10 @@ export class SlotTable {
    * order (the journal and the table disagree: a programming error).
    */
   restoreSlot(slot: number, owner: string, order: number, count: number, backing: Backing): void {
-    if ((slot >>> 0) !== slot || slot >>> CLUSTER_SHIFT === 0) throw new Error(`restoreSlot: bad slot id ${slot}`);
+    if (slot >>> 0 !== slot || slot >>> CLUSTER_SHIFT === 0) throw new Error(`restoreSlot: bad slot id ${slot}`);
     if (!Number.isInteger(order) || order < 0 || order >= ORDERS) throw new Error(`restoreSlot: bad order ${order}`);
-    if (!Number.isInteger(count) || count < 1 || count > this.maxSwapCount) throw new Error(`restoreSlot: bad swap count ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > this.maxSwapCount)
+      throw new Error(`restoreSlot: bad swap count ${count}`);
     checkBacking(backing);
     const ci = slot >>> CLUSTER_SHIFT;
     const off = slot & OFFSET_MASK;
@@ -391,8 +396,10 @@ export class SlotTable {
       c = this.takeCluster(o, order, ci);
     } else {
       o = this.registry.byIndex(c.owner);
-      if (o.name !== owner) throw new Error(`restoreSlot: slot ${slot} is in a cluster of owner ${o.name}, not ${owner}`);
-      if (c.order !== order) throw new Error(`restoreSlot: slot ${slot} is in a cluster of order ${c.order}, not ${order}`);
+      if (o.name !== owner)
+        throw new Error(`restoreSlot: slot ${slot} is in a cluster of owner ${o.name}, not ${owner}`);
+      if (c.order !== order)
+        throw new Error(`restoreSlot: slot ${slot} is in a cluster of order ${c.order}, not ${order}`);
     }
     if (c.isAllocated(off)) {
       if (c.counts[off]! > 0) this.leaveLive(c, off);
@@ -431,7 +438,7 @@ export class SlotTable {
 
   /** The cluster slot falls in, if any (slot must be a uint32 integer). */
   private clusterAt(slot: number): SlotCluster | undefined {
-    if ((slot >>> 0) !== slot) return undefined;
+    if (slot >>> 0 !== slot) return undefined;
     const ci = slot >>> CLUSTER_SHIFT;
     return ci < this.clusters.length ? this.clusters[ci] : undefined;
   }
@@ -446,9 +453,11 @@ export class SlotTable {
   private validate(owner: string, slots: readonly number[]): SlotError | undefined {
     const n = slots.length;
     if (n === 0) return { code: status.INVALID_ARGUMENT, message: `no slots given: a batch holds 1 to ${MAX_BATCH}` };
-    if (n > MAX_BATCH) return { code: status.INVALID_ARGUMENT, message: `${n} slots in one request: at most ${MAX_BATCH}` };
+    if (n > MAX_BATCH)
+      return { code: status.INVALID_ARGUMENT, message: `${n} slots in one request: at most ${MAX_BATCH}` };
     const dup = findDuplicate(slots);
-    if (dup !== undefined) return { code: status.INVALID_ARGUMENT, message: `slot ${dup} appears twice in one request` };
+    if (dup !== undefined)
+      return { code: status.INVALID_ARGUMENT, message: `slot ${dup} appears twice in one request` };
     const ownerId = this.registry.get(owner)?.id ?? -1;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;

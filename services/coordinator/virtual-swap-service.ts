@@ -12,7 +12,11 @@ import { StreamWriter } from '../common/stream-writer';
  * Aborted when the caller goes away: it cancelled, or its deadline passed
  * (the timer is a second guard next to grpc-js's 'cancelled' event).
  */
-function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; deadline: number | undefined; done: () => void } {
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
+  signal: AbortSignal;
+  deadline: number | undefined;
+  done: () => void;
+} {
   const ac = new AbortController();
   const abort = (): void => ac.abort();
   if (call.cancelled) ac.abort();
@@ -45,32 +49,76 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
     const { signal, deadline, done } = callSignal(call);
     try {
       if (req.requestId === '') return await apply({ signal, deadline });
-      return await requests.run({ method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) }, signal, () => apply({ signal, deadline }), sizeOf);
+      return await requests.run(
+        { method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) },
+        signal,
+        () => apply({ signal, deadline }),
+        sizeOf,
+      );
     } finally {
       done();
     }
   };
   return {
     SwapOut: unary(log, 'SwapOut', async (req, call) =>
-      once(call, 'SwapOut', req, [req.pages, req.contiguous], (ctx) => c.swapOut(req.owner, req.pages, req.contiguous, ctx), (r) => r.slots.length),
+      once(
+        call,
+        'SwapOut',
+        req,
+        [req.pages, req.contiguous],
+        (ctx) => c.swapOut(req.owner, req.pages, req.contiguous, ctx),
+        (r) => r.slots.length,
+      ),
     ),
     Allocate: unary(log, 'Allocate', async (req, call) =>
-      once(call, 'Allocate', req, [req.count, req.contiguous], async (ctx) => ({ slots: await c.allocate(req.owner, req.count, req.contiguous, ctx) }), (r) => r.slots.length),
+      once(
+        call,
+        'Allocate',
+        req,
+        [req.count, req.contiguous],
+        async (ctx) => ({ slots: await c.allocate(req.owner, req.count, req.contiguous, ctx) }),
+        (r) => r.slots.length,
+      ),
     ),
     Store: unary(log, 'Store', async (req, call) =>
-      once(call, 'Store', req, [req.slots, req.pages], async () => ({ tiers: await c.store(req.owner, req.slots, req.pages) }), (r) => r.tiers.length),
+      once(
+        call,
+        'Store',
+        req,
+        [req.slots, req.pages],
+        async () => ({ tiers: await c.store(req.owner, req.slots, req.pages) }),
+        (r) => r.tiers.length,
+      ),
     ),
     Load: unary(log, 'Load', async (req) => c.load(req.owner, req.slots, req.release)),
     Duplicate: unary(log, 'Duplicate', async (req, call) =>
-      once(call, 'Duplicate', req, [req.slots], async () => ({ counts: await c.duplicate(req.owner, req.slots) }), (r) => r.counts.length),
+      once(
+        call,
+        'Duplicate',
+        req,
+        [req.slots],
+        async () => ({ counts: await c.duplicate(req.owner, req.slots) }),
+        (r) => r.counts.length,
+      ),
     ),
-    Free: unary(log, 'Free', async (req, call) => once(call, 'Free', req, [req.slots], async () => ({ counts: await c.free(req.owner, req.slots) }), (r) => r.counts.length)),
+    Free: unary(log, 'Free', async (req, call) =>
+      once(
+        call,
+        'Free',
+        req,
+        [req.slots],
+        async () => ({ counts: await c.free(req.owner, req.slots) }),
+        (r) => r.counts.length,
+      ),
+    ),
     Inspect: unary(log, 'Inspect', (req) => ({ slots: c.inspect(req.owner, req.slots) })),
     Writeback: unary(log, 'Writeback', async (req) => ({ written: await c.writeback(req.maxPages, req.owner) })),
     Swapoff: serverStreaming(log, 'Swapoff', async (req, _send, call) => {
       // A reader that goes away (cancel, deadline, stops reading) ends the drain: see Coordinator.swapoff.
       const out = new StreamWriter(call);
-      const moved = await c.swapoff(req.backend, (m, remaining) => out.write({ moved: m, remaining, done: false }), { signal: out.signal });
+      const moved = await c.swapoff(req.backend, (m, remaining) => out.write({ moved: m, remaining, done: false }), {
+        signal: out.signal,
+      });
       await out.write({ moved, remaining: 0, done: true });
     }),
     Swapon: unary(log, 'Swapon', (req) => ({ backend: c.swapon(req.backend, req.priority) })),
@@ -78,7 +126,11 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
     Stats: unary(log, 'Stats', async (req) => c.stats(req.owner)),
     SetOwnerPolicy: unary(log, 'SetOwnerPolicy', async (req) => ({
       owner: req.owner,
-      ...(await c.setOwnerPolicy(req.owner, req.update, { zswapMaxPages: req.zswapMaxPages, zswapWriteback: req.zswapWriteback, swapMaxPages: req.swapMaxPages })),
+      ...(await c.setOwnerPolicy(req.owner, req.update, {
+        zswapMaxPages: req.zswapMaxPages,
+        zswapWriteback: req.zswapWriteback,
+        swapMaxPages: req.swapMaxPages,
+      })),
     })),
   } satisfies grpc.UntypedServiceImplementation & VirtualSwapHandlers;
 }

@@ -100,7 +100,8 @@ export class SwapAllocator {
 
   constructor(options: SwapAllocatorOptions) {
     const { capacity } = options;
-    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) throw new RangeError(`capacity ${capacity}: 1 to ${MAX_CAPACITY} slots`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
+      throw new RangeError(`capacity ${capacity}: 1 to ${MAX_CAPACITY} slots`);
     this.capacity = capacity;
     this.clusterCount = Math.ceil(capacity / CLUSTER_SLOTS);
     const slots = this.clusterCount * CLUSTER_SLOTS;
@@ -252,7 +253,8 @@ export class SwapAllocator {
     const slot = low - 1;
     if (low === 0 || slot >= this.capacity) return 'beyond the device';
     const g = (handle - low) / SLOT_SPACE;
-    if (this.slotMap[slot] === SLOT_USED && this.gen[slot] !== g) return `stale: slot ${slot} was freed and now holds another page`;
+    if (this.slotMap[slot] === SLOT_USED && this.gen[slot] !== g)
+      return `stale: slot ${slot} was freed and now holds another page`;
     if (this.slotMap[slot] !== SLOT_USED && this.gen[slot] !== g) return `stale: slot ${slot} was freed`;
     return 'never stored or already deleted';
   }

@@ -4,7 +4,19 @@
  * naming the option.
  */
 import { MAX_CAPACITY } from './allocator';
-import { ConfigError, LOG_LEVELS, address, bool, int, loadConfig, oneOf, optional, str, type ConfigOf, type LoadConfigOptions } from '../common/config';
+import {
+  ConfigError,
+  LOG_LEVELS,
+  address,
+  bool,
+  int,
+  loadConfig,
+  oneOf,
+  optional,
+  str,
+  type ConfigOf,
+  type LoadConfigOptions,
+} from '../common/config';
 import { metricsListenOption } from '../common/metrics';
 
 export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
@@ -12,8 +24,10 @@ export const swapfileOptions = {
   listen: address('address to serve vswap.v1.Backend on (port 0 picks a free one)', '127.0.0.1:50053'),
   capacityPages: int('size of the swap device in 4 KiB pages (262144 = 1 GiB)', 262144, { min: 1, max: MAX_CAPACITY }),
   store: oneOf('where the pages live: a local file, or Redis (the remote tier)', ['file', 'redis'] as const, 'file'),
-  path: str('the swap file (store=file); its directory is created, and the allocation map is kept next to it as <path>.map', '.vswap/swapfile', (v) =>
-    v.trim() === '' ? 'the path is empty' : undefined,
+  path: str(
+    'the swap file (store=file); its directory is created, and the allocation map is kept next to it as <path>.map',
+    '.vswap/swapfile',
+    (v) => (v.trim() === '' ? 'the path is empty' : undefined),
   ),
   fsync: oneOf(
     'durability of the file store: always = fdatasync before every Put is answered; batch = fdatasync on a short timer and at shutdown; never',
@@ -25,8 +39,12 @@ export const swapfileOptions = {
     'release storage on Delete: drops the Redis keys; the file store keeps the bytes of a freed slot until it is reused (Node has no hole punching)',
     true,
   ),
-  redisUrl: optional(str('Redis to store pages in (required with --store redis), e.g. redis://127.0.0.1:6379', undefined)),
-  redisKeyPrefix: str('prefix of every Redis key this service writes', 'vswap:swapfile:', (v) => (v === '' ? 'the prefix is empty' : undefined)),
+  redisUrl: optional(
+    str('Redis to store pages in (required with --store redis), e.g. redis://127.0.0.1:6379', undefined),
+  ),
+  redisKeyPrefix: str('prefix of every Redis key this service writes', 'vswap:swapfile:', (v) =>
+    v === '' ? 'the prefix is empty' : undefined,
+  ),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
@@ -40,7 +58,9 @@ export function loadSwapfileConfig(options: Partial<LoadConfigOptions> = {}): Sw
     throw new ConfigError(`--redis-url (${SWAPFILE_ENV_PREFIX}_REDIS_URL) is required with --store redis`);
   }
   if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
-    throw new ConfigError(`--redis-url (${SWAPFILE_ENV_PREFIX}_REDIS_URL): "${config.redisUrl}" is not a redis:// or rediss:// URL`);
+    throw new ConfigError(
+      `--redis-url (${SWAPFILE_ENV_PREFIX}_REDIS_URL): "${config.redisUrl}" is not a redis:// or rediss:// URL`,
+    );
   }
   return config;
 }

@@ -30,7 +30,13 @@ runMain('swapfile', async () => {
       onEpochChange: (epoch, words) => backend.onEpochChange(epoch, words),
     });
   } else {
-    store = FileStore.open({ path: config.path, capacity: config.capacityPages, fsync: config.fsync, fsyncDelayMs: config.fsyncDelayMs, log });
+    store = FileStore.open({
+      path: config.path,
+      capacity: config.capacityPages,
+      fsync: config.fsync,
+      fsyncDelayMs: config.fsyncDelayMs,
+      log,
+    });
   }
   backend.attach(store);
   const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
@@ -41,7 +47,9 @@ runMain('swapfile', async () => {
       metricsServer = await startMetricsServer({ address: config.metricsListen, registry: metrics.registry, log });
     } catch (err) {
       await store.close();
-      throw new Error(`--metrics-listen (VSWAP_SWAPFILE_METRICS_LISTEN): ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `--metrics-listen (VSWAP_SWAPFILE_METRICS_LISTEN): ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   let server;
@@ -49,7 +57,13 @@ runMain('swapfile', async () => {
     server = await startServer({
       address: config.listen,
       interceptors: metrics?.interceptors,
-      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: swapfileBackendImplementation(backend, log) }],
+      services: [
+        {
+          name: 'vswap.v1.Backend',
+          definition: loadVswapProto().vswap.v1.Backend.service,
+          implementation: swapfileBackendImplementation(backend, log),
+        },
+      ],
       log,
     });
   } catch (err) {
@@ -57,7 +71,16 @@ runMain('swapfile', async () => {
     await store.close();
     throw new Error(`--listen (VSWAP_SWAPFILE_LISTEN): ${err instanceof Error ? err.message : String(err)}`);
   }
-  log.info({ address: server.address, store: store.kind, capacity: config.capacityPages, used: backend.allocator.used, epoch: store.epoch }, 'swapfile serving');
+  log.info(
+    {
+      address: server.address,
+      store: store.kind,
+      capacity: config.capacityPages,
+      used: backend.allocator.used,
+      epoch: store.epoch,
+    },
+    'swapfile serving',
+  );
   announceReady('swapfile', server.address, { metrics: metricsServer?.address });
   return {
     async stop() {

@@ -101,7 +101,8 @@ export class FileStore implements PageStore {
     try {
       dataFd = fs.openSync(file, fs.constants.O_RDWR);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`--path (VSWAP_SWAPFILE_PATH): cannot open ${file}: ${errMessage(err)}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new ConfigError(`--path (VSWAP_SWAPFILE_PATH): cannot open ${file}: ${errMessage(err)}`);
       try {
         dataFd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
         created = true;
@@ -111,7 +112,11 @@ export class FileStore implements PageStore {
     }
     try {
       let map = created ? undefined : readMap(mapFile, log);
-      if (!created && !map) log.warn({ file, mapFile }, 'swap file without a readable allocation map: starting over with a new epoch, every slot free');
+      if (!created && !map)
+        log.warn(
+          { file, mapFile },
+          'swap file without a readable allocation map: starting over with a new epoch, every slot free',
+        );
       if (map) {
         const beyond = countUsedFrom(map.words, capacity);
         if (beyond > 0) {
@@ -152,8 +157,12 @@ export class FileStore implements PageStore {
         while (j < n && slots[j] === slots[j - 1]! + 1) j++;
         const position = slots[i]! * PAGE_SIZE;
         const expected = (j - i) * PAGE_SIZE;
-        const written = j - i === 1 ? fs.writeSync(this.dataFd, pages[i]!, 0, PAGE_SIZE, position) : fs.writevSync(this.dataFd, pages.slice(i, j), position);
-        if (written !== expected) throw Object.assign(new Error(`short write: ${written} of ${expected} bytes`), { code: 'ENOSPC' });
+        const written =
+          j - i === 1
+            ? fs.writeSync(this.dataFd, pages[i]!, 0, PAGE_SIZE, position)
+            : fs.writevSync(this.dataFd, pages.slice(i, j), position);
+        if (written !== expected)
+          throw Object.assign(new Error(`short write: ${written} of ${expected} bytes`), { code: 'ENOSPC' });
         i = j;
       }
     } catch (err) {
@@ -245,7 +254,9 @@ export class FileStore implements PageStore {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         if (this.closed) return;
-        this.syncUpTo(this.writeSeq).catch((err: unknown) => this.options.log.error({ err }, 'batched fdatasync of the swap file failed'));
+        this.syncUpTo(this.writeSeq).catch((err: unknown) =>
+          this.options.log.error({ err }, 'batched fdatasync of the swap file failed'),
+        );
       }, this.fsyncDelayMs);
       this.timer.unref();
     }
@@ -309,7 +320,11 @@ function readMap(mapFile: string, log: Logger): { epoch: string; words: Uint16Ar
     return undefined;
   }
   const version = buf.length >= MAP_HEADER ? buf.readUInt32LE(8) : 0;
-  if (buf.length < MAP_HEADER || buf.toString('latin1', 0, 8) !== MAP_MAGIC || (version !== 1 && version !== MAP_VERSION)) {
+  if (
+    buf.length < MAP_HEADER ||
+    buf.toString('latin1', 0, 8) !== MAP_MAGIC ||
+    (version !== 1 && version !== MAP_VERSION)
+  ) {
     log.warn({ mapFile }, 'the allocation map has no valid header');
     return undefined;
   }
@@ -324,7 +339,8 @@ function readMap(mapFile: string, log: Logger): { epoch: string; words: Uint16Ar
   if (version === MAP_VERSION) return { epoch, words: decodeWords(body) };
   // Version 1: one bit per slot, every slot in its first generation.
   const words = new Uint16Array(capacity);
-  for (let slot = 0; slot < capacity; slot++) if ((body[slot >> 3]! & (0x80 >> (slot & 7))) !== 0) words[slot] = WORD_USED;
+  for (let slot = 0; slot < capacity; slot++)
+    if ((body[slot >> 3]! & (0x80 >> (slot & 7))) !== 0) words[slot] = WORD_USED;
   return { epoch, words };
 }
 

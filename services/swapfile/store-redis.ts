@@ -114,7 +114,9 @@ export class RedisStore implements PageStore {
     } catch (err) {
       redis.disconnect();
       // The 'error' event carries the cause (ECONNREFUSED...); the rejection only says "closed".
-      throw new ConfigError(`--redis-url (VSWAP_SWAPFILE_REDIS_URL): cannot reach redis at ${options.url}: ${lastError || errMessage(err)}`);
+      throw new ConfigError(
+        `--redis-url (VSWAP_SWAPFILE_REDIS_URL): cannot reach redis at ${options.url}: ${lastError || errMessage(err)}`,
+      );
     }
     try {
       await store.readPersistence();
@@ -122,7 +124,9 @@ export class RedisStore implements PageStore {
       store.restoredWords = await store.readWords();
     } catch (err) {
       redis.disconnect();
-      throw new ConfigError(`--redis-url (VSWAP_SWAPFILE_REDIS_URL): redis at ${options.url} refused the start-up commands: ${errMessage(err)}`);
+      throw new ConfigError(
+        `--redis-url (VSWAP_SWAPFILE_REDIS_URL): redis at ${options.url} refused the start-up commands: ${errMessage(err)}`,
+      );
     }
     store.started = true;
     lastError = '';
@@ -147,14 +151,27 @@ export class RedisStore implements PageStore {
       kv.push(this.pageKey(s), pages[i]!);
       fields.push('SET', 'u16', `#${s}`, words.slotWord(s));
     }
-    const res = await this.run(() => this.redis.multi().incr(this.tracker.seqKey).mset(...kv).call('BITFIELD', this.slotsKey, ...fields).exec());
+    const res = await this.run(() =>
+      this.redis
+        .multi()
+        .incr(this.tracker.seqKey)
+        .mset(...kv)
+        .call('BITFIELD', this.slotsKey, ...fields)
+        .exec(),
+    );
     return (await this.tracker.afterWrite(results(res)[0])) ? OK : DATA_LOST;
   }
 
   async read(slots: Int32Array, n: number): Promise<StoreResult<(Buffer | null)[]>> {
     const keys: string[] = new Array<string>(n);
     for (let i = 0; i < n; i++) keys[i] = this.pageKey(slots[i]!);
-    const res = await this.run(() => this.redis.pipeline().get(this.tracker.seqKey).mgetBuffer(...keys).exec());
+    const res = await this.run(() =>
+      this.redis
+        .pipeline()
+        .get(this.tracker.seqKey)
+        .mgetBuffer(...keys)
+        .exec(),
+    );
     const [seq, pages] = results(res) as [string | null, (Buffer | null)[]];
     return (await this.tracker.afterRead(seq)) ? { ok: true, value: pages } : DATA_LOST;
   }

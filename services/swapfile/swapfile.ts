@@ -11,7 +11,14 @@
  * A handle dies with its page: a Get or Delete naming a freed handle finds
  * nothing, even after the slot holds a new page.
  */
-import { dataLoss, failedPrecondition, invalidArgument, notFound, resourceExhausted, unavailable } from '../common/errors';
+import {
+  dataLoss,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  unavailable,
+} from '../common/errors';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
 import type { Logger } from '../common/logger';
 import type { ReconcileSession } from '../common/reconcile-server';
@@ -58,7 +65,9 @@ export interface SwapfileInfo {
  */
 export function checkEpoch(asked: string, current: string, what: string): void {
   if (asked !== '' && asked !== current) {
-    throw failedPrecondition(`${what} names epoch ${asked}, but this backend is in epoch ${current} (its store lost data since): reconcile first`);
+    throw failedPrecondition(
+      `${what} names epoch ${asked}, but this backend is in epoch ${current} (its store lost data since): reconcile first`,
+    );
   }
 }
 
@@ -70,7 +79,14 @@ export function checkTags(tags: readonly number[] | undefined, pages: number): v
 
 export class Swapfile {
   readonly allocator: SwapAllocator;
-  readonly counters: SwapfileCounters = { swpout: 0, swpin: 0, deleted_pages: 0, no_space: 0, epoch_changes: 0, stale_handles: 0 };
+  readonly counters: SwapfileCounters = {
+    swpout: 0,
+    swpin: 0,
+    deleted_pages: 0,
+    no_space: 0,
+    epoch_changes: 0,
+    stale_handles: 0,
+  };
   private store!: PageStore;
   /** Bumped whenever the allocation state is replaced (the store lost its data). */
   private generation = 0;
@@ -105,7 +121,10 @@ export class Swapfile {
     this.generation++;
     this.counters.epoch_changes++;
     const lost = this.allocator.mergeAfterLoss(words);
-    this.log.warn({ epoch, lost, used: this.allocator.used }, 'allocation merged with what the store holds after it lost data');
+    this.log.warn(
+      { epoch, lost, used: this.allocator.used },
+      'allocation merged with what the store holds after it lost data',
+    );
     return this.allocator.toWords();
   }
 
@@ -164,11 +183,14 @@ export class Swapfile {
     const res = await this.store.read(slots, n);
     if (!res.ok || generation !== this.generation) {
       checkEpoch(epoch, this.store.epoch, 'Get');
-      throw dataLoss(`the ${this.store.kind} store lost its data (new epoch ${this.store.epoch}): handle ${handles[0]} is gone`);
+      throw dataLoss(
+        `the ${this.store.kind} store lost its data (new epoch ${this.store.epoch}): handle ${handles[0]} is gone`,
+      );
     }
     const pages = res.value;
     for (let i = 0; i < n; i++) {
-      if (pages[i] == null) throw dataLoss(`handle ${handles[i]} is allocated but its page is missing from the ${this.store.kind} store`);
+      if (pages[i] == null)
+        throw dataLoss(`handle ${handles[i]} is allocated but its page is missing from the ${this.store.kind} store`);
     }
     this.counters.swpin += n;
     return pages as Buffer[];
@@ -179,7 +201,11 @@ export class Swapfile {
    * holding another page now) is never honoured: NOT_FOUND, or listed
    * missing with ignoreMissing; the page there now stays.
    */
-  async delete(handles: readonly number[], ignoreMissing: boolean, epoch: string): Promise<{ deleted: number; missing: number[] }> {
+  async delete(
+    handles: readonly number[],
+    ignoreMissing: boolean,
+    epoch: string,
+  ): Promise<{ deleted: number; missing: number[] }> {
     checkBatchSize(handles.length, 'handles');
     checkDistinct(handles, 'handle');
     checkEpoch(epoch, this.store.epoch, 'Delete');
@@ -241,7 +267,10 @@ export class Swapfile {
       ['epoch_changes', c.epoch_changes],
       ['stale_handles', c.stale_handles],
     ];
-    return { counters: counters.map(([name, value]) => ({ name, value })), fragmentation: this.allocator.fragmentation() };
+    return {
+      counters: counters.map(([name, value]) => ({ name, value })),
+      fragmentation: this.allocator.fragmentation(),
+    };
   }
 
   // ---- Reconcile ----------------------------------------------------------------

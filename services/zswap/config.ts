@@ -2,7 +2,20 @@
  * The zswap service's options (flags, or VSWAP_ZSWAP_* variables). Every value
  * is validated at start; a bad one stops the process with one line naming it.
  */
-import { ConfigError, LOG_LEVELS, address, bool, bytes, int, loadConfig, memoryBytes, oneOf, optional, str, type ConfigOf } from '../common/config';
+import {
+  ConfigError,
+  LOG_LEVELS,
+  address,
+  bool,
+  bytes,
+  int,
+  loadConfig,
+  memoryBytes,
+  oneOf,
+  optional,
+  str,
+  type ConfigOf,
+} from '../common/config';
 import { PAGE_SIZE } from '../common/limits';
 import { metricsListenOption } from '../common/metrics';
 
@@ -26,17 +39,30 @@ export const DEFAULT_MAX_COMPRESSED_BYTES = 3072;
 export const zswapOptionSpecs = {
   listen: address('address to serve vswap.v1.Backend on (port 0 picks a free one)', '127.0.0.1:50052'),
   compressor: oneOf('compression algorithm of the pool', COMPRESSOR_NAMES, 'lz4'),
-  poolBytes: memoryBytes('pool limit: bytes of pool memory (memory store) or stored values (redis store); at most this machine\'s memory', '256M', 64 * 1024),
-  acceptThresholdPercent: int('once the pool was full, refuse stores until it shrinks below this percentage of the limit', 90, { min: 1, max: 100 }),
+  poolBytes: memoryBytes(
+    "pool limit: bytes of pool memory (memory store) or stored values (redis store); at most this machine's memory",
+    '256M',
+    64 * 1024,
+  ),
+  acceptThresholdPercent: int(
+    'once the pool was full, refuse stores until it shrinks below this percentage of the limit',
+    90,
+    { min: 1, max: 100 },
+  ),
   maxCompressedBytes: bytes(
     `a page that does not compress below this many bytes is "poor" (rejected, or stored as is with --store-incompressible); at most ${PAGE_SIZE}`,
     String(DEFAULT_MAX_COMPRESSED_BYTES),
     { min: 64, max: PAGE_SIZE },
   ),
-  storeIncompressible: bool('store poorly compressing pages uncompressed (counted as stored_incompressible_pages) instead of rejecting them', false),
+  storeIncompressible: bool(
+    'store poorly compressing pages uncompressed (counted as stored_incompressible_pages) instead of rejecting them',
+    false,
+  ),
   store: oneOf('where compressed objects live', STORE_KINDS, 'memory'),
   redisUrl: optional(str('Redis URL for --store redis, e.g. redis://127.0.0.1:6379')),
-  redisKeyPrefix: str('prefix of every Redis key this service uses', 'vswap:zswap:', (v) => (v === '' ? 'must not be empty' : undefined)),
+  redisKeyPrefix: str('prefix of every Redis key this service uses', 'vswap:zswap:', (v) =>
+    v === '' ? 'must not be empty' : undefined,
+  ),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
 };
@@ -52,7 +78,12 @@ export interface LoadZswapConfigOptions {
 
 /** Loads and cross-checks the options; throws ConfigError naming the bad one. */
 export function loadZswapConfig(options: LoadZswapConfigOptions = {}): ZswapConfig {
-  const config = loadConfig(zswapOptionSpecs, { program: 'zswap', envPrefix: ZSWAP_ENV_PREFIX, argv: options.argv, env: options.env });
+  const config = loadConfig(zswapOptionSpecs, {
+    program: 'zswap',
+    envPrefix: ZSWAP_ENV_PREFIX,
+    argv: options.argv,
+    env: options.env,
+  });
   if (config.store === 'redis' && config.redisUrl === undefined) {
     throw new ConfigError('--redis-url (VSWAP_ZSWAP_REDIS_URL) is required with --store redis');
   }

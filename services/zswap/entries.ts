@@ -113,7 +113,8 @@ export class EntryTable {
   restore(handle: number, len: number, loc: number, tag = 0): number {
     const id = handle % ID_SPACE;
     const g = (handle - id) / ID_SPACE;
-    if (!Number.isSafeInteger(handle) || g < 1 || g >= GEN_LIMIT) throw new Error(`handle ${handle} was not made by zswap`);
+    if (!Number.isSafeInteger(handle) || g < 1 || g >= GEN_LIMIT)
+      throw new Error(`handle ${handle} was not made by zswap`);
     this.ensure(id + 1);
     if (this.len[id] !== 0) throw new Error(`handle ${handle} is stored twice`);
     this.highWater = Math.max(this.highWater, id + 1);

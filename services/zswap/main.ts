@@ -46,7 +46,13 @@ runMain('zswap', async () => {
       address: config.listen,
       log,
       interceptors: metrics?.interceptors,
-      services: [{ name: 'vswap.v1.Backend', definition: loadVswapProto().vswap.v1.Backend.service, implementation: zswapBackendImplementation(zswap, log) }],
+      services: [
+        {
+          name: 'vswap.v1.Backend',
+          definition: loadVswapProto().vswap.v1.Backend.service,
+          implementation: zswapBackendImplementation(zswap, log),
+        },
+      ],
     });
   })().catch(async (err: unknown) => {
     await metricsServer?.close();
@@ -54,7 +60,13 @@ runMain('zswap', async () => {
     throw err;
   });
   log.info(
-    { address: server.address, compressor: config.compressor, store: config.store, poolBytes: config.poolBytes, acceptThresholdPercent: config.acceptThresholdPercent },
+    {
+      address: server.address,
+      compressor: config.compressor,
+      store: config.store,
+      poolBytes: config.poolBytes,
+      acceptThresholdPercent: config.acceptThresholdPercent,
+    },
     'zswap serving',
   );
   announceReady('zswap', server.address, { metrics: metricsServer?.address });

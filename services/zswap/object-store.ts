@@ -43,7 +43,11 @@ export interface ObjectStore {
   /** Makes every add() since the last commit durable; on failure undoes them and throws. */
   commit(): Promise<CommitResult> | CommitResult;
   /** The objects, or null where the store no longer has one. Views are valid until the next call. */
-  read(handles: readonly number[], locations: readonly number[], lengths: readonly number[]): Promise<(Uint8Array | null)[]> | (Uint8Array | null)[];
+  read(
+    handles: readonly number[],
+    locations: readonly number[],
+    lengths: readonly number[],
+  ): Promise<(Uint8Array | null)[]> | (Uint8Array | null)[];
   /** Drops objects; on failure nothing is dropped and it throws. */
   remove(handles: readonly number[], locations: readonly number[], lengths: readonly number[]): Promise<void> | void;
   /** The store's epoch, and whether it changed (data lost) since the last call. */

@@ -53,7 +53,14 @@ export class RedisObjectStore implements ObjectStore {
     this.objectsKey = `${keyPrefix}objects`;
     this.lengthsKey = `${keyPrefix}lengths`;
     // The core re-reads the entries when checkEpoch() reports the change.
-    this.tracker = new RedisEpoch({ redis, keyPrefix, dataKeys: [this.objectsKey, this.lengthsKey], url, log, onLoss: () => Promise.resolve() });
+    this.tracker = new RedisEpoch({
+      redis,
+      keyPrefix,
+      dataKeys: [this.objectsKey, this.lengthsKey],
+      url,
+      log,
+      onLoss: () => Promise.resolve(),
+    });
   }
 
   /** Connects, or throws an error naming --redis-url when Redis cannot be reached. */
@@ -78,16 +85,26 @@ export class RedisObjectStore implements ObjectStore {
       await redis.connect();
     } catch (err) {
       redis.disconnect();
-      throw new Error(`${optionName('redisUrl')}: cannot reach Redis at ${redactUrl(options.url)}: ${lastError || (err instanceof Error ? err.message : String(err))}`);
+      throw new Error(
+        `${optionName('redisUrl')}: cannot reach Redis at ${redactUrl(options.url)}: ${lastError || (err instanceof Error ? err.message : String(err))}`,
+      );
     }
     started = true;
     const volatile = await detectVolatile(redis);
-    const store = new RedisObjectStore(redis, volatile, redactUrl(options.url), options.keyPrefix ?? 'vswap:zswap:', log);
+    const store = new RedisObjectStore(
+      redis,
+      volatile,
+      redactUrl(options.url),
+      options.keyPrefix ?? 'vswap:zswap:',
+      log,
+    );
     try {
       await store.tracker.open();
     } catch (err) {
       redis.disconnect();
-      throw new Error(`${optionName('redisUrl')}: Redis at ${store.url} refused the start-up commands: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `${optionName('redisUrl')}: Redis at ${store.url} refused the start-up commands: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     let wasReady = true;
     redis.on('close', () => {
@@ -138,7 +155,16 @@ export class RedisObjectStore implements ObjectStore {
     }
     let seq: unknown;
     try {
-      seq = (await this.exec(this.redis.multi().incr(this.tracker.seqKey).hset(this.objectsKey, ...objects).hset(this.lengthsKey, ...lengths), 'store'))[0];
+      seq = (
+        await this.exec(
+          this.redis
+            .multi()
+            .incr(this.tracker.seqKey)
+            .hset(this.objectsKey, ...objects)
+            .hset(this.lengthsKey, ...lengths),
+          'store',
+        )
+      )[0];
     } catch (err) {
       this.held -= this.stagedBytes;
       throw err;
@@ -172,7 +198,14 @@ export class RedisObjectStore implements ObjectStore {
 
   async remove(handles: readonly number[], _locations: readonly number[], lengths: readonly number[]): Promise<void> {
     const fields = handles.map(String);
-    const res = await this.exec(this.redis.multi().incr(this.tracker.seqKey).hdel(this.objectsKey, ...fields).hdel(this.lengthsKey, ...fields), 'delete');
+    const res = await this.exec(
+      this.redis
+        .multi()
+        .incr(this.tracker.seqKey)
+        .hdel(this.objectsKey, ...fields)
+        .hdel(this.lengthsKey, ...fields),
+      'delete',
+    );
     for (const len of lengths) this.held -= len;
     // A loss seen here is reported by the next checkEpoch().
     await this.tracker.afterWrite(res[0]);
@@ -203,7 +236,10 @@ export class RedisObjectStore implements ObjectStore {
     for (const [field, value] of Object.entries(all)) {
       // "length:tag" ("length" alone from before tags).
       const colon = value.indexOf(':');
-      const entry = colon < 0 ? { handle: Number(field), length: Number(value), tag: 0 } : { handle: Number(field), length: Number(value.slice(0, colon)), tag: Number(value.slice(colon + 1)) };
+      const entry =
+        colon < 0
+          ? { handle: Number(field), length: Number(value), tag: 0 }
+          : { handle: Number(field), length: Number(value.slice(0, colon)), tag: Number(value.slice(colon + 1)) };
       out.push(entry);
       held += entry.length;
     }

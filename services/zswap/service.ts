@@ -25,7 +25,9 @@ export function zswapBackendImplementation(zswap: Zswap, log: Logger): BackendHa
   return {
     Put: unary(log, 'Put', async (req) => zswap.put(req.pages, req.tags, req.epoch)),
     Get: unary(log, 'Get', async (req) => ({ pages: await zswap.get(req.handles, req.touch, req.epoch) })),
-    Delete: unary(log, 'Delete', async (req) => zswap.delete(req.handles, reasonName(req.reason), req.ignoreMissing, req.epoch)),
+    Delete: unary(log, 'Delete', async (req) =>
+      zswap.delete(req.handles, reasonName(req.reason), req.ignoreMissing, req.epoch),
+    ),
     Info: unary(log, 'Info', async () => zswap.info()),
     Stats: unary(log, 'Stats', () => zswap.stats()),
     Coldest: unary(log, 'Coldest', async (req) => ({ entries: await zswap.coldest(req.maxEntries) })),

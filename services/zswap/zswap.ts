@@ -8,7 +8,14 @@
  * alone (a FIFO lock): a batch either happens or, on a bad request or a failed
  * store, changes nothing.
  */
-import { dataLoss, failedPrecondition, invalidArgument, notFound, resourceExhausted, unavailable } from '../common/errors';
+import {
+  dataLoss,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+  resourceExhausted,
+  unavailable,
+} from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { ReconcileSession } from '../common/reconcile-server';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
@@ -32,7 +39,12 @@ export interface ZswapOptions {
   log: Logger;
 }
 
-export type PutOutcomeName = 'PUT_STORED' | 'PUT_REJECT_COMPRESS_POOR' | 'PUT_REJECT_COMPRESS_FAIL' | 'PUT_REJECT_ALLOC_FAIL' | 'PUT_POOL_LIMIT_HIT';
+export type PutOutcomeName =
+  | 'PUT_STORED'
+  | 'PUT_REJECT_COMPRESS_POOR'
+  | 'PUT_REJECT_COMPRESS_FAIL'
+  | 'PUT_REJECT_ALLOC_FAIL'
+  | 'PUT_POOL_LIMIT_HIT';
 
 export interface PutResult {
   handles: number[];
@@ -54,7 +66,8 @@ export interface ColdEntry {
   tag: number;
 }
 
-export type DeleteReasonName = 'DELETE_REASON_UNSPECIFIED' | 'DELETE_FREED' | 'DELETE_WRITTEN_BACK' | 'DELETE_MIGRATED' | 'DELETE_REPLACED';
+export type DeleteReasonName =
+  'DELETE_REASON_UNSPECIFIED' | 'DELETE_FREED' | 'DELETE_WRITTEN_BACK' | 'DELETE_MIGRATED' | 'DELETE_REPLACED';
 
 /** The kernel's zswap counters (debugfs and vmstat names). */
 export interface ZswapCounters {
@@ -88,7 +101,6 @@ export interface ZswapInfo {
   compressor: string;
 }
 
-
 export class Zswap {
   private readonly entries = new EntryTable();
   private readonly lru = new Lru();
@@ -118,7 +130,8 @@ export class Zswap {
     this.compressor = options.compressor;
     this.log = options.log;
     this.acceptBytes = Math.floor((options.poolLimitBytes * options.acceptThresholdPercent) / 100);
-    if (options.maxCompressedBytes > PAGE_SIZE) throw new RangeError(`maxCompressedBytes ${options.maxCompressedBytes} > ${PAGE_SIZE}`);
+    if (options.maxCompressedBytes > PAGE_SIZE)
+      throw new RangeError(`maxCompressedBytes ${options.maxCompressedBytes} > ${PAGE_SIZE}`);
   }
 
   /** Opens the pool over a store, taking over the entries a persistent store kept. */
@@ -128,7 +141,9 @@ export class Zswap {
     await z.recover();
     z.store.onReconnect(() => {
       // The store may have lost its data while away: find out before the next call.
-      z.exclusive(() => z.syncEpoch()).catch((err: unknown) => z.log.warn({ err }, 'epoch check after reconnect failed'));
+      z.exclusive(() => z.syncEpoch()).catch((err: unknown) =>
+        z.log.warn({ err }, 'epoch check after reconnect failed'),
+      );
     });
     return z;
   }
@@ -142,7 +157,8 @@ export class Zswap {
    */
   put(pages: readonly Buffer[], tags: readonly number[] = [], epoch = ''): Promise<PutResult> {
     checkPages(pages);
-    if (tags.length !== 0 && tags.length !== pages.length) throw invalidArgument(`${tags.length} tags for ${pages.length} pages: give one tag per page or none`);
+    if (tags.length !== 0 && tags.length !== pages.length)
+      throw invalidArgument(`${tags.length} tags for ${pages.length} pages: give one tag per page or none`);
     return this.exclusive(async () => {
       this.checkEpoch(epoch, 'Put');
       return this.putLocked(pages, tags, epoch);
@@ -220,7 +236,9 @@ export class Zswap {
     c.reject_compress_fail += compressFail;
     c.reject_alloc_fail += allocFail;
     if (added.length === 0 && limitHits > 0) {
-      throw resourceExhausted(`zswap pool limit: ${this.store.heldBytes()} of ${limit} bytes held, no page of the batch could be stored (accepting again below ${this.options.acceptThresholdPercent}%)`);
+      throw resourceExhausted(
+        `zswap pool limit: ${this.store.heldBytes()} of ${limit} bytes held, no page of the batch could be stored (accepting again below ${this.options.acceptThresholdPercent}%)`,
+      );
     }
     let committed;
     try {
@@ -236,7 +254,9 @@ export class Zswap {
       for (const id of added) this.entries.remove(id);
       await this.syncEpoch();
       this.checkEpoch(askedEpoch, 'Put');
-      throw unavailable(`the ${this.store.kind} store lost data while this Put was in flight (new epoch ${this.epoch}): retry`);
+      throw unavailable(
+        `the ${this.store.kind} store lost data while this Put was in flight (new epoch ${this.epoch}): retry`,
+      );
     }
     for (const id of added) this.lru.pushYoung(id);
     c.stored_incompressible_pages += incompressible;
@@ -257,7 +277,12 @@ export class Zswap {
     });
   }
 
-  delete(handles: readonly number[], reason: DeleteReasonName, ignoreMissing: boolean, epoch = ''): Promise<DeleteResult> {
+  delete(
+    handles: readonly number[],
+    reason: DeleteReasonName,
+    ignoreMissing: boolean,
+    epoch = '',
+  ): Promise<DeleteResult> {
     checkBatchSize(handles.length, 'handles');
     checkDistinct(handles, 'handle');
     return this.exclusive(async () => {
@@ -268,7 +293,8 @@ export class Zswap {
         const id = this.entries.lookup(h);
         if (id >= 0) ids.push(id);
         else if (ignoreMissing) missing.push(h);
-        else throw notFound(`handle ${h} is not stored in zswap (never stored, already deleted, or lost with a restart)`);
+        else
+          throw notFound(`handle ${h} is not stored in zswap (never stored, already deleted, or lost with a restart)`);
       }
       await this.removeEntries(ids);
       if (reason === 'DELETE_WRITTEN_BACK') this.counters.written_back_pages += ids.length;
@@ -319,7 +345,8 @@ export class Zswap {
             if (named[id] === 0 && this.entries.isLive(id) && this.entries.bornAt(id) < since) orphans.push(id);
           }
           for (let i = 0; i < orphans.length; i += MAX_BATCH) await this.removeEntries(orphans.slice(i, i + MAX_BATCH));
-          if (orphans.length > 0) this.log.info({ deleted: orphans.length }, 'reconcile deleted entries nobody references');
+          if (orphans.length > 0)
+            this.log.info({ deleted: orphans.length }, 'reconcile deleted entries nobody references');
           return orphans.length;
         }),
     };
@@ -367,7 +394,9 @@ export class Zswap {
   /** '' = unchecked; any other epoch than the current one is FAILED_PRECONDITION. */
   private checkEpoch(asked: string, what: string): void {
     if (asked !== '' && asked !== this.epoch) {
-      throw failedPrecondition(`${what} names epoch ${asked}, but this zswap is in epoch ${this.epoch} (its store lost data since): reconcile first`);
+      throw failedPrecondition(
+        `${what} names epoch ${asked}, but this zswap is in epoch ${this.epoch} (its store lost data since): reconcile first`,
+      );
     }
   }
 
@@ -382,7 +411,10 @@ export class Zswap {
     const ids = new Array<number>(handles.length);
     for (let i = 0; i < handles.length; i++) {
       const id = this.entries.lookup(handles[i]!);
-      if (id < 0) throw notFound(`handle ${handles[i]} is not stored in zswap (never stored, already deleted, or lost with a restart)`);
+      if (id < 0)
+        throw notFound(
+          `handle ${handles[i]} is not stored in zswap (never stored, already deleted, or lost with a restart)`,
+        );
       ids[i] = id;
     }
     return ids;
@@ -404,7 +436,8 @@ export class Zswap {
         // unknown now) or this one object is gone or damaged.
         if (await this.syncEpoch()) {
           this.checkEpoch(askedEpoch, 'Get');
-          if (this.entries.lookup(handles[i]!) < 0) throw notFound(`handle ${handles[i]} is not stored in zswap: the ${this.store.kind} store lost its data`);
+          if (this.entries.lookup(handles[i]!) < 0)
+            throw notFound(`handle ${handles[i]} is not stored in zswap: the ${this.store.kind} store lost its data`);
           throw unavailable(`the ${this.store.kind} store lost data during this read (new epoch ${this.epoch}): retry`);
         }
         throw dataLoss(`handle ${handles[i]}: the ${this.store.kind} store no longer holds its object`);
@@ -417,7 +450,9 @@ export class Zswap {
         } catch (err) {
           this.counters.decompress_fail++;
           this.log.error({ err, handle: handles[i] }, 'decompression failed');
-          throw dataLoss(`handle ${handles[i]}: cannot decompress its ${object.length}-byte ${this.compressor.name} object`);
+          throw dataLoss(
+            `handle ${handles[i]}: cannot decompress its ${object.length}-byte ${this.compressor.name} object`,
+          );
         }
       }
       pages[i] = page;
@@ -476,7 +511,10 @@ export class Zswap {
       );
     }
     this.full = this.store.heldBytes() >= this.options.poolLimitBytes;
-    this.log.warn({ to: check.epoch, before, kept: this.entries.size, dropped: stale.length }, 'the store lost data: new epoch, kept what it still holds');
+    this.log.warn(
+      { to: check.epoch, before, kept: this.entries.size, dropped: stale.length },
+      'the store lost data: new epoch, kept what it still holds',
+    );
     return true;
   }
 
@@ -496,6 +534,10 @@ export class Zswap {
     this.entries.rebuildFreeList();
     // A store taken over at (or above) its limit starts out refusing, as if it had just filled up.
     this.full = this.store.heldBytes() >= this.options.poolLimitBytes;
-    if (recovered.length > 0) this.log.info({ entries: recovered.length - skipped, bytes: this.store.heldBytes() }, 'took over the entries the store kept');
+    if (recovered.length > 0)
+      this.log.info(
+        { entries: recovered.length - skipped, bytes: this.store.heldBytes() },
+        'took over the entries the store kept',
+      );
   }
 }

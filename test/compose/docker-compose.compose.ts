@@ -48,7 +48,10 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
   beforeAll(async () => {
     const port = await freePort();
     const promPort = await freePort();
-    project = new ComposeProject(command!, `vswaptest${process.pid}`, { VSWAP_PUBLISH_PORT: String(port), VSWAP_PUBLISH_PROMETHEUS_PORT: String(promPort) });
+    project = new ComposeProject(command!, `vswaptest${process.pid}`, {
+      VSWAP_PUBLISH_PORT: String(port),
+      VSWAP_PUBLISH_PROMETHEUS_PORT: String(promPort),
+    });
     cliEnv = { VSWAP_ADDRESS: `127.0.0.1:${port}` };
     promUrl = `http://127.0.0.1:${promPort}`;
     const t0 = Date.now();
@@ -60,7 +63,9 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
       project.compose(['down', '-v', '--remove-orphans']);
       throw err;
     }
-    figures.imageBytes = Number(run('docker', ['image', 'inspect', 'vswap:latest', '--format', '{{.Size}}']).stdout.trim());
+    figures.imageBytes = Number(
+      run('docker', ['image', 'inspect', 'vswap:latest', '--format', '{{.Size}}']).stdout.trim(),
+    );
     client = new VswapClient({ address: cliEnv.VSWAP_ADDRESS!, deadlineMs: 30_000 });
   });
 
@@ -68,7 +73,9 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     client?.close();
     if (!project) return;
     // Kept for a failure's diagnosis: every service's log of this run.
-    const logs = run(project.command[0]!, [...project.command.slice(1), '-p', project.project, 'logs', '--no-color'], { env: project.env });
+    const logs = run(project.command[0]!, [...project.command.slice(1), '-p', project.project, 'logs', '--no-color'], {
+      env: project.env,
+    });
     fs.writeFileSync(path.join(os.tmpdir(), `${project.project}.log`), logs.stdout + logs.stderr);
     project.compose(['down', '-v', '--remove-orphans']);
     process.stdout.write(`compose figures: ${JSON.stringify(figures)}\n`);
@@ -79,7 +86,10 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     const kept = w.slots.map((slot, i) => ({ slot, page: w.pages[i]! })).filter((e) => !lost.has(e.slot));
     for (let i = 0; i < kept.length; i += 128) {
       const chunk = kept.slice(i, i + 128);
-      const got = await client.load(w.owner, chunk.map((e) => e.slot));
+      const got = await client.load(
+        w.owner,
+        chunk.map((e) => e.slot),
+      );
       chunk.forEach((e, k) => expect(got[k]!.equals(e.page), `slot ${e.slot} reads back its page`).toBe(true));
     }
     for (const slot of lost) {
@@ -87,7 +97,9 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
         () => undefined,
         (e: unknown) => e,
       );
-      expect(err instanceof VswapClientError && err.code === Status.DATA_LOSS, `slot ${slot} reads DATA_LOSS`).toBe(true);
+      expect(err instanceof VswapClientError && err.code === Status.DATA_LOSS, `slot ${slot} reads DATA_LOSS`).toBe(
+        true,
+      );
     }
   }
 
@@ -103,9 +115,18 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
   it('serves the CLI from the host: swaps, bench --keep, stats, swapoff and swapon zswap', () => {
     const swaps = cli('swaps', '--json');
     const backends = (JSON.parse(swaps) as { backends: { name: string; state: string }[] }).backends;
-    expect(backends.map((b) => `${b.name}:${b.state}`).sort()).toEqual(['remote:active', 'swapfile:active', 'zswap:active']);
+    expect(backends.map((b) => `${b.name}:${b.state}`).sort()).toEqual([
+      'remote:active',
+      'swapfile:active',
+      'zswap:active',
+    ]);
 
-    const bench = JSON.parse(cli('bench', '--keep', '--duration', '5s', '--json')) as { pagesPerSecond: number; corruptions: number; lostPages: number; pagesOut: number };
+    const bench = JSON.parse(cli('bench', '--keep', '--duration', '5s', '--json')) as {
+      pagesPerSecond: number;
+      corruptions: number;
+      lostPages: number;
+      pagesOut: number;
+    };
     expect(bench.corruptions).toBe(0);
     expect(bench.lostPages).toBe(0);
     expect(bench.pagesOut).toBeGreaterThan(0);
@@ -114,10 +135,16 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     const stats = JSON.parse(cli('stats', '--json')) as { used_slots: number };
     expect(stats.used_slots).toBeGreaterThan(0);
     expect(cli('swapoff', 'zswap', '--quiet')).toMatch(/zswap/);
-    const off = (JSON.parse(cli('swaps', '--json')) as { backends: { name: string; state: string; usedPages: number }[] }).backends.find((b) => b.name === 'zswap')!;
+    const off = (
+      JSON.parse(cli('swaps', '--json')) as { backends: { name: string; state: string; usedPages: number }[] }
+    ).backends.find((b) => b.name === 'zswap')!;
     expect(off.state).toBe('off');
     cli('swapon', 'zswap', '--priority', '0');
-    expect((JSON.parse(cli('swaps', '--json')) as { backends: { name: string; state: string }[] }).backends.find((b) => b.name === 'zswap')!.state).toBe('active');
+    expect(
+      (JSON.parse(cli('swaps', '--json')) as { backends: { name: string; state: string }[] }).backends.find(
+        (b) => b.name === 'zswap',
+      )!.state,
+    ).toBe('active');
   });
 
   it('resolves every slot to the same bytes after the coordinator container restarts (journal on its volume)', async () => {
@@ -182,8 +209,12 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
       if (up.length === VSWAP_SERVICES.length && up.every((s) => s.value[1] === '1')) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
-    expect(up.map((s) => `${s.metric.instance}=${s.value[1]}`).sort()).toEqual(VSWAP_SERVICES.map((s) => `${s}:9464=1`).sort());
-    const res = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('sum(vswap_pages)')}`)).json()) as { data: { result: { value: [number, string] }[] } };
+    expect(up.map((s) => `${s.metric.instance}=${s.value[1]}`).sort()).toEqual(
+      VSWAP_SERVICES.map((s) => `${s}:9464=1`).sort(),
+    );
+    const res = (await (
+      await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('sum(vswap_pages)')}`)
+    ).json()) as { data: { result: { value: [number, string] }[] } };
     expect(Number(res.data.result[0]?.value[1])).toBeGreaterThan(0);
   });
 

@@ -12,8 +12,18 @@ export interface CommandResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CommandResult {
-  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, encoding: 'utf8', timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 });
+export function run(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CommandResult {
+  const r = spawnSync(cmd, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
@@ -34,8 +44,12 @@ export class ComposeProject {
 
   /** Runs a compose subcommand; throws with its output when it fails. */
   compose(args: string[], timeoutMs = 600_000): string {
-    const r = run(this.command[0]!, [...this.command.slice(1), '-p', this.project, ...args], { env: this.env, timeoutMs });
-    if (r.status !== 0) throw new Error(`${this.command.join(' ')} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const r = run(this.command[0]!, [...this.command.slice(1), '-p', this.project, ...args], {
+      env: this.env,
+      timeoutMs,
+    });
+    if (r.status !== 0)
+      throw new Error(`${this.command.join(' ')} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   }
 
@@ -64,9 +78,14 @@ export class ComposeProject {
     const t0 = Date.now();
     for (;;) {
       const cs = this.containers(false);
-      const ok = services.every((s) => cs.some((c) => c.service === s && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')));
+      const ok = services.every((s) =>
+        cs.some((c) => c.service === s && c.state === 'running' && (c.health === 'healthy' || c.health === 'none')),
+      );
       if (ok) return Date.now() - t0;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`not healthy after ${timeoutMs} ms: ${JSON.stringify(cs)}\n${this.compose(['logs', '--tail', '50'])}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(
+          `not healthy after ${timeoutMs} ms: ${JSON.stringify(cs)}\n${this.compose(['logs', '--tail', '50'])}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }

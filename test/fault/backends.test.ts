@@ -14,7 +14,10 @@ describe('fault suite: backends', () => {
     const r = await runFaults({ seed: 3, durationMs: 6000, nemeses: kinds });
     expectPassed(r, kinds);
     // Durable stores never lose: what was lost, the coordinator attributes to zswap only.
-    expect(Object.keys(r.lostByStore).filter((s) => s !== 'zswap'), r.history).toEqual([]);
+    expect(
+      Object.keys(r.lostByStore).filter((s) => s !== 'zswap'),
+      r.history,
+    ).toEqual([]);
   }, 150_000);
 
   it('SIGSTOP/SIGCONT of a backend and of Redis (hung peers)', async () => {

@@ -32,8 +32,12 @@ interface Answer {
 
 function call(client: grpc.Client, method: string, req: object): Promise<Answer> {
   return new Promise((resolve) => {
-    (client as unknown as Raw)[method]!.call(client, req, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res?: Record<string, unknown>) =>
-      resolve(err ? { code: err.code, details: err.details } : { code: S.OK, value: res }),
+    (client as unknown as Raw)[method]!.call(
+      client,
+      req,
+      { deadline: Date.now() + 10_000 },
+      (err: grpc.ServiceError | null, res?: Record<string, unknown>) =>
+        resolve(err ? { code: err.code, details: err.details } : { code: S.OK, value: res }),
     );
   });
 }
@@ -50,7 +54,12 @@ function rawGrpc(address: string, pathName: string, body: Buffer): Promise<{ sta
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${address}`);
     session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': pathName, 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': pathName,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     let status = -1;
     let message = '';
     const take = (h: http2.IncomingHttpHeaders): void => {
@@ -92,16 +101,31 @@ describe('bad input at scale', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-fuzz-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '8M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }] });
+    cluster = await LocalCluster.start({
+      dataDir: dir,
+      zswap: { poolBytes: '8M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384 }],
+    });
     const proto = loadVswapProto();
     coord = new proto.vswap.v1.VirtualSwap(cluster.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     // Backends of their own for the backend fuzz: a backend trusts its coordinator
     // with every handle, so random Deletes must not hit the cluster's.
     standalone = await Promise.all([
       startService({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0', '--pool-bytes', '8M'] }),
-      startService({ entry: 'services/swapfile/main.js', args: ['--listen', '127.0.0.1:0', '--path', path.join(dir, 'fuzz.swap'), '--capacity-pages', '4096'] }),
+      startService({
+        entry: 'services/swapfile/main.js',
+        args: ['--listen', '127.0.0.1:0', '--path', path.join(dir, 'fuzz.swap'), '--capacity-pages', '4096'],
+      }),
     ]);
-    workload = new Workload(cluster.client(), { processes: 3, pagesPerProcess: 256, memoryLimitPages: 64, seed: 77, durationMs: 600_000, ownerPrefix: 'fzwl', concurrency: 2 });
+    workload = new Workload(cluster.client(), {
+      processes: 3,
+      pagesPerProcess: 256,
+      memoryLimitPages: 64,
+      seed: 77,
+      durationMs: 600_000,
+      ownerPrefix: 'fzwl',
+      concurrency: 2,
+    });
     wlRun = workload.run(wlAbort.signal);
   }, 60_000);
 
@@ -120,7 +144,14 @@ describe('bad input at scale', () => {
     const freed: number[] = [];
     const victim = (): number[] => [...workload.liveReferences().keys()];
     const badOwners = ['', 'bad owner', 'x'.repeat(129), 'ünïcode', 'a;b'];
-    const documented = new Set([S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.PERMISSION_DENIED, S.FAILED_PRECONDITION, S.RESOURCE_EXHAUSTED]);
+    const documented = new Set([
+      S.OK,
+      S.INVALID_ARGUMENT,
+      S.NOT_FOUND,
+      S.PERMISSION_DENIED,
+      S.FAILED_PRECONDITION,
+      S.RESOURCE_EXHAUSTED,
+    ]);
 
     const slotArb: fc.Arbitrary<SlotPick> = fc.oneof(
       fc.constant({ kind: 'zero', pick: () => 0 }),
@@ -135,11 +166,34 @@ describe('bad input at scale', () => {
       { weight: 6, arbitrary: fc.integer({ min: 0, max: 2 }).map((k) => page(k)) },
       { weight: 1, arbitrary: fc.constantFrom(0, 1, 4095, 4097, 8192).map((n) => page(2, n)) },
     );
-    const pagesArb = fc.oneof({ weight: 8, arbitrary: fc.array(pageArb, { minLength: 0, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 513 }, () => page(0))) });
-    const slotsArb: fc.Arbitrary<SlotPick[]> = fc.oneof({ weight: 8, arbitrary: fc.array(slotArb, { minLength: 0, maxLength: 6 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 513 }, (_, i) => ({ kind: 'random', pick: () => i + 1 }))) });
-    const ownerArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...owners) }, { weight: 1, arbitrary: fc.constantFrom(...badOwners) });
+    const pagesArb = fc.oneof(
+      { weight: 8, arbitrary: fc.array(pageArb, { minLength: 0, maxLength: 6 }) },
+      { weight: 1, arbitrary: fc.constant(Array.from({ length: 513 }, () => page(0))) },
+    );
+    const slotsArb: fc.Arbitrary<SlotPick[]> = fc.oneof(
+      { weight: 8, arbitrary: fc.array(slotArb, { minLength: 0, maxLength: 6 }) },
+      {
+        weight: 1,
+        arbitrary: fc.constant(Array.from({ length: 513 }, (_, i) => ({ kind: 'random', pick: () => i + 1 }))),
+      },
+    );
+    const ownerArb = fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...owners) },
+      { weight: 1, arbitrary: fc.constantFrom(...badOwners) },
+    );
     const reqArb = fc.record({
-      method: fc.constantFrom('swapOut', 'allocate', 'store', 'load', 'duplicate', 'free', 'inspect', 'writeback', 'swapon', 'stats'),
+      method: fc.constantFrom(
+        'swapOut',
+        'allocate',
+        'store',
+        'load',
+        'duplicate',
+        'free',
+        'inspect',
+        'writeback',
+        'swapon',
+        'stats',
+      ),
       owner: ownerArb,
       pages: pagesArb,
       slots: slotsArb,
@@ -181,7 +235,10 @@ describe('bad input at scale', () => {
             break;
           case 'swapon':
             // An unknown name only; swapping a real backend on/off is the fault suite's job.
-            a = await call(coord, 'swapon', { backend: r.backend === 'zswap' ? 'no-such-backend' : r.backend, priority: 0 });
+            a = await call(coord, 'swapon', {
+              backend: r.backend === 'zswap' ? 'no-such-backend' : r.backend,
+              priority: 0,
+            });
             break;
           case 'stats':
             a = await call(coord, 'stats', { owner });
@@ -195,16 +252,24 @@ describe('bad input at scale', () => {
         // Request-wide checks decide first.
         const ownerMatters = !['writeback', 'swapon', 'stats'].includes(r.method);
         if (ownerMatters && badOwners.includes(owner)) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
-        if ((r.method === 'swapOut' || r.method === 'store') && r.pages.some((p) => p.length !== 4096)) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
-        if (['load', 'duplicate', 'free', 'inspect', 'store'].includes(r.method) && slots.length > 512) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
+        if ((r.method === 'swapOut' || r.method === 'store') && r.pages.some((p) => p.length !== 4096))
+          expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
+        if (['load', 'duplicate', 'free', 'inspect', 'store'].includes(r.method) && slots.length > 512)
+          expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
         if (r.method === 'swapon') expect(a.code, ctx).toBe(S.FAILED_PRECONDITION);
-        if (r.method === 'allocate' && (r.count === 0 || r.count === 513) && !badOwners.includes(owner)) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
+        if (r.method === 'allocate' && (r.count === 0 || r.count === 513) && !badOwners.includes(owner))
+          expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
         // One slot, nothing else wrong: the slot decides.
-        if (slots.length === 1 && owners.includes(owner) && ['load', 'duplicate', 'free', 'inspect'].includes(r.method)) {
+        if (
+          slots.length === 1 &&
+          owners.includes(owner) &&
+          ['load', 'duplicate', 'free', 'inspect'].includes(r.method)
+        ) {
           const kind = r.slots[0]!.kind;
           if (kind === 'zero' || kind === 'huge') expect(a.code, ctx).toBe(S.NOT_FOUND);
           if (kind === 'negative') expect([S.NOT_FOUND, S.INVALID_ARGUMENT], ctx).toContain(a.code);
-          if (kind === 'other-owner' && victim().includes(slots[0]!)) expect([S.PERMISSION_DENIED, S.NOT_FOUND], ctx).toContain(a.code);
+          if (kind === 'other-owner' && victim().includes(slots[0]!))
+            expect([S.PERMISSION_DENIED, S.NOT_FOUND], ctx).toContain(a.code);
         }
         // A failed request changes nothing.
         if (a.code !== S.OK && owners.includes(owner)) expect(await usedSlots(owner), ctx).toBe(before);
@@ -212,7 +277,8 @@ describe('bad input at scale', () => {
         if (a.code === S.OK && owners.includes(owner)) {
           const v = a.value as { slots?: (number | string)[]; counts?: number[] };
           if ((r.method === 'swapOut' || r.method === 'allocate') && v.slots) live[owner]!.push(...v.slots.map(Number));
-          const counts = r.method === 'free' ? v.counts : r.method === 'load' && r.release ? slots.map(() => -1) : undefined;
+          const counts =
+            r.method === 'free' ? v.counts : r.method === 'load' && r.release ? slots.map(() => -1) : undefined;
           if (counts) {
             const left = new Set(live[owner]);
             for (const s of slots) {
@@ -255,27 +321,45 @@ describe('bad input at scale', () => {
     for (const svc of standalone) {
       const b = new proto.vswap.v1.Backend(svc.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
       const stored: number[] = [];
-      const handleArb = fc.oneof(fc.constant(0), fc.constant(2 ** 53), fc.integer({ min: 1, max: 100_000 }), fc.nat().map((n) => stored[n % Math.max(1, stored.length)] ?? 1));
+      const handleArb = fc.oneof(
+        fc.constant(0),
+        fc.constant(2 ** 53),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.nat().map((n) => stored[n % Math.max(1, stored.length)] ?? 1),
+      );
       const documented = new Set([S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.RESOURCE_EXHAUSTED]);
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom('put', 'get', 'delete', 'coldest', 'info'),
-          fc.array(fc.oneof({ weight: 5, arbitrary: fc.constant(4096) }, { weight: 1, arbitrary: fc.constantFrom(0, 4095, 4097) }), { maxLength: 5 }),
-          fc.oneof({ weight: 8, arbitrary: fc.array(handleArb, { maxLength: 5 }) }, { weight: 1, arbitrary: fc.constant(Array.from({ length: 513 }, (_, i) => i + 1)) }),
+          fc.array(
+            fc.oneof(
+              { weight: 5, arbitrary: fc.constant(4096) },
+              { weight: 1, arbitrary: fc.constantFrom(0, 4095, 4097) },
+            ),
+            { maxLength: 5 },
+          ),
+          fc.oneof(
+            { weight: 8, arbitrary: fc.array(handleArb, { maxLength: 5 }) },
+            { weight: 1, arbitrary: fc.constant(Array.from({ length: 513 }, (_, i) => i + 1)) },
+          ),
           fc.boolean(),
           async (method, sizes, handles, flag) => {
             let a: Answer;
             if (method === 'put') a = await call(b, 'put', { pages: sizes.map((n, i) => page(i % 3, n)) });
             else if (method === 'get') a = await call(b, 'get', { handles, touch: flag });
-            else if (method === 'delete') a = await call(b, 'delete', { handles, reason: 'DELETE_FREED', ignoreMissing: flag });
+            else if (method === 'delete')
+              a = await call(b, 'delete', { handles, reason: 'DELETE_FREED', ignoreMissing: flag });
             else if (method === 'coldest') a = await call(b, 'coldest', { maxPages: handles.length * 100 });
             else a = await call(b, 'info', {});
             const ctx = `${svc.address} ${method} sizes=${sizes} handles=${JSON.stringify(handles)} flag=${flag} -> ${S[a.code]} ${a.details ?? ''}`;
             expect(documented.has(a.code), ctx).toBe(true);
             if (method === 'put' && sizes.some((n) => n !== 4096)) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
-            if ((method === 'get' || method === 'delete') && handles.length > 512) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
-            if (method === 'get' && handles.length === 1 && (handles[0] === 0 || handles[0] === 2 ** 53)) expect([S.NOT_FOUND, S.INVALID_ARGUMENT], ctx).toContain(a.code);
-            if (method === 'put' && a.code === S.OK) stored.push(...((a.value as { handles: (number | string)[] }).handles.map(Number).filter((h) => h > 0)));
+            if ((method === 'get' || method === 'delete') && handles.length > 512)
+              expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
+            if (method === 'get' && handles.length === 1 && (handles[0] === 0 || handles[0] === 2 ** 53))
+              expect([S.NOT_FOUND, S.INVALID_ARGUMENT], ctx).toContain(a.code);
+            if (method === 'put' && a.code === S.OK)
+              stored.push(...(a.value as { handles: (number | string)[] }).handles.map(Number).filter((h) => h > 0));
           },
         ),
         { numRuns: 150, seed: 99 },
@@ -296,7 +380,10 @@ describe('bad input at scale', () => {
       ['field with a length past the end', frame(Buffer.from([0x12, 0x7f, 0x01, 0x02]))],
       ['truncated length prefix', Buffer.from([0x00, 0x00, 0x00])],
       ['declared length longer than the body', frame(Buffer.from([0x0a, 0x01, 0x61]), 1000)],
-      ['compressed flag without an encoding', Buffer.concat([Buffer.from([0x01]), frame(Buffer.from([0x0a, 0x00])).subarray(1)])],
+      [
+        'compressed flag without an encoding',
+        Buffer.concat([Buffer.from([0x01]), frame(Buffer.from([0x0a, 0x00])).subarray(1)]),
+      ],
       ['no message at all', Buffer.alloc(0)],
     ];
     const seen: string[] = [];
@@ -306,7 +393,10 @@ describe('bad input at scale', () => {
         seen.push(`${t.path} ${name}: ${S[r.status] ?? r.status} ${r.message}`);
         // grpc-js answers an unparseable or incomplete request with INTERNAL or UNIMPLEMENTED
         // ("Error deserializing request", "received no message"); never OK, never silence.
-        expect([S.INTERNAL, S.UNIMPLEMENTED, S.INVALID_ARGUMENT, S.RESOURCE_EXHAUSTED], `${t.path} ${name}: ${r.status} ${r.message}`).toContain(r.status);
+        expect(
+          [S.INTERNAL, S.UNIMPLEMENTED, S.INVALID_ARGUMENT, S.RESOURCE_EXHAUSTED],
+          `${t.path} ${name}: ${r.status} ${r.message}`,
+        ).toContain(r.status);
       }
     }
     // Still serving: a real request works on each service.

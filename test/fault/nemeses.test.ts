@@ -35,11 +35,14 @@ describe('fault suite: stores and the journal losing data', () => {
     const kinds: NemesisKind[] = ['redis-wipe', 'redis-rollback'];
     const r = await runFaults({ seed: 5, durationMs: 6000, nemeses: kinds });
     expectPassed(r, kinds);
-    expect(Object.keys(r.lostByStore).filter((s) => s !== 'remote0'), r.history).toEqual([]);
+    expect(
+      Object.keys(r.lostByStore).filter((s) => s !== 'remote0'),
+      r.history,
+    ).toEqual([]);
   }, 150_000);
 
   // Regression: before c7b8c45 the coordinator died of an uncaught EFBIG when its journal could not grow.
-  it('a full disk under the coordinator\'s journal: mutations fail with RESOURCE_EXHAUSTED or UNAVAILABLE, the coordinator stays up and readable', async () => {
+  it("a full disk under the coordinator's journal: mutations fail with RESOURCE_EXHAUSTED or UNAVAILABLE, the coordinator stays up and readable", async () => {
     const kinds: NemesisKind[] = ['journal-disk-full'];
     const r = await runFaults({ seed: 5, durationMs: 5000, nemeses: kinds });
     expectPassed(r, kinds);

@@ -22,7 +22,12 @@ describe('fault suite: network and coordinator', () => {
   }, 150_000);
 
   it('coordinator kill -9, pause, and restart during writeback and during swapoff: recovers every acknowledged page', async () => {
-    const kinds: NemesisKind[] = ['kill-coordinator', 'pause-coordinator', 'restart-during-writeback', 'restart-during-swapoff'];
+    const kinds: NemesisKind[] = [
+      'kill-coordinator',
+      'pause-coordinator',
+      'restart-during-writeback',
+      'restart-during-swapoff',
+    ];
     const r = await runFaults({ seed: 4, durationMs: 6000, nemeses: kinds });
     expectPassed(r, kinds);
     expect(r.pagesLost, r.history).toBe(0);

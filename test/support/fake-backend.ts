@@ -96,7 +96,11 @@ export class FakeBackend implements BackendCalls {
     const list = this.holds.get(method) ?? [];
     list.push({ at, arrived, gate });
     this.holds.set(method, list);
-    return { reached, release: () => open(), fail: (code, details = 'failed by the test') => shut(new FakeServiceError(code, details)) };
+    return {
+      reached,
+      release: () => open(),
+      fail: (code, details = 'failed by the test') => shut(new FakeServiceError(code, details)),
+    };
   }
 
   /** Fails the next call of `method` with `code` before it touches the store. */
@@ -139,7 +143,8 @@ export class FakeBackend implements BackendCalls {
   }
 
   private checkEpoch(epoch: string | undefined): void {
-    if (this.checksEpochs && epoch && epoch !== this.epoch) throw new FakeServiceError(Status.FAILED_PRECONDITION, `epoch ${epoch} is not the current epoch ${this.epoch}`);
+    if (this.checksEpochs && epoch && epoch !== this.epoch)
+      throw new FakeServiceError(Status.FAILED_PRECONDITION, `epoch ${epoch} is not the current epoch ${this.epoch}`);
   }
 
   private newHandle(): number {
@@ -195,7 +200,8 @@ export class FakeBackend implements BackendCalls {
     return this.run('delete', { handles, reason, ignoreMissing, epoch }, () => {
       this.checkEpoch(epoch);
       const missing = handles.filter((h) => !this.entries.has(h));
-      if (missing.length > 0 && !ignoreMissing) throw new FakeServiceError(Status.NOT_FOUND, `handle ${missing[0]} not found`);
+      if (missing.length > 0 && !ignoreMissing)
+        throw new FakeServiceError(Status.NOT_FOUND, `handle ${missing[0]} not found`);
       let deleted = 0;
       for (const h of handles) if (this.entries.delete(h)) deleted++;
       return { deleted, missing: ignoreMissing ? missing : [] };
@@ -225,7 +231,9 @@ export class FakeBackend implements BackendCalls {
 
   coldest(maxEntries: number): Promise<ColdestResponse__Output> {
     return this.run('coldest', { maxEntries }, () => ({
-      entries: [...this.entries].slice(0, maxEntries).map(([handle, e]) => ({ handle, page: Buffer.from(e.page), tag: e.tag })),
+      entries: [...this.entries]
+        .slice(0, maxEntries)
+        .map(([handle, e]) => ({ handle, page: Buffer.from(e.page), tag: e.tag })),
     }));
   }
 
@@ -267,7 +275,11 @@ export async function startOverFakes(
 ): Promise<FakeCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-fake-'));
   const byName = new Map(backends.map((b) => [b.name, b.fake]));
-  const specs: BackendSpec[] = backends.map((b) => ({ name: b.name, address: `fake:${b.name}`, priority: b.priority ?? 0 }));
+  const specs: BackendSpec[] = backends.map((b) => ({
+    name: b.name,
+    address: `fake:${b.name}`,
+    priority: b.priority ?? 0,
+  }));
   const coordinator = await Coordinator.start({
     dataDir: dir,
     backends: specs,

@@ -39,14 +39,23 @@ export class Prometheus {
       `  scrape_interval: ${intervalS}s`,
       `  scrape_timeout: ${intervalS}s`,
       'scrape_configs:',
-      ...Object.entries(jobs).flatMap(([job, targets]) => [`  - job_name: ${JSON.stringify(job)}`, '    static_configs:', `      - targets: ${JSON.stringify(targets)}`]),
+      ...Object.entries(jobs).flatMap(([job, targets]) => [
+        `  - job_name: ${JSON.stringify(job)}`,
+        '    static_configs:',
+        `      - targets: ${JSON.stringify(targets)}`,
+      ]),
       '',
     ].join('\n');
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
     const port = await freePort();
     const child = spawn(
       PROMETHEUS_BIN,
-      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let out = '';
@@ -55,7 +64,10 @@ export class Prometheus {
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`prometheus exited at start: ${out}`);
-      const ok = await fetch(`${prom.url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${prom.url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return prom;
       if (Date.now() > deadline) {
         await prom.stop();
@@ -68,9 +80,14 @@ export class Prometheus {
   /** An instant query; the samples of its vector result. */
   async query(expr: string): Promise<PromSample[]> {
     const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success' || !body.data) throw new Error(`query ${expr} failed: ${body.error ?? res.status}`);
-    if (body.data.resultType !== 'vector') throw new Error(`query ${expr}: expected a vector, got ${body.data.resultType}`);
+    if (body.data.resultType !== 'vector')
+      throw new Error(`query ${expr}: expected a vector, got ${body.data.resultType}`);
     return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   }
 
@@ -89,7 +106,8 @@ export class Prometheus {
       const r = await this.query('min(timestamp(up))').catch(() => []);
       const upNow = await this.query('count(up == 1)').catch(() => []);
       if (r[0] && r[0].value * 1000 > since && upNow[0]?.value === this.targets) return;
-      if (Date.now() > deadline) throw new Error(`targets not all scraped since ${new Date(since).toISOString()}: ${this.output()}`);
+      if (Date.now() > deadline)
+        throw new Error(`targets not all scraped since ${new Date(since).toISOString()}: ${this.output()}`);
       await new Promise((res) => setTimeout(res, 200));
     }
   }

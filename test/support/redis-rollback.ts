@@ -16,7 +16,8 @@ export function snapshotRedis(redis: RedisServer): string {
 /** Crashes Redis and brings it back from an older snapshot (an older AOF restored by an operator or a failover). */
 export async function rollBackRedis(redis: RedisServer, snapshot: string): Promise<void> {
   await redis.kill();
-  for (const entry of fs.readdirSync(redis.dir)) fs.rmSync(path.join(redis.dir, entry), { recursive: true, force: true });
+  for (const entry of fs.readdirSync(redis.dir))
+    fs.rmSync(path.join(redis.dir, entry), { recursive: true, force: true });
   fs.cpSync(snapshot, redis.dir, { recursive: true });
   await redis.restart();
 }

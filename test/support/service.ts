@@ -34,7 +34,9 @@ export function startService(options: StartServiceOptions): Promise<StartedServi
 }
 
 /** Runs a service that is expected to refuse to start; returns exit code and stderr. */
-export async function expectStartFailure(options: StartServiceOptions): Promise<{ code: number | null; stderr: string }> {
+export async function expectStartFailure(
+  options: StartServiceOptions,
+): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [distPath(options.entry), ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

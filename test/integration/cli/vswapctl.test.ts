@@ -16,10 +16,15 @@ interface Run {
 
 function vswapctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, timeout: 50_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env: { ...process.env, ...env }, timeout: 50_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -31,7 +36,11 @@ describe('vswapctl against a real cluster', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-cli-'));
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '4M' }, swapfiles: [{ name: 'file0', capacityPages: 16384, priority: 5 }] });
+    cluster = await LocalCluster.start({
+      dataDir: dir,
+      zswap: { poolBytes: '4M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384, priority: 5 }],
+    });
     client = cluster.client();
     run = (...args) => vswapctl(['--address', cluster.address, ...args]);
   });
@@ -47,8 +56,24 @@ describe('vswapctl against a real cluster', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]!.split(/\s+/)).toEqual(['NAME', 'KIND', 'STORE', 'PRIO', 'STATE', 'SIZE', 'USED']);
-    expect(lines.find((l) => l.startsWith('zswap'))!.split(/\s+/)).toEqual(['zswap', 'zswap', 'memory', '0', 'active', '4M', '0B']);
-    expect(lines.find((l) => l.startsWith('file0'))!.split(/\s+/)).toEqual(['file0', 'swapfile', 'file', '5', 'active', '64M', '0B']);
+    expect(lines.find((l) => l.startsWith('zswap'))!.split(/\s+/)).toEqual([
+      'zswap',
+      'zswap',
+      'memory',
+      '0',
+      'active',
+      '4M',
+      '0B',
+    ]);
+    expect(lines.find((l) => l.startsWith('file0'))!.split(/\s+/)).toEqual([
+      'file0',
+      'swapfile',
+      'file',
+      '5',
+      'active',
+      '64M',
+      '0B',
+    ]);
     const j = await run('swaps', '--json');
     expect(j.code).toBe(0);
     const parsed = JSON.parse(j.stdout) as { backends: { name: string; capacity_pages: number }[] };
@@ -67,7 +92,11 @@ describe('vswapctl against a real cluster', () => {
   it('put then get returns the file byte for byte; inspect shows the slots; get --release frees them', async () => {
     const input = path.join(dir, 'in.bin');
     // Not a whole number of pages: text, zeros and random bytes.
-    const data = Buffer.concat([Buffer.from('hello vswap\n'.repeat(2000)), Buffer.alloc(8192), fs.readFileSync(process.execPath).subarray(0, 20_000)]);
+    const data = Buffer.concat([
+      Buffer.from('hello vswap\n'.repeat(2000)),
+      Buffer.alloc(8192),
+      fs.readFileSync(process.execPath).subarray(0, 20_000),
+    ]);
     fs.writeFileSync(input, data);
     const put = await run('put', '--owner', 'cli-a', input);
     expect(put.code).toBe(0);
@@ -76,12 +105,21 @@ describe('vswapctl against a real cluster', () => {
 
     const info = await run('inspect', '--owner', 'cli-a', '--json', ...runs);
     expect(info.code).toBe(0);
-    const slots = (JSON.parse(info.stdout) as { slots: { slot: number; count: number; owner: string; tier: string }[] }).slots;
+    const slots = (JSON.parse(info.stdout) as { slots: { slot: number; count: number; owner: string; tier: string }[] })
+      .slots;
     expect(slots).toHaveLength(Math.ceil(data.length / 4096));
     expect(slots.every((s) => s.count === 1 && s.owner === 'cli-a')).toBe(true);
     expect(slots.some((s) => s.tier === 'TIER_ZERO')).toBe(true);
     const table = await run('inspect', '--owner', 'cli-a', ...runs);
-    expect(table.stdout.split('\n')[0]!.split(/\s+/)).toEqual(['SLOT', 'COUNT', 'TIER', 'BACKEND', 'OWNER', 'CHECKSUM', 'CACHE']);
+    expect(table.stdout.split('\n')[0]!.split(/\s+/)).toEqual([
+      'SLOT',
+      'COUNT',
+      'TIER',
+      'BACKEND',
+      'OWNER',
+      'CHECKSUM',
+      'CACHE',
+    ]);
 
     const out = path.join(dir, 'out.bin');
     const get = await run('get', '--owner', 'cli-a', '--out', out, '--size', String(data.length), ...runs);
@@ -114,7 +152,16 @@ describe('vswapctl against a real cluster', () => {
 
   it('bad usage exits 2 with one line, and changes nothing', async () => {
     const before = await client.stats();
-    for (const args of [['inspect', '12'], ['inspect', '--owner', 'a', 'twelve'], ['frobnicate'], ['writeback', '--pages', '-3'], ['bench', '--pattern', 'spiral'], ['policy', 'o', '--zswap-writeback', 'maybe'], ['put', '--owner', 'a', path.join(dir, 'missing')], ['swaps', '--timeout', 'soon']]) {
+    for (const args of [
+      ['inspect', '12'],
+      ['inspect', '--owner', 'a', 'twelve'],
+      ['frobnicate'],
+      ['writeback', '--pages', '-3'],
+      ['bench', '--pattern', 'spiral'],
+      ['policy', 'o', '--zswap-writeback', 'maybe'],
+      ['put', '--owner', 'a', path.join(dir, 'missing')],
+      ['swaps', '--timeout', 'soon'],
+    ]) {
       const r = await run(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^vswapctl: /);
@@ -137,8 +184,13 @@ describe('vswapctl against a real cluster', () => {
     await client.swapOut('cli-stats', [Buffer.alloc(4096), Buffer.alloc(4096, 7)]);
     const r = await run('stats');
     expect(r.code).toBe(0);
-    for (const name of ['used_slots', 'stored_pages', 'pool_total_size', 'written_back_pages', 'TIER_ZSWAP']) expect(r.stdout).toContain(name);
-    const j = JSON.parse((await run('stats', '--owner', 'cli-stats', '--json')).stdout) as { used_slots: number; zswap: Record<string, number>; pages_by_tier: Record<string, number> };
+    for (const name of ['used_slots', 'stored_pages', 'pool_total_size', 'written_back_pages', 'TIER_ZSWAP'])
+      expect(r.stdout).toContain(name);
+    const j = JSON.parse((await run('stats', '--owner', 'cli-stats', '--json')).stdout) as {
+      used_slots: number;
+      zswap: Record<string, number>;
+      pages_by_tier: Record<string, number>;
+    };
     expect(j.used_slots).toBe(2);
     expect(j.pages_by_tier.TIER_ZERO).toBe(1);
     expect(typeof j.zswap.stored_pages).toBe('number');
@@ -149,7 +201,7 @@ describe('vswapctl against a real cluster', () => {
     for (const l of lines) expect(JSON.parse(l)).toHaveProperty('used_slots');
   });
 
-  it('writeback moves zswap pages down; policy shows and sets an owner\'s limits', async () => {
+  it("writeback moves zswap pages down; policy shows and sets an owner's limits", async () => {
     const text = Buffer.from('compressible '.repeat(400).slice(0, 4096));
     const { slots } = await client.swapOut('cli-wb', [text, Buffer.from(text).fill(65, 0, 10)]);
     const r = await run('writeback', '--pages', '10', '--owner', 'cli-wb', '--json');
@@ -158,14 +210,33 @@ describe('vswapctl against a real cluster', () => {
     expect((await client.inspect('cli-wb', slots)).map((s) => s.tier)).toEqual(['TIER_SWAPFILE', 'TIER_SWAPFILE']);
     expect((await run('writeback', '--pages', '5')).stdout).toMatch(/^wrote back \d+ pages\n$/);
 
-    const set = await run('policy', 'cli-pol', '--zswap-max', '100', '--zswap-writeback', 'off', '--swap-max', '50', '--json');
+    const set = await run(
+      'policy',
+      'cli-pol',
+      '--zswap-max',
+      '100',
+      '--zswap-writeback',
+      'off',
+      '--swap-max',
+      '50',
+      '--json',
+    );
     expect(set.code).toBe(0);
-    expect(JSON.parse(set.stdout)).toEqual({ owner: 'cli-pol', zswap_max_pages: 100, zswap_writeback: false, swap_max_pages: 50 });
+    expect(JSON.parse(set.stdout)).toEqual({
+      owner: 'cli-pol',
+      zswap_max_pages: 100,
+      zswap_writeback: false,
+      swap_max_pages: 50,
+    });
     const show = await run('policy', 'cli-pol');
     expect(show.stdout).toMatch(/zswap\.max\s+100 pages/);
     expect(show.stdout).toMatch(/zswap\.writeback\s+off/);
     expect(show.stdout).toMatch(/swap\.max\s+50 pages/);
-    expect(await client.getOwnerPolicy('cli-pol')).toMatchObject({ zswapMaxPages: 100, zswapWriteback: false, swapMaxPages: 50 });
+    expect(await client.getOwnerPolicy('cli-pol')).toMatchObject({
+      zswapMaxPages: 100,
+      zswapWriteback: false,
+      swapMaxPages: 50,
+    });
   });
 
   it('swapoff reports progress and turns the backend off with the data intact; swapon brings it back', async () => {
@@ -187,7 +258,10 @@ describe('vswapctl against a real cluster', () => {
 
     const on = await run('swapon', 'zswap', '--priority', '3');
     expect(on.code).toBe(0);
-    const row = (await run('swaps')).stdout.split('\n').find((l) => l.startsWith('zswap'))!.split(/\s+/);
+    const row = (await run('swaps')).stdout
+      .split('\n')
+      .find((l) => l.startsWith('zswap'))!
+      .split(/\s+/);
     expect(row[3]).toBe('3');
     expect(row[4]).toBe('active');
     const unknown = await run('swapoff', 'nope');
@@ -197,9 +271,28 @@ describe('vswapctl against a real cluster', () => {
   });
 
   it('bench runs a verified workload: a table, or exactly one JSON object with --json', async () => {
-    const r = await run('bench', '--duration', '1500ms', '--processes', '2', '--pages', '256', '--limit', '64', '--pattern', 'uniform', '--json');
+    const r = await run(
+      'bench',
+      '--duration',
+      '1500ms',
+      '--processes',
+      '2',
+      '--pages',
+      '256',
+      '--limit',
+      '64',
+      '--pattern',
+      'uniform',
+      '--json',
+    );
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { pagesPerSecond: number; corruptions: number; pagesOut: number; latency: Record<string, { p50Us: number }>; drain: { remaining: number } };
+    const report = JSON.parse(r.stdout) as {
+      pagesPerSecond: number;
+      corruptions: number;
+      pagesOut: number;
+      latency: Record<string, { p50Us: number }>;
+      drain: { remaining: number };
+    };
     expect(report.corruptions).toBe(0);
     expect(report.pagesOut).toBeGreaterThan(0);
     expect(report.latency.swapOut!.p50Us).toBeGreaterThan(0);

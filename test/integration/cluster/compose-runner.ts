@@ -129,7 +129,8 @@ export class ComposeRunner {
     const metrics = metricsPort(svc);
     let v = value.replace(/\b([A-Za-z0-9][A-Za-z0-9_.-]*):(\d+)\b/g, (whole, host: string, port: string) => {
       if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === own) return this.addressOf(name);
-      if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === metrics) return this.hostMap.get(`${name}:${metrics}`) ?? whole;
+      if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === metrics)
+        return this.hostMap.get(`${name}:${metrics}`) ?? whole;
       return this.hostMap.get(`${host}:${port}`) ?? whole;
     });
     for (const mount of svc.volumes ?? []) {
@@ -182,9 +183,15 @@ export class ComposeRunner {
       const dir = (vol && this.volumeDirs.get(vol)) ?? path.join(this.tmpDir, name);
       fs.mkdirSync(dir, { recursive: true });
       // The compose file's own arguments, then where this copy listens and keeps its files.
-      child = spawn('redis-server', [...command.slice(1), '--port', port, '--bind', '127.0.0.1', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn('redis-server', [...command.slice(1), '--port', port, '--bind', '127.0.0.1', '--dir', dir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } else if (command[0] === 'node') {
-      child = spawn(process.execPath, command.slice(1).map((a) => this.rewrite(name, a)), { cwd: REPO_ROOT, env: this.environment(name), stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(
+        process.execPath,
+        command.slice(1).map((a) => this.rewrite(name, a)),
+        { cwd: REPO_ROOT, env: this.environment(name), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } else {
       throw new Error(`service ${name}: command ${JSON.stringify(command)} is neither node nor redis-server`);
     }
@@ -221,12 +228,17 @@ export class ComposeRunner {
     for (;;) {
       const child = this.running.get(name)?.child;
       if (child && (child.exitCode !== null || child.signalCode !== null)) {
-        throw new Error(`service ${name} exited (${child.signalCode ?? child.exitCode}) before it was healthy:\n${this.running.get(name)?.log()}`);
+        throw new Error(
+          `service ${name} exited (${child.signalCode ?? child.exitCode}) before it was healthy:\n${this.running.get(name)?.log()}`,
+        );
       }
       const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 });
       if (r.status === 0) return;
       last = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}`;
-      if (Date.now() > deadline) throw new Error(`service ${name}: health check ${cmd.join(' ')} still failing after ${timeoutMs} ms: ${last}\n${this.running.get(name)?.log()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `service ${name}: health check ${cmd.join(' ')} still failing after ${timeoutMs} ms: ${last}\n${this.running.get(name)?.log()}`,
+        );
       await new Promise((res) => setTimeout(res, 250));
     }
   }

@@ -48,7 +48,8 @@ describe('docker-compose.yml', () => {
       expect(port, `${name} serves metrics`).toBeDefined();
       expect(promConfig, `${name} is scraped`).toContain(`"${name}:${port}"`);
     }
-    for (const svc of Object.values(compose.services)) for (const p of svc.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
+    for (const svc of Object.values(compose.services))
+      for (const p of svc.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
   });
 
   it('stops the coordinator before the backends, with time to write zswap back', () => {
@@ -77,7 +78,11 @@ describe('docker-compose.yml', () => {
     const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-slim/m);
     expect(dockerfile).toMatch(/RUN npm ci/);
-    const images = new Set(Object.entries(compose.services).filter(([n]) => n !== 'redis' && n !== 'prometheus').map(([, s]) => s.image));
+    const images = new Set(
+      Object.entries(compose.services)
+        .filter(([n]) => n !== 'redis' && n !== 'prometheus')
+        .map(([, s]) => s.image),
+    );
     expect(images.size).toBe(1);
     for (const [name, svc] of Object.entries(compose.services)) {
       if (svc.command?.[0] !== 'node') continue;
@@ -116,7 +121,9 @@ describe('docker-compose.yml services as local processes', () => {
       await new Promise((r) => setTimeout(r, 100));
       backends = await client.listBackends();
     }
-    const summary = backends.map((b) => ({ name: b.name, kind: b.kind, store: b.store, state: b.state, priority: b.priority })).sort((a, b) => a.name.localeCompare(b.name));
+    const summary = backends
+      .map((b) => ({ name: b.name, kind: b.kind, store: b.store, state: b.state, priority: b.priority }))
+      .sort((a, b) => a.name.localeCompare(b.name));
     expect(summary).toEqual([
       { name: 'remote', kind: 'swapfile', store: 'redis', state: 'active', priority: 0 },
       { name: 'swapfile', kind: 'swapfile', store: 'file', state: 'active', priority: 10 },
@@ -142,7 +149,8 @@ describe('docker-compose.yml services as local processes', () => {
     for await (const _ of client.swapoff('swapfile')) void _;
     for await (const _ of client.swapoff('zswap')) void _;
     const info = await client.inspect(owner, [...slots, ...contiguous.slots]);
-    for (const s of info) expect(s.tier === 'TIER_ZERO' || s.backend === 'remote', `slot ${s.slot} on ${s.backend}`).toBe(true);
+    for (const s of info)
+      expect(s.tier === 'TIER_ZERO' || s.backend === 'remote', `slot ${s.slot} on ${s.backend}`).toBe(true);
     const again = await client.load(owner, [...slots, ...contiguous.slots]);
     [...pages, ...big].forEach((p, i) => expect(again[i]!.equals(p), `page ${i} after swapoff`).toBe(true));
     const backends = await client.listBackends();
@@ -153,7 +161,7 @@ describe('docker-compose.yml services as local processes', () => {
     expect((await client.free(owner, [...slots, ...contiguous.slots])).every((c) => c === 0)).toBe(true);
   });
 
-  it('serves every vswap service\'s metrics where the compose file says', async () => {
+  it("serves every vswap service's metrics where the compose file says", async () => {
     const expected: Record<string, RegExp> = {
       coordinator: /^vswap_pswpout_total \d+$/m,
       zswap: /^vswap_zswap_stored_pages \d+$/m,

@@ -59,10 +59,14 @@ function alive(pid: number): boolean {
 /** Starts main.js; stopped after the current test unless `shared` (then the caller stops it). */
 async function startCluster(args: string[] = [], dataDir = tmpDir(), shared = false): Promise<Started> {
   const port = await freePort();
-  const child = spawn(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', dataDir, '--port', String(port), ...args], {
-    env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [distPath('clients/cluster/main.js'), '--data-dir', dataDir, '--port', String(port), ...args],
+    {
+      env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -118,7 +122,11 @@ describe('npm start', () => {
     // Everything under the one data directory.
     expect(fs.existsSync(path.join(s.dataDir, 'coordinator'))).toBe(true);
     expect(fs.existsSync(path.join(s.dataDir, 'swapfile.swap'))).toBe(true);
-    expect(fs.readdirSync(path.join(s.dataDir, 'logs')).sort()).toEqual(['coordinator.log', 'swapfile.log', 'zswap.log']);
+    expect(fs.readdirSync(path.join(s.dataDir, 'logs')).sort()).toEqual([
+      'coordinator.log',
+      'swapfile.log',
+      'zswap.log',
+    ]);
 
     s.child.kill('SIGINT');
     expect(await s.exited).toBe(0);
@@ -148,7 +156,9 @@ describe('npm start', () => {
   it('says so and stops the rest when one of its services dies', async () => {
     const s = await startCluster();
     const kids = childPids(s.child.pid!);
-    const zswapPid = kids.find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('services/zswap/main.js'));
+    const zswapPid = kids.find((pid) =>
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('services/zswap/main.js'),
+    );
     expect(zswapPid).toBeDefined();
     process.kill(zswapPid!, 'SIGKILL');
     expect(await s.exited).toBe(1);
@@ -160,14 +170,22 @@ describe('npm start', () => {
     const dataDir = tmpDir();
     const port = await freePort();
     // "true &&" keeps sh from exec'ing node: the shape of `npm run build && node ...`.
-    const sh = spawn('sh', ['-c', `true && exec_node() { "${process.execPath}" "$@"; }; exec_node ${distPath('clients/cluster/main.js')} --data-dir ${dataDir} --port ${port}`], {
-      env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        `true && exec_node() { "${process.execPath}" "$@"; }; exec_node ${distPath('clients/cluster/main.js')} --data-dir ${dataDir} --port ${port}`,
+      ],
+      {
+        env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     const deadline = Date.now() + 45_000;
-    while (!out.includes('Ctrl-C stops the cluster') && Date.now() < deadline && sh.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    while (!out.includes('Ctrl-C stops the cluster') && Date.now() < deadline && sh.exitCode === null)
+      await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('Ctrl-C stops the cluster');
     const [main] = childPids(sh.pid!);
     const everything = main === undefined ? [] : [main, ...childPids(main)];
@@ -203,7 +221,11 @@ describe('npm start', () => {
 
   it('rejects bad flags with a message, starting nothing', () => {
     const dataDir = tmpDir();
-    const r = spawnSync(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', dataDir, '--zswap-pool', 'lots'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [distPath('clients/cluster/main.js'), '--data-dir', dataDir, '--zswap-pool', 'lots'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/--zswap-pool/);
     expect(fs.readdirSync(dataDir)).toEqual([]);
@@ -225,7 +247,11 @@ describe('a running npm start', () => {
   });
 
   it('refuses a second cluster on the same data directory, and the first keeps running', async () => {
-    const r = spawnSync(process.execPath, [distPath('clients/cluster/main.js'), '--data-dir', s.dataDir, '--port', String(await freePort())], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [distPath('clients/cluster/main.js'), '--data-dir', s.dataDir, '--port', String(await freePort())],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/another vswap cluster \(pid \d+\) is using/);
     const client = new VswapClient({ address: `127.0.0.1:${s.port}` });
@@ -234,12 +260,24 @@ describe('a running npm start', () => {
   });
 
   it('healthcheck.js exits 0 for a serving service and 1 for an unknown service or when nothing answers', async () => {
-    const ok = spawnSync(process.execPath, [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${s.port}`, 'vswap.v1.VirtualSwap'], { encoding: 'utf8', timeout: 30_000 });
+    const ok = spawnSync(
+      process.execPath,
+      [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${s.port}`, 'vswap.v1.VirtualSwap'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain('SERVING');
-    const unknown = spawnSync(process.execPath, [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${s.port}`, 'no.such.Service'], { encoding: 'utf8', timeout: 30_000 });
+    const unknown = spawnSync(
+      process.execPath,
+      [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${s.port}`, 'no.such.Service'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(unknown.status).toBe(1);
-    const down = spawnSync(process.execPath, [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${await freePort()}`, '--timeout-ms', '1000'], { encoding: 'utf8', timeout: 30_000 });
+    const down = spawnSync(
+      process.execPath,
+      [distPath('clients/cluster/healthcheck.js'), `127.0.0.1:${await freePort()}`, '--timeout-ms', '1000'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(down.status).toBe(1);
     expect(down.stdout).toMatch(/UNAVAILABLE|DEADLINE_EXCEEDED/);
   });

@@ -34,14 +34,22 @@ describe('graceful stop with a stuck client', () => {
   it('exits after its grace period while a paused client keeps its connection open', { timeout: 60_000 }, async () => {
     const svc = await startService({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0'] });
     started.push(svc);
-    const client = spawn(process.execPath, ['-e', CLIENT, svc.address], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const client = spawn(process.execPath, ['-e', CLIENT, svc.address], {
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(client);
     await new Promise<void>((resolve, reject) => {
-      client.stdout.on('data', (d: Buffer) => (d.toString().includes('connected') ? resolve() : reject(new Error(d.toString()))));
+      client.stdout.on('data', (d: Buffer) =>
+        d.toString().includes('connected') ? resolve() : reject(new Error(d.toString())),
+      );
     });
     client.kill('SIGSTOP');
     svc.child.kill('SIGTERM');
-    const code = await Promise.race([svc.exited, new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000))]);
+    const code = await Promise.race([
+      svc.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000)),
+    ]);
     expect(code).toBe(0);
   });
 });

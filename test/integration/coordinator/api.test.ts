@@ -15,7 +15,9 @@ function rawClient(address: string): grpc.Client {
 /** A call without the SDK's splitting and checks. */
 function rawCall(client: grpc.Client, method: string, req: object): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: object, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>)[method]!;
+    const fn = (
+      client as unknown as Record<string, (r: object, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>
+    )[method]!;
     fn.call(client, req, (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res)));
   });
 }
@@ -25,7 +27,10 @@ describe('coordinator API over real backends', () => {
   let client: VswapClient;
 
   beforeEach(async () => {
-    client = await fx.start({ zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] }, 30_000);
+    client = await fx.start(
+      { zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] },
+      30_000,
+    );
   });
 
   it('swaps out a mix of pages and reads each back byte for byte, on the tier the policy picks', async () => {
@@ -114,10 +119,18 @@ describe('coordinator API over real backends', () => {
     // Raw requests the SDK would never send: 513 slots, an empty batch.
     const raw = rawClient(fx.cluster.address);
     try {
-      await expectCode(rawCall(raw, 'duplicate', { owner: 'alice', slots: Array.from({ length: 513 }, (_, i) => s0 + i) }), Status.INVALID_ARGUMENT, /513/);
+      await expectCode(
+        rawCall(raw, 'duplicate', { owner: 'alice', slots: Array.from({ length: 513 }, (_, i) => s0 + i) }),
+        Status.INVALID_ARGUMENT,
+        /513/,
+      );
       await expectCode(rawCall(raw, 'free', { owner: 'alice', slots: [] }), Status.INVALID_ARGUMENT, /no slots/);
       await expectCode(rawCall(raw, 'swapOut', { owner: 'alice', pages: [] }), Status.INVALID_ARGUMENT, /no pages/);
-      await expectCode(rawCall(raw, 'swapOut', { owner: 'alice', pages: Array.from({ length: 513 }, () => textPage(1)) }), Status.INVALID_ARGUMENT, /513/);
+      await expectCode(
+        rawCall(raw, 'swapOut', { owner: 'alice', pages: Array.from({ length: 513 }, () => textPage(1)) }),
+        Status.INVALID_ARGUMENT,
+        /513/,
+      );
       await expectCode(rawCall(raw, 'load', { owner: 'alice', slots: [s0, s0] }), Status.INVALID_ARGUMENT, /twice/);
     } finally {
       raw.close();

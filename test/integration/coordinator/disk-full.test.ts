@@ -43,7 +43,14 @@ describe('coordinator on a full disk', () => {
   }
 
   it('answers RESOURCE_EXHAUSTED with nothing changed, keeps serving reads, and takes writes again once there is room', async () => {
-    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--journal-fsync', 'always', '--backend-deadline-ms', '60000'] }, 60_000);
+    const c = await fx.start(
+      {
+        zswap: false,
+        swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+        coordinatorArgs: ['--journal-fsync', 'always', '--backend-deadline-ms', '60000'],
+      },
+      60_000,
+    );
     const pages = Array.from({ length: 8 }, () => randomPage());
     const { slots } = await c.swapOut('app', pages);
     await limitCoordinatorFiles(journalLogSize());
@@ -95,7 +102,11 @@ describe('coordinator on a full disk', () => {
     const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 1024 }] });
     expect((await c.setOwnerPolicy('app', { swapMaxPages: 5 })).swapMaxPages).toBe(5);
     await limitCoordinatorFiles(1);
-    await expectCode(c.setOwnerPolicy('app', { swapMaxPages: 50 }), Status.RESOURCE_EXHAUSTED, /owner policy not saved/);
+    await expectCode(
+      c.setOwnerPolicy('app', { swapMaxPages: 50 }),
+      Status.RESOURCE_EXHAUSTED,
+      /owner policy not saved/,
+    );
     expect((await c.getOwnerPolicy('app')).swapMaxPages).toBe(5);
     await limitCoordinatorFiles(undefined);
     expect((await c.setOwnerPolicy('app', { swapMaxPages: 7 })).swapMaxPages).toBe(7);
@@ -103,6 +114,8 @@ describe('coordinator on a full disk', () => {
     await fx.cluster.kill('coordinator', 'SIGKILL');
     await fx.cluster.startAgain('coordinator');
     expect((await c.getOwnerPolicy('app')).swapMaxPages).toBe(7);
-    expect(fs.readdirSync(path.join(fx.dir, 'coordinator')).filter((f) => f.startsWith('policies'))).toEqual(['policies.json']);
+    expect(fs.readdirSync(path.join(fx.dir, 'coordinator')).filter((f) => f.startsWith('policies'))).toEqual([
+      'policies.json',
+    ]);
   });
 });

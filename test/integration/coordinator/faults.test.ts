@@ -7,7 +7,11 @@ describe('slow and dead backends', () => {
   const fx = clusterPerTest();
 
   it('a hung zswap delays only the requests that need it; stores fall through to the swapfile', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
+    const c = await fx.start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'],
+    });
     const cluster = fx.cluster;
     const onZswap = await c.swapOut('app', [textPage(1), textPage(2)]);
     const onFile = await c.swapOut('app', [randomPage()]);
@@ -28,7 +32,11 @@ describe('slow and dead backends', () => {
   });
 
   it('answers UNAVAILABLE when no tier can be reached, and changes nothing', async () => {
-    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'] });
+    const c = await fx.start({
+      zswap: false,
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '300', '--poll-ms', '100'],
+    });
     const cluster = fx.cluster;
     const before = (await c.stats()).usedSlots;
     await cluster.kill('file0', 'SIGKILL');
@@ -49,7 +57,11 @@ describe('slow and dead backends', () => {
   });
 
   it('a Free that lands during an in-flight write releases the backend copy once the write completes; concurrent Loads share one read', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '20000'] });
+    const c = await fx.start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '20000'],
+    });
     const cluster = fx.cluster;
     const [slot] = await c.allocate('app', 1);
     cluster.pause('zswap');
@@ -85,7 +97,11 @@ describe('slow and dead backends', () => {
   });
 
   it('a Load whose page moved while its backend read hung reads it again from where it is now', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '1500'] });
+    const c = await fx.start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '1500'],
+    });
     const { slots, tiers } = await c.swapOut('app', [randomPage()]);
     expect(tiers).toEqual(['TIER_SWAPFILE']);
     fx.cluster.pause('file0');

@@ -35,8 +35,10 @@ function crashDuringSwitch(dir: string, step: (typeof SWITCH_STEPS)[number]): vo
     },
   );
   j.onSnapshot((w) => {
-    for (const r of names) if (r.type === RecordType.Owner || r.type === RecordType.Backend) w.name(r.type, r.id, r.name);
-    for (const r of live.values()) w.set(r.slot, r.ownerId, r.order, r.count, r.tier, r.backendId, r.handle, r.checksum);
+    for (const r of names)
+      if (r.type === RecordType.Owner || r.type === RecordType.Backend) w.name(r.type, r.id, r.name);
+    for (const r of live.values())
+      w.set(r.slot, r.ownerId, r.order, r.count, r.tier, r.backendId, r.handle, r.checksum);
   });
   expect(() => j.snapshot()).toThrow(JournalCrash);
 }
@@ -76,7 +78,9 @@ describe('coordinator journal on disk', () => {
       for (const [owner, pages] of want) {
         const slots = [...pages.keys()];
         const got = await c.load(owner, slots);
-        got.forEach((p, k) => expect(p.equals(pages.get(slots[k]!)!), `${owner} slot ${slots[k]} after a crash at ${step}`).toBe(true));
+        got.forEach((p, k) =>
+          expect(p.equals(pages.get(slots[k]!)!), `${owner} slot ${slots[k]} after a crash at ${step}`).toBe(true),
+        );
       }
       await expectCode(c.load('alice', [gone[0]!]), Status.PERMISSION_DENIED);
       expect((await c.stats()).usedSlots).toBe(want.get('alice')!.size + want.get('bob')!.size);
@@ -102,12 +106,18 @@ describe('coordinator journal on disk', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ServiceStartError);
-    expect((err as ServiceStartError).stderr).toContain(`journal file ${file} is corrupt at byte offset ${at}: record fails its CRC; a valid record follows`);
+    expect((err as ServiceStartError).stderr).toContain(
+      `journal file ${file} is corrupt at byte offset ${at}: record fails its CRC; a valid record follows`,
+    );
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
   });
 
   it('starts on a data directory written by the previous format and keeps every slot', async () => {
-    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE_V1, 'expected.json'), 'utf8')) as [number, string, number][];
+    const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE_V1, 'expected.json'), 'utf8')) as [
+      number,
+      string,
+      number,
+    ][];
     const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 1024 }] });
     await fx.cluster.kill('coordinator', 'SIGTERM');
     const dir = path.join(fx.dir, 'coordinator');

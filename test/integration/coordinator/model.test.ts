@@ -219,7 +219,15 @@ describe('coordinator against a reference model', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-model-'));
     // A small zswap pool so that random runs also exercise rejection and writeback.
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '256K' }, swapfiles: [{ name: 'f1', capacityPages: 8192, priority: 1 }, { name: 'f2', capacityPages: 8192, priority: 1 }], coordinatorArgs: ['--poll-ms', '50'] });
+    cluster = await LocalCluster.start({
+      dataDir: dir,
+      zswap: { poolBytes: '256K' },
+      swapfiles: [
+        { name: 'f1', capacityPages: 8192, priority: 1 },
+        { name: 'f2', capacityPages: 8192, priority: 1 },
+      ],
+      coordinatorArgs: ['--poll-ms', '50'],
+    });
     client = cluster.client();
   });
   afterAll(async () => {
@@ -232,9 +240,18 @@ describe('coordinator against a reference model', () => {
     const owner = fc.constantFrom(...OWNERS);
     const idx = fc.array(fc.nat(1000), { minLength: 1, maxLength: 12 });
     const commands = [
-      fc.tuple(owner, fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 40 }), fc.nat(1e6), fc.boolean()).map(([o, k, s, c]) => new SwapOut(o, k, s, c)),
+      fc
+        .tuple(
+          owner,
+          fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 40 }),
+          fc.nat(1e6),
+          fc.boolean(),
+        )
+        .map(([o, k, s, c]) => new SwapOut(o, k, s, c)),
       fc.tuple(owner, fc.integer({ min: 1, max: 20 })).map(([o, n]) => new Allocate(o, n)),
-      fc.tuple(owner, idx, fc.integer({ min: 0, max: 2 }), fc.nat(1e6)).map(([o, i, k, s]) => new StorePages(o, i, k, s)),
+      fc
+        .tuple(owner, idx, fc.integer({ min: 0, max: 2 }), fc.nat(1e6))
+        .map(([o, i, k, s]) => new StorePages(o, i, k, s)),
       fc.tuple(owner, idx).map(([o, i]) => new Duplicate(o, i)),
       fc.tuple(owner, idx).map(([o, i]) => new Free(o, i)),
       fc.tuple(owner, idx, fc.boolean()).map(([o, i, r]) => new Load(o, i, r)),

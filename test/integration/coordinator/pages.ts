@@ -18,7 +18,9 @@ export function zeroPage(): Buffer {
 
 /** A mix: every 5th zero, every 3rd random, the rest text. */
 export function mixedPages(n: number, seed = 0): Buffer[] {
-  return Array.from({ length: n }, (_, i) => (i % 5 === 4 ? zeroPage() : i % 3 === 2 ? randomPage() : textPage(seed + i)));
+  return Array.from({ length: n }, (_, i) =>
+    i % 5 === 4 ? zeroPage() : i % 3 === 2 ? randomPage() : textPage(seed + i),
+  );
 }
 
 /** A page that compresses about 2:1 (half random, half zero): fills a pool fast. */

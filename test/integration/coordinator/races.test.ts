@@ -25,7 +25,11 @@ describe('coordinator races against real backends', () => {
   const fx = clusterPerTest();
 
   it('defect 3: a Load after an acknowledged Store returns the new page while an older read of the slot hangs', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '60000'] });
+    const c = await fx.start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '60000'],
+    });
     // Put the page on file0 (zswap out of service), then bring zswap back.
     for await (const _ of c.swapoff('zswap'));
     const { slots, tiers } = await c.swapOut('app', [textPage(1)]);
@@ -49,7 +53,11 @@ describe('coordinator races against real backends', () => {
   });
 
   it('defect 5: a client that cancels mid-swapoff leaves the backend back in service, moved pages moved, every page readable', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '64M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--writeback-batch', '8'] });
+    const c = await fx.start({
+      zswap: { poolBytes: '64M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384 }],
+      coordinatorArgs: ['--writeback-batch', '8'],
+    });
     const pages = Array.from({ length: 2000 }, (_, i) => textPage(i));
     const slots: number[] = [];
     for (let i = 0; i < pages.length; i += 500) slots.push(...(await c.swapOut('app', pages.slice(i, i + 500))).slots);
@@ -75,8 +83,16 @@ describe('coordinator races against real backends', () => {
   });
 
   it('defect 8: a Swapon during a drain wins; the drain ends ABORTED instead of turning the backend off', async () => {
-    const c = await fx.start({ zswap: { poolBytes: '64M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--writeback-batch', '8'] });
-    for (let i = 0; i < 4; i++) await c.swapOut('app', Array.from({ length: 500 }, (_, k) => textPage(i * 500 + k)));
+    const c = await fx.start({
+      zswap: { poolBytes: '64M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384 }],
+      coordinatorArgs: ['--writeback-batch', '8'],
+    });
+    for (let i = 0; i < 4; i++)
+      await c.swapOut(
+        'app',
+        Array.from({ length: 500 }, (_, k) => textPage(i * 500 + k)),
+      );
     const off = c.swapoff('zswap');
     const first = await off.next();
     expect(first.done).toBe(false);
@@ -118,7 +134,10 @@ describe('coordinator races against real backends', () => {
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused).toHaveLength(1);
     expect((refused[0]!.reason as VswapClientError).codeName).toBe('FAILED_PRECONDITION');
-    const states = (await c.listBackends()).filter((b) => b.name !== 'spare').map((b) => b.state).sort();
+    const states = (await c.listBackends())
+      .filter((b) => b.name !== 'spare')
+      .map((b) => b.state)
+      .sort();
     expect(states).toEqual(['active', 'off']);
     (await c.load('app', slots)).forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
@@ -142,14 +161,20 @@ describe('coordinator races against real backends', () => {
       // come back) while each SwapOut holds one backend and will spill to the other (each is near full).
       fx.cluster.pause('a');
       fx.cluster.pause('b');
-      const outs = Array.from({ length: 4 }, (_, i) => c.swapOut(`o${i}`, Array.from({ length: 12 }, () => randomPage())));
+      const outs = Array.from({ length: 4 }, (_, i) =>
+        c.swapOut(
+          `o${i}`,
+          Array.from({ length: 12 }, () => randomPage()),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 2300));
       fx.cluster.resume('a');
       fx.cluster.resume('b');
       const results = await Promise.allSettled(outs);
       // Every call answered; the ones that could not be stored say why (never a hang past the client deadline).
       for (const r of results) {
-        if (r.status === 'rejected') expect(['UNAVAILABLE', 'RESOURCE_EXHAUSTED']).toContain((r.reason as VswapClientError).codeName);
+        if (r.status === 'rejected')
+          expect(['UNAVAILABLE', 'RESOURCE_EXHAUSTED']).toContain((r.reason as VswapClientError).codeName);
       }
       // Give the slots back so the next round spills again.
       for (let i = 0; i < 4; i++) {
@@ -159,7 +184,11 @@ describe('coordinator races against real backends', () => {
     }
     // Both backends take stores again once reconciled (a deadlock would keep them unwritable for good).
     const stored = await until(
-      () => c.swapOut('after', [randomPage(), randomPage()]).then((r) => r.tiers, (e: unknown) => String(e)),
+      () =>
+        c.swapOut('after', [randomPage(), randomPage()]).then(
+          (r) => r.tiers,
+          (e: unknown) => String(e),
+        ),
       (t) => Array.isArray(t),
       10_000,
     );
@@ -169,7 +198,11 @@ describe('coordinator races against real backends', () => {
   });
 
   it('defect 6: a SwapOut whose client deadline passes while the backend is slow rolls back: no slot, no backend page kept', async () => {
-    const c = await fx.start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--backend-deadline-ms', '10000'] });
+    const c = await fx.start({
+      zswap: false,
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--backend-deadline-ms', '10000'],
+    });
     const before = (await c.listBackends())[0]!.usedPages;
     const hasty = new VswapClient({ address: fx.cluster.address, deadlineMs: 400, writeRetries: 0 });
     try {
@@ -202,7 +235,7 @@ describe('coordinator races against real backends', () => {
       redis = undefined;
     });
 
-    it('defect 2: after Redis restarts empty, a SwapOut before the next poll never reuses the lost page\'s handle; the lost slot reads as lost and its Free deletes nothing else', async () => {
+    it("defect 2: after Redis restarts empty, a SwapOut before the next poll never reuses the lost page's handle; the lost slot reads as lost and its Free deletes nothing else", async () => {
       redis = await RedisServer.start({ persistence: 'off' });
       const c = await fx.start({
         zswap: false,

@@ -12,7 +12,11 @@ describe('crash recovery', () => {
 
   it('loses no acknowledged slot when the coordinator is killed with SIGKILL mid-workload', async () => {
     // A small snapshot threshold makes restarts replay a snapshot plus a log.
-    const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 16384, fsync: 'always' }], coordinatorArgs: ['--snapshot-after-bytes', '65536'] });
+    const c = await start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384, fsync: 'always' }],
+      coordinatorArgs: ['--snapshot-after-bytes', '65536'],
+    });
     const acked = new Map<number, { page: Buffer; count: number; owner: string }>();
     let stop = false;
     // Writers that give up at the crash instead of retrying into the restart.
@@ -67,7 +71,11 @@ describe('crash recovery', () => {
   });
 
   it('reports pages of a restarted volatile zswap as lost (DATA_LOSS), never as other bytes', async () => {
-    const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 4096 }], coordinatorArgs: ['--poll-ms', '100'] });
+    const c = await start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096 }],
+      coordinatorArgs: ['--poll-ms', '100'],
+    });
     const text = Array.from({ length: 20 }, (_, i) => textPage(i));
     const rand = Array.from({ length: 5 }, () => randomPage());
     const st = await c.swapOut('app', text);
@@ -92,7 +100,11 @@ describe('crash recovery', () => {
   });
 
   it('keeps file-backed pages across a swapfile restart and deletes what nobody references', async () => {
-    const c = await start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 4096, fsync: 'always' }], coordinatorArgs: ['--poll-ms', '100'] });
+    const c = await start({
+      zswap: false,
+      swapfiles: [{ name: 'file0', capacityPages: 4096, fsync: 'always' }],
+      coordinatorArgs: ['--poll-ms', '100'],
+    });
     const pages = Array.from({ length: 50 }, () => randomPage());
     const { slots } = await c.swapOut('app', pages);
     await fx.cluster.restart('file0', 'SIGKILL');
@@ -126,7 +138,13 @@ describe('crash recovery', () => {
   });
 
   it('swapoff does not move a page that fails its checksum: it is marked lost, the rest move', async () => {
-    const c = await start({ zswap: false, swapfiles: [{ name: 'file0', capacityPages: 1024, fsync: 'always', priority: 10 }, { name: 'file1', capacityPages: 1024 }] });
+    const c = await start({
+      zswap: false,
+      swapfiles: [
+        { name: 'file0', capacityPages: 1024, fsync: 'always', priority: 10 },
+        { name: 'file1', capacityPages: 1024 },
+      ],
+    });
     const pages = [randomPage(), randomPage(), randomPage()];
     const { slots } = await c.swapOut('app', pages);
     const [victim] = await c.inspect('app', [slots[1]!]);

@@ -12,7 +12,11 @@ import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto'
 import { clusterPerTest, expectCode } from './helpers';
 import { textPage } from './pages';
 
-type Raw = (method: string, req: object, deadlineMs?: number) => Promise<{ slots?: number[]; counts?: number[]; tiers?: string[] }>;
+type Raw = (
+  method: string,
+  req: object,
+  deadlineMs?: number,
+) => Promise<{ slots?: number[]; counts?: number[]; tiers?: string[] }>;
 
 /** Calls the coordinator without the SDK (which would add ids and retry by itself). */
 function rawClient(address: string): { call: Raw; close(): void } {
@@ -20,9 +24,25 @@ function rawClient(address: string): { call: Raw; close(): void } {
   const client = new proto.vswap.v1.VirtualSwap(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS });
   const call: Raw = (method, req, deadlineMs = 20_000) =>
     new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: unknown) => void) => void>)[method]!;
+      const fn = (
+        client as unknown as Record<
+          string,
+          (
+            r: object,
+            m: grpc.Metadata,
+            o: grpc.CallOptions,
+            cb: (e: grpc.ServiceError | null, v?: unknown) => void,
+          ) => void
+        >
+      )[method]!;
       // waitForReady: across a coordinator restart, wait for it instead of failing at once.
-      fn.call(client, req, new grpc.Metadata({ waitForReady: true }), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res as never)));
+      fn.call(
+        client,
+        req,
+        new grpc.Metadata({ waitForReady: true }),
+        { deadline: Date.now() + deadlineMs },
+        (err, res) => (err ? reject(VswapClientError.from(err)) : resolve(res as never)),
+      );
     });
   return { call, close: () => client.close() };
 }
@@ -35,7 +55,10 @@ describe('request_id: a retried mutation applies once', () => {
   let raw: ReturnType<typeof rawClient>;
 
   beforeEach(async () => {
-    client = await fx.start({ zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] }, 30_000);
+    client = await fx.start(
+      { zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] },
+      30_000,
+    );
     raw = rawClient(fx.cluster.address);
     return () => raw.close();
   });
@@ -73,8 +96,18 @@ describe('request_id: a retried mutation applies once', () => {
     const back = await client.load('host-b', ids(first));
     back.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
     // Store with an id: a retry writes nothing again and answers the same tiers.
-    const s1 = await raw.call('store', { owner: 'host-b', slots: ids(a1).slice(0, 1), pages: [textPage(13)], requestId: 'store-1' });
-    const s2 = await raw.call('store', { owner: 'host-b', slots: ids(a1).slice(0, 1), pages: [textPage(13)], requestId: 'store-1' });
+    const s1 = await raw.call('store', {
+      owner: 'host-b',
+      slots: ids(a1).slice(0, 1),
+      pages: [textPage(13)],
+      requestId: 'store-1',
+    });
+    const s2 = await raw.call('store', {
+      owner: 'host-b',
+      slots: ids(a1).slice(0, 1),
+      pages: [textPage(13)],
+      requestId: 'store-1',
+    });
     expect(s2.tiers).toEqual(s1.tiers);
     expect((await client.load('host-b', ids(a1).slice(0, 1)))[0]!.equals(textPage(13))).toBe(true);
   });
@@ -82,30 +115,53 @@ describe('request_id: a retried mutation applies once', () => {
   it('the same id for a different request is ALREADY_EXISTS and changes nothing; ids are per owner', async () => {
     const { slots } = await client.swapOut('host-c', [textPage(20), textPage(21)]);
     await raw.call('duplicate', { owner: 'host-c', slots: [slots[0]], requestId: 'r-1' });
-    await expectCode(raw.call('duplicate', { owner: 'host-c', slots: [slots[1]], requestId: 'r-1' }), Status.ALREADY_EXISTS, /request_id "r-1" of owner host-c was used .* for a different Duplicate request/);
-    await expectCode(raw.call('free', { owner: 'host-c', slots: [slots[0]], requestId: 'r-1' }), Status.ALREADY_EXISTS, /different Duplicate request/);
-    await expectCode(raw.call('swapOut', { owner: 'host-c', pages: [textPage(99)], requestId: 'r-1' }), Status.ALREADY_EXISTS);
+    await expectCode(
+      raw.call('duplicate', { owner: 'host-c', slots: [slots[1]], requestId: 'r-1' }),
+      Status.ALREADY_EXISTS,
+      /request_id "r-1" of owner host-c was used .* for a different Duplicate request/,
+    );
+    await expectCode(
+      raw.call('free', { owner: 'host-c', slots: [slots[0]], requestId: 'r-1' }),
+      Status.ALREADY_EXISTS,
+      /different Duplicate request/,
+    );
+    await expectCode(
+      raw.call('swapOut', { owner: 'host-c', pages: [textPage(99)], requestId: 'r-1' }),
+      Status.ALREADY_EXISTS,
+    );
     expect((await client.inspect('host-c', slots)).map((s) => s.count)).toEqual([2, 1]);
     expect((await client.stats('host-c')).usedSlots).toBe(2);
     // Another owner's r-1 is another request.
     const other = await client.swapOut('host-d', [textPage(22)]);
-    expect((await raw.call('duplicate', { owner: 'host-d', slots: other.slots, requestId: 'r-1' })).counts).toEqual([2]);
+    expect((await raw.call('duplicate', { owner: 'host-d', slots: other.slots, requestId: 'r-1' })).counts).toEqual([
+      2,
+    ]);
   });
 
   it('a request_id over 64 characters is INVALID_ARGUMENT and changes nothing', async () => {
     const { slots } = await client.swapOut('host-e', [textPage(30)]);
-    await expectCode(raw.call('free', { owner: 'host-e', slots, requestId: 'x'.repeat(65) }), Status.INVALID_ARGUMENT, /request_id is 65 characters: at most 64/);
+    await expectCode(
+      raw.call('free', { owner: 'host-e', slots, requestId: 'x'.repeat(65) }),
+      Status.INVALID_ARGUMENT,
+      /request_id is 65 characters: at most 64/,
+    );
     expect((await client.inspect('host-e', slots))[0]!.count).toBe(1);
     expect((await raw.call('free', { owner: 'host-e', slots, requestId: 'x'.repeat(64) })).counts).toEqual([0]);
   });
 
   it('an error that changed nothing is not remembered: the retry runs afresh and can succeed', async () => {
     await client.setOwnerPolicy('host-f', { swapMaxPages: 2 });
-    await expectCode(raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' }), Status.RESOURCE_EXHAUSTED, /over its swap limit/);
+    await expectCode(
+      raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' }),
+      Status.RESOURCE_EXHAUSTED,
+      /over its swap limit/,
+    );
     await client.setOwnerPolicy('host-f', { swapMaxPages: 0 });
     const res = await raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' });
     expect(ids(res)).toHaveLength(3);
-    expect((await raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' })).slots?.map(Number)).toEqual(ids(res));
+    expect((await raw.call('allocate', { owner: 'host-f', count: 3, requestId: 'grow' })).slots?.map(Number)).toEqual(
+      ids(res),
+    );
     expect((await client.stats('host-f')).usedSlots).toBe(3);
   });
 
@@ -117,7 +173,10 @@ describe('request_id: a retried mutation applies once', () => {
       const first = raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' });
       await new Promise((r) => setTimeout(r, 300));
       // A retry with a short deadline gives up waiting; it neither applies nor spoils the first.
-      await expectCode(raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' }, 300), Status.DEADLINE_EXCEEDED);
+      await expectCode(
+        raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' }, 300),
+        Status.DEADLINE_EXCEEDED,
+      );
       const second = raw.call('swapOut', { owner: 'host-g', pages, requestId: 'slow-1' });
       await new Promise((r) => setTimeout(r, 300));
       cluster.resume('zswap');
@@ -133,15 +192,27 @@ describe('request_id: a retried mutation applies once', () => {
     const pages = [textPage(50), textPage(51)];
     const out = await raw.call('swapOut', { owner: 'host-h', pages, requestId: 'k-out' });
     const alloc = await raw.call('allocate', { owner: 'host-h', count: 3, requestId: 'k-alloc' });
-    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([2, 2]);
-    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([0, 0, 0]);
+    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([
+      2, 2,
+    ]);
+    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([
+      0, 0, 0,
+    ]);
     await fx.cluster.restart('coordinator', 'SIGKILL');
     // The answers were lost with the connection: the client sends every request again.
     expect(ids(await raw.call('swapOut', { owner: 'host-h', pages, requestId: 'k-out' }))).toEqual(ids(out));
     expect(ids(await raw.call('allocate', { owner: 'host-h', count: 3, requestId: 'k-alloc' }))).toEqual(ids(alloc));
-    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([2, 2]);
-    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([0, 0, 0]);
-    await expectCode(raw.call('free', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' }), Status.ALREADY_EXISTS, /different Duplicate request/);
+    expect((await raw.call('duplicate', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' })).counts).toEqual([
+      2, 2,
+    ]);
+    expect((await raw.call('free', { owner: 'host-h', slots: ids(alloc), requestId: 'k-free' })).counts).toEqual([
+      0, 0, 0,
+    ]);
+    await expectCode(
+      raw.call('free', { owner: 'host-h', slots: ids(out), requestId: 'k-dup' }),
+      Status.ALREADY_EXISTS,
+      /different Duplicate request/,
+    );
     expect((await client.inspect('host-h', ids(out))).map((s) => s.count)).toEqual([2, 2]);
     expect((await client.stats('host-h')).usedSlots).toBe(2);
     const back = await client.load('host-h', ids(out));

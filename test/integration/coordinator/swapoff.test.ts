@@ -38,7 +38,11 @@ describe('swapoff and swapon', () => {
   }
 
   it('migrates every zswap page to the swapfile while clients keep working, ids unchanged', async () => {
-    const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--writeback-batch', '16'] });
+    const c = await start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384 }],
+      coordinatorArgs: ['--writeback-batch', '16'],
+    });
     const pages = Array.from({ length: 300 }, (_, i) => textPage(i));
     const { slots } = await c.swapOut('app', pages);
     const w = workload(c, 'busy');
@@ -72,8 +76,17 @@ describe('swapoff and swapon', () => {
   });
 
   it('migrates a swapfile onto the other swapfile and zswap while clients keep working', async () => {
-    const c = await start({ zswap: { poolBytes: '32M' }, swapfiles: [{ name: 'a', capacityPages: 4096, priority: 10 }, { name: 'b', capacityPages: 4096, priority: 5 }] });
-    const pages = [...Array.from({ length: 100 }, () => randomPage()), ...Array.from({ length: 100 }, (_, i) => textPage(i))];
+    const c = await start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [
+        { name: 'a', capacityPages: 4096, priority: 10 },
+        { name: 'b', capacityPages: 4096, priority: 5 },
+      ],
+    });
+    const pages = [
+      ...Array.from({ length: 100 }, () => randomPage()),
+      ...Array.from({ length: 100 }, (_, i) => textPage(i)),
+    ];
     await c.swapoff('zswap').next(); // keep the text pages off zswap for now
     const { slots, tiers } = await c.swapOut('app', pages);
     expect(tiers.every((t) => t === 'TIER_SWAPFILE')).toBe(true);
@@ -98,10 +111,23 @@ describe('swapoff and swapon', () => {
   });
 
   it('refuses up front when the other backends cannot hold the data, changing nothing', async () => {
-    const c = await start({ zswap: false, swapfiles: [{ name: 'big', capacityPages: 2048, priority: 10 }, { name: 'small', capacityPages: 64, priority: 1 }] });
-    const { slots } = await c.swapOut('app', Array.from({ length: 200 }, () => randomPage()));
+    const c = await start({
+      zswap: false,
+      swapfiles: [
+        { name: 'big', capacityPages: 2048, priority: 10 },
+        { name: 'small', capacityPages: 64, priority: 1 },
+      ],
+    });
+    const { slots } = await c.swapOut(
+      'app',
+      Array.from({ length: 200 }, () => randomPage()),
+    );
     const before = await c.inspect('app', slots);
-    await expectCode(c.swapoff('big').next(), Status.FAILED_PRECONDITION, /200 pages to move but the other backends have room for 64/);
+    await expectCode(
+      c.swapoff('big').next(),
+      Status.FAILED_PRECONDITION,
+      /200 pages to move but the other backends have room for 64/,
+    );
     expect(await c.inspect('app', slots)).toEqual(before);
     expect((await c.listBackends()).map((b) => b.state)).toEqual(['active', 'active']);
     // An empty backend can always go; then "big" has nowhere at all to go.

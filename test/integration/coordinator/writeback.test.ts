@@ -7,7 +7,14 @@ describe('zswap writeback', () => {
   const fx = clusterPerTest();
 
   const start = (poolBytes: string): Promise<VswapClient> =>
-    fx.start({ zswap: { poolBytes }, swapfiles: [{ name: 'file0', capacityPages: 16384 }], coordinatorArgs: ['--poll-ms', '100'] }, 30_000);
+    fx.start(
+      {
+        zswap: { poolBytes },
+        swapfiles: [{ name: 'file0', capacityPages: 16384 }],
+        coordinatorArgs: ['--poll-ms', '100'],
+      },
+      30_000,
+    );
 
   it('writes cold pages back when zswap fills, under load, and every page reads back byte for byte', async () => {
     const c = await start('1M');
@@ -29,7 +36,9 @@ describe('zswap writeback', () => {
     // coordinator's count and zswap's agree (zswap counts when the copy is deleted).
     const stats = await until(
       () => c.stats(),
-      (s) => counter(s.zswap, 'written_back_pages') > 0 && counter(s.counters, 'written_back_pages') === counter(s.zswap, 'written_back_pages'),
+      (s) =>
+        counter(s.zswap, 'written_back_pages') > 0 &&
+        counter(s.counters, 'written_back_pages') === counter(s.zswap, 'written_back_pages'),
       15_000,
     );
     expect(counter(stats.zswap, 'written_back_pages')).toBeGreaterThan(0);
@@ -76,12 +85,25 @@ describe('zswap writeback', () => {
   it('enforces per-owner zswap and swap limits', async () => {
     const c = await start('64M');
     await c.setOwnerPolicy('small', { zswapMaxPages: 10, swapMaxPages: 40 });
-    const { tiers } = await c.swapOut('small', Array.from({ length: 30 }, (_, i) => textPage(i)));
+    const { tiers } = await c.swapOut(
+      'small',
+      Array.from({ length: 30 }, (_, i) => textPage(i)),
+    );
     expect(tiers.filter((t) => t === 'TIER_ZSWAP')).toHaveLength(10);
     expect(tiers.filter((t) => t === 'TIER_SWAPFILE')).toHaveLength(20);
-    const err = await c.swapOut('small', Array.from({ length: 11 }, (_, i) => textPage(i))).catch((e: unknown) => e);
+    const err = await c
+      .swapOut(
+        'small',
+        Array.from({ length: 11 }, (_, i) => textPage(i)),
+      )
+      .catch((e: unknown) => e);
     expect((err as { codeName: string }).codeName).toBe('RESOURCE_EXHAUSTED');
     expect((await c.stats('small')).usedSlots).toBe(30);
-    expect(await c.getOwnerPolicy('small')).toMatchObject({ owner: 'small', swapMaxPages: 40, zswapMaxPages: 10, zswapWriteback: true });
+    expect(await c.getOwnerPolicy('small')).toMatchObject({
+      owner: 'small',
+      swapMaxPages: 40,
+      zswapMaxPages: 10,
+      zswapWriteback: true,
+    });
   });
 });

@@ -30,9 +30,17 @@ describe('metrics endpoint', () => {
   it('is off by default and, when on, serves /metrics only and names its address in the ready file', async () => {
     const dir = tmp();
     const offReady = path.join(dir, 'off.ready');
-    const off = await startService({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0'], env: { VSWAP_READY_FILE: offReady } });
+    const off = await startService({
+      entry: 'services/zswap/main.js',
+      args: ['--listen', '127.0.0.1:0'],
+      env: { VSWAP_READY_FILE: offReady },
+    });
     started.push(off);
-    expect(parseReadyLine(fs.readFileSync(offReady, 'utf8').trim())).toEqual({ service: 'zswap', address: off.address, pid: off.child.pid });
+    expect(parseReadyLine(fs.readFileSync(offReady, 'utf8').trim())).toEqual({
+      service: 'zswap',
+      address: off.address,
+      pid: off.child.pid,
+    });
     const ready = path.join(dir, 'ready');
     const on = await startService({
       entry: 'services/swapfile/main.js',
@@ -58,7 +66,10 @@ describe('metrics endpoint', () => {
   });
 
   it('refuses to start with a bad or taken --metrics-listen, naming the option', async () => {
-    const bad = await expectStartFailure({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0', '--metrics-listen', 'nowhere'] });
+    const bad = await expectStartFailure({
+      entry: 'services/zswap/main.js',
+      args: ['--listen', '127.0.0.1:0', '--metrics-listen', 'nowhere'],
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--metrics-listen \(VSWAP_ZSWAP_METRICS_LISTEN\): "nowhere" is not host:port/);
 
@@ -68,10 +79,21 @@ describe('metrics endpoint', () => {
     try {
       const taken = await expectStartFailure({
         entry: 'services/swapfile/main.js',
-        args: ['--listen', '127.0.0.1:0', '--path', path.join(tmp(), 'swapfile'), '--metrics-listen', `127.0.0.1:${port}`],
+        args: [
+          '--listen',
+          '127.0.0.1:0',
+          '--path',
+          path.join(tmp(), 'swapfile'),
+          '--metrics-listen',
+          `127.0.0.1:${port}`,
+        ],
       });
       expect(taken.code).toBe(1);
-      expect(taken.stderr).toMatch(new RegExp(`--metrics-listen \\(VSWAP_SWAPFILE_METRICS_LISTEN\\): cannot serve metrics on 127\\.0\\.0\\.1:${port}`));
+      expect(taken.stderr).toMatch(
+        new RegExp(
+          `--metrics-listen \\(VSWAP_SWAPFILE_METRICS_LISTEN\\): cannot serve metrics on 127\\.0\\.0\\.1:${port}`,
+        ),
+      );
       const coord = await expectStartFailure({
         entry: 'services/coordinator/main.js',
         args: ['--listen', '127.0.0.1:0', '--data-dir', path.join(tmp(), 'c'), '--metrics-listen', `127.0.0.1:${port}`],
@@ -88,7 +110,11 @@ describe('per-owner series', () => {
   const row = (owner: string, usedSlots: number) => ({ owner, usedSlots, swapOuts: usedSlots * 2, swapIns: 1 });
   it('keep the owners holding the most slots and sum the rest as one series', () => {
     const rows = [row('a', 5), row('b', 50), row('c', 1), row('d', 20)];
-    expect(boundedOwners(rows, 2)).toEqual([row('b', 50), row('d', 20), { owner: OTHER_OWNERS, usedSlots: 6, swapOuts: 12, swapIns: 2 }]);
+    expect(boundedOwners(rows, 2)).toEqual([
+      row('b', 50),
+      row('d', 20),
+      { owner: OTHER_OWNERS, usedSlots: 6, swapOuts: 12, swapIns: 2 },
+    ]);
     expect(boundedOwners(rows, 10).map((r) => r.owner)).toEqual(['b', 'd', 'a', 'c']);
     expect(boundedOwners(rows, 0)).toEqual([{ owner: OTHER_OWNERS, usedSlots: 76, swapOuts: 152, swapIns: 4 }]);
   });

@@ -12,9 +12,18 @@ describe('SDK retries of mutating calls', () => {
   const fx = clusterPerTest();
 
   it('a Duplicate and a SwapOut whose answers time out are retried with the same id and applied once', async () => {
-    const admin = await fx.start({ zswap: { poolBytes: '16M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }] });
+    const admin = await fx.start({
+      zswap: { poolBytes: '16M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 10 }],
+    });
     const { slots } = await admin.swapOut('host-a', [textPage(1), textPage(2)]);
-    const client = new VswapClient({ address: fx.cluster.address, deadlineMs: 400, writeRetries: 20, retryBackoffMs: 100, retryMaxBackoffMs: 300 });
+    const client = new VswapClient({
+      address: fx.cluster.address,
+      deadlineMs: 400,
+      writeRetries: 20,
+      retryBackoffMs: 100,
+      retryMaxBackoffMs: 300,
+    });
     try {
       await client.waitForReady();
       // The coordinator stops answering: the first attempts time out while

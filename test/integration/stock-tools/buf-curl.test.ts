@@ -33,7 +33,11 @@ function bufCurl(method: string, body: object | undefined, extra: string[] = [])
   if (body !== undefined) args.push('-d', JSON.stringify(body));
   args.push(`http://${cluster.address}/${method}`);
   // HOME in the temp dir: buf keeps a cache there; the user's own is none of our business.
-  const r = spawnSync(BUF, args, { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'cache') } });
+  const r = spawnSync(BUF, args, {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'cache') },
+  });
   const out = r.stdout.trim();
   return { status: r.status, json: out === '' ? undefined : JSON.parse(out), stdout: r.stdout, stderr: r.stderr };
 }
@@ -41,7 +45,11 @@ function bufCurl(method: string, body: object | undefined, extra: string[] = [])
 describe('buf curl against the coordinator', () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-buf-'));
-    cluster = await LocalCluster.start({ dataDir: path.join(tmp, 'cluster'), zswap: { poolBytes: '4M' }, swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 5 }] });
+    cluster = await LocalCluster.start({
+      dataDir: path.join(tmp, 'cluster'),
+      zswap: { poolBytes: '4M' },
+      swapfiles: [{ name: 'file0', capacityPages: 4096, priority: 5 }],
+    });
   });
 
   afterAll(async () => {
@@ -52,7 +60,11 @@ describe('buf curl against the coordinator', () => {
   it('lists the services through reflection, ours and the health service', () => {
     // --list-services, not --list-methods: buf cannot resolve the health service's
     // methods through grpc-node's reflection, and --list-methods needs all of them.
-    const r = spawnSync(BUF, ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${cluster.address}`], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: tmp } });
+    const r = spawnSync(
+      BUF,
+      ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${cluster.address}`],
+      { encoding: 'utf8', timeout: 30_000, env: { ...process.env, HOME: tmp } },
+    );
     expect(r.status, r.stderr).toBe(0);
     const services = r.stdout.trim().split('\n');
     expect(services).toContain('vswap.v1.VirtualSwap');
@@ -74,7 +86,11 @@ describe('buf curl against the coordinator', () => {
 
     const stats = bufCurl('vswap.v1.VirtualSwap/Stats', { owner: 'buf' });
     expect(stats.status, stats.stderr).toBe(0);
-    const st = stats.json as { usedSlots: string; pagesByTier: { name: string; value?: string }[]; maxSwapCount: string };
+    const st = stats.json as {
+      usedSlots: string;
+      pagesByTier: { name: string; value?: string }[];
+      maxSwapCount: string;
+    };
     expect(st.usedSlots).toBe('2');
     expect(st.pagesByTier.find((c) => c.name === 'TIER_EMPTY')?.value).toBe('2');
     expect(Number(st.maxSwapCount)).toBeGreaterThanOrEqual(65535);
@@ -96,7 +112,18 @@ describe('buf curl against the coordinator', () => {
   it('lists the backends like /proc/swaps', () => {
     const r = bufCurl('vswap.v1.VirtualSwap/ListBackends', {});
     expect(r.status, r.stderr).toBe(0);
-    const backends = (r.json as { backends: { name: string; kind: string; store: string; state: string; priority?: number; capacityPages: string }[] }).backends;
+    const backends = (
+      r.json as {
+        backends: {
+          name: string;
+          kind: string;
+          store: string;
+          state: string;
+          priority?: number;
+          capacityPages: string;
+        }[];
+      }
+    ).backends;
     expect(backends.map((b) => [b.name, b.kind, b.store, b.state, b.priority ?? 0]).sort()).toEqual([
       ['file0', 'swapfile', 'file', 'active', 5],
       ['zswap', 'zswap', 'memory', 'active', 0],

@@ -52,7 +52,15 @@ describe('swapfile service, file store', () => {
     got.pages.forEach((p, i) => expect(Buffer.compare(p, all.get(handles[i]!)!)).toBe(0));
 
     const info = await client.info();
-    expect(info).toMatchObject({ kind: 'swapfile', store: 'file', capacityPages: 4096, usedPages: all.size, storedBytes: all.size * 4096, maxBatch: 512, volatile: false });
+    expect(info).toMatchObject({
+      kind: 'swapfile',
+      store: 'file',
+      capacityPages: 4096,
+      usedPages: all.size,
+      storedBytes: all.size * 4096,
+      maxBatch: 512,
+      volatile: false,
+    });
     expect(info.epoch).not.toBe('');
     const stats = await client.stats();
     expect(counter(stats, 'stored_pages')).toBe(all.size);
@@ -80,7 +88,11 @@ describe('swapfile service, file store', () => {
     expect(putB.handles.slice(88)).toEqual(new Array(12).fill(0));
     expect(putB.storedSizes.slice(88)).toEqual(new Array(12).fill(0));
 
-    await expectStatus(client.put(randomPages(1)), status.RESOURCE_EXHAUSTED, 'swap device full: 600 of 600 slots used');
+    await expectStatus(
+      client.put(randomPages(1)),
+      status.RESOURCE_EXHAUSTED,
+      'swap device full: 600 of 600 slots used',
+    );
     const info = await client.info();
     expect(info.usedPages).toBe(600);
     const gotA = await client.get(putA.handles);
@@ -98,7 +110,12 @@ describe('swapfile service, file store', () => {
     const putC = await client.put(c);
     expect(putC.outcomes).toEqual(['PUT_STORED', 'PUT_STORED', 'PUT_STORED', 'PUT_NO_SPACE', 'PUT_NO_SPACE']);
     const slotOf = (h: number): number => (h % 2 ** 28) - 1;
-    expect(putC.handles.slice(0, 3).map(slotOf).sort((x, y) => x - y)).toEqual(freed.map(slotOf).sort((x, y) => x - y));
+    expect(
+      putC.handles
+        .slice(0, 3)
+        .map(slotOf)
+        .sort((x, y) => x - y),
+    ).toEqual(freed.map(slotOf).sort((x, y) => x - y));
     for (const h of putC.handles.slice(0, 3)) expect(freed).not.toContain(h);
     await expectStatus(client.get([freed[0]!]), status.NOT_FOUND, /stale/);
     const gotC = await client.get(putC.handles.slice(0, 3));
@@ -115,7 +132,11 @@ describe('swapfile service, file store', () => {
     expect((await client.info()).usedPages).toBe(6);
 
     // One deleted handle among live ones: NOT_FOUND naming it, nothing freed.
-    await expectStatus(client.delete([handles[5]!, handles[1]!, handles[6]!], 'DELETE_FREED'), status.NOT_FOUND, String(handles[1]));
+    await expectStatus(
+      client.delete([handles[5]!, handles[1]!, handles[6]!], 'DELETE_FREED'),
+      status.NOT_FOUND,
+      String(handles[1]),
+    );
     expect((await client.info()).usedPages).toBe(6);
     const still = await client.get(handles.slice(4));
     still.pages.forEach((p, i) => expect(Buffer.compare(p, pages[i + 4]!)).toBe(0));
@@ -149,7 +170,8 @@ describe('swapfile service, file store', () => {
 
     const after = { info: await client.info(), stats: await client.stats() };
     expect(after.info).toEqual(before.info);
-    for (const name of ['stored_pages', 'swpout', 'swpin', 'deleted_pages', 'no_space']) expect(counter(after.stats, name)).toBe(counter(before.stats, name));
+    for (const name of ['stored_pages', 'swpout', 'swpin', 'deleted_pages', 'no_space'])
+      expect(counter(after.stats, name)).toBe(counter(before.stats, name));
     const got = await client.get(handles);
     got.pages.forEach((p, i) => expect(Buffer.compare(p, pages[i]!)).toBe(0));
   });
@@ -215,7 +237,14 @@ describe('swapfile service, file store', () => {
   });
 
   it('fsync=always syncs before answering a Put', async () => {
-    const { client } = await start(['--path', path.join(tempDir(), 'sw'), '--capacity-pages', '1024', '--fsync', 'always']);
+    const { client } = await start([
+      '--path',
+      path.join(tempDir(), 'sw'),
+      '--capacity-pages',
+      '1024',
+      '--fsync',
+      'always',
+    ]);
     await client.put(randomPages(8));
     await client.put(randomPages(8));
     expect(counter(await client.stats(), 'fsyncs')).toBeGreaterThanOrEqual(2);

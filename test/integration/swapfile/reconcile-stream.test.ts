@@ -31,10 +31,17 @@ interface Backend {
 async function startBackend(kind: 'swapfile' | 'zswap'): Promise<Backend> {
   const service =
     kind === 'swapfile'
-      ? await startService({ entry: 'services/swapfile/main.js', args: ['--listen', '127.0.0.1:0', '--path', path.join(tempDir(), 'sw'), '--capacity-pages', '2048'] })
+      ? await startService({
+          entry: 'services/swapfile/main.js',
+          args: ['--listen', '127.0.0.1:0', '--path', path.join(tempDir(), 'sw'), '--capacity-pages', '2048'],
+        })
       : await startService({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0'] });
   const client = new BackendClient(service.address);
-  const raw = new (loadVswapProto().vswap.v1.Backend)(service.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const raw = new (loadVswapProto().vswap.v1.Backend)(
+    service.address,
+    grpc.credentials.createInsecure(),
+    CHANNEL_OPTIONS,
+  );
   cleanup.push(() => service.kill('SIGKILL'));
   cleanup.push(() => client.close());
   cleanup.push(() => raw.close());

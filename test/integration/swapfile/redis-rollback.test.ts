@@ -47,7 +47,11 @@ describe('swapfile on Redis that goes back in time', () => {
     expect(counter(await sw.client.stats(), 'epoch_changes')).toBe(1);
 
     // Requests of the old epoch are refused, changing nothing.
-    await expectStatus(sw.client.get(putA.handles.slice(2), true, epoch), status.FAILED_PRECONDITION, /reconcile first/);
+    await expectStatus(
+      sw.client.get(putA.handles.slice(2), true, epoch),
+      status.FAILED_PRECONDITION,
+      /reconcile first/,
+    );
     await expectStatus(sw.client.delete(putB.handles, 'DELETE_FREED', true, epoch), status.FAILED_PRECONDITION);
     await expectStatus(sw.client.put(randomPages(1), { epoch }), status.FAILED_PRECONDITION);
 

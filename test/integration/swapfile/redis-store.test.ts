@@ -31,7 +31,15 @@ describe('swapfile service, redis store', () => {
     const got = await client.get(put.handles);
     got.pages.forEach((p, i) => expect(Buffer.compare(p, pages[i]!)).toBe(0));
     const info = await client.info();
-    expect(info).toMatchObject({ kind: 'swapfile', store: 'redis', capacityPages: 2048, usedPages: 512, storedBytes: 512 * 4096, volatile: true, maxBatch: 512 });
+    expect(info).toMatchObject({
+      kind: 'swapfile',
+      store: 'redis',
+      capacityPages: 2048,
+      usedPages: 512,
+      storedBytes: 512 * 4096,
+      volatile: true,
+      maxBatch: 512,
+    });
 
     const direct = new Redis(redis.url);
     try {

@@ -25,7 +25,9 @@ describe('swapfile service start-up', () => {
   });
 
   it('refuses a capacity of 0 given in the environment', async () => {
-    await refuses(['--path', path.join(dir, 'a')], 'VSWAP_SWAPFILE_CAPACITY_PAGES', { VSWAP_SWAPFILE_CAPACITY_PAGES: '0' });
+    await refuses(['--path', path.join(dir, 'a')], 'VSWAP_SWAPFILE_CAPACITY_PAGES', {
+      VSWAP_SWAPFILE_CAPACITY_PAGES: '0',
+    });
   });
 
   it('refuses a bad fsync value', async () => {

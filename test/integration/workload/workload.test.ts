@@ -38,7 +38,11 @@ describe('workload driver against a real cluster', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-workload-'));
     // A small zswap pool, so pages spill to the swapfile too.
-    cluster = await LocalCluster.start({ dataDir: dir, zswap: { poolBytes: '2M' }, swapfiles: [{ name: 'file0', capacityPages: 32768 }] });
+    cluster = await LocalCluster.start({
+      dataDir: dir,
+      zswap: { poolBytes: '2M' },
+      swapfiles: [{ name: 'file0', capacityPages: 32768 }],
+    });
     client = cluster.client();
   });
 
@@ -92,9 +96,15 @@ describe('workload driver against a real cluster', () => {
     expect(drained.remaining).toBe(0);
     expect(drained.errors).toEqual({});
     expect(w.liveReferences().size).toBe(0);
-    const stats = await until(() => client.stats(), (s) => s.usedSlots === 0);
+    const stats = await until(
+      () => client.stats(),
+      (s) => s.usedSlots === 0,
+    );
     expect(stats.usedSlots).toBe(0);
-    const backends = await until(() => client.listBackends(), (bs) => bs.every((b) => b.usedPages === 0));
+    const backends = await until(
+      () => client.listBackends(),
+      (bs) => bs.every((b) => b.usedPages === 0),
+    );
     expect(backends.map((b) => [b.name, b.usedPages])).toEqual([
       ['zswap', 0],
       ['file0', 0],
@@ -102,7 +112,18 @@ describe('workload driver against a real cluster', () => {
   });
 
   it('a shared owner and a sequential scan: every fault is verified, the run stops at the operation budget', async () => {
-    const w = new Workload(client, { processes: 2, pagesPerProcess: 128, memoryLimitPages: 32, pattern: 'sequential', operations: 60, owners: 'shared', ownerPrefix: 'scan', forkRate: 0.1, exitRate: 0, concurrency: 2 });
+    const w = new Workload(client, {
+      processes: 2,
+      pagesPerProcess: 128,
+      memoryLimitPages: 32,
+      pattern: 'sequential',
+      operations: 60,
+      owners: 'shared',
+      ownerPrefix: 'scan',
+      forkRate: 0.1,
+      exitRate: 0,
+      concurrency: 2,
+    });
     const report = await w.run();
     expect(report.steps).toBe(60);
     expect(w.owners()).toEqual(['scan']);
@@ -113,12 +134,21 @@ describe('workload driver against a real cluster', () => {
     await expectCountsMatch(client, w);
     expect((await w.verifyAll()).corruptions).toBe(0);
     await w.drain();
-    const s = await until(() => client.stats('scan'), (st) => st.usedSlots === 0);
+    const s = await until(
+      () => client.stats('scan'),
+      (st) => st.usedSlots === 0,
+    );
     expect(s.usedSlots).toBe(0);
   });
 
   it('stops promptly when aborted, and refuses verify/drain while running', async () => {
-    const w = new Workload(client, { processes: 2, pagesPerProcess: 256, memoryLimitPages: 64, durationMs: 60_000, ownerPrefix: 'abort' });
+    const w = new Workload(client, {
+      processes: 2,
+      pagesPerProcess: 256,
+      memoryLimitPages: 64,
+      durationMs: 60_000,
+      ownerPrefix: 'abort',
+    });
     const ac = new AbortController();
     const running = w.run(ac.signal);
     await expect(w.drain()).rejects.toThrow(/while the workload runs/);

@@ -42,7 +42,9 @@ export function memoryLikePages(n: number, seed = 0): Buffer[] {
   for (let i = 0; i < n; i++) {
     const k = (i + seed) % 3;
     if (k === 0) {
-      pages.push(Buffer.from(`slot ${i + seed}: the quick brown fox jumps over the lazy dog\n`.repeat(80)).subarray(0, PAGE));
+      pages.push(
+        Buffer.from(`slot ${i + seed}: the quick brown fox jumps over the lazy dog\n`.repeat(80)).subarray(0, PAGE),
+      );
     } else if (k === 1) {
       const p = Buffer.alloc(PAGE);
       p.writeUInt32LE(i + seed, (i * 64) % PAGE);
@@ -50,7 +52,8 @@ export function memoryLikePages(n: number, seed = 0): Buffer[] {
       pages.push(p);
     } else {
       let off = (((i + seed) * 7919 * PAGE) % (bin.length - 2 * PAGE)) & ~0xfff;
-      while (compressSync(bin.subarray(off, off + PAGE)).length > 2048) off = (off + 31 * PAGE) % (bin.length - 2 * PAGE);
+      while (compressSync(bin.subarray(off, off + PAGE)).length > 2048)
+        off = (off + 31 * PAGE) % (bin.length - 2 * PAGE);
       pages.push(Buffer.from(bin.subarray(off, off + PAGE)));
     }
   }
@@ -82,5 +85,12 @@ export async function counters(client: BackendClient): Promise<Record<string, nu
 export async function snapshot(client: BackendClient): Promise<unknown> {
   const info = await client.info();
   const c = await counters(client);
-  return { used: info.usedPages, bytes: info.storedBytes, over: info.overThreshold, stored: c.stored_pages, out: c.zswpout, wb: c.written_back_pages };
+  return {
+    used: info.usedPages,
+    bytes: info.storedBytes,
+    over: info.overThreshold,
+    stored: c.stored_pages,
+    out: c.zswpout,
+    wb: c.written_back_pages,
+  };
 }

@@ -57,8 +57,16 @@ describe('zswap epochs', () => {
     const fresh = await second.client.put(memoryLikePages(16, 2));
     expect(fresh.epoch).not.toBe(old);
     // The coordinator has not polled yet: it still speaks the old epoch.
-    await expectStatus(second.client.put(memoryLikePages(1, 3), { epoch: old }), status.FAILED_PRECONDITION, /reconcile first/);
-    await expectStatus(second.client.get(put.handles.slice(0, 1), true, old), status.FAILED_PRECONDITION, new RegExp(old));
+    await expectStatus(
+      second.client.put(memoryLikePages(1, 3), { epoch: old }),
+      status.FAILED_PRECONDITION,
+      /reconcile first/,
+    );
+    await expectStatus(
+      second.client.get(put.handles.slice(0, 1), true, old),
+      status.FAILED_PRECONDITION,
+      new RegExp(old),
+    );
     await expectStatus(second.client.delete(fresh.handles, 'DELETE_FREED', true, old), status.FAILED_PRECONDITION);
     expect((await second.client.info()).usedPages).toBe(16);
     const got = await second.client.get(fresh.handles, true, fresh.epoch);
@@ -102,8 +110,14 @@ describe('zswap tags', () => {
     const z = await start([]);
     const put = await z.client.put(memoryLikePages(4, 40), { tags: [101, 2 ** 40 - 1, 0, 7] });
     const cold = await z.client.coldest(4);
-    expect(cold.entries.map((e) => [e.handle, e.tag])).toEqual(put.handles.map((h, i) => [h, [101, 2 ** 40 - 1, 0, 7][i]]));
-    await expectStatus(z.client.put(memoryLikePages(2, 50), { tags: [1] }), status.INVALID_ARGUMENT, /1 tags for 2 pages/);
+    expect(cold.entries.map((e) => [e.handle, e.tag])).toEqual(
+      put.handles.map((h, i) => [h, [101, 2 ** 40 - 1, 0, 7][i]]),
+    );
+    await expectStatus(
+      z.client.put(memoryLikePages(2, 50), { tags: [1] }),
+      status.INVALID_ARGUMENT,
+      /1 tags for 2 pages/,
+    );
     expect((await z.client.info()).usedPages).toBe(4);
   });
 
@@ -117,6 +131,8 @@ describe('zswap tags', () => {
     cleanup.pop();
     const second = await start(args);
     const cold = await second.client.coldest(3);
-    expect(new Map(cold.entries.map((e) => [e.handle, e.tag]))).toEqual(new Map(put.handles.map((h, i) => [h, [5, 6, 7][i]])));
+    expect(new Map(cold.entries.map((e) => [e.handle, e.tag]))).toEqual(
+      new Map(put.handles.map((h, i) => [h, [5, 6, 7][i]])),
+    );
   });
 });

@@ -89,20 +89,31 @@ describe('zswap start-up refusals: one line naming the option, exit code 1', () 
 
   it('a pool larger than the machine memory', async () => {
     const tooBig = String(os.totalmem() * 2);
-    const err = await refuse(['--pool-bytes', tooBig], /--pool-bytes \(VSWAP_ZSWAP_POOL_BYTES\).*larger than this machine's memory/);
+    const err = await refuse(
+      ['--pool-bytes', tooBig],
+      /--pool-bytes \(VSWAP_ZSWAP_POOL_BYTES\).*larger than this machine's memory/,
+    );
     expect(err.trim().split('\n')).toHaveLength(1);
   });
-  it('an unknown compressor', () => refuse(['--compressor', 'lzo'], /--compressor \(VSWAP_ZSWAP_COMPRESSOR\).*"lzo" is not one of lz4, zstd, deflate/));
+  it('an unknown compressor', () =>
+    refuse(['--compressor', 'lzo'], /--compressor \(VSWAP_ZSWAP_COMPRESSOR\).*"lzo" is not one of lz4, zstd, deflate/));
   it('a threshold out of range (flag and env)', async () => {
     await refuse(['--accept-threshold-percent', '0'], /--accept-threshold-percent .*below the minimum 1/);
-    await refuse([], /VSWAP_ZSWAP_ACCEPT_THRESHOLD_PERCENT.*above the maximum 100/, { VSWAP_ZSWAP_ACCEPT_THRESHOLD_PERCENT: '101' });
+    await refuse([], /VSWAP_ZSWAP_ACCEPT_THRESHOLD_PERCENT.*above the maximum 100/, {
+      VSWAP_ZSWAP_ACCEPT_THRESHOLD_PERCENT: '101',
+    });
     await refuse(['--accept-threshold-percent', 'ninety'], /--accept-threshold-percent .*not an integer/);
   });
-  it('a poor-compression bound above a page', () => refuse(['--max-compressed-bytes', '5000'], /--max-compressed-bytes .*more than 4096/));
-  it('the redis store without a URL', () => refuse(['--store', 'redis'], /--redis-url \(VSWAP_ZSWAP_REDIS_URL\) is required/));
+  it('a poor-compression bound above a page', () =>
+    refuse(['--max-compressed-bytes', '5000'], /--max-compressed-bytes .*more than 4096/));
+  it('the redis store without a URL', () =>
+    refuse(['--store', 'redis'], /--redis-url \(VSWAP_ZSWAP_REDIS_URL\) is required/));
   it('an unreachable redis', async () => {
     const port = await freePort();
-    await refuse(['--store', 'redis', '--redis-url', `redis://127.0.0.1:${port}`], new RegExp(`--redis-url \\(VSWAP_ZSWAP_REDIS_URL\\): cannot reach Redis at redis://127.0.0.1:${port}`));
+    await refuse(
+      ['--store', 'redis', '--redis-url', `redis://127.0.0.1:${port}`],
+      new RegExp(`--redis-url \\(VSWAP_ZSWAP_REDIS_URL\\): cannot reach Redis at redis://127.0.0.1:${port}`),
+    );
   });
   it('a redis store that works starts (the refusal above is about reachability)', async () => {
     const redis = await RedisServer.start();

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadZstdCompressor } from '../../../services/zswap/compressor-zstd';
-import { counters, expectStatus, memoryLikePages, PAGE, pageCompressingTo, snapshot, startZswap, type RunningZswap } from './helpers';
+import {
+  counters,
+  expectStatus,
+  memoryLikePages,
+  PAGE,
+  pageCompressingTo,
+  snapshot,
+  startZswap,
+  type RunningZswap,
+} from './helpers';
 
 describe('zswap (memory store)', () => {
   let z: RunningZswap;
@@ -76,7 +85,14 @@ describe('zswap (memory store)', () => {
     await z.client.get([handles[0]!, handles[2]!], true);
     await z.client.get([handles[1]!], false);
     const order = await z.client.coldest(6);
-    expect(order.entries.map((e) => e.handle)).toEqual([handles[1], handles[3], handles[4], handles[5], handles[0], handles[2]]);
+    expect(order.entries.map((e) => e.handle)).toEqual([
+      handles[1],
+      handles[3],
+      handles[4],
+      handles[5],
+      handles[0],
+      handles[2],
+    ]);
     await z.client.delete(handles, 'DELETE_FREED');
     expect((await z.client.coldest(5)).entries).toEqual([]);
   });
@@ -131,17 +147,32 @@ describe('zswap (memory store)', () => {
     });
 
     const cases: [string, (c: RunningZswap['client'], live: number[]) => Promise<unknown>, number, RegExp][] = [
-      ['Put of a short page', (c) => c.put([Buffer.alloc(PAGE), Buffer.alloc(100)]), status.INVALID_ARGUMENT, /page 1 is 100 bytes/],
+      [
+        'Put of a short page',
+        (c) => c.put([Buffer.alloc(PAGE), Buffer.alloc(100)]),
+        status.INVALID_ARGUMENT,
+        /page 1 is 100 bytes/,
+      ],
       ['Put of a long page', (c) => c.put([Buffer.alloc(PAGE + 1)]), status.INVALID_ARGUMENT, /4097 bytes/],
       ['Put of no pages', (c) => c.put([]), status.INVALID_ARGUMENT, /no pages/],
       ['Put of 513 pages', (c) => c.put(memoryLikePages(513)), status.INVALID_ARGUMENT, /513 pages/],
       ['Get of no handles', (c) => c.get([]), status.INVALID_ARGUMENT, /no handles/],
-      ['Get of 513 handles', (c) => c.get(Array.from({ length: 513 }, (_, i) => i + 1)), status.INVALID_ARGUMENT, /513/],
+      [
+        'Get of 513 handles',
+        (c) => c.get(Array.from({ length: 513 }, (_, i) => i + 1)),
+        status.INVALID_ARGUMENT,
+        /513/,
+      ],
       ['Get of a handle twice', (c, l) => c.get([l[0]!, l[1]!, l[0]!]), status.INVALID_ARGUMENT, /twice/],
       ['Get of an unknown handle', (c, l) => c.get([l[0]!, 42]), status.NOT_FOUND, /handle 42/],
       ['Get of handle 0', (c) => c.get([0]), status.NOT_FOUND, /handle 0/],
       ['Delete of an unknown handle', (c, l) => c.delete([l[0]!, 77], 'DELETE_FREED'), status.NOT_FOUND, /handle 77/],
-      ['Delete of a handle twice', (c, l) => c.delete([l[1]!, l[1]!], 'DELETE_FREED'), status.INVALID_ARGUMENT, /twice/],
+      [
+        'Delete of a handle twice',
+        (c, l) => c.delete([l[1]!, l[1]!], 'DELETE_FREED'),
+        status.INVALID_ARGUMENT,
+        /twice/,
+      ],
       ['Delete of no handles', (c) => c.delete([], 'DELETE_FREED'), status.INVALID_ARGUMENT, /no handles/],
       ['Coldest of 0 entries', (c) => c.coldest(0), status.INVALID_ARGUMENT, /no entries/],
       ['Coldest of 513 entries', (c) => c.coldest(513), status.INVALID_ARGUMENT, /513/],
@@ -157,7 +188,11 @@ describe('zswap (memory store)', () => {
       await z.client.delete(handles, 'DELETE_FREED');
       const before = await snapshot(z.client);
       await expectStatus(z.client.get(handles), status.NOT_FOUND, new RegExp(`handle ${handles[0]}`));
-      await expectStatus(z.client.delete(handles, 'DELETE_FREED'), status.NOT_FOUND, new RegExp(`handle ${handles[0]}`));
+      await expectStatus(
+        z.client.delete(handles, 'DELETE_FREED'),
+        status.NOT_FOUND,
+        new RegExp(`handle ${handles[0]}`),
+      );
       expect(await snapshot(z.client)).toEqual(before);
     });
   });

@@ -9,7 +9,15 @@ describe('zswap with the redis store', () => {
   let redis: RedisServer;
   const running: RunningZswap[] = [];
   const start = async (extra: string[] = []): Promise<RunningZswap> => {
-    const z = await startZswap(['--store', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'test:zswap:', ...extra]);
+    const z = await startZswap([
+      '--store',
+      'redis',
+      '--redis-url',
+      redis.url,
+      '--redis-key-prefix',
+      'test:zswap:',
+      ...extra,
+    ]);
     running.push(z);
     return z;
   };
@@ -55,7 +63,11 @@ describe('zswap with the redis store', () => {
     expect(c.stored_pages).toBe(200);
     const before = await snapshot(z.client);
     await expectStatus(z.client.get([handles[0]!]), status.NOT_FOUND, new RegExp(`handle ${handles[0]}`));
-    await expectStatus(z.client.delete([handles[150]!, handles[0]!], 'DELETE_FREED'), status.NOT_FOUND, new RegExp(`handle ${handles[0]}`));
+    await expectStatus(
+      z.client.delete([handles[150]!, handles[0]!], 'DELETE_FREED'),
+      status.NOT_FOUND,
+      new RegExp(`handle ${handles[0]}`),
+    );
     expect(await snapshot(z.client)).toEqual(before);
   });
 

@@ -60,7 +60,18 @@ describe('benchmark report helpers', () => {
   });
 
   it('aligns columns', () => {
-    const out = renderTable({ headers: ['target', 'pages/s'], rows: [['echo', 12345], ['zswap', 987]] });
-    expect(out.split('\n').slice(0, 4)).toEqual(['target  pages/s', '------  -------', 'echo     12,345', 'zswap       987']);
+    const out = renderTable({
+      headers: ['target', 'pages/s'],
+      rows: [
+        ['echo', 12345],
+        ['zswap', 987],
+      ],
+    });
+    expect(out.split('\n').slice(0, 4)).toEqual([
+      'target  pages/s',
+      '------  -------',
+      'echo     12,345',
+      'zswap       987',
+    ]);
   });
 });

@@ -45,10 +45,16 @@ describe('RequestLog', () => {
     expect(t.applied()).toBe(5); // a was evicted: applied again
 
     const s = setup({ maxSlots: 600 });
-    await s.free('x', Array.from({ length: 512 }, (_, i) => i + 1));
+    await s.free(
+      'x',
+      Array.from({ length: 512 }, (_, i) => i + 1),
+    );
     await s.free('y', [1, 2, 3]);
     expect(s.log.stats.slots).toBe(515);
-    await s.free('z', Array.from({ length: 100 }, (_, i) => i + 1));
+    await s.free(
+      'z',
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     expect(s.log.stats.slots).toBe(103);
     expect(s.log.stats.entries).toBe(2);
   });
@@ -58,11 +64,39 @@ describe('RequestLog', () => {
     const log = new RequestLog({ now: () => ++now, log: pino({ level: 'silent' }) });
     const key = { method: 'Free' as const, owner: 'o', requestId: 'e', digest: 'd' };
     let calls = 0;
-    await expect(log.run(key, undefined, () => Promise.reject(invalidArgument('bad')), () => 0)).rejects.toThrow('bad');
-    expect(await log.run(key, undefined, async () => ++calls, () => 1)).toBe(1);
+    await expect(
+      log.run(
+        key,
+        undefined,
+        () => Promise.reject(invalidArgument('bad')),
+        () => 0,
+      ),
+    ).rejects.toThrow('bad');
+    expect(
+      await log.run(
+        key,
+        undefined,
+        async () => ++calls,
+        () => 1,
+      ),
+    ).toBe(1);
     const key2 = { ...key, requestId: 'f' };
-    await expect(log.run(key2, undefined, () => Promise.reject(new Error('disk on fire')), () => 0)).rejects.toThrow('disk on fire');
-    const again = await log.run(key2, undefined, async () => ++calls, () => 1).catch((e: unknown) => e);
+    await expect(
+      log.run(
+        key2,
+        undefined,
+        () => Promise.reject(new Error('disk on fire')),
+        () => 0,
+      ),
+    ).rejects.toThrow('disk on fire');
+    const again = await log
+      .run(
+        key2,
+        undefined,
+        async () => ++calls,
+        () => 1,
+      )
+      .catch((e: unknown) => e);
     expect(again).toBeInstanceOf(VswapError);
     expect((again as VswapError).code).toBe(Status.UNKNOWN);
     expect(calls).toBe(1);
@@ -72,7 +106,9 @@ describe('RequestLog', () => {
     expect(requestDigest('Free', ['o', [1, 2]])).toBe(requestDigest('Free', ['o', [1, 2]]));
     expect(requestDigest('Free', ['o', [1, 2]])).not.toBe(requestDigest('Free', ['o', [2, 1]]));
     expect(requestDigest('Free', ['o', [1]])).not.toBe(requestDigest('Duplicate', ['o', [1]]));
-    expect(requestDigest('SwapOut', ['o', [Buffer.from('a')], false])).not.toBe(requestDigest('SwapOut', ['o', [Buffer.from('b')], false]));
+    expect(requestDigest('SwapOut', ['o', [Buffer.from('a')], false])).not.toBe(
+      requestDigest('SwapOut', ['o', [Buffer.from('b')], false]),
+    );
     expect(requestDigest('Allocate', ['o', 1, false])).not.toBe(requestDigest('Allocate', ['o', 1, true]));
   });
 });
@@ -86,9 +122,15 @@ describe('RequestLog with a requests file', () => {
     const file = path.join(dir, 'requests.log');
     let now = 5_000_000;
     let applied = 0;
-    const open = () => new RequestLog({ file, fsync: 'always', windowMs: 60_000, now: () => now, log: pino({ level: 'silent' }) });
+    const open = () =>
+      new RequestLog({ file, fsync: 'always', windowMs: 60_000, now: () => now, log: pino({ level: 'silent' }) });
     const free = (log: RequestLog, id: string) =>
-      log.run({ method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [7]]) }, undefined, async () => [++applied], (v) => v.length);
+      log.run(
+        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [7]]) },
+        undefined,
+        async () => [++applied],
+        (v) => v.length,
+      );
     try {
       const first = open();
       expect(await free(first, 'a')).toEqual([1]);

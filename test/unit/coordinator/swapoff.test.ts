@@ -82,7 +82,9 @@ describe('swapoff', () => {
     const err = await rejection(off);
     expect(err.code).toBe(Status.ABORTED);
     expect(c.registry.get('a')).toMatchObject({ state: 'active', priority: 20 });
-    (await c.load('app', slots, false)).pages.forEach((p, i) => expect(p.equals([page('x'), page('y')][i]!)).toBe(true));
+    (await c.load('app', slots, false)).pages.forEach((p, i) =>
+      expect(p.equals([page('x'), page('y')][i]!)).toBe(true),
+    );
   });
 
   it('defect 8: two concurrent swapoffs do not both count the same free room; the refused one changes nothing', async () => {
@@ -99,7 +101,10 @@ describe('swapoff', () => {
     const { slots } = await c.swapOut('app', pages, false);
     expect(a.entries.size).toBe(10);
     expect(b.entries.size).toBe(10);
-    const results = await Promise.allSettled([c.swapoff('a', () => Promise.resolve()), c.swapoff('b', () => Promise.resolve())]);
+    const results = await Promise.allSettled([
+      c.swapoff('a', () => Promise.resolve()),
+      c.swapoff('b', () => Promise.resolve()),
+    ]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(1);

@@ -9,7 +9,7 @@ describe('writeback by Coldest tags', () => {
     fc = undefined;
   });
 
-  it('zswap Puts carry each page\'s slot as its tag, and writeback moves exactly the tagged slots', async () => {
+  it("zswap Puts carry each page's slot as its tag, and writeback moves exactly the tagged slots", async () => {
     const zswap = new FakeBackend({ kind: 'zswap' });
     const file0 = new FakeBackend({ kind: 'swapfile' });
     fc = await startOverFakes([

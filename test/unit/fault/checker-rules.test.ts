@@ -90,10 +90,14 @@ describe('register check', () => {
       expect(r.readEnded(K, crc, t).ok).toBe(true);
     }
     const t = r.readStarted();
-    expect(r.readEnded(K, C, t)).toMatchObject({ ok: false, kind: 'stale', detail: expect.stringMatching(/a write that failed/) });
+    expect(r.readEnded(K, C, t)).toMatchObject({
+      ok: false,
+      kind: 'stale',
+      detail: expect.stringMatching(/a write that failed/),
+    });
   });
 
-  it('flags a value never written to the slot (foreign read), e.g. another slot\'s page', () => {
+  it("flags a value never written to the slot (foreign read), e.g. another slot's page", () => {
     const r = new RegisterChecker();
     acked(r, K, A);
     acked(r, slotKey('alice', 8), C);
@@ -122,7 +126,7 @@ describe('register check', () => {
 });
 
 describe('loss ledger', () => {
-  it('explains DATA_LOSS by a volatile store\'s reported loss, and nothing else', () => {
+  it("explains DATA_LOSS by a volatile store's reported loss, and nothing else", () => {
     const l = new LossLedger();
     l.seen(slotKey('a', 1), A, 'slot 1 lost its data: its backend restarted without it');
     l.seen(slotKey('a', 1), A, 'slot 1 lost its data: its backend restarted without it'); // same page, read twice
@@ -160,7 +164,11 @@ describe('loss ledger', () => {
     expect(l.explain({}, new Set(['zswap'])).unexplained).toBe(0);
     expect(l.explain({}, new Set()).unexplained).toBe(1); // zswap never restarted: it had no reason to lose it
     const l3 = new LossLedger();
-    l3.seen(slotKey('a', 3), A, 'backend remote0: handle 7207 is allocated but its page is missing from the redis store');
+    l3.seen(
+      slotKey('a', 3),
+      A,
+      'backend remote0: handle 7207 is allocated but its page is missing from the redis store',
+    );
     expect(l3.explain({}, new Set(['remote0'])).unexplained).toBe(0); // Redis lost it: allowed after a wipe or rollback
     expect(l3.explain({}, new Set(['zswap'])).problems[0]).toMatch(/remote0 may not lose pages/);
     const l2 = new LossLedger();
@@ -203,11 +211,16 @@ describe('rules', () => {
   });
 
   it('flags every rule a nemesis saw broken (a backend left draining)', () => {
-    expect(brokenRules(clean({ violations: ['file0 left draining after its swapoff ended'] }))).toEqual(['file0 left draining after its swapoff ended']);
+    expect(brokenRules(clean({ violations: ['file0 left draining after its swapoff ended'] }))).toEqual([
+      'file0 left draining after its swapoff ended',
+    ]);
   });
 
   it('flags UNKNOWN answers from the cluster, corruptions, count mismatches and an unhealthy end', () => {
-    const text = brokenRules(clean({ unknownErrors: 1, corruptions: 1, countMismatches: 1, healthy: false, unreadable: { INTERNAL: 2 } })).join('\n');
-    for (const m of [/UNKNOWN error/, /corruption/, /swap count/, /not come back healthy/, /unreadable/]) expect(text).toMatch(m);
+    const text = brokenRules(
+      clean({ unknownErrors: 1, corruptions: 1, countMismatches: 1, healthy: false, unreadable: { INTERNAL: 2 } }),
+    ).join('\n');
+    for (const m of [/UNKNOWN error/, /corruption/, /swap count/, /not come back healthy/, /unreadable/])
+      expect(text).toMatch(m);
   });
 });

@@ -15,11 +15,21 @@ describe('parseNemeses', () => {
 });
 
 describe('lostByStore', () => {
-  it('sums the coordinator\'s reconcile records per backend and skips other lines', () => {
+  it("sums the coordinator's reconcile records per backend and skips other lines", () => {
     const log = [
-      JSON.stringify({ level: 40, backend: 'zswap', lost: 12, msg: 'reconcile: backend lost pages; they read as DATA_LOSS' }),
+      JSON.stringify({
+        level: 40,
+        backend: 'zswap',
+        lost: 12,
+        msg: 'reconcile: backend lost pages; they read as DATA_LOSS',
+      }),
       'not json at all backend lost pages',
-      JSON.stringify({ level: 40, backend: 'zswap', lost: 3, msg: 'reconcile: backend lost pages; they read as DATA_LOSS' }),
+      JSON.stringify({
+        level: 40,
+        backend: 'zswap',
+        lost: 3,
+        msg: 'reconcile: backend lost pages; they read as DATA_LOSS',
+      }),
       JSON.stringify({ level: 40, backend: 'file0', msg: 'backend unreachable' }),
     ].join('\n');
     expect(lostByStore(log)).toEqual({ zswap: 15 });

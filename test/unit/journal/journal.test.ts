@@ -4,7 +4,14 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Journal, JournalCorruptError, JournalCrash, type JournalOptions, SWITCH_STEPS, readJournal } from '../../../services/coordinator/journal';
+import {
+  Journal,
+  JournalCorruptError,
+  JournalCrash,
+  type JournalOptions,
+  SWITCH_STEPS,
+  readJournal,
+} from '../../../services/coordinator/journal';
 import { type JournalRecord, RecordType, crc32 } from '../../../services/coordinator/journal-records';
 import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
 
@@ -45,7 +52,13 @@ class Model {
     m.journal = Journal.open({ dir, log: capturingLog().log, fsync: 'never', ...extra }, (r) => {
       if (r.type === RecordType.Owner) owners.set(r.id, r.name);
       else if (r.type === RecordType.Release) m.table.releaseSlot(r.slot);
-      else if (r.type === RecordType.Set) m.table.restoreSlot(r.slot, owners.get(r.ownerId)!, r.order, r.count, { tier: r.tier, backend: 0, handle: 0, checksum: r.checksum });
+      else if (r.type === RecordType.Set)
+        m.table.restoreSlot(r.slot, owners.get(r.ownerId)!, r.order, r.count, {
+          tier: r.tier,
+          backend: 0,
+          handle: 0,
+          checksum: r.checksum,
+        });
     });
     for (const [id, name] of owners) m.ownerIds.set(name, id);
     m.journal.onSnapshot((w) => {
@@ -68,7 +81,17 @@ class Model {
   private writeSlot(w: Journal['pending'], s: number): void {
     const owner = this.table.ownerOf(s);
     if (owner === undefined || this.table.countOf(s) === 0) w.release(s);
-    else w.set(s, this.ownerIds.get(owner)!, this.table.orderOf(s), this.table.countOf(s), this.table.tierOf(s), 0, 0, this.table.checksumOf(s));
+    else
+      w.set(
+        s,
+        this.ownerIds.get(owner)!,
+        this.table.orderOf(s),
+        this.table.countOf(s),
+        this.table.tierOf(s),
+        0,
+        0,
+        this.table.checksumOf(s),
+      );
   }
 
   async alloc(owner: string, n: number): Promise<number[]> {
@@ -156,7 +179,10 @@ describe('journal', () => {
       expect(c.state()).toEqual(want2);
       c.journal.close();
       // Only the current generation is left.
-      expect(fs.readdirSync(dir).sort()).toEqual([expect.stringMatching(/^journal-\d+\.log$/), expect.stringMatching(/^snapshot-\d+\.bin$/)]);
+      expect(fs.readdirSync(dir).sort()).toEqual([
+        expect.stringMatching(/^journal-\d+\.log$/),
+        expect.stringMatching(/^snapshot-\d+\.bin$/),
+      ]);
     });
   }
 
@@ -201,7 +227,9 @@ describe('journal', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(JournalCorruptError);
-    expect((err as Error).message).toContain(`${file} is corrupt at byte offset ${third}: record fails its CRC; a valid record follows at offset ${third + 32}`);
+    expect((err as Error).message).toContain(
+      `${file} is corrupt at byte offset ${third}: record fails its CRC; a valid record follows at offset ${third + 32}`,
+    );
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
     expect(() => readJournal(dir, () => undefined)).toThrow(JournalCorruptError);
   });
@@ -221,7 +249,11 @@ describe('journal', () => {
   it('migrates a format-1 data directory (snapshot.bin + journal.log written by the previous coordinator)', async () => {
     const dir = tmpDir();
     for (const f of ['snapshot.bin', 'journal.log']) fs.copyFileSync(path.join(FIXTURE_V1, f), path.join(dir, f));
-    const expected = (JSON.parse(fs.readFileSync(path.join(FIXTURE_V1, 'expected.json'), 'utf8')) as [number, string, number][]).map(([s, o, c]) => `${o}:${s}:${c}`).sort();
+    const expected = (
+      JSON.parse(fs.readFileSync(path.join(FIXTURE_V1, 'expected.json'), 'utf8')) as [number, string, number][]
+    )
+      .map(([s, o, c]) => `${o}:${s}:${c}`)
+      .sort();
     expect(expected.length).toBe(360);
     const a = Model.open(dir);
     expect(a.state()).toEqual(expected);
@@ -246,8 +278,9 @@ describe('journal', () => {
     const records: JournalRecord[] = [];
     readJournal(dir, (r) => records.push(r));
     const live = new Set<number>();
-    for (const r of records) if (r.type === RecordType.Set) live.add(r.slot);
-    else if (r.type === RecordType.Release) live.delete(r.slot);
+    for (const r of records)
+      if (r.type === RecordType.Set) live.add(r.slot);
+      else if (r.type === RecordType.Release) live.delete(r.slot);
     expect(live.size).toBe(a.table.usedSlots());
     for (const [f, data] of before) expect(fs.readFileSync(path.join(dir, f)).equals(data)).toBe(true);
     a.journal.close();

@@ -21,7 +21,9 @@ describe('owner policies on disk', () => {
   it('a burst of changes shares writes, each call resolves once its change is on disk, and a reload sees them all', async () => {
     const dir = tmpDir();
     const p = new OwnerPolicies(dir);
-    const calls = Array.from({ length: 200 }, (_, i) => p.set(`owner-${i}`, { ...DEFAULT_POLICY, swapMaxPages: i + 1 }));
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      p.set(`owner-${i}`, { ...DEFAULT_POLICY, swapMaxPages: i + 1 }),
+    );
     await Promise.all(calls);
     expect(p.writes).toBeLessThanOrEqual(2);
     expect(fs.readdirSync(dir)).toEqual(['policies.json']);

@@ -22,9 +22,18 @@ function setup() {
 type Op = 'check' | 'duplicate' | 'free';
 const ops: Op[] = ['check', 'duplicate', 'free'];
 
-function expectRejected(t: SlotTable, owner: string, op: Op, batch: number[], code: number, message: RegExp, watch: number[]) {
+function expectRejected(
+  t: SlotTable,
+  owner: string,
+  op: Op,
+  batch: number[],
+  code: number,
+  message: RegExp,
+  watch: number[],
+) {
   const before = snapshot(t, watch);
-  const r: Result<unknown> = op === 'check' ? t.check(owner, batch) : op === 'duplicate' ? t.duplicate(owner, batch) : t.free(owner, batch);
+  const r: Result<unknown> =
+    op === 'check' ? t.check(owner, batch) : op === 'duplicate' ? t.duplicate(owner, batch) : t.free(owner, batch);
   expectError(r, code, message);
   expect(snapshot(t, watch)).toEqual(before);
 }
@@ -44,7 +53,15 @@ describe.each(ops)('%s with a bad batch changes nothing', (op) => {
 
   it('the same slot twice: INVALID_ARGUMENT (small and large batches)', () => {
     const { t, mine } = setup();
-    expectRejected(t, 'a', op, [mine[2]!, mine[3]!, mine[2]!], status.INVALID_ARGUMENT, new RegExp(`slot ${mine[2]} appears twice`), mine);
+    expectRejected(
+      t,
+      'a',
+      op,
+      [mine[2]!, mine[3]!, mine[2]!],
+      status.INVALID_ARGUMENT,
+      new RegExp(`slot ${mine[2]} appears twice`),
+      mine,
+    );
     // Large batch (Set path), duplicate of an unknown slot still counts as a duplicate first.
     const big = [...mine, ...Array.from({ length: 40 }, (_, i) => 10 ** 6 + i), 10 ** 6 + 3];
     expectRejected(t, 'a', op, big, status.INVALID_ARGUMENT, /slot 1000003 appears twice/, mine);
@@ -58,18 +75,37 @@ describe.each(ops)('%s with a bad batch changes nothing', (op) => {
   ])('%s: NOT_FOUND', (_name, bad) => {
     const { t, mine } = setup();
     const b = bad();
-    expectRejected(t, 'a', op, [mine[0]!, mine[1]!, b], status.NOT_FOUND, new RegExp(`slot ${b} is not allocated`), mine);
+    expectRejected(
+      t,
+      'a',
+      op,
+      [mine[0]!, mine[1]!, b],
+      status.NOT_FOUND,
+      new RegExp(`slot ${b} is not allocated`),
+      mine,
+    );
   });
 
   it('a slot already freed (double free): NOT_FOUND', () => {
     const { t, mine, freed } = setup();
-    expectRejected(t, 'a', op, [mine[4]!, freed], status.NOT_FOUND, new RegExp(`slot ${freed} is not allocated`), [...mine, freed]);
+    expectRejected(t, 'a', op, [mine[4]!, freed], status.NOT_FOUND, new RegExp(`slot ${freed} is not allocated`), [
+      ...mine,
+      freed,
+    ]);
   });
 
   it("another owner's slot: PERMISSION_DENIED", () => {
     const { t, mine, theirs } = setup();
     const watch = [...mine, ...theirs];
-    expectRejected(t, 'a', op, [mine[0]!, theirs[1]!], status.PERMISSION_DENIED, new RegExp(`slot ${theirs[1]} belongs to another owner`), watch);
+    expectRejected(
+      t,
+      'a',
+      op,
+      [mine[0]!, theirs[1]!],
+      status.PERMISSION_DENIED,
+      new RegExp(`slot ${theirs[1]} belongs to another owner`),
+      watch,
+    );
     // An owner the table has never seen owns nothing.
     expectRejected(t, 'stranger', op, [mine[0]!], status.PERMISSION_DENIED, /belongs to another owner/, watch);
   });
@@ -87,7 +123,15 @@ describe('duplicate past the maximum swap count', () => {
     const { t, mine } = setup();
     for (let i = 0; i < 3; i++) ok(t.duplicate('a', [mine[1]!])); // count 2 -> 5 (the max)
     expect(t.countOf(mine[1]!)).toBe(5);
-    expectRejected(t, 'a', 'duplicate', [mine[0]!, mine[1]!, mine[2]!], status.RESOURCE_EXHAUSTED, new RegExp(`slot ${mine[1]} is already at the maximum swap count 5`), mine);
+    expectRejected(
+      t,
+      'a',
+      'duplicate',
+      [mine[0]!, mine[1]!, mine[2]!],
+      status.RESOURCE_EXHAUSTED,
+      new RegExp(`slot ${mine[1]} is already at the maximum swap count 5`),
+      mine,
+    );
     // NOT_FOUND anywhere in the batch wins over the count check.
     expectRejected(t, 'a', 'duplicate', [mine[1]!, 10 ** 6], status.NOT_FOUND, /not allocated/, mine);
     // free and check are not limited by the maximum.

@@ -140,11 +140,22 @@ class AllocateCmd implements fc.Command<Model, Real> {
         // Never handed out twice while allocated (pinned count-0 slots included).
         if (m.slots.has(s)) throw new Error(`slot ${s} handed out again while allocated`);
         if (!(s >= 512)) throw new Error(`bad slot id ${s}`);
-        m.slots.set(s, { owner: this.owner, count: 1, pinned: false, order, tier: TierCode.EMPTY, backend: 0, handle: 0, checksum: 0 });
+        m.slots.set(s, {
+          owner: this.owner,
+          count: 1,
+          pinned: false,
+          order,
+          tier: TierCode.EMPTY,
+          backend: 0,
+          handle: 0,
+          checksum: 0,
+        });
       }
       // Two owners never share a cluster.
       const mine = new Set(slots.map((y) => y >>> 9));
-      for (const [s, x] of m.slots) if (x.owner !== this.owner && mine.has(s >>> 9)) throw new Error(`owners ${x.owner} and ${this.owner} share cluster ${s >>> 9}`);
+      for (const [s, x] of m.slots)
+        if (x.owner !== this.owner && mine.has(s >>> 9))
+          throw new Error(`owners ${x.owner} and ${this.owner} share cluster ${s >>> 9}`);
     }
     checkAgainstModel(m, r);
   }
@@ -160,7 +171,8 @@ class DuplicateCmd implements fc.Command<Model, Real> {
   run(m: Model, r: Real): void {
     const slots = resolve(m, this.owner, this.picks);
     let code = expectedCode(m, this.owner, slots);
-    if (code === undefined && slots.some((s) => m.slots.get(s)!.count >= MAX_SWAP_COUNT)) code = status.RESOURCE_EXHAUSTED;
+    if (code === undefined && slots.some((s) => m.slots.get(s)!.count >= MAX_SWAP_COUNT))
+      code = status.RESOURCE_EXHAUSTED;
     const res = r.duplicate(this.owner, slots);
     if (code !== undefined) {
       expect(res.ok ? 'ok' : res.error.code).toBe(code);

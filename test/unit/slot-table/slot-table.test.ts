@@ -28,15 +28,18 @@ describe('allocate', () => {
     expect(t.pagesByTier()).toEqual([0, 3, 0, 0, 0, 0]);
   });
 
-  it.each([0, 513, -1, 1.5, Number.NaN, 100000])('rejects count %s with INVALID_ARGUMENT and changes nothing', (count) => {
-    const t = new SlotTable();
-    const before = ok(t.allocate('a', 5, false));
-    const snap = snapshot(t, before);
-    expectError(t.allocate('a', count, false), status.INVALID_ARGUMENT, /count must be from 1 to 512/);
-    expectError(t.allocate('b', count, true), status.INVALID_ARGUMENT);
-    expect(snapshot(t, before)).toEqual(snap);
-    expect(t.owners()).toEqual(['a']);
-  });
+  it.each([0, 513, -1, 1.5, Number.NaN, 100000])(
+    'rejects count %s with INVALID_ARGUMENT and changes nothing',
+    (count) => {
+      const t = new SlotTable();
+      const before = ok(t.allocate('a', 5, false));
+      const snap = snapshot(t, before);
+      expectError(t.allocate('a', count, false), status.INVALID_ARGUMENT, /count must be from 1 to 512/);
+      expectError(t.allocate('b', count, true), status.INVALID_ARGUMENT);
+      expect(snapshot(t, before)).toEqual(snap);
+      expect(t.owners()).toEqual(['a']);
+    },
+  );
 
   it('creates a cluster per 512 order-0 slots and spans clusters within one call', () => {
     const t = new SlotTable();
@@ -186,7 +189,11 @@ describe('swap counts', () => {
     for (let i = 2; i <= 65535; i++) ok(t.duplicate('a', [slot]));
     expect(t.countOf(slot)).toBe(65535);
     const snap = snapshot(t, [slot, other]);
-    expectError(t.duplicate('a', [other, slot]), status.RESOURCE_EXHAUSTED, new RegExp(`slot ${slot} is already at the maximum swap count 65535`));
+    expectError(
+      t.duplicate('a', [other, slot]),
+      status.RESOURCE_EXHAUSTED,
+      new RegExp(`slot ${slot} is already at the maximum swap count 65535`),
+    );
     expect(snapshot(t, [slot, other])).toEqual(snap);
     expect(ok(t.free('a', [slot]))).toEqual({ counts: [65534], released: [] });
   });
@@ -260,21 +267,24 @@ describe('swap-cache pin', () => {
 });
 
 describe('lookups and backing', () => {
-  it.each([0, -1, 1.5, Number.NaN, 511, 2 ** 40, 10 ** 9])('reads of slot %s that is not allocated give 0/undefined', (slot) => {
-    const t = new SlotTable();
-    ok(t.allocate('a', 4, false));
-    expect(t.isLive(slot)).toBe(false);
-    expect(t.countOf(slot)).toBe(0);
-    expect(t.tierOf(slot)).toBe(0);
-    expect(t.backendOf(slot)).toBe(0);
-    expect(t.handleOf(slot)).toBe(0);
-    expect(t.checksumOf(slot)).toBe(0);
-    expect(t.ownerOf(slot)).toBeUndefined();
-    expect(t.isPinned(slot)).toBe(false);
-    expect(t.orderOf(slot)).toBe(-1);
-    expect(t.unpin(slot)).toBeUndefined();
-    expect(() => t.setBacking(slot, zswap(1))).toThrow(/not allocated/);
-  });
+  it.each([0, -1, 1.5, Number.NaN, 511, 2 ** 40, 10 ** 9])(
+    'reads of slot %s that is not allocated give 0/undefined',
+    (slot) => {
+      const t = new SlotTable();
+      ok(t.allocate('a', 4, false));
+      expect(t.isLive(slot)).toBe(false);
+      expect(t.countOf(slot)).toBe(0);
+      expect(t.tierOf(slot)).toBe(0);
+      expect(t.backendOf(slot)).toBe(0);
+      expect(t.handleOf(slot)).toBe(0);
+      expect(t.checksumOf(slot)).toBe(0);
+      expect(t.ownerOf(slot)).toBeUndefined();
+      expect(t.isPinned(slot)).toBe(false);
+      expect(t.orderOf(slot)).toBe(-1);
+      expect(t.unpin(slot)).toBeUndefined();
+      expect(() => t.setBacking(slot, zswap(1))).toThrow(/not allocated/);
+    },
+  );
 
   it('an unallocated slot inside a live cluster reads as not allocated', () => {
     const t = new SlotTable();
@@ -302,9 +312,15 @@ describe('lookups and backing', () => {
     expect(t.pagesByTier('a')).toEqual([0, 1, 1, 0, 1, 0]);
     const snap = snapshot(t, slots);
     expect(() => t.setBacking(slots[0]!, { tier: 0 as TierCode, backend: 1, handle: 1, checksum: 1 })).toThrow(/tier/);
-    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 256, handle: 1, checksum: 1 })).toThrow(/backend/);
-    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 40, checksum: 1 })).toThrow(/handle/);
-    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 1, checksum: -1 })).toThrow(/checksum/);
+    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 256, handle: 1, checksum: 1 })).toThrow(
+      /backend/,
+    );
+    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 2 ** 40, checksum: 1 })).toThrow(
+      /handle/,
+    );
+    expect(() => t.setBacking(slots[0]!, { tier: TierCode.ZSWAP, backend: 1, handle: 1, checksum: -1 })).toThrow(
+      /checksum/,
+    );
     expect(snapshot(t, slots)).toEqual(snap);
   });
 

@@ -16,11 +16,13 @@ class ModelCluster {
   corrupt = new Set<number>();
 
   private check(owner: string, slots: number[]) {
-    if (new Set(slots).size !== slots.length) throw new VswapClientError(Status.INVALID_ARGUMENT, 'the same slot twice');
+    if (new Set(slots).size !== slots.length)
+      throw new VswapClientError(Status.INVALID_ARGUMENT, 'the same slot twice');
     for (const s of slots) {
       const e = this.slots.get(s);
       if (!e) throw new VswapClientError(Status.NOT_FOUND, `slot ${s} is not allocated`, slots);
-      if (e.owner !== owner) throw new VswapClientError(Status.PERMISSION_DENIED, `slot ${s} belongs to another owner`, slots);
+      if (e.owner !== owner)
+        throw new VswapClientError(Status.PERMISSION_DENIED, `slot ${s} belongs to another owner`, slots);
     }
   }
   client(): VswapClient {
@@ -45,7 +47,8 @@ class ModelCluster {
       },
       async load(owner: string, slots: number[], o: { release?: boolean } = {}) {
         m.check(owner, slots);
-        for (const s of slots) if (m.slots.get(s)!.lost) throw new VswapClientError(Status.DATA_LOSS, `slot ${s} lost its data`, slots);
+        for (const s of slots)
+          if (m.slots.get(s)!.lost) throw new VswapClientError(Status.DATA_LOSS, `slot ${s} lost its data`, slots);
         const pages = slots.map((s) => {
           const p = Buffer.from(m.slots.get(s)!.page);
           if (m.corrupt.has(s)) p[100] = p[100]! ^ 0xff;
@@ -61,7 +64,16 @@ class ModelCluster {
       free,
       async inspect(owner: string, slots: number[]) {
         m.check(owner, slots);
-        return slots.map((s) => ({ slot: s, count: m.slots.get(s)!.count, owner, tier: 'TIER_ZSWAP', backend: 'zswap', handle: 0, checksum: 0, inSwapCache: false }));
+        return slots.map((s) => ({
+          slot: s,
+          count: m.slots.get(s)!.count,
+          owner,
+          tier: 'TIER_ZSWAP',
+          backend: 'zswap',
+          handle: 0,
+          checksum: 0,
+          inSwapCache: false,
+        }));
       },
     } as unknown as VswapClient;
   }
@@ -70,7 +82,16 @@ class ModelCluster {
   }
 }
 
-const options = { processes: 3, pagesPerProcess: 200, memoryLimitPages: 40, operations: 400, forkRate: 0.05, exitRate: 0.03, concurrency: 3, seed: 11 };
+const options = {
+  processes: 3,
+  pagesPerProcess: 200,
+  memoryLimitPages: 40,
+  operations: 400,
+  forkRate: 0.05,
+  exitRate: 0.03,
+  concurrency: 3,
+  seed: 11,
+};
 
 describe('Workload over a model cluster', () => {
   it('holds exactly the references the cluster counts, through forks and exits, and drains to nothing', async () => {
@@ -96,7 +117,9 @@ describe('Workload over a model cluster', () => {
     const ra = await new Workload(a.client(), { ...options, concurrency: 1 }).run();
     const rb = await new Workload(b.client(), { ...options, concurrency: 1 }).run();
     expect([ra.pagesOut, ra.pagesIn, ra.processes]).toEqual([rb.pagesOut, rb.pagesIn, rb.processes]);
-    expect([...a.slots.values()].map((e) => e.page.toString('hex'))).toEqual([...b.slots.values()].map((e) => e.page.toString('hex')));
+    expect([...a.slots.values()].map((e) => e.page.toString('hex'))).toEqual(
+      [...b.slots.values()].map((e) => e.page.toString('hex')),
+    );
   });
 
   it('counts a page that comes back different as a corruption, with its slot', async () => {

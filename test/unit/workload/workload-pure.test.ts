@@ -35,28 +35,31 @@ describe('PageLru', () => {
 
   it('behaves like a reference list under any sequence of operations', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('touch', 'remove', 'pop', 'front'), fc.nat(15)), { maxLength: 200 }), (ops) => {
-        const lru = new PageLru(16);
-        let model: number[] = [];
-        for (const [op, p] of ops) {
-          if (op === 'touch') {
-            lru.touch(p);
-            model = [...model.filter((x) => x !== p), p];
-          } else if (op === 'front') {
-            lru.insertLeastRecent(p);
-            model = [p, ...model.filter((x) => x !== p)];
-          } else if (op === 'remove') {
-            expect(lru.remove(p)).toBe(model.includes(p));
-            model = model.filter((x) => x !== p);
-          } else {
-            expect(lru.popLeastRecent()).toBe(model.length ? model[0] : -1);
-            model = model.slice(1);
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('touch', 'remove', 'pop', 'front'), fc.nat(15)), { maxLength: 200 }),
+        (ops) => {
+          const lru = new PageLru(16);
+          let model: number[] = [];
+          for (const [op, p] of ops) {
+            if (op === 'touch') {
+              lru.touch(p);
+              model = [...model.filter((x) => x !== p), p];
+            } else if (op === 'front') {
+              lru.insertLeastRecent(p);
+              model = [p, ...model.filter((x) => x !== p)];
+            } else if (op === 'remove') {
+              expect(lru.remove(p)).toBe(model.includes(p));
+              model = model.filter((x) => x !== p);
+            } else {
+              expect(lru.popLeastRecent()).toBe(model.length ? model[0] : -1);
+              model = model.slice(1);
+            }
+            expect(lru.size).toBe(model.length);
           }
-          expect(lru.size).toBe(model.length);
-        }
-        expect([...lru.pages()]).toEqual(model);
-        expect([...lru.clone().pages()]).toEqual(model);
-      }),
+          expect([...lru.pages()]).toEqual(model);
+          expect([...lru.clone().pages()]).toEqual(model);
+        },
+      ),
     );
   });
 });
@@ -160,14 +163,18 @@ describe('PageGenerator', () => {
 describe('distinctChunks', () => {
   it('never puts a slot twice in one request and keeps every occurrence', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 200 }), fc.integer({ min: 1, max: 8 }), (slots, max) => {
-        const chunks = distinctChunks(slots, max);
-        for (const c of chunks) {
-          expect(c.length).toBeLessThanOrEqual(max);
-          expect(new Set(c).size).toBe(c.length);
-        }
-        expect(chunks.flat().sort((a, b) => a - b)).toEqual([...slots].sort((a, b) => a - b));
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 8 }),
+        (slots, max) => {
+          const chunks = distinctChunks(slots, max);
+          for (const c of chunks) {
+            expect(c.length).toBeLessThanOrEqual(max);
+            expect(new Set(c).size).toBe(c.length);
+          }
+          expect(chunks.flat().sort((a, b) => a - b)).toEqual([...slots].sort((a, b) => a - b));
+        },
+      ),
     );
   });
 });
@@ -175,7 +182,17 @@ describe('distinctChunks', () => {
 describe('resolveWorkloadOptions', () => {
   it('fills documented defaults', () => {
     const o = resolveWorkloadOptions({});
-    expect(o).toMatchObject({ processes: 4, maxProcesses: 8, pagesPerProcess: 1024, memoryLimitPages: 256, pattern: 'zipfian', durationMs: 10_000, batchPages: 64, concurrency: 4, owners: 'per-process' });
+    expect(o).toMatchObject({
+      processes: 4,
+      maxProcesses: 8,
+      pagesPerProcess: 1024,
+      memoryLimitPages: 256,
+      pattern: 'zipfian',
+      durationMs: 10_000,
+      batchPages: 64,
+      concurrency: 4,
+      owners: 'per-process',
+    });
     expect(resolveWorkloadOptions({ operations: 10 }).durationMs).toBeUndefined();
   });
 

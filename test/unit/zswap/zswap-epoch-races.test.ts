@@ -46,7 +46,15 @@ async function code(p: Promise<unknown>): Promise<number | undefined> {
 describe('zswap core: the store loses data during a Put', () => {
   it('the Put fails (FAILED_PRECONDITION when it named the old epoch), every entry is forgotten, and no handle comes back', async () => {
     const store = new LosingStore();
-    const z = await Zswap.open({ compressor: new Lz4Compressor(), store, poolLimitBytes: 1 << 24, acceptThresholdPercent: 90, maxCompressedBytes: 3072, storeIncompressible: false, log });
+    const z = await Zswap.open({
+      compressor: new Lz4Compressor(),
+      store,
+      poolLimitBytes: 1 << 24,
+      acceptThresholdPercent: 90,
+      maxCompressedBytes: 3072,
+      storeIncompressible: false,
+      log,
+    });
     const before = await z.put([text(1), text(2)], [11, 12], 'e1');
     expect(before.epoch).toBe('e1');
     store.loseNext();
