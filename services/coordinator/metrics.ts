@@ -117,6 +117,18 @@ export function registerCoordinatorMetrics(
   counterFrom(registry, 'vswap_journal_fsyncs_total', 'journal fsyncs', () => coordinator.metricsView().journal.fsyncs);
   counterFrom(
     registry,
+    'vswap_journal_fsync_seconds_total',
+    'time spent in journal fsyncs (divide by vswap_journal_fsyncs_total for the mean)',
+    () => coordinator.metricsView().journal.fsyncMicrosTotal / 1e6,
+  );
+  gaugeFrom(
+    registry,
+    'vswap_journal_fsync_max_seconds',
+    'the longest journal fsync since the coordinator started',
+    () => coordinator.metricsView().journal.fsyncMicrosMax / 1e6,
+  );
+  counterFrom(
+    registry,
     'vswap_journal_snapshots_total',
     'journal snapshots written',
     () => coordinator.metricsView().journal.snapshots,

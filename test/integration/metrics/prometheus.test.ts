@@ -92,6 +92,14 @@ describe.skipIf(!havePrometheus())(
       expect(await prom.value('vswap_checksum_failures_total')).toBe(0);
       expect(await prom.value('vswap_reconciles_total')).toBeGreaterThanOrEqual(2);
       expect(await prom.value('vswap_journal_commits_total')).toBeGreaterThan(0);
+      // The journal's fsync time: present whenever fsyncs happened, the longest no more than the total.
+      if ((await prom.value('vswap_journal_fsyncs_total')) > 0) {
+        const fsyncSeconds = await prom.value('vswap_journal_fsync_seconds_total');
+        const fsyncMax = await prom.value('vswap_journal_fsync_max_seconds');
+        expect(fsyncSeconds).toBeGreaterThan(0);
+        expect(fsyncMax).toBeGreaterThan(0);
+        expect(fsyncMax).toBeLessThanOrEqual(fsyncSeconds);
+      }
       // Per-owner series: the workload's owners, and their pages add up to the total.
       expect(await prom.value('sum(vswap_owner_pswpout_total)')).toBe(stats.swapOuts);
       expect(await prom.value('sum(vswap_owner_used_slots)')).toBe(stats.usedSlots);
