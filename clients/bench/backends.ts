@@ -25,9 +25,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
-import { ServiceStartError, type StartedService } from '../../services/common/spawn-service';
+import { ServiceStartError, type StartedService } from '../cluster/spawn-service';
 import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
-import { ChildRegistry } from '../../services/common/child-registry';
+import { ChildRegistry } from '../cluster/child-registry';
 import { processCpuSeconds, startRedis } from './children';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 

@@ -1,4 +1,4 @@
-import type { ChildRegistry } from '../../services/common/child-registry';
+import type { ChildRegistry } from '../cluster/child-registry';
 import { RedisServer } from '../cluster/redis-server';
 
 /** A private redis-server on a free port, without persistence: the remote tier the Redis stores talk to. */

@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
-import { ChildRegistry } from '../../services/common/child-registry';
+import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
 import { startRedis } from './children';
 import { buildCorpus } from './corpus';

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
-import { freePort } from '../../services/common/free-port';
+import { freePort } from '../cluster/free-port';
 import { LocalCluster } from '../cluster/local-cluster';
 import { Workload } from '../workload';
 import { median, round } from './report';

@@ -8,8 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../services/common/free-port';
-import { ServiceStartError, type StartedService, spawnService, stopChild } from '../../services/common/spawn-service';
+import { freePort } from './free-port';
+import { ServiceStartError, type StartedService, spawnService, stopChild } from './spawn-service';
 import { VswapClient } from '../sdk/client';
 
 /** dist/ of this package, whether this file runs compiled or from source (tests). */

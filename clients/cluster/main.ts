@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { stopChild } from '../../services/common/spawn-service';
+import { stopChild } from './spawn-service';
 import { LocalCluster, type SwapfileNodeOptions } from './local-cluster';
 import { findOnPath, RedisServer } from './redis-server';
 import { parseStartOptions, type StartOptions } from './start-options';

@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, waitForPort } from '../../services/common/free-port';
-import { stopChild } from '../../services/common/spawn-service';
+import { freePort, waitForPort } from './free-port';
+import { stopChild } from './spawn-service';
 
 /**
  * `off`: nothing on disk (a restart loses everything: a volatile remote tier).

@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ChildRegistry } from '../../services/common/child-registry';
+import { ChildRegistry } from '../cluster/child-registry';
 import { runFaults } from './harness';
 import { NEMESIS_GROUPS, NEMESIS_KINDS, parseNemeses } from './nemesis';
 import { toJson, toTable } from './report';

@@ -1,1 +1,1 @@
-export { freePort } from '../../services/common/free-port';
+export { freePort } from '../../clients/cluster/free-port';

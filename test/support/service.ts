@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { spawnService, type StartedService } from '../../services/common/spawn-service';
+import { spawnService, type StartedService } from '../../clients/cluster/spawn-service';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -9,7 +9,7 @@ export function distPath(rel: string): string {
   return path.join(REPO_ROOT, 'dist', rel);
 }
 
-export type { StartedService } from '../../services/common/spawn-service';
+export type { StartedService } from '../../clients/cluster/spawn-service';
 
 export interface StartServiceOptions {
   /** Path under dist/, e.g. "services/zswap/main.js". */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ServiceStartError } from '../../../services/common/spawn-service';
+import { ServiceStartError } from '../../../clients/cluster/spawn-service';
 import { Journal, JournalCrash, SWITCH_STEPS } from '../../../services/coordinator/journal';
 import { type JournalRecord, RecordType, type SetRecord } from '../../../services/coordinator/journal-records';
 import { clusterPerTest, expectCode } from './helpers';

@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
-import { freePort } from '../../../services/common/free-port';
+import { freePort } from '../../../clients/cluster/free-port';
 import { RedisServer } from '../../support/redis';
 import { rollBackRedis, snapshotRedis } from '../../support/redis-rollback';
 import { expectStatus, memoryLikePages, startZswap, type RunningZswap } from './helpers';

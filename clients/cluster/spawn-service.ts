@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as readline from 'node:readline';
-import { parseReadyLine } from './ready';
+import { parseReadyLine } from '../../services/common/ready';
 
 export interface SpawnServiceOptions {
   /** Absolute path of the compiled entry point, run with this process's node. */
