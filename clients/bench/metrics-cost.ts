@@ -1,5 +1,5 @@
 /**
- * node dist/clients/bench/metrics-cost.js [--duration 10 --rounds 2 --json]   (after npm run build)
+ * npm run bench:metrics -- [--duration 10 --rounds 2 --json]
  *
  * What serving Prometheus metrics costs the data path: a local cluster (as
  * npm start runs it) with --metrics-listen on every service runs the same
