@@ -25,6 +25,7 @@ import type { ReconcileSession } from '../common/reconcile-server';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { SwapAllocator } from './allocator';
 import type { PageStore } from './page-store';
+import type { BackendInfoBase } from '../common/backend-info';
 
 export interface SwapfileCounters {
   swpout: number;
@@ -44,19 +45,9 @@ export interface SwapfilePutResult {
   epoch: string;
 }
 
-export interface SwapfileInfo {
+export interface SwapfileInfo extends BackendInfoBase {
   kind: 'swapfile';
   store: 'file' | 'redis';
-  capacityPages: number;
-  usedPages: number;
-  storedBytes: number;
-  epoch: string;
-  overThreshold: boolean;
-  poolLimitBytes: number;
-  acceptThresholdPercent: number;
-  maxBatch: number;
-  volatile: boolean;
-  compressor: string;
 }
 
 /**

@@ -24,6 +24,7 @@ import type { Compressor } from './compressor';
 import { EntryTable } from './entries';
 import { Lru } from './lru';
 import type { ObjectStore } from './object-store';
+import type { BackendInfoBase } from '../common/backend-info';
 
 export interface ZswapOptions {
   compressor: Compressor;
@@ -86,19 +87,9 @@ export interface ZswapCounters {
   epoch_changes: number;
 }
 
-export interface ZswapInfo {
+export interface ZswapInfo extends BackendInfoBase {
   kind: 'zswap';
   store: string;
-  capacityPages: number;
-  usedPages: number;
-  storedBytes: number;
-  epoch: string;
-  overThreshold: boolean;
-  poolLimitBytes: number;
-  acceptThresholdPercent: number;
-  maxBatch: number;
-  volatile: boolean;
-  compressor: string;
 }
 
 export class Zswap {
