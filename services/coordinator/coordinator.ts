@@ -20,10 +20,10 @@ import { pageChecksum } from '../common/checksum';
 import { isZeroPage } from '../common/pages';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
-import { type FsyncPolicy, Journal, type JournalStats } from './journal';
-import { type JournalRecord, MAX_NAME_RECORD_BYTES, RecordType, type RecordWriter, SET_BYTES } from './journal-records';
+import type { FsyncPolicy, JournalStats } from './journal';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
-import { type Backing, type Released, type Result, SlotTable, TierCode } from './slot-table';
+import { type Backing, type Result, SlotTable, TierCode } from './slot-table';
+import { SlotStore } from './slot-store';
 import { SwapCache } from './swap-cache';
 import { DeleteQueue } from './delete-queue';
 import type { ConnectBackend } from './backend-view';
@@ -133,10 +133,9 @@ export class Coordinator {
   readonly registry: BackendRegistry;
   readonly cache: SwapCache;
   readonly policies: OwnerPolicies;
-  private readonly journal: Journal;
+  /** The only writer of slot backings and the journal. */
+  private readonly slotStore: SlotStore;
   private readonly log: Logger;
-  /** Journal ids of owner names (stable for this process's journal). */
-  private readonly ownerIds = new Map<string, number>();
   /** Backend copies to delete, sent in batches. */
   private readonly deletes: DeleteQueue;
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
@@ -144,8 +143,6 @@ export class Coordinator {
   /** No background writeback before this time (after rounds that did not shrink the pool). */
   private writebackCooldownUntil = 0;
   private readonly ownerCounters = new Map<string, OwnerCounters>();
-  /** Slots a SwapOut allocated whose reply has not been sent (kept out of snapshots). */
-  private readonly unacked = new Set<number>();
   readonly counters = {
     swap_outs: 0,
     swap_ins: 0,
@@ -179,7 +176,20 @@ export class Coordinator {
       log: options.log,
       onRetry: () => this.counters.backend_delete_retries++,
     });
-    this.journal = this.replayJournal(options);
+    this.slotStore = new SlotStore({
+      table: this.table,
+      registry: this.registry,
+      deletes: this.deletes,
+      journal: {
+        dir: options.dataDir,
+        fsync: options.journalFsync,
+        snapshotAfterBytes: options.snapshotAfterBytes,
+        log: options.log,
+      },
+      log: options.log,
+      onBackingChanged: (slot) => this.cache.backingChanged(slot),
+    });
+    this.counters.lost_pages += this.slotStore.lostAtReplay;
   }
 
   /** Replays the journal, reconciles with every reachable backend, starts polling. */
@@ -194,135 +204,6 @@ export class Coordinator {
     await Promise.allSettled([...c.reconciles.values()]);
     c.registry.start();
     return c;
-  }
-
-  // ---- journal ------------------------------------------------------------
-
-  private replayJournal(options: CoordinatorOptions): Journal {
-    const owners = new Map<number, string>();
-    const backends = new Map<number, number>(); // journal id -> registry id (0: gone)
-    let lostToMissingBackend = 0;
-    const apply = (r: JournalRecord): void => {
-      switch (r.type) {
-        case RecordType.Owner:
-          owners.set(r.id, r.name);
-          break;
-        case RecordType.Backend:
-          backends.set(r.id, this.registry.get(r.name)?.id ?? 0);
-          break;
-        case RecordType.Release:
-          this.table.releaseSlot(r.slot);
-          break;
-        case RecordType.Set: {
-          const owner = owners.get(r.ownerId);
-          if (owner === undefined) throw new Error(`journal: slot ${r.slot} names unknown owner id ${r.ownerId}`);
-          let backing: Backing = { tier: r.tier, backend: 0, handle: r.handle, checksum: r.checksum };
-          if (r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) {
-            const id = backends.get(r.backendId) ?? 0;
-            if (id === 0) {
-              backing = { tier: TierCode.LOST, backend: 0, handle: 0, checksum: r.checksum };
-              lostToMissingBackend++;
-            } else backing.backend = id;
-          }
-          this.table.restoreSlot(r.slot, owner, r.order, r.count, backing);
-          break;
-        }
-      }
-    };
-    const journal = Journal.open(
-      {
-        dir: options.dataDir,
-        fsync: options.journalFsync,
-        snapshotAfterBytes: options.snapshotAfterBytes,
-        log: options.log,
-      },
-      apply,
-    );
-    if (lostToMissingBackend > 0) {
-      this.counters.lost_pages += lostToMissingBackend;
-      options.log.warn(
-        { pages: lostToMissingBackend },
-        'journal names backends that are not configured: their pages are lost',
-      );
-    }
-    // Start every log with the names its records use.
-    this.journalNames(journal.pending);
-    journal.onSnapshot((w) => {
-      this.journalNames(w);
-      // Slots of a SwapOut still in flight are not acknowledged: a crash must not keep them.
-      this.table.forEachSlot((slot) => {
-        if (!this.unacked.has(slot)) this.writeSlot(w, slot);
-      });
-    });
-    // A snapshot now makes the replayed state (with remapped ids) the base.
-    journal.snapshot();
-    return journal;
-  }
-
-  private journalNames(w: RecordWriter): void {
-    for (const b of this.registry.all) w.name(RecordType.Backend, b.id, b.name);
-    for (const [name, id] of this.ownerIds) w.name(RecordType.Owner, id, name);
-  }
-
-  /** The journal id of an owner; a new one is named in `w` before its first use. */
-  private ownerId(owner: string, w: RecordWriter): number {
-    let id = this.ownerIds.get(owner);
-    if (id === undefined) {
-      id = this.ownerIds.size + 1;
-      this.ownerIds.set(owner, id);
-      w.name(RecordType.Owner, id, owner);
-    }
-    return id;
-  }
-
-  private writeSlot(w: RecordWriter, slot: number): void {
-    const t = this.table;
-    const count = t.countOf(slot);
-    const owner = t.ownerOf(slot);
-    if (count === 0 || owner === undefined) {
-      w.release(slot);
-      return;
-    }
-    w.set(
-      slot,
-      this.ownerId(owner, w),
-      t.orderOf(slot),
-      count,
-      t.tierOf(slot),
-      t.backendOf(slot),
-      t.handleOf(slot),
-      t.checksumOf(slot),
-    );
-  }
-
-  /**
-   * Room in the journal for the records of changing `slots` slots (a SET or
-   * RELEASE each, twice at most, and an owner name). Called before the table
-   * changes: a full disk is refused with RESOURCE_EXHAUSTED and nothing
-   * applied, never a change applied and then answered with an error.
-   */
-  private reserveJournal(slots: number): void {
-    this.journal.reserve(slots * 2 * SET_BYTES + MAX_NAME_RECORD_BYTES);
-  }
-
-  /** Appends the current state of each slot to the journal. */
-  private journalSlots(slots: readonly number[]): void {
-    for (const s of slots) this.writeSlot(this.journal.pending, s);
-  }
-
-  // ---- backing changes ------------------------------------------------------
-
-  private setBacking(slot: number, backing: Backing): void {
-    this.table.setBacking(slot, backing);
-    this.cache.backingChanged(slot);
-  }
-
-  /** A slot died: its backend copy goes, promptly and in batches. */
-  private release(r: Released | undefined): void {
-    if (!r) return;
-    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0)
-      this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
-    this.writeSlot(this.journal.pending, r.slot);
   }
 
   // ---- placement (the tier policy) -------------------------------------------
@@ -493,7 +374,7 @@ export class Coordinator {
     const tiers = new Array<TierName>(n);
     try {
       const commit = (placed: Placement[]): void => {
-        this.reserveJournal(n);
+        this.slotStore.reserve(n);
         const byIndex = new Array<Placement | undefined>(n);
         dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
         for (let i = 0; i < n; i++) {
@@ -516,9 +397,8 @@ export class Coordinator {
           const oldTier = this.table.tierOf(slot);
           if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE)
             this.deletes.add(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
-          this.setBacking(slot, backing);
+          this.slotStore.setBacking(slot, backing);
         }
-        this.journalSlots(slots);
       };
       if (dataIdx.length === 0) commit([]);
       else
@@ -530,7 +410,7 @@ export class Coordinator {
           commit,
         );
     } finally {
-      for (let i = 0; i < n; i++) this.release(this.cache.endWrite(slots[i]!, tokens[i]!));
+      for (let i = 0; i < n; i++) this.slotStore.release(this.cache.endWrite(slots[i]!, tokens[i]!));
     }
     return tiers;
   }
@@ -567,10 +447,10 @@ export class Coordinator {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
-    this.reserveJournal(pages.length); // early: no backend work for a call the journal would refuse
+    this.slotStore.reserve(pages.length); // early: no backend work for a call the journal would refuse
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
-    for (const s of slots) this.unacked.add(s);
+    for (const s of slots) this.slotStore.unacked.add(s);
     let tiers: TierName[];
     try {
       tiers = await this.writePages(owner, slots, pages);
@@ -579,12 +459,12 @@ export class Coordinator {
     } catch (err) {
       // Nobody knows these ids yet: give them back (releases follow any records written, in the same commit).
       const freed = this.table.free(owner, slots);
-      if (freed.ok) for (const r of freed.value.released) this.release(r);
+      if (freed.ok) for (const r of freed.value.released) this.slotStore.release(r);
       throw err;
     } finally {
-      for (const s of slots) this.unacked.delete(s);
+      for (const s of slots) this.slotStore.unacked.delete(s);
     }
-    await this.journal.commit();
+    await this.slotStore.commit();
     this.counters.swap_outs += pages.length;
     this.ownerCountersOf(owner).swapOuts += pages.length;
     return { slots, tiers };
@@ -596,11 +476,11 @@ export class Coordinator {
     if (count === 0) throw invalidArgument('count is 0: allocate 1 to 512 slots');
     if (count > MAX_BATCH) throw invalidArgument(`count ${count} is more than ${MAX_BATCH}`);
     this.checkSwapLimit(owner, count);
-    this.reserveJournal(count);
+    this.slotStore.reserve(count);
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, count, contiguous));
-    this.journalSlots(slots);
-    await this.journal.commit();
+    this.slotStore.record(slots);
+    await this.slotStore.commit();
     return slots;
   }
 
@@ -611,9 +491,9 @@ export class Coordinator {
       throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
-    this.reserveJournal(slots.length);
+    this.slotStore.reserve(slots.length);
     const tiers = await this.writePages(owner, slots, pages);
-    await this.journal.commit();
+    await this.slotStore.commit();
     this.counters.swap_outs += pages.length;
     this.ownerCountersOf(owner).swapOuts += pages.length;
     return tiers;
@@ -637,16 +517,16 @@ export class Coordinator {
     try {
       pages = await this.readPages(slots);
       if (release) {
-        this.reserveJournal(slots.length);
+        this.slotStore.reserve(slots.length);
         const freed = unwrap(this.table.free(owner, slots));
         counts = freed.counts;
-        for (const r of freed.released) this.release(r);
-        this.journalSlots(slots);
+        for (const r of freed.released) this.slotStore.release(r);
+        this.slotStore.record(slots);
       } else counts = slots.map((s) => this.table.countOf(s));
     } finally {
-      for (const s of slots) this.release(this.cache.unpin(s));
+      for (const s of slots) this.slotStore.release(this.cache.unpin(s));
     }
-    if (release) await this.journal.commit();
+    if (release) await this.slotStore.commit();
     this.counters.swap_ins += slots.length;
     this.ownerCountersOf(owner).swapIns += slots.length;
     return { pages, counts };
@@ -751,20 +631,20 @@ export class Coordinator {
 
   async duplicate(owner: string, slots: number[]): Promise<number[]> {
     checkOwner(owner);
-    this.reserveJournal(slots.length);
+    this.slotStore.reserve(slots.length);
     const counts = unwrap(this.table.duplicate(owner, slots));
-    this.journalSlots(slots);
-    await this.journal.commit();
+    this.slotStore.record(slots);
+    await this.slotStore.commit();
     return counts;
   }
 
   async free(owner: string, slots: number[]): Promise<number[]> {
     checkOwner(owner);
-    this.reserveJournal(slots.length);
+    this.slotStore.reserve(slots.length);
     const res = unwrap(this.table.free(owner, slots));
-    for (const r of res.released) this.release(r);
-    this.journalSlots(slots);
-    await this.journal.commit();
+    for (const r of res.released) this.slotStore.release(r);
+    this.slotStore.record(slots);
+    await this.slotStore.commit();
     return res.counts;
   }
 
@@ -903,7 +783,7 @@ export class Coordinator {
     const old: number[] = [];
     const pages: Buffer[] = [];
     const lost: number[] = [];
-    this.reserveJournal(candidates.length);
+    this.slotStore.reserve(candidates.length);
     for (let k = 0; k < candidates.length; k++) {
       const s = candidates[k]!;
       if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s))
@@ -912,7 +792,7 @@ export class Coordinator {
         this.counters.checksum_failures++;
         this.counters.lost_pages++;
         this.log.error({ slot: s, backend: from.name }, 'page failed its checksum during migration: marked lost');
-        this.setBacking(s, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(s) });
+        this.slotStore.markLost(s);
         this.deletes.add(from.id, readFrom[k]!, opts.reason);
         lost.push(s);
         continue;
@@ -921,9 +801,8 @@ export class Coordinator {
       old.push(readFrom[k]!);
       pages.push(candidatePages[k]!);
     }
-    this.journalSlots(lost);
     if (slots.length === 0) {
-      if (lost.length > 0) await this.journal.commit();
+      if (lost.length > 0) await this.slotStore.commit();
       return 0;
     }
     const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
@@ -935,7 +814,7 @@ export class Coordinator {
         slots,
         { allowZswap: opts.allowZswap, exclude: from },
         (placed) => {
-          this.reserveJournal(slots.length);
+          this.slotStore.reserve(slots.length);
           for (let k = 0; k < slots.length; k++) {
             const s = slots[k]!;
             const p = placed[k]!;
@@ -947,7 +826,7 @@ export class Coordinator {
               this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
               continue;
             }
-            this.setBacking(s, {
+            this.slotStore.setBacking(s, {
               tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE,
               backend: p.backend.id,
               handle: p.handle,
@@ -956,13 +835,12 @@ export class Coordinator {
             this.deletes.add(from.id, old[k]!, opts.reason);
             moved++;
           }
-          this.journalSlots(slots);
         },
       );
     } finally {
-      for (let k = 0; k < slots.length; k++) this.release(this.cache.endWrite(slots[k]!, tokens[k]!));
+      for (let k = 0; k < slots.length; k++) this.slotStore.release(this.cache.endWrite(slots[k]!, tokens[k]!));
     }
-    await this.journal.commit();
+    await this.slotStore.commit();
     this.counters.migrated_pages += moved;
     return moved;
   }
@@ -1103,15 +981,14 @@ export class Coordinator {
         if (res.missing.length > 0) {
           const missing = new Set(res.missing);
           const lost: number[] = [];
-          this.reserveJournal(res.missing.length);
+          this.slotStore.reserve(res.missing.length);
           slots.forEach((s, k) => {
             if (missing.has(handles[k]!) && this.table.backendOf(s) === b.id) {
-              this.setBacking(s, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(s) });
+              this.slotStore.markLost(s);
               lost.push(s);
             }
           });
-          this.journalSlots(lost);
-          await this.journal.commit();
+          await this.slotStore.commit();
           this.counters.lost_pages += lost.length;
           this.log.warn(
             { backend: b.name, lost: lost.length },
@@ -1220,11 +1097,11 @@ export class Coordinator {
       counters: [
         ...Object.entries(this.counters).map(([name, value]) => ({ name, value })),
         { name: 'swap_cache_pages', value: this.cache.size },
-        { name: 'journal_commits', value: this.journal.stats.commits },
-        { name: 'journal_fsyncs', value: this.journal.stats.fsyncs },
-        { name: 'journal_snapshots', value: this.journal.stats.snapshots },
+        { name: 'journal_commits', value: this.slotStore.stats.commits },
+        { name: 'journal_fsyncs', value: this.slotStore.stats.fsyncs },
+        { name: 'journal_snapshots', value: this.slotStore.stats.snapshots },
       ],
-      journal: { ...this.journal.stats },
+      journal: { ...this.slotStore.stats },
     };
   }
 
@@ -1234,7 +1111,7 @@ export class Coordinator {
     ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
     swapCachePages: number;
   } {
-    return { journal: this.journal.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
+    return { journal: this.slotStore.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
   }
 
   /** Replies once the new policy is on disk (policies.json, written atomically). */
@@ -1250,7 +1127,7 @@ export class Coordinator {
     await this.writebackRunning;
     await this.deletes.settled();
     this.deletes.close();
-    this.journal.close();
+    this.slotStore.close();
     this.registry.close();
   }
 }

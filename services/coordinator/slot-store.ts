@@ -1,0 +1,153 @@
+/**
+ * The only writer of a slot's backing and of the journal: a backing change
+ * updates the slot table, tells the read path the old backing is gone, and
+ * appends the slot's whole state to the journal, together. Also the journal's
+ * bookkeeping: owner and backend names, room reserved before a change, what a
+ * snapshot holds, and the group commit a reply waits for.
+ */
+import type { Logger } from '../common/logger';
+import type { BackendRegistry } from './backend-registry';
+import type { DeleteQueue } from './delete-queue';
+import type { Journal, JournalOptions, JournalStats } from './journal';
+import { MAX_NAME_RECORD_BYTES, RecordType, type RecordWriter, SET_BYTES } from './journal-records';
+import { replayJournal } from './journal-replay';
+import { type Backing, type Released, type SlotTable, TierCode } from './slot-table';
+
+export interface SlotStoreOptions {
+  table: SlotTable;
+  registry: BackendRegistry;
+  deletes: DeleteQueue;
+  /** Where the journal lives and how it syncs; replayed into `table` on construction. */
+  journal: JournalOptions;
+  log: Logger;
+  /** Called after a slot's backing changed (the read path drops shared reads of the old one). */
+  onBackingChanged?: (slot: number) => void;
+}
+
+export class SlotStore {
+  /** Slots of the replayed journal whose backend is no longer configured (TIER_LOST now). */
+  readonly lostAtReplay: number;
+  /** Slots a SwapOut allocated whose reply has not been sent (kept out of snapshots). */
+  readonly unacked = new Set<number>();
+  private readonly table: SlotTable;
+  private readonly registry: BackendRegistry;
+  private readonly deletes: DeleteQueue;
+  private readonly journal: Journal;
+  /** Journal ids of owner names (stable for this process's journal). */
+  private readonly ownerIds = new Map<string, number>();
+  private readonly onBackingChanged: (slot: number) => void;
+
+  constructor(options: SlotStoreOptions) {
+    this.table = options.table;
+    this.registry = options.registry;
+    this.deletes = options.deletes;
+    this.onBackingChanged = options.onBackingChanged ?? (() => {});
+    const { journal, lostToMissingBackend } = replayJournal(
+      options.journal,
+      this.table,
+      (name) => this.registry.get(name)?.id,
+    );
+    this.journal = journal;
+    this.lostAtReplay = lostToMissingBackend;
+    if (lostToMissingBackend > 0)
+      options.log.warn(
+        { pages: lostToMissingBackend },
+        'journal names backends that are not configured: their pages are lost',
+      );
+    // Start every log with the names its records use.
+    this.writeNames(journal.pending);
+    journal.onSnapshot((w) => {
+      this.writeNames(w);
+      // Slots of a SwapOut still in flight are not acknowledged: a crash must not keep them.
+      this.table.forEachSlot((slot) => {
+        if (!this.unacked.has(slot)) this.writeSlot(w, slot);
+      });
+    });
+    // A snapshot now makes the replayed state (with remapped ids) the base.
+    journal.snapshot();
+  }
+
+  get stats(): Readonly<JournalStats> {
+    return this.journal.stats;
+  }
+
+  /**
+   * Room in the journal for the records of changing `slots` slots (a SET or
+   * RELEASE each, twice at most, and an owner name). Called before the table
+   * changes: a full disk is refused with RESOURCE_EXHAUSTED and nothing
+   * applied, never a change applied and then answered with an error.
+   */
+  reserve(slots: number): void {
+    this.journal.reserve(slots * 2 * SET_BYTES + MAX_NAME_RECORD_BYTES);
+  }
+
+  /** Appends the current state of each slot (count, owner, backing) to the journal. */
+  record(slots: readonly number[]): void {
+    for (const s of slots) this.writeSlot(this.journal.pending, s);
+  }
+
+  /** Gives a slot a new backing, drops reads of the old one, and journals the slot. */
+  setBacking(slot: number, backing: Backing): void {
+    this.table.setBacking(slot, backing);
+    this.onBackingChanged(slot);
+    this.writeSlot(this.journal.pending, slot);
+  }
+
+  /** The slot's page is gone (its backend lost it, or it failed its checksum): TIER_LOST, checksum kept. */
+  markLost(slot: number): void {
+    this.setBacking(slot, { tier: TierCode.LOST, backend: 0, handle: 0, checksum: this.table.checksumOf(slot) });
+  }
+
+  /** A slot died: its backend copy goes, promptly and in batches, and its release is journaled. */
+  release(r: Released | undefined): void {
+    if (!r) return;
+    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0)
+      this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
+    this.writeSlot(this.journal.pending, r.slot);
+  }
+
+  /** Resolves once every record appended so far is written (and synced per policy). */
+  commit(): Promise<void> {
+    return this.journal.commit();
+  }
+
+  close(): void {
+    this.journal.close();
+  }
+
+  private writeNames(w: RecordWriter): void {
+    for (const b of this.registry.all) w.name(RecordType.Backend, b.id, b.name);
+    for (const [name, id] of this.ownerIds) w.name(RecordType.Owner, id, name);
+  }
+
+  /** The journal id of an owner; a new one is named in `w` before its first use. */
+  private ownerId(owner: string, w: RecordWriter): number {
+    let id = this.ownerIds.get(owner);
+    if (id === undefined) {
+      id = this.ownerIds.size + 1;
+      this.ownerIds.set(owner, id);
+      w.name(RecordType.Owner, id, owner);
+    }
+    return id;
+  }
+
+  private writeSlot(w: RecordWriter, slot: number): void {
+    const t = this.table;
+    const count = t.countOf(slot);
+    const owner = t.ownerOf(slot);
+    if (count === 0 || owner === undefined) {
+      w.release(slot);
+      return;
+    }
+    w.set(
+      slot,
+      this.ownerId(owner, w),
+      t.orderOf(slot),
+      count,
+      t.tierOf(slot),
+      t.backendOf(slot),
+      t.handleOf(slot),
+      t.checksumOf(slot),
+    );
+  }
+}
