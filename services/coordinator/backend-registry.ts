@@ -118,6 +118,11 @@ export class AttachedBackend implements BackendView {
     };
   }
 
+  /** Its epoch is not the one reconciled: no stores until the next poll reconciles it. */
+  invalidate(): void {
+    this.reconciledEpoch = undefined;
+  }
+
   get kind(): BackendKind | undefined {
     const k = this.info?.kind;
     return k === 'zswap' || k === 'swapfile' ? k : undefined;

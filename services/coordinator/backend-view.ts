@@ -66,4 +66,13 @@ export interface BackendView {
   readonly writable: boolean;
   /** Last Info; undefined until the backend answered once. */
   readonly info: InfoResponse__Output | undefined;
+  /** The epoch the slot table was last reconciled against; undefined while it needs a reconcile. */
+  readonly reconciledEpoch: string | undefined;
+  /** The epoch the table's handles on it belong to (Gets and Deletes name it; never cleared). */
+  readonly knownEpoch: string;
+  /** Registers a write if it takes new stores now (never waits); `endWrite` once its handles are recorded. */
+  tryBeginWrite(): boolean;
+  endWrite(): void;
+  /** Its epoch is not the one reconciled: no stores until the next poll reconciles it. */
+  invalidate(): void;
 }

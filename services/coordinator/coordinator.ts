@@ -11,19 +11,22 @@ import {
   dataLoss,
   failedPrecondition,
   invalidArgument,
-  isServiceError,
   resourceExhausted,
   unavailable,
 } from '../common/errors';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
 import { pageChecksum } from '../common/checksum';
-import { isZeroPage } from '../common/pages';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
 import type { FsyncPolicy, JournalStats } from './journal';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
-import { type Backing, type Result, SlotTable, TierCode } from './slot-table';
+import { type Result, SlotTable, TierCode } from './slot-table';
 import { SlotStore } from './slot-store';
+import { TierPolicy, isTransient } from './placement';
+import { WritePath } from './write-path';
+import { ReadPath } from './read-path';
+import { newCounters } from './stats';
+import { TIER_NAMES, type TierName, tierName } from './tiers';
 import { SwapCache } from './swap-cache';
 import { DeleteQueue } from './delete-queue';
 import type { ConnectBackend } from './backend-view';
@@ -49,22 +52,9 @@ export interface CoordinatorOptions {
   log: Logger;
 }
 
-const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 /** Background writeback rounds in a row that may leave the pool no smaller. */
 const WRITEBACK_MAX_STALLED_ROUNDS = 8;
 const WRITEBACK_COOLDOWN_MS = 5000;
-const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
-
-export const TIER_NAMES = [
-  'TIER_UNSPECIFIED',
-  'TIER_EMPTY',
-  'TIER_ZERO',
-  'TIER_ZSWAP',
-  'TIER_SWAPFILE',
-  'TIER_LOST',
-] as const;
-export type TierName = (typeof TIER_NAMES)[number];
-
 export interface SlotDescription {
   slot: number;
   count: number;
@@ -88,12 +78,6 @@ export interface BackendDescription {
   storedBytes: number;
   reachable: boolean;
   epoch: string;
-}
-
-/** Where one page was placed by placePages. */
-interface Placement {
-  backend: AttachedBackend;
-  handle: number;
 }
 
 interface OwnerCounters {
@@ -120,14 +104,6 @@ function unwrap<T>(r: Result<T>): T {
   return r.value;
 }
 
-/** A backend error that means "cannot be reached now" rather than a refusal. */
-function isTransient(err: unknown): boolean {
-  return (
-    isServiceError(err) &&
-    (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED || err.code === Status.CANCELLED)
-  );
-}
-
 export class Coordinator {
   readonly table = new SlotTable();
   readonly registry: BackendRegistry;
@@ -136,6 +112,9 @@ export class Coordinator {
   /** The only writer of slot backings and the journal. */
   private readonly slotStore: SlotStore;
   private readonly log: Logger;
+  private readonly policy: TierPolicy;
+  private readonly writes: WritePath;
+  private readonly reads: ReadPath;
   /** Backend copies to delete, sent in batches. */
   private readonly deletes: DeleteQueue;
   private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
@@ -143,19 +122,7 @@ export class Coordinator {
   /** No background writeback before this time (after rounds that did not shrink the pool). */
   private writebackCooldownUntil = 0;
   private readonly ownerCounters = new Map<string, OwnerCounters>();
-  readonly counters = {
-    swap_outs: 0,
-    swap_ins: 0,
-    written_back_pages: 0,
-    writeback_skipped: 0,
-    writeback_stalls: 0,
-    migrated_pages: 0,
-    lost_pages: 0,
-    checksum_failures: 0,
-    reconciles: 0,
-    orphans_deleted: 0,
-    backend_delete_retries: 0,
-  };
+  readonly counters = newCounters();
   private readonly writebackBatch: number;
   private closed = false;
 
@@ -163,6 +130,12 @@ export class Coordinator {
     this.log = options.log;
     this.writebackBatch = options.writebackBatch ?? 64;
     this.cache = new SwapCache(this.table);
+    this.reads = new ReadPath({
+      table: this.table,
+      cache: this.cache,
+      backendOf: (id) => this.registry.byIdOf(id),
+      counters: this.counters,
+    });
     this.policies = new OwnerPolicies(options.dataDir);
     this.registry = new BackendRegistry({
       specs: options.backends,
@@ -187,9 +160,24 @@ export class Coordinator {
         log: options.log,
       },
       log: options.log,
-      onBackingChanged: (slot) => this.cache.backingChanged(slot),
+      onBackingChanged: (slot) => this.reads.backingChanged(slot),
     });
     this.counters.lost_pages += this.slotStore.lostAtReplay;
+    this.policy = new TierPolicy({
+      backends: this.registry,
+      table: this.table,
+      policies: this.policies,
+      deletes: this.deletes,
+      log: options.log,
+      onZswapFull: () => this.kickWriteback(),
+    });
+    this.writes = new WritePath({
+      table: this.table,
+      cache: this.cache,
+      store: this.slotStore,
+      deletes: this.deletes,
+      policy: this.policy,
+    });
   }
 
   /** Replays the journal, reconciles with every reachable backend, starts polling. */
@@ -204,215 +192,6 @@ export class Coordinator {
     await Promise.allSettled([...c.reconciles.values()]);
     c.registry.start();
     return c;
-  }
-
-  // ---- placement (the tier policy) -------------------------------------------
-
-  /**
-   * Stores pages by the tier policy: zswap first (when in service, under its
-   * threshold and the owners' zswap limits), then swapfiles by priority with
-   * equal priorities round-robin; what a tier rejects goes to the next one.
-   * Each backend gets one batched call. Writes stay registered on the
-   * backends until `commit` (synchronous) has recorded the handles, so a
-   * reconcile cannot delete them in between. On failure every placed copy is
-   * deleted again and the error says why.
-   */
-  private async placePages(
-    pages: readonly Buffer[],
-    owners: readonly string[],
-    slots: readonly number[],
-    opts: { allowZswap: boolean; exclude?: AttachedBackend },
-    commit: (placed: Placement[]) => void,
-  ): Promise<void> {
-    const placed: (Placement | undefined)[] = new Array(pages.length);
-    const held: AttachedBackend[] = [];
-    let remaining: number[] = pages.map((_, i) => i);
-    let transient = 0;
-    /** Candidates skipped because a reconcile held them: a reason to retry, not a lack of room. */
-    let busy = 0;
-    let unreachableSeen = false;
-    try {
-      const zs = this.registry.zswap();
-      const candidates: AttachedBackend[] = [];
-      if (opts.allowZswap && zs && zs !== opts.exclude && zs.writable && !zs.info?.overThreshold) candidates.push(zs);
-      candidates.push(...this.registry.swapfileOrder(opts.exclude));
-      unreachableSeen = this.registry.all.some((b) => b.state === 'active' && !b.reachable && b !== opts.exclude);
-      for (const b of candidates) {
-        if (remaining.length === 0) break;
-        let batch = remaining;
-        if (b.kind === 'zswap') batch = this.withinZswapLimits(remaining, owners);
-        if (batch.length === 0) continue;
-        if (!b.tryBeginWrite()) {
-          // Reconciling or out of service since the candidates were chosen: try the next one.
-          busy++;
-          continue;
-        }
-        held.push(b);
-        // Place only in the epoch reconciled: a backend that restarted since refuses (or says so).
-        const epoch = b.reconciledEpoch ?? '';
-        let res;
-        try {
-          res = await b.client.put(
-            batch.map((i) => pages[i]!),
-            // zswap keeps each entry's slot (as slot + 1: tag 0 means none) and Coldest returns it,
-            // as the kernel's zswap entry knows its swap entry: no handle -> slot index here.
-            b.kind === 'zswap' ? { epoch, tags: batch.map((i) => slots[i]! + 1) } : { epoch },
-          );
-        } catch (err) {
-          if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
-            // Its epoch changed: nothing was stored; it is reconciled before it takes pages again.
-            this.log.warn(
-              { backend: b.name, epoch, err: String(err) },
-              'backend refused a put in the reconciled epoch: it restarted; reconciling it',
-            );
-            this.needsReconcile(b);
-            busy++;
-            continue;
-          }
-          if (isTransient(err)) transient++;
-          // A Put that timed out or lost its connection may still have been stored,
-          // under handles nobody here knows: have the next poll reconcile the backend,
-          // which deletes what the table does not reference (found by the fault
-          // harness, net-blackhole: pages leaked on the backend).
-          if (isTransient(err) && !/No connection established/.test(String(err))) this.needsReconcile(b);
-          else if (!(isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED))
-            this.log.warn({ backend: b.name, err: String(err) }, 'backend put failed');
-          if (b.kind === 'zswap' && isServiceError(err) && err.code === Status.RESOURCE_EXHAUSTED) this.kickWriteback();
-          continue;
-        }
-        if (res.epoch !== '' && epoch !== '' && res.epoch !== epoch) {
-          // Stored in an epoch this table was never reconciled with (a backend that reports
-          // but does not check epochs): those handles may collide with lost ones. Drop them.
-          this.log.warn(
-            { backend: b.name, epoch, stored: res.epoch },
-            'backend stored pages in an epoch not reconciled; discarding them and reconciling it',
-          );
-          for (const h of res.handles) if (h > 0) this.deletes.add(b.id, h, 'DELETE_FREED', res.epoch);
-          this.needsReconcile(b);
-          busy++;
-          continue;
-        }
-        const next: number[] = [];
-        const batchSet = new Set(batch);
-        let poolLimited = false;
-        for (let k = 0; k < batch.length; k++) {
-          const i = batch[k]!;
-          const h = res.handles[k] ?? 0;
-          if (h > 0) placed[i] = { backend: b, handle: h };
-          else {
-            next.push(i);
-            if (res.outcomes[k] === 'PUT_POOL_LIMIT_HIT') poolLimited = true;
-          }
-        }
-        if (poolLimited) this.kickWriteback();
-        remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
-      }
-      if (remaining.length > 0) {
-        if (busy > 0)
-          throw unavailable(
-            `backends are being reconciled: ${remaining.length} of ${pages.length} pages not stored; retry later`,
-          );
-        if (transient > 0 || (unreachableSeen && candidates.length === 0))
-          throw unavailable(
-            `no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`,
-          );
-        throw resourceExhausted(`no tier has room for ${remaining.length} of ${pages.length} pages`);
-      }
-      commit(placed as Placement[]);
-    } catch (err) {
-      for (const p of placed) if (p) this.deletes.add(p.backend.id, p.handle, 'DELETE_FREED');
-      throw err;
-    } finally {
-      for (const b of held) b.endWrite();
-    }
-  }
-
-  /** The backend's epoch is not the one reconciled: no stores until the next poll reconciles it. */
-  private needsReconcile(b: AttachedBackend): void {
-    b.reconciledEpoch = undefined;
-  }
-
-  /** The pages (by index) whose owners are under their zswap limit. */
-  private withinZswapLimits(indices: number[], owners: readonly string[]): number[] {
-    const room = new Map<string, number>();
-    const out: number[] = [];
-    for (const i of indices) {
-      const owner = owners[i]!;
-      let left = room.get(owner);
-      if (left === undefined) {
-        const max = this.policies.get(owner).zswapMaxPages;
-        left = max === 0 ? Infinity : Math.max(0, max - (this.table.pagesByTier(owner)[TierCode.ZSWAP] ?? 0));
-      }
-      if (left > 0) {
-        out.push(i);
-        left--;
-      }
-      room.set(owner, left);
-    }
-    return out;
-  }
-
-  /**
-   * Writes pages to slots (SwapOut, Store): zero pages become TIER_ZERO, the
-   * rest are placed by the policy. The slots stay in the swap cache until the
-   * new backing is recorded. All-or-nothing: on failure no slot changes.
-   */
-  private async writePages(owner: string, slots: readonly number[], pages: readonly Buffer[]): Promise<TierName[]> {
-    const n = slots.length;
-    const tokens = new Array<number>(n);
-    const checksums = new Uint32Array(n);
-    const dataIdx: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const page = pages[i]!;
-      tokens[i] = this.cache.beginWrite(slots[i]!, page);
-      if (isZeroPage(page)) checksums[i] = ZERO_CHECKSUM;
-      else {
-        checksums[i] = pageChecksum(page);
-        dataIdx.push(i);
-      }
-    }
-    const tiers = new Array<TierName>(n);
-    try {
-      const commit = (placed: Placement[]): void => {
-        this.slotStore.reserve(n);
-        const byIndex = new Array<Placement | undefined>(n);
-        dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
-        for (let i = 0; i < n; i++) {
-          const slot = slots[i]!;
-          const p = byIndex[i];
-          const backing: Backing = p
-            ? {
-                tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE,
-                backend: p.backend.id,
-                handle: p.handle,
-                checksum: checksums[i]!,
-              }
-            : { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: checksums[i]! };
-          tiers[i] = TIER_NAMES[backing.tier];
-          if (!this.cache.isLatest(slot, tokens[i]!)) {
-            // A newer write to this slot won; this copy is stale.
-            if (p) this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
-            continue;
-          }
-          const oldTier = this.table.tierOf(slot);
-          if (oldTier === TierCode.ZSWAP || oldTier === TierCode.SWAPFILE)
-            this.deletes.add(this.table.backendOf(slot), this.table.handleOf(slot), 'DELETE_REPLACED');
-          this.slotStore.setBacking(slot, backing);
-        }
-      };
-      if (dataIdx.length === 0) commit([]);
-      else
-        await this.placePages(
-          dataIdx.map((i) => pages[i]!),
-          dataIdx.map(() => owner),
-          dataIdx.map((i) => slots[i]!),
-          { allowZswap: true },
-          commit,
-        );
-    } finally {
-      for (let i = 0; i < n; i++) this.slotStore.release(this.cache.endWrite(slots[i]!, tokens[i]!));
-    }
-    return tiers;
   }
 
   private ownerCountersOf(owner: string): OwnerCounters {
@@ -453,7 +232,7 @@ export class Coordinator {
     for (const s of slots) this.slotStore.unacked.add(s);
     let tiers: TierName[];
     try {
-      tiers = await this.writePages(owner, slots, pages);
+      tiers = await this.writes.write(owner, slots, pages);
       // The commit point: a caller gone by now would never learn these ids.
       checkCancelled(ctx);
     } catch (err) {
@@ -492,7 +271,7 @@ export class Coordinator {
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
     this.slotStore.reserve(slots.length);
-    const tiers = await this.writePages(owner, slots, pages);
+    const tiers = await this.writes.write(owner, slots, pages);
     await this.slotStore.commit();
     this.counters.swap_outs += pages.length;
     this.ownerCountersOf(owner).swapOuts += pages.length;
@@ -515,7 +294,7 @@ export class Coordinator {
     let pages: Buffer[];
     let counts: number[];
     try {
-      pages = await this.readPages(slots);
+      pages = await this.reads.read(slots);
       if (release) {
         this.slotStore.reserve(slots.length);
         const freed = unwrap(this.table.free(owner, slots));
@@ -530,103 +309,6 @@ export class Coordinator {
     this.counters.swap_ins += slots.length;
     this.ownerCountersOf(owner).swapIns += slots.length;
     return { pages, counts };
-  }
-
-  /**
-   * Reads pinned slots: from the swap cache, as zero pages, or from backends
-   * (one call per backend), sharing backend reads already in flight. `share`
-   * is false for the retry of a read whose slots moved meanwhile (it must not
-   * wait for itself).
-   */
-  private async readPages(slots: readonly number[], share = true): Promise<Buffer[]> {
-    const out = new Array<Buffer>(slots.length);
-    const groups = new Map<number, number[]>(); // backend id -> indices
-    const shared: Promise<void>[] = [];
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i]!;
-      const cached = this.cache.page(s);
-      if (cached) {
-        out[i] = cached;
-        continue;
-      }
-      const tier = this.table.tierOf(s);
-      if (tier === TierCode.ZERO) {
-        out[i] = ZERO_PAGE;
-        continue;
-      }
-      if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
-      if (tier === TierCode.EMPTY) throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);
-      const inflight = share ? this.cache.sharedRead(s) : undefined;
-      if (inflight) {
-        // Another Load reads this slot right now: share its backend read.
-        shared.push(inflight.group.then((pages) => void (out[i] = pages[inflight.index]!)));
-        continue;
-      }
-      const b = this.table.backendOf(s);
-      let g = groups.get(b);
-      if (!g) groups.set(b, (g = []));
-      g.push(i);
-    }
-    const reads: Promise<void>[] = [];
-    for (const [backendId, idx] of groups) {
-      const groupSlots = idx.map((i) => slots[i]!);
-      const group = this.readGroup(backendId, groupSlots);
-      if (share) groupSlots.forEach((s, index) => this.cache.startRead(s, group, index));
-      const forget = (): void => {
-        for (const s of groupSlots) this.cache.endRead(s, group);
-      };
-      reads.push(
-        group.then(
-          (pages) => {
-            forget();
-            idx.forEach((i, k) => (out[i] = pages[k]!));
-          },
-          (err: unknown) => {
-            forget();
-            throw err;
-          },
-        ),
-      );
-    }
-    await Promise.all([...reads, ...shared]);
-    return out;
-  }
-
-  /** One backend read of several slots, checksums verified; retried once if a slot moved meanwhile. */
-  private async readGroup(backendId: number, slots: number[]): Promise<Buffer[]> {
-    const b = this.registry.byIdOf(backendId);
-    if (!b) throw dataLoss(`slot ${slots[0]} names a backend that is not configured`);
-    const handles = slots.map((s) => this.table.handleOf(s));
-    const checksums = slots.map((s) => this.table.checksumOf(s));
-    let res;
-    try {
-      res = await b.client.get(handles, true, b.knownEpoch);
-    } catch (err) {
-      const moved = slots.some(
-        (s, k) => this.table.backendOf(s) !== backendId || this.table.handleOf(s) !== handles[k],
-      );
-      if (moved) return this.readPages(slots, false); // writeback or swapoff moved some: read again from where they are (not through the shared read: that is this one)
-      if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
-        // It restarted into a new epoch: what it holds under these handles is not these pages.
-        this.needsReconcile(b);
-        throw unavailable(`backend ${b.name} restarted and is being reconciled; retry later`);
-      }
-      if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
-      if (isServiceError(err) && err.code === Status.NOT_FOUND)
-        throw dataLoss(
-          `backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`,
-        );
-      if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);
-      throw err;
-    }
-    for (let k = 0; k < slots.length; k++) {
-      const page = res.pages[k];
-      if (!page || page.length !== PAGE_SIZE || pageChecksum(page) !== checksums[k]) {
-        this.counters.checksum_failures++;
-        throw dataLoss(`slot ${slots[k]} failed its checksum on backend ${b.name}`);
-      }
-    }
-    return res.pages;
   }
 
   async duplicate(owner: string, slots: number[]): Promise<number[]> {
@@ -661,7 +343,7 @@ export class Coordinator {
     return {
       slot,
       count: t.countOf(slot),
-      tier: TIER_NAMES[tier] ?? 'TIER_UNSPECIFIED',
+      tier: tierName(tier),
       backend: hasBackend ? this.registry.nameOf(t.backendOf(slot)) : '',
       owner: t.ownerOf(slot) ?? '',
       handle: hasBackend ? t.handleOf(slot) : 0,
@@ -808,7 +490,7 @@ export class Coordinator {
     const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
     let moved = 0;
     try {
-      await this.placePages(
+      await this.policy.place(
         pages,
         slots.map((s) => this.table.ownerOf(s) ?? ''),
         slots,

@@ -10,17 +10,14 @@
 import type { Registry } from 'prom-client';
 import { counterFrom, gaugeFrom } from '../common/metrics';
 import type { Coordinator } from './coordinator';
-import { TierCode } from './slot-table';
+import { TierCode, tierLabel } from './tiers';
 
 export const OTHER_OWNERS = '(other)';
 
 /** Tiers that hold a page (TIER_EMPTY slots hold none), as label values. */
-const PAGE_TIERS: readonly [TierCode, string][] = [
-  [TierCode.ZERO, 'zero'],
-  [TierCode.ZSWAP, 'zswap'],
-  [TierCode.SWAPFILE, 'swapfile'],
-  [TierCode.LOST, 'lost'],
-];
+const PAGE_TIERS: readonly [TierCode, string][] = [TierCode.ZERO, TierCode.ZSWAP, TierCode.SWAPFILE, TierCode.LOST].map(
+  (t) => [t, tierLabel(t)],
+);
 
 type OwnerRow = { owner: string; usedSlots: number; swapOuts: number; swapIns: number };
 

@@ -16,6 +16,7 @@ import {
   TIER_MASK,
 } from './slot-cluster';
 import { SlotOwner, SlotOwners, TIER_SLOTS } from './slot-owners';
+import { TierCode } from './tiers';
 
 /**
  * The coordinator's slot table: the swap table of the virtual layer. Pure
@@ -29,14 +30,7 @@ import { SlotOwner, SlotOwners, TIER_SLOTS } from './slot-owners';
  * slot is allocated; a released id may be handed out again later.
  */
 
-/** Backing tier of a slot; the same numbers as the proto's `Tier`. */
-export enum TierCode {
-  EMPTY = 1,
-  ZERO = 2,
-  ZSWAP = 3,
-  SWAPFILE = 4,
-  LOST = 5,
-}
+export { TierCode } from './tiers';
 
 export type SlotError = { code: status; message: string };
 export type Result<T> = { ok: true; value: T } | { ok: false; error: SlotError };

@@ -7,14 +7,6 @@
  */
 import type { Released, SlotTable } from './slot-table';
 
-/** A backend read in flight: `group` resolves to the pages of all its slots. */
-export interface SharedRead {
-  group: Promise<Buffer[]>;
-  index: number;
-  backend: number;
-  handle: number;
-}
-
 export class SwapCache {
   /** slot -> page held while a write to a backend is in flight. */
   private readonly pages = new Map<number, Buffer>();
@@ -22,12 +14,6 @@ export class SwapCache {
   private readonly writers = new Map<number, number>();
   /** slot -> number of pins (the table holds one pin bit for all of them). */
   private readonly pins = new Map<number, number>();
-  /**
-   * slot -> the backend read in flight that covers it (its index in it, and
-   * the backing it reads), shared by concurrent Loads. A Load joins only while
-   * the slot still has that backing; a new backing drops the entry.
-   */
-  private readonly reads = new Map<number, SharedRead>();
   private nextToken = 1;
 
   constructor(private readonly table: SlotTable) {}
@@ -59,29 +45,6 @@ export class SwapCache {
     }
     this.pins.delete(slot);
     return this.table.unpin(slot);
-  }
-
-  /** The read in flight that a Load of `slot` may join: only one of the slot's current backing. */
-  sharedRead(slot: number): SharedRead | undefined {
-    const r = this.reads.get(slot);
-    if (!r) return undefined;
-    if (r.backend !== this.table.backendOf(slot) || r.handle !== this.table.handleOf(slot)) return undefined;
-    return r;
-  }
-
-  /** Registers a read in flight of the slot's current backing for later Loads to join. */
-  startRead(slot: number, group: Promise<Buffer[]>, index: number): void {
-    this.reads.set(slot, { group, index, backend: this.table.backendOf(slot), handle: this.table.handleOf(slot) });
-  }
-
-  /** Forgets `group` for `slot` once it has finished (a newer read stays). */
-  endRead(slot: number, group: Promise<Buffer[]>): void {
-    if (this.reads.get(slot)?.group === group) this.reads.delete(slot);
-  }
-
-  /** The slot's backing changed: no later Load may join a read of the old one. */
-  backingChanged(slot: number): void {
-    this.reads.delete(slot);
   }
 
   /** Starts a write of `page` to `slot`: pins it and makes it the latest writer. */
