@@ -36,6 +36,7 @@ import * as zlib from 'node:zlib';
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
+import { packAnswer, unpackAnswer } from './packed-answer';
 
 /** The contract's limit on request_id (API.md). */
 export const MAX_REQUEST_ID_LENGTH = 64;
@@ -100,7 +101,7 @@ export const CHANGED_NOTHING: ReadonlySet<Status> = new Set([
   Status.DEADLINE_EXCEEDED,
 ]);
 
-/** A first call's answer, as a retry gets it. */
+/** A first call's answer, as a retry gets it (a success's value as packAnswer keeps it). */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: VswapError };
 
 interface Entry {
@@ -112,10 +113,13 @@ interface Entry {
   size: number;
   /** Undefined while the first call is in flight. */
   outcome: Outcome | undefined;
-  /** Resolves when the first call ends: its outcome, or undefined when it is not remembered. */
-  settled: Promise<Outcome | undefined>;
-  /** Its line in the requests file, once written. */
-  stored?: StoredAnswer;
+  /**
+   * While the first call is in flight: resolves when it ends, with its
+   * outcome, or undefined when it is not remembered. Dropped once it ended.
+   */
+  settled: Promise<Outcome | undefined> | undefined;
+  /** Bytes of its line in the requests file, once written (undefined: not in the file). */
+  line: number | undefined;
 }
 
 export interface RequestKey {
@@ -224,8 +228,6 @@ export class RequestLog {
   private fd: number | undefined;
   private fileBytes = 0;
   private liveBytes = 0;
-  /** Bytes of each remembered answer's line (for compaction). */
-  private readonly lineBytes = new Map<string, number>();
   private dirty = false;
   private readonly syncTimer: NodeJS.Timeout | undefined;
 
@@ -279,19 +281,12 @@ export class RequestLog {
       }
       if (a.at < oldest) continue;
       const outcome: Outcome = a.ok
-        ? { ok: true, value: a.v }
+        ? { ok: true, value: packAnswer(a.v) }
         : { ok: false, error: new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]) };
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
-      this.entries.set(a.k, {
-        method: a.m,
-        digest: a.d,
-        at: a.at,
-        size: a.size,
-        outcome,
-        settled: Promise.resolve(outcome),
-        stored: a,
-      });
+      // Its line length is set by the compaction that follows the load.
+      this.entries.set(a.k, { method: a.m, digest: a.d, at: a.at, size: a.size, outcome, settled: undefined, line: 0 });
       this.slots += a.size;
     }
     this.evict();
@@ -311,13 +306,12 @@ export class RequestLog {
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     let bytes = 0;
-    this.lineBytes.clear();
     try {
       for (const [k, e] of this.entries) {
-        if (!e.stored) continue;
-        const line = Buffer.from(formatLine(e.stored));
+        if (e.line === undefined || !e.outcome) continue;
+        const line = Buffer.from(formatLine(storedAnswer(k, e, e.outcome)));
         writeAll(fd, line);
-        this.lineBytes.set(k, line.length);
+        e.line = line.length;
         bytes += line.length;
       }
       fs.fsyncSync(fd);
@@ -341,21 +335,11 @@ export class RequestLog {
   private async persist(k: string, e: Entry): Promise<void> {
     const file = this.options.file;
     if (file === undefined || this.fd === undefined || !e.outcome || this.entries.get(k) !== e) return;
-    const o = e.outcome;
-    e.stored = {
-      k,
-      m: e.method,
-      d: e.digest,
-      at: e.at,
-      size: e.size,
-      ok: o.ok,
-      v: o.ok ? o.value : [o.error.code, o.error.message],
-    };
-    const line = Buffer.from(formatLine(e.stored));
+    const line = Buffer.from(formatLine(storedAnswer(k, e, e.outcome)));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
-    this.lineBytes.set(k, line.length);
+    e.line = line.length;
     if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
     else if (this.options.fsync === 'always') {
       const fd = this.fd;
@@ -399,11 +383,11 @@ export class RequestLog {
           `request_id "${key.requestId}" of owner ${key.owner} was used ${ago} s ago for a different ${e.method} request: a retry must repeat the request exactly; a new request needs a new request_id`,
         );
       }
-      const outcome = e.outcome ?? (await waitFor(e.settled, signal));
+      const outcome = e.outcome ?? (await waitFor(e.settled!, signal));
       if (!outcome) continue; // the first call changed nothing and was forgotten: run this one
       this.stats.replayed++;
       if (!outcome.ok) throw outcome.error;
-      return outcome.value as T;
+      return unpackAnswer(outcome.value) as T;
     }
     let settle!: (o: Outcome | undefined) => void;
     const entry: Entry = {
@@ -413,6 +397,7 @@ export class RequestLog {
       size: 0,
       outcome: undefined,
       settled: new Promise((r) => (settle = r)),
+      line: undefined,
     };
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
@@ -424,15 +409,18 @@ export class RequestLog {
         this.entries.delete(k);
         this.stats.entries = this.entries.size;
         settle(undefined);
+        entry.settled = undefined;
       } else {
         this.remember(k, entry, { ok: false, error: rememberedError(err) }, 0);
         settle(entry.outcome);
+        entry.settled = undefined;
         await this.persistOrLog(k, entry);
       }
       throw err;
     }
-    this.remember(k, entry, { ok: true, value }, sizeOf(value));
+    this.remember(k, entry, { ok: true, value: packAnswer(value) }, sizeOf(value));
     settle(entry.outcome);
+    entry.settled = undefined;
     await this.persistOrLog(k, entry);
     return value;
   }
@@ -496,12 +484,21 @@ export class RequestLog {
   private drop(k: string, e: Entry): void {
     this.entries.delete(k);
     this.slots -= e.size;
-    const bytes = this.lineBytes.get(k);
-    if (bytes !== undefined) {
-      this.liveBytes -= bytes;
-      this.lineBytes.delete(k);
-    }
+    if (e.line !== undefined) this.liveBytes -= e.line;
   }
+}
+
+/** An answer's line in the requests file. */
+function storedAnswer(k: string, e: Entry, o: Outcome): StoredAnswer {
+  return {
+    k,
+    m: e.method,
+    d: e.digest,
+    at: e.at,
+    size: e.size,
+    ok: o.ok,
+    v: o.ok ? unpackAnswer(o.value) : [o.error.code, o.error.message],
+  };
 }
 
 function formatLine(a: StoredAnswer): string {
