@@ -4,7 +4,9 @@
  * (1: the cluster said no; 2: the command line or a local file is wrong).
  */
 import type { Command } from 'commander';
+import { status as Status } from '@grpc/grpc-js';
 import { VswapClient } from '../sdk/client';
+import { VswapClientError } from '../sdk/errors';
 
 export const EXIT_OK = 0;
 export const EXIT_CLUSTER = 1;
@@ -19,6 +21,10 @@ export interface GlobalOptions {
   address: string;
   /** Deadline per request, in ms. */
   timeout: number;
+  /** Bearer token; default VSWAP_TOKEN, else .vswap/admin.token (the SDK's rule). */
+  token?: string;
+  /** CA file; default VSWAP_CA, else .vswap/tls/ca.pem (the SDK's rule). */
+  ca?: string;
 }
 
 /** Output streams, replaceable for in-process tests. */
@@ -42,12 +48,32 @@ export class CliContext {
 
   /** The SDK client, made on first use (so --help never connects). */
   sdk(): VswapClient {
-    this.client ??= new VswapClient({
-      address: this.globals.address,
-      deadlineMs: this.globals.timeout,
-      readRetries: 1,
-    });
+    this.client ??= this.newClient();
     return this.client;
+  }
+
+  /** What the coordinator saw of our credentials, for an UNAUTHENTICATED message: where the token came from. */
+  credentialsHint(): string {
+    const source = this.client?.tokenSource;
+    return source
+      ? `the token from ${source} was refused`
+      : 'no token: give --token, set VSWAP_TOKEN, or run where .vswap/admin.token is';
+  }
+
+  private newClient(): VswapClient {
+    try {
+      return new VswapClient({
+        address: this.globals.address,
+        deadlineMs: this.globals.timeout,
+        token: this.globals.token,
+        ca: this.globals.ca,
+        readRetries: 1,
+      });
+    } catch (err) {
+      // A token or CA file that cannot be used is a local problem: exit code 2.
+      if (err instanceof VswapClientError && err.code === Status.INVALID_ARGUMENT) throw new UsageError(err.message);
+      throw err;
+    }
   }
 
   out(text: string): void {

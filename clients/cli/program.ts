@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
 import { Command, CommanderError, Option } from 'commander';
 import { sharedEnv } from '../../services/common/config';
 import { VswapClientError } from '../sdk/errors';
@@ -38,6 +39,14 @@ export function buildProgram(io: CliIo): { program: Command; ctx: CliContext } {
     .description('Inspect and control a vswap cluster through its coordinator.')
     .version(packageVersion())
     .option('-a, --address <host:port>', 'coordinator address (env VSWAP_ADDRESS)', sharedEnv().coordinatorAddress)
+    .option(
+      '--token <token>',
+      'bearer token (default: env VSWAP_TOKEN, else .vswap/admin.token if there; prefer those: a flag shows in ps)',
+    )
+    .option(
+      '--ca <file>',
+      "CA certificate (PEM) of the coordinator's TLS (default: env VSWAP_CA, else .vswap/tls/ca.pem if there, else plaintext)",
+    )
     .addOption(
       new Option('-t, --timeout <duration>', 'deadline of each request (500ms, 5s, 2m)')
         .argParser(parseDurationMs('--timeout'))
@@ -91,7 +100,8 @@ export async function runCli(
       return EXIT_USAGE;
     }
     if (err instanceof VswapClientError) {
-      io.stderr.write(`vswapctl: ${err.codeName}: ${oneLine(err.message)}\n`);
+      const hint = err.code === Status.UNAUTHENTICATED ? ` (${ctx.credentialsHint()})` : '';
+      io.stderr.write(`vswapctl: ${err.codeName}: ${oneLine(err.message)}${hint}\n`);
       return EXIT_CLUSTER;
     }
     io.stderr.write(`vswapctl: ${oneLine(err instanceof Error ? err.message : String(err))}\n`);

@@ -97,6 +97,21 @@ export async function renderConfigReference(): Promise<string> {
           '',
           'a service also writes its ready line (`VSWAP_READY {"service","address","metrics",...}`) to this file while it serves; the image\'s health check reads it (`healthcheck.js --ready-file`)',
         ],
+        [
+          '`VSWAP_TOKEN`',
+          '',
+          'bearer token vswapctl and the SDK send (`authorization: Bearer <token>`); unset: `.vswap/admin.token` if there; set but empty: none',
+        ],
+        [
+          '`VSWAP_CA`',
+          '',
+          "CA certificate (PEM file) vswapctl and the SDK check the coordinator's TLS certificate with; unset: `.vswap/tls/ca.pem` if there, else plaintext; set but empty: plaintext",
+        ],
+        [
+          '`VSWAP_CLUSTER_TOKEN`',
+          '',
+          'the cluster secret, for tools that call a backend directly (`npm run bench:backends`); unset: `.vswap/cluster.token` if there',
+        ],
       ],
     ),
     '',

@@ -11,6 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { freePort } from './free-port';
 import { ServiceStartError, type StartedService, spawnService, stopChild } from './spawn-service';
 import { VswapClient } from '../sdk/client';
+import type { CredentialPaths } from '../credentials/layout';
+import { readTokenFile } from '../credentials/layout';
 
 /** dist/ of this package, whether this file runs compiled or from source (tests). */
 export const DIST_ROOT = __filename.endsWith('.js')
@@ -68,6 +70,14 @@ export interface LocalClusterOptions {
    * injection). Default: the backend's own address.
    */
   routeBackend?: (name: string, address: string) => Promise<string>;
+  /**
+   * The cluster's credentials (clients/credentials): every listener serves
+   * TLS with the server certificate, the coordinator checks callers against
+   * the principals file and presents the cluster token and its client
+   * certificate to the backends, which accept nothing else. Default none:
+   * every service in protected mode (loopback, no authentication).
+   */
+  credentials?: CredentialPaths;
 }
 
 export interface ClusterNode {
@@ -113,7 +123,7 @@ export class LocalCluster {
           zs.store ?? 'memory',
         ];
         if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
-        return [...args, ...(zs.args ?? [])];
+        return [...args, ...backendSecurityArgs(options.credentials), ...(zs.args ?? [])];
       };
       backends.push({
         name,
@@ -140,7 +150,7 @@ export class LocalCluster {
         ];
         if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
         if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
-        return [...args, ...(sf.args ?? [])];
+        return [...args, ...backendSecurityArgs(options.credentials), ...(sf.args ?? [])];
       };
       backends.push({
         name: sf.name,
@@ -165,6 +175,7 @@ export class LocalCluster {
         path.join(options.dataDir, 'coordinator'),
         '--backends',
         backends.map((b) => `${b.name}=${b.dialAddress ?? b.address}@${priorities.get(b.name) ?? 0}`).join(','),
+        ...coordinatorSecurityArgs(options.credentials),
         ...(options.coordinatorArgs ?? []),
       ],
       service: undefined,
@@ -253,9 +264,19 @@ export class LocalCluster {
     this.node(name).service?.child.kill('SIGCONT');
   }
 
-  /** A new SDK client of the coordinator (the caller closes it). */
+  /**
+   * A new SDK client of the coordinator (the caller closes it): the admin
+   * token and the cluster CA when the cluster has credentials, else
+   * plaintext with no token (whatever VSWAP_TOKEN, VSWAP_CA or .vswap/ say).
+   */
   client(deadlineMs = 30_000): VswapClient {
-    return new VswapClient({ address: this.address, deadlineMs });
+    const creds = this.options.credentials;
+    return new VswapClient({
+      address: this.address,
+      deadlineMs,
+      token: creds ? (readTokenFile(creds.adminToken) ?? null) : null,
+      ca: creds ? creds.ca : null,
+    });
   }
 
   /** Stops every node: the coordinator first, then the backends. */
@@ -281,4 +302,40 @@ export class LocalCluster {
   logs(name: string): string {
     return this.nodes.get(name)?.service?.stderr() ?? '';
   }
+}
+
+/** A backend's flags for the cluster's credentials: TLS, client certificates from the CA, the cluster token. */
+export function backendSecurityArgs(c: CredentialPaths | undefined): string[] {
+  if (!c) return [];
+  return [
+    '--tls-cert',
+    c.serverCert,
+    '--tls-key',
+    c.serverKey,
+    '--tls-ca',
+    c.ca,
+    '--cluster-token-file',
+    c.clusterToken,
+  ];
+}
+
+/** The coordinator's flags for the cluster's credentials: TLS, principals, and what it presents to backends. */
+export function coordinatorSecurityArgs(c: CredentialPaths | undefined): string[] {
+  if (!c) return [];
+  return [
+    '--tls-cert',
+    c.serverCert,
+    '--tls-key',
+    c.serverKey,
+    '--principals',
+    c.principals,
+    '--cluster-token-file',
+    c.clusterToken,
+    '--backend-ca',
+    c.ca,
+    '--backend-client-cert',
+    c.clientCert,
+    '--backend-client-key',
+    c.clientKey,
+  ];
 }

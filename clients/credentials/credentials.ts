@@ -13,7 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
 import { createCa, issueLeaf, reasonToReissue, type PemPair } from './certificates';
-import { credentialPaths, SECRET_FILES, type CredentialFile, type CredentialPaths } from './layout';
+import { credentialPaths, readTokenFile, SECRET_FILES, type CredentialFile, type CredentialPaths } from './layout';
+
+export { readTokenFile } from './layout';
 
 /** The names in the server certificate by default: loopback, and the docker-compose service names. */
 export const DEFAULT_SERVER_NAMES: readonly string[] = [
@@ -78,19 +80,6 @@ export function newToken(): string {
 /** What the principals file holds for a token: hex SHA-256 of its text. */
 export function tokenSha256(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** The token in a token file: its first line, trimmed; undefined when missing or empty. */
-export function readTokenFile(file: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
-  return token === '' ? undefined : token;
 }
 
 /** Writes a file atomically with the given mode (the mode is set before the data goes in). */

@@ -5,6 +5,7 @@
  * project read them (see the README, "Security"). No X.509 code here, so
  * the SDK can import it without the generator's dependencies.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The directory `npm start` keeps everything in, and where clients look when told nothing else (relative to cwd). */
@@ -48,4 +49,17 @@ export function credentialPaths(dir: string): CredentialPaths {
   const out: Record<string, string> = { dir: root };
   for (const [key, rel] of Object.entries(CREDENTIAL_FILES)) out[key] = path.join(root, ...rel.split('/'));
   return out as CredentialPaths;
+}
+
+/** The token in a token file: its first line, trimmed; undefined when the file is missing or empty. */
+export function readTokenFile(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
+  return token === '' ? undefined : token;
 }

@@ -33,6 +33,7 @@ import type { WritebackResponse__Output } from '../../proto/generated/vswap/v1/W
 import type { SwaponResponse__Output } from '../../proto/generated/vswap/v1/SwaponResponse';
 import type { ListBackendsResponse__Output } from '../../proto/generated/vswap/v1/ListBackendsResponse';
 import { VswapClientError } from './errors';
+import { resolveClientCredentials, type ClientCredentialsOptions } from './client-credentials';
 
 export type Tier = Tier__Output;
 export type SlotInfo = SlotInfo__Output;
@@ -41,7 +42,14 @@ export type Stats = StatsResponse__Output;
 export type OwnerPolicy = Omit<OwnerPolicy__Output, 'update'>;
 export type SwapoffProgress = SwapoffProgress__Output;
 
-export interface VswapClientOptions {
+/**
+ * Where the coordinator is and what to present to it. The token and the CA
+ * (ClientCredentialsOptions) default to $VSWAP_TOKEN / $VSWAP_CA, else the
+ * files `npm start` writes (.vswap/admin.token, .vswap/tls/ca.pem) when they
+ * are there; with a CA the channel is TLS, and the token goes with every call
+ * as `authorization: Bearer <token>`.
+ */
+export interface VswapClientOptions extends ClientCredentialsOptions {
   /** host:port of the coordinator; default $VSWAP_ADDRESS or 127.0.0.1:50051. */
   address?: string;
   /** Deadline of each request, in ms; default 30000. */
@@ -93,7 +101,13 @@ type RawMethod = (...args: never[]) => unknown;
 
 export class VswapClient {
   readonly address: string;
+  /** Whether the channel is TLS (a CA was given or found). */
+  readonly tls: boolean;
+  /** Where the token came from ("option", "VSWAP_TOKEN" or a file), undefined without one; never the token. */
+  readonly tokenSource: string | undefined;
   private readonly raw: VirtualSwapClient;
+  /** `authorization: Bearer <token>` when there is a token; copied into every call's metadata. */
+  private readonly authorization: string | undefined;
   private readonly deadlineMs: number;
   private readonly readRetries: number;
   private readonly writeRetries: number;
@@ -107,8 +121,23 @@ export class VswapClient {
     this.writeRetries = options.writeRetries ?? 3;
     this.backoffMs = options.retryBackoffMs ?? 50;
     this.maxBackoffMs = options.retryMaxBackoffMs ?? 2000;
+    const credentials = resolveClientCredentials(options);
+    this.tls = credentials.caPem !== undefined;
+    this.tokenSource = credentials.tokenSource;
+    this.authorization = credentials.token === undefined ? undefined : `Bearer ${credentials.token}`;
     const proto = loadVswapProto();
-    this.raw = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.raw = new proto.vswap.v1.VirtualSwap(
+      this.address,
+      credentials.caPem ? grpc.credentials.createSsl(credentials.caPem) : grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    );
+  }
+
+  /** A call's metadata: the authorization, when there is a token. */
+  private metadata(options?: grpc.MetadataOptions): grpc.Metadata {
+    const md = new grpc.Metadata(options);
+    if (this.authorization) md.set('authorization', this.authorization);
+    return md;
   }
 
   /** One request; `waitForReady` waits (within the deadline) for a connection instead of failing at once without one. */
@@ -122,7 +151,7 @@ export class VswapClient {
       (method as (...args: unknown[]) => unknown).call(
         this.raw,
         req,
-        new grpc.Metadata({ waitForReady }),
+        this.metadata({ waitForReady }),
         { deadline: Date.now() + this.deadlineMs },
         (err: grpc.ServiceError | null, res?: Res) =>
           err ? reject(VswapClientError.from(err, slots)) : resolve(res as Res),
@@ -318,7 +347,9 @@ export class VswapClient {
 
   /** Streams swapoff progress; the last message has done = true. */
   async *swapoff(backend: string): AsyncGenerator<SwapoffProgress> {
-    const call = this.raw.swapoff({ backend }, { deadline: Date.now() + Math.max(this.deadlineMs, 3_600_000) });
+    const call = this.raw.swapoff({ backend }, this.metadata(), {
+      deadline: Date.now() + Math.max(this.deadlineMs, 3_600_000),
+    });
     try {
       for await (const msg of call as AsyncIterable<SwapoffProgress>) yield msg;
     } catch (err) {

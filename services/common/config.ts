@@ -250,8 +250,22 @@ export function describeOptions(
 export function sharedEnv(
   env: NodeJS.ProcessEnv = process.env,
   defaults: { logLevel: string } = { logLevel: 'info' },
-): { logLevel: string; coordinatorAddress: string; path: string; readyFile: string | undefined } {
+): {
+  logLevel: string;
+  coordinatorAddress: string;
+  path: string;
+  readyFile: string | undefined;
+  /** Bearer token of SDK and vswapctl calls; '' (set but empty) means none, not even .vswap/admin.token. */
+  token: string | undefined;
+  /** CA file clients check the coordinator's certificate with; '' means plaintext, not even .vswap/tls/ca.pem. */
+  ca: string | undefined;
+  /** The cluster secret, for tools that call a backend directly (bench:backends); '' means none. */
+  clusterToken: string | undefined;
+} {
   return {
+    token: env.VSWAP_TOKEN,
+    ca: env.VSWAP_CA,
+    clusterToken: env.VSWAP_CLUSTER_TOKEN,
     path: env.PATH ?? '',
     // A service also writes its ready line to this file while it serves (the container health check reads it).
     readyFile: env.VSWAP_READY_FILE || undefined,
