@@ -14,6 +14,10 @@ import { RECONCILE_CHUNK } from './limits';
 export interface BackendClientOptions {
   /** Deadline of each data call (Put/Get/Delete/Coldest); default 5000 ms. */
   deadlineMs?: number;
+  /** The channel's credentials (TLS, client certificate); default plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  /** The cluster secret, sent as `authorization: Bearer <token>` on every call; default none. */
+  token?: string;
 }
 
 export interface ReconcileResult {
@@ -29,14 +33,21 @@ export interface ReconcileResult {
 export class BackendClient {
   private readonly raw: RawBackendClient;
   private readonly deadlineMs: number;
+  /** Sent with every call (a copy each time); empty without a token. */
+  private readonly metadata = new grpc.Metadata();
 
   constructor(
     readonly address: string,
     options: BackendClientOptions = {},
   ) {
     const proto = loadVswapProto();
-    this.raw = new proto.vswap.v1.Backend(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.raw = new proto.vswap.v1.Backend(
+      address,
+      options.credentials ?? grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    );
     this.deadlineMs = options.deadlineMs ?? 5000;
+    if (options.token !== undefined) this.metadata.set('authorization', `Bearer ${options.token}`);
   }
 
   private opts(deadlineMs = this.deadlineMs): grpc.CallOptions {
@@ -44,13 +55,17 @@ export class BackendClient {
   }
 
   private call<Req, Res>(
-    fn: (req: Req, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,
+    fn: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => unknown,
     req: Req,
     deadlineMs?: number,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.raw, req, this.opts(deadlineMs), (err: grpc.ServiceError | null, res?: Res) =>
-        err ? reject(err) : resolve(res as Res),
+      fn.call(
+        this.raw,
+        req,
+        this.metadata.clone(),
+        this.opts(deadlineMs),
+        (err: grpc.ServiceError | null, res?: Res) => (err ? reject(err) : resolve(res as Res)),
       );
     });
   }
@@ -78,7 +93,7 @@ export class BackendClient {
   /** Streams the live handles in chunks; see Reconcile in backend.proto. */
   reconcile(live: readonly number[], deadlineMs = 60_000): Promise<ReconcileResult> {
     return new Promise((resolve, reject) => {
-      const call = this.raw.reconcile(this.opts(deadlineMs));
+      const call = this.raw.reconcile(this.metadata.clone(), this.opts(deadlineMs));
       const missing: number[] = [];
       let deleted = 0;
       let epoch = '';

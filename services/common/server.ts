@@ -25,6 +25,8 @@ export interface ServerOptions {
   gracePeriodMs?: number;
   /** Server interceptors, e.g. the gRPC metrics (ServiceMetrics.interceptors); default none. */
   interceptors?: grpc.ServerInterceptor[];
+  /** The listener's credentials (TLS; see auth/listener.ts); default plaintext. */
+  credentials?: grpc.ServerCredentials;
 }
 
 export type ServerStatus = 'starting' | 'serving' | 'draining' | 'stopped';
@@ -62,7 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   new ReflectionService(reflected).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(options.address, options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(new Error(`cannot listen on ${options.address}: ${err.message}`)) : resolve(p),
     );
   });

@@ -1,4 +1,5 @@
-import { LOG_LEVELS, address, int, oneOf, str } from '../common/config';
+import { LOG_LEVELS, address, int, oneOf, optional, str } from '../common/config';
+import { listenerSecurityOptions } from '../common/auth/listener';
 import { metricsListenOption } from '../common/metrics';
 import { parseBackendSpecs } from './backend-registry';
 
@@ -53,4 +54,16 @@ export const coordinatorOptions = {
     { min: 0, max: 10_000 },
   ),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  principals: optional(
+    str(
+      'principals file (YAML or JSON; README, Security): who may call, as which owners; re-read on SIGHUP and on change. None: protected mode (loopback only, no authentication)',
+    ),
+  ),
+  ...listenerSecurityOptions(),
+  clusterTokenFile: optional(str('file holding the cluster secret, presented to the backends as a bearer token')),
+  backendCa: optional(
+    str("PEM CA certificates the backends' TLS certificates are checked against (TLS to the backends)"),
+  ),
+  backendClientCert: optional(str('PEM client certificate presented to the backends (mutual TLS; with --backend-ca)')),
+  backendClientKey: optional(str('PEM private key of --backend-client-cert')),
 };

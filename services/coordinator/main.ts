@@ -8,6 +8,8 @@ import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { parseBackendSpecs } from './backend-registry';
 import { coordinatorOptions } from './config';
+import { coordinatorSecurity } from './auth/coordinator-security';
+import { BackendClient } from '../common/backend-client';
 import { Coordinator } from './coordinator';
 import { RequestLog } from './request-log';
 import { registerCoordinatorMetrics } from './metrics';
@@ -45,6 +47,15 @@ async function writebackBeforeStop(
 runMain('coordinator', async () => {
   const config = loadConfig(coordinatorOptions, { program: 'vswap-coordinator', envPrefix: 'VSWAP_COORDINATOR' });
   const log = createLogger({ name: 'coordinator', level: config.logLevel });
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  // Credentials are read and checked before the journal is opened.
+  const security = coordinatorSecurity(config, log, metrics?.registry);
+  // SIGHUP re-reads the principals file (and never stops the coordinator).
+  process.on('SIGHUP', () => {
+    if (security.principals) security.principals.reload('SIGHUP');
+    else log.info('SIGHUP: no principals file to re-read (protected mode)');
+  });
+  const { credentials: backendChannel, token: clusterToken } = security.backends;
   const coordinator = await Coordinator.start({
     dataDir: path.resolve(config.dataDir),
     backends: parseBackendSpecs(config.backends),
@@ -53,6 +64,8 @@ runMain('coordinator', async () => {
     writebackBatch: config.writebackBatch,
     pollMs: config.pollMs,
     snapshotAfterBytes: config.snapshotAfterBytes,
+    connect: (spec, o) =>
+      new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
     log,
   });
   // Answers for retries, kept next to the journal and synced as it is.
@@ -64,7 +77,6 @@ runMain('coordinator', async () => {
     fsync: config.journalFsync,
     log,
   });
-  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   let metricsServer: MetricsServer | undefined;
   let server;
   try {
@@ -75,12 +87,13 @@ runMain('coordinator', async () => {
     server = await startServer({
       address: config.listen,
       log,
+      credentials: security.credentials,
       interceptors: metrics?.interceptors,
       services: [
         {
           name: 'vswap.v1.VirtualSwap',
           definition: loadVswapProto().vswap.v1.VirtualSwap.service,
-          implementation: virtualSwapService(coordinator, log, requests),
+          implementation: virtualSwapService(coordinator, log, requests, security.gate(coordinator.table)),
         },
       ],
     });
@@ -88,6 +101,7 @@ runMain('coordinator', async () => {
     await metricsServer?.close();
     await coordinator.close();
     requests.close();
+    security.close();
     throw err;
   }
   announceReady('coordinator', server.address, { metrics: metricsServer?.address });
@@ -98,6 +112,7 @@ runMain('coordinator', async () => {
       if (config.stopWritebackMs > 0) await writebackBeforeStop(coordinator, config.stopWritebackMs, log);
       await coordinator.close();
       requests.close();
+      security.close();
       await metricsServer?.close();
     },
   };

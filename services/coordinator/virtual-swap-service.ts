@@ -7,6 +7,7 @@ import type { Coordinator } from './coordinator';
 import type { CallContext } from './call-context';
 import { type DigestPart, type MutatingMethod, type RequestLog, requestDigest } from './request-log';
 import { StreamWriter } from '../common/stream-writer';
+import type { AuthGate } from './auth/authorize';
 
 /**
  * Aborted when the caller goes away: it cancelled, or its deadline passed
@@ -36,7 +37,13 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
   };
 }
 
-export function virtualSwapService(c: Coordinator, log: Logger, requests: RequestLog): VirtualSwapHandlers {
+/** `gate`: authentication and authorization in front of every method (auth/authorize.ts); none in protected mode. */
+export function virtualSwapService(
+  c: Coordinator,
+  log: Logger,
+  requests: RequestLog,
+  gate?: AuthGate,
+): VirtualSwapHandlers {
   /** A mutating call, run at most once per owner and request_id (request-log.ts). */
   const once = async <T>(
     call: grpc.ServerUnaryCall<unknown, unknown>,
@@ -59,7 +66,7 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
       done();
     }
   };
-  return {
+  const handlers = {
     SwapOut: unary(log, 'SwapOut', async (req, call) =>
       once(
         call,
@@ -133,4 +140,5 @@ export function virtualSwapService(c: Coordinator, log: Logger, requests: Reques
       })),
     })),
   } satisfies grpc.UntypedServiceImplementation & VirtualSwapHandlers;
+  return gate ? gate.wrap(handlers) : handlers;
 }

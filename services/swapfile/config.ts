@@ -18,6 +18,8 @@ import {
   type LoadConfigOptions,
 } from '../common/config';
 import { metricsListenOption } from '../common/metrics';
+import { listenerSecurityOptions } from '../common/auth/listener';
+import { clusterGuardOptions } from '../common/auth/cluster-guard';
 
 export const SWAPFILE_ENV_PREFIX = 'VSWAP_SWAPFILE';
 export const swapfileOptions = {
@@ -47,6 +49,8 @@ export const swapfileOptions = {
   ),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  ...listenerSecurityOptions(),
+  ...clusterGuardOptions(),
 };
 
 export type SwapfileConfig = ConfigOf<typeof swapfileOptions>;

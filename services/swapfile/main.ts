@@ -9,6 +9,7 @@ import { createLogger } from '../common/logger';
 import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { registerSwapfileMetrics } from './metrics';
 import { loadSwapfileConfig } from './config';
+import { backendSecurity } from '../common/auth/backend-security';
 import { swapfileBackendImplementation } from './service';
 import { Swapfile } from './swapfile';
 import { FileStore } from './store-file';
@@ -18,6 +19,9 @@ import type { PageStore } from './page-store';
 runMain('swapfile', async () => {
   const config = loadSwapfileConfig();
   const log = createLogger({ name: 'swapfile', level: config.logLevel });
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  // Before anything is opened: a listener that may not be exposed stops the start here.
+  const security = backendSecurity(config, log, metrics?.registry);
   const backend = new Swapfile(config.capacityPages, log);
   let store: PageStore;
   if (config.store === 'redis') {
@@ -39,7 +43,6 @@ runMain('swapfile', async () => {
     });
   }
   backend.attach(store);
-  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   let metricsServer: MetricsServer | undefined;
   if (metrics && config.metricsListen !== undefined) {
     registerSwapfileMetrics(metrics.registry, backend);
@@ -56,7 +59,8 @@ runMain('swapfile', async () => {
   try {
     server = await startServer({
       address: config.listen,
-      interceptors: metrics?.interceptors,
+      credentials: security.credentials,
+      interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
       services: [
         {
           name: 'vswap.v1.Backend',

@@ -18,6 +18,8 @@ import {
 } from '../common/config';
 import { PAGE_SIZE } from '../common/limits';
 import { metricsListenOption } from '../common/metrics';
+import { listenerSecurityOptions } from '../common/auth/listener';
+import { clusterGuardOptions } from '../common/auth/cluster-guard';
 
 export const ZSWAP_ENV_PREFIX = 'VSWAP_ZSWAP';
 
@@ -65,6 +67,8 @@ export const zswapOptionSpecs = {
   ),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  ...listenerSecurityOptions(),
+  ...clusterGuardOptions(),
 };
 
 export type ZswapConfig = ConfigOf<typeof zswapOptionSpecs>;

@@ -9,6 +9,7 @@ import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createCompressor } from './compressor';
 import { loadZswapConfig, optionName } from './config';
+import { backendSecurity } from '../common/auth/backend-security';
 import { registerZswapMetrics } from './metrics';
 import { zswapBackendImplementation } from './service';
 import { openObjectStore } from './store-factory';
@@ -17,6 +18,9 @@ import { Zswap } from './zswap';
 runMain('zswap', async () => {
   const config = loadZswapConfig();
   const log = createLogger({ name: 'zswap', level: config.logLevel });
+  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
+  // Before anything is opened: a listener that may not be exposed stops the start here.
+  const security = backendSecurity(config, log, metrics?.registry);
   const compressor = createCompressor(config.compressor);
   if (!compressor.ok) throw new Error(`${optionName('compressor')}: ${compressor.error}`);
   const store = await openObjectStore(config, log);
@@ -35,7 +39,6 @@ runMain('zswap', async () => {
     await store.close();
     throw err;
   }
-  const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   let metricsServer: MetricsServer | undefined;
   const server = await (async () => {
     if (metrics && config.metricsListen !== undefined) {
@@ -45,7 +48,8 @@ runMain('zswap', async () => {
     return startServer({
       address: config.listen,
       log,
-      interceptors: metrics?.interceptors,
+      credentials: security.credentials,
+      interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
       services: [
         {
           name: 'vswap.v1.Backend',
