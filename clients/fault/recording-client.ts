@@ -13,9 +13,8 @@
  *   by request_id (`dedup`, see probeDedup()) a call whose outcome is unknown
  *   (deadline passed, connection lost with the request in flight) is sent
  *   again with the same id until it is answered (bounded), so no fault leaves
- *   the workload unsure. Load with release has no request_id in the API; in
- *   that mode it is sent as a Load (a read, safe to repeat) and a Free that
- *   carries the id.
+ *   the workload unsure (Load with release included: its retry gets the
+ *   first call's pages).
  * - honest ambiguity: grpc-js answers UNAVAILABLE both when a request never
  *   left ("No connection established") and when the connection died with
  *   the request in flight ("Connection dropped", ECONNRESET). The second may
@@ -61,7 +60,7 @@ export interface RecordingClientOptions extends VswapClientOptions {
    * which here mean a coordinator restart); or all ('durable'). Default none.
    */
   dedup?: DedupLevel;
-  /** How long one mutation keeps being retried, in ms; default 60000. */
+  /** How long one mutation keeps being retried, in ms; default 300000. */
   retryBudgetMs?: number;
 }
 
@@ -107,7 +106,7 @@ export class RecordingClient extends VswapClient {
     super(options);
     this.history = options.history;
     this.dedup = options.dedup ?? 'none';
-    this.retryBudgetMs = options.retryBudgetMs ?? 60_000;
+    this.retryBudgetMs = options.retryBudgetMs ?? 300_000;
     this.callDeadlineMs = options.deadlineMs ?? 30_000;
     const proto = loadVswapProto();
     this.mut = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -213,37 +212,14 @@ export class RecordingClient extends VswapClient {
           pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () =>
             super.load(owner, chunk),
           );
-        else if (this.dedup !== 'none') {
-          // A read (safe to repeat), then a Free that carries a request_id.
-          try {
-            pages = await this.hangs.track(`load ${owner} ${span(chunk)}`, this.attemptBoundMs() * 6, () =>
-              super.load(owner, chunk),
-            );
-          } catch (err) {
-            // Only a read so far: nothing changed.
-            this.register.readAbandoned(invoke);
-            const e = this.failed(method, owner, chunk.length, err, false);
-            if (e.code === Status.DATA_LOSS && chunk.length === 1)
-              this.losses.seen(slotKey(owner, chunk[0]!), this.expected(owner, chunk[0]!), e.message);
-            throw e;
-          }
-          this.checkPages(owner, chunk, pages, invoke, method);
-          try {
-            await this.mutate('free', this.mut.free, { owner, slots: chunk }, chunk);
-          } catch (err) {
-            throw this.failed(method, owner, chunk.length, err);
-          }
-          this.op(`load+free ${owner} ${span(chunk)}`);
-          out.push(...pages);
-          continue;
-        } else
+        else
           pages = (
             await this.mutate<{ pages: Buffer[] }>(
               'load+release',
               this.mut.load,
               { owner, slots: chunk, release: true },
               chunk,
-              false,
+              this.dedup !== 'none',
             )
           ).pages;
       } catch (err) {
@@ -313,6 +289,8 @@ export class RecordingClient extends VswapClient {
     // the coordinator (UNAVAILABLE: no connection) does not settle it: keep
     // sending the same request_id until the coordinator itself answers.
     let unsure = false;
+    /** What the attempts got, by code (said when the outcome stays unknown). */
+    const got: Record<string, number> = {};
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.hangs.track(
@@ -330,6 +308,7 @@ export class RecordingClient extends VswapClient {
         );
       } catch (err) {
         const e = VswapClientError.from(err, slots);
+        got[e.codeName] = (got[e.codeName] ?? 0) + 1;
         if (e.code === Status.UNKNOWN) this.serverUnknown[method] = (this.serverUnknown[method] ?? 0) + 1;
         const unknown = outcomeUnknown(e) || (unsure && e.code === Status.UNAVAILABLE);
         const retry =
@@ -337,6 +316,12 @@ export class RecordingClient extends VswapClient {
           unknown &&
           (this.dedup === 'durable' || (this.dedup === 'in-memory' && !IN_FLIGHT_FAILURE.test(e.message)));
         if (!retry || Date.now() - started > this.retryBudgetMs) {
+          if (unknown)
+            // Kept in the history (not an op line): the checker fails the run on it and this says why.
+            this.history?.add(
+              'check',
+              `UNSETTLED ${method} ${String(req.owner)} ${span(slots)}: ${attempt + 1} attempt(s) in ${Date.now() - started} ms got ${JSON.stringify(got)}; last: ${e.message.slice(0, 200)}`,
+            );
           // Unanswered after an unknown outcome: still unknown, whatever the last attempt said.
           if (unsure && unknown && !outcomeUnknown(e))
             throw new VswapClientError(

@@ -2,12 +2,11 @@
  * VswapClient: the typed client of vswap.v1.VirtualSwap, and the only way the
  * rest of the repo talks to a coordinator. It splits large calls into
  * 512-page requests and puts a deadline on every call. Every mutating call
- * (SwapOut, Allocate, Store, Duplicate, Free) carries a request_id (a UUID,
- * or the caller's), so it is retried as safely as a read: a call that failed
- * with UNAVAILABLE or DEADLINE_EXCEEDED is sent again with the same id, with
- * bounded attempts and exponential backoff, and the coordinator applies it
- * once (API.md, Retries). Load with `release` has no request_id in the
- * contract and is never retried.
+ * (SwapOut, Allocate, Store, Duplicate, Free, and Load with `release`)
+ * carries a request_id (a UUID, or the caller's), so it is retried as safely
+ * as a read: a call that failed with UNAVAILABLE or DEADLINE_EXCEEDED is sent
+ * again with the same id, with bounded attempts and exponential backoff, and
+ * the coordinator applies it once (API.md, Retries).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -288,17 +287,31 @@ export class VswapClient {
     );
   }
 
-  /** Reads pages; with `release`, drops one reference per slot (not retried then). */
-  async load(owner: string, slots: number[], options: { release?: boolean } = {}): Promise<Buffer[]> {
+  /**
+   * Reads pages; with `release`, drops one reference per slot, under a
+   * request_id (retried like any mutating call: a retry gets the first
+   * call's pages, the references dropped once).
+   */
+  async load(owner: string, slots: number[], options: { release?: boolean } & MutationOptions = {}): Promise<Buffer[]> {
     const release = options.release ?? false;
-    return this.chunked(slots, async (chunk) => {
-      const req = { owner, slots: chunk, release };
-      return (
-        await (release
-          ? this.unary<LoadResponse__Output>(this.raw.load, req, chunk)
-          : this.read<LoadResponse__Output>(this.raw.load, req, chunk))
-      ).pages;
-    });
+    if (!release)
+      return this.chunked(
+        slots,
+        async (chunk) =>
+          (await this.read<LoadResponse__Output>(this.raw.load, { owner, slots: chunk, release }, chunk)).pages,
+      );
+    const base = VswapClient.baseId(options);
+    return this.chunked(
+      slots,
+      async (chunk, _at, index, count) =>
+        (
+          await this.write<LoadResponse__Output>(
+            this.raw.load,
+            { owner, slots: chunk, release, requestId: VswapClient.idOf(base, index, count) },
+            chunk,
+          )
+        ).pages,
+    );
   }
 
   /** swap_duplicate; returns the counts after. */

@@ -42,6 +42,11 @@ export const coordinatorOptions = {
     4_000_000,
     { min: 512, max: 100_000_000 },
   ),
+  retryMaxPageBytes: int(
+    'most page bytes held by the answers remembered for retries (a Load with release is answered with its pages)',
+    64 * 1024 * 1024,
+    { min: 4096, max: 64 * 1024 * 1024 * 1024 },
+  ),
   stopWritebackMs: int(
     "on SIGTERM, first write zswap's pages back to a durable swapfile for up to this many ms (0 = off: a volatile zswap's pages are lost when it stops)",
     0,

@@ -73,6 +73,7 @@ runMain('coordinator', async () => {
     windowMs: config.retryWindowMs,
     maxEntries: config.retryMaxEntries,
     maxSlots: config.retryMaxSlots,
+    maxPageBytes: config.retryMaxPageBytes,
     file: path.join(path.resolve(config.dataDir), 'requests.log'),
     fsync: config.journalFsync,
     log,

@@ -13,8 +13,9 @@
  * committed, ...) changed nothing by the contract, so it is forgotten and a
  * retry runs the request afresh (and may succeed).
  *
- * Memory is bounded: at most `maxEntries` answers and `maxSlots` slot ids and
- * counts among them; past either, the oldest answers go first. A retry whose
+ * Memory is bounded: at most `maxEntries` answers, `maxSlots` slot ids and
+ * counts among them, and `maxPageBytes` of pages (a Load with release is
+ * answered with its pages); past one, the oldest answers go first. A retry whose
  * answer was forgotten (outside the window, or evicted early) is a new
  * request and is applied again.
  *
@@ -41,7 +42,8 @@ import { packAnswer, unpackAnswer } from './packed-answer';
 /** The contract's limit on request_id (API.md). */
 export const MAX_REQUEST_ID_LENGTH = 64;
 
-export type MutatingMethod = 'SwapOut' | 'Allocate' | 'Store' | 'Duplicate' | 'Free';
+/** The calls deduplicated by request_id; 'Load' only with release (a Load without it changes nothing). */
+export type MutatingMethod = 'SwapOut' | 'Allocate' | 'Store' | 'Duplicate' | 'Free' | 'Load';
 
 export interface RequestLogOptions {
   /** How long an answer is remembered after the first call arrived, in ms; default 600000 (10 minutes). */
@@ -50,6 +52,12 @@ export interface RequestLogOptions {
   maxEntries?: number;
   /** Most slot ids (and counts) remembered across all answers; default 4000000 (about 32 MiB). */
   maxSlots?: number;
+  /**
+   * Most page bytes remembered across all answers (a Load with release is
+   * answered with its pages); past it the oldest answers holding pages go
+   * first; default 64 MiB.
+   */
+  maxPageBytes?: number;
   /** Wall clock in ms (kept across restarts; a test seam); default Date.now. */
   now?: () => number;
   /** Where answers are kept across restarts (e.g. <data dir>/requests.log); default none (memory only). */
@@ -66,6 +74,7 @@ export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogO
     windowMs: o.windowMs ?? 600_000,
     maxEntries: o.maxEntries ?? 100_000,
     maxSlots: o.maxSlots ?? 4_000_000,
+    maxPageBytes: o.maxPageBytes ?? 64 * 1024 * 1024,
     now: o.now ?? Date.now,
     file: o.file,
     fsync: o.fsync ?? 'batch',
@@ -81,6 +90,8 @@ interface StoredAnswer {
   d: string;
   at: number;
   size: number;
+  /** Page bytes the answer holds (absent: none). */
+  bytes?: number;
   ok: boolean;
   /** The answer (ok), or [code, message]. */
   v: unknown;
@@ -111,6 +122,8 @@ interface Entry {
   at: number;
   /** Slot ids and counts the answer holds (the memory bound counts these). */
   size: number;
+  /** Page bytes the answer holds (maxPageBytes counts these). */
+  bytes: number;
   /** Undefined while the first call is in flight. */
   outcome: Outcome | undefined;
   /**
@@ -136,6 +149,8 @@ export interface RequestLogStats {
   entries: number;
   /** Slot ids and counts held by them. */
   slots: number;
+  /** Page bytes held by them. */
+  pageBytes: number;
   /** Retries answered from memory (or by waiting for the first call). */
   replayed: number;
   /** Same id, different request: refused. */
@@ -224,7 +239,8 @@ export class RequestLog {
   private slots = 0;
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
-  readonly stats: RequestLogStats = { entries: 0, slots: 0, replayed: 0, conflicts: 0, evictedEarly: 0 };
+  private pageBytes = 0;
+  readonly stats: RequestLogStats = { entries: 0, slots: 0, pageBytes: 0, replayed: 0, conflicts: 0, evictedEarly: 0 };
   private fd: number | undefined;
   private fileBytes = 0;
   private liveBytes = 0;
@@ -286,12 +302,22 @@ export class RequestLog {
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
-      this.entries.set(a.k, { method: a.m, digest: a.d, at: a.at, size: a.size, outcome, settled: undefined, line: 0 });
+      const bytes = a.bytes ?? 0;
+      this.entries.set(a.k, {
+        method: a.m,
+        digest: a.d,
+        at: a.at,
+        size: a.size,
+        bytes,
+        outcome,
+        settled: undefined,
+        line: 0,
+      });
       this.slots += a.size;
+      this.pageBytes += bytes;
     }
     this.evict();
-    this.stats.entries = this.entries.size;
-    this.stats.slots = this.slots;
+    this.updateStats();
     // A torn last line is a crash mid-append; anything else bad is worth a word.
     if (bad > 0)
       this.options.log.warn(
@@ -395,6 +421,7 @@ export class RequestLog {
       digest: key.digest,
       at: this.options.now(),
       size: 0,
+      bytes: 0,
       outcome: undefined,
       settled: new Promise((r) => (settle = r)),
       line: undefined,
@@ -444,10 +471,19 @@ export class RequestLog {
   private remember(k: string, e: Entry, outcome: Outcome, size: number): void {
     e.outcome = outcome;
     e.size = size;
-    if (this.entries.get(k) === e) this.slots += size;
+    e.bytes = outcome.ok ? pageBytesOf(outcome.value) : 0;
+    if (this.entries.get(k) === e) {
+      this.slots += size;
+      this.pageBytes += e.bytes;
+    }
     this.evict();
+    this.updateStats();
+  }
+
+  private updateStats(): void {
     this.stats.entries = this.entries.size;
     this.stats.slots = this.slots;
+    this.stats.pageBytes = this.pageBytes;
   }
 
   /** Drops answers older than the window (in-flight ones stay until they end). */
@@ -459,15 +495,17 @@ export class RequestLog {
     }
   }
 
-  /** Keeps within maxEntries and maxSlots, oldest answers first. */
+  /** Keeps within maxEntries, maxSlots and maxPageBytes, oldest answers first (only those with pages for the last). */
   private evict(): void {
-    const { maxEntries, maxSlots } = this.options;
-    if (this.entries.size <= maxEntries && this.slots <= maxSlots) return;
+    const { maxEntries, maxSlots, maxPageBytes } = this.options;
+    const within = (): boolean => this.entries.size <= maxEntries && this.slots <= maxSlots;
+    if (within() && this.pageBytes <= maxPageBytes) return;
     const now = this.options.now();
     let early = 0;
     for (const [k, e] of this.entries) {
-      if (this.entries.size <= maxEntries && this.slots <= maxSlots) break;
-      if (!e.outcome) continue;
+      const pagesOver = this.pageBytes > maxPageBytes;
+      if (within() && !pagesOver) break;
+      if (!e.outcome || (within() && e.bytes === 0)) continue;
       this.drop(k, e);
       if (now - e.at < this.options.windowMs) early++;
     }
@@ -475,7 +513,7 @@ export class RequestLog {
     if (early > 0 && now - this.lastEvictWarning >= 60_000) {
       this.lastEvictWarning = now;
       this.options.log.warn(
-        { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots },
+        { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots, maxPageBytes },
         'request log: answers dropped before their retry window ended (a retry of those is applied again)',
       );
     }
@@ -484,6 +522,7 @@ export class RequestLog {
   private drop(k: string, e: Entry): void {
     this.entries.delete(k);
     this.slots -= e.size;
+    this.pageBytes -= e.bytes;
     if (e.line !== undefined) this.liveBytes -= e.line;
   }
 }
@@ -496,13 +535,34 @@ function storedAnswer(k: string, e: Entry, o: Outcome): StoredAnswer {
     d: e.digest,
     at: e.at,
     size: e.size,
+    ...(e.bytes > 0 ? { bytes: e.bytes } : {}),
     ok: o.ok,
     v: o.ok ? unpackAnswer(o.value) : [o.error.code, o.error.message],
   };
 }
 
+/** Bytes of the pages an answer holds (a Load's `pages`, kept as they are by packAnswer). */
+function pageBytesOf(value: unknown): number {
+  const pages = (value as { pages?: unknown } | null)?.pages;
+  if (!Array.isArray(pages)) return 0;
+  let n = 0;
+  for (const p of pages) if (Buffer.isBuffer(p)) n += p.length;
+  return n;
+}
+
+/** JSON with Buffers (a Load's pages) as {"$b": base64}; reviveBuffers turns them back. */
+function encodeBuffers(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value;
+}
+
+function reviveBuffers(_key: string, value: unknown): unknown {
+  const b = (value as { $b?: unknown } | null)?.$b;
+  return typeof b === 'string' && Object.keys(value as object).length === 1 ? Buffer.from(b, 'base64') : value;
+}
+
 function formatLine(a: StoredAnswer): string {
-  const json = JSON.stringify(a);
+  const json = JSON.stringify(a, encodeBuffers);
   return `${zlib.crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
@@ -510,7 +570,7 @@ function parseLine(line: string): StoredAnswer | undefined {
   const json = line.slice(9);
   if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
   try {
-    return JSON.parse(json) as StoredAnswer;
+    return JSON.parse(json, reviveBuffers) as StoredAnswer;
   } catch {
     return undefined;
   }

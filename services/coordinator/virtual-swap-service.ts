@@ -97,7 +97,19 @@ export function virtualSwapService(
         (r) => r.tiers.length,
       ),
     ),
-    Load: unary(log, 'Load', async (req) => c.load(req.owner, req.slots, req.release)),
+    // Only a Load with release changes anything: that one is run once per request_id.
+    Load: unary(log, 'Load', async (req, call) =>
+      req.release
+        ? once(
+            call,
+            'Load',
+            req,
+            [req.slots, req.release],
+            () => c.load(req.owner, req.slots, true),
+            (r) => r.counts.length,
+          )
+        : c.load(req.owner, req.slots, false),
+    ),
     Duplicate: unary(log, 'Duplicate', async (req, call) =>
       once(
         call,

@@ -16,7 +16,7 @@ type Raw = (
   method: string,
   req: object,
   deadlineMs?: number,
-) => Promise<{ slots?: number[]; counts?: number[]; tiers?: string[] }>;
+) => Promise<{ slots?: number[]; counts?: number[]; tiers?: string[]; pages?: Buffer[] }>;
 
 /** Calls the coordinator without the SDK (which would add ids and retry by itself). */
 function rawClient(address: string): { call: Raw; close(): void } {
@@ -217,5 +217,32 @@ describe('request_id: a retried mutation applies once', () => {
     expect((await client.stats('host-h')).usedSlots).toBe(2);
     const back = await client.load('host-h', ids(out));
     back.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+  });
+
+  it('Load with release retried with the same id returns the same pages and drops the reference once, also after kill -9', async () => {
+    const pages = [textPage(60), textPage(61)];
+    const { slots } = await client.swapOut('host-i', pages);
+    await client.duplicate('host-i', [slots[0]!]); // counts 2, 1
+    const req = { owner: 'host-i', slots, release: true, requestId: 'swapin-1' };
+    const first = await raw.call('load', req);
+    expect(first.counts).toEqual([1, 0]);
+    first.pages!.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+    // The reply was lost: the same request again is answered from memory, applied once.
+    const again = await raw.call('load', req);
+    expect(again.counts).toEqual([1, 0]);
+    again.pages!.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+    expect((await client.inspect('host-i', [slots[0]!]))[0]!.count).toBe(1);
+    expect((await client.stats('host-i')).usedSlots).toBe(1);
+    // The same id on another request is refused.
+    await expectCode(raw.call('load', { ...req, slots: [slots[0]] }), Status.ALREADY_EXISTS, /different Load request/);
+    // Across a coordinator kill -9 the answer (pages included) comes from requests.log.
+    await fx.cluster.restart('coordinator', 'SIGKILL');
+    const after = await raw.call('load', req);
+    expect(after.counts).toEqual([1, 0]);
+    after.pages!.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
+    expect((await client.inspect('host-i', [slots[0]!]))[0]!.count).toBe(1);
+    // Without an id (or without release) nothing is remembered: a second Load with release drops another reference.
+    expect((await raw.call('load', { owner: 'host-i', slots: [slots[0]], release: true })).counts).toEqual([0]);
+    expect((await client.stats('host-i')).usedSlots).toBe(0);
   });
 });

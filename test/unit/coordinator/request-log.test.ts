@@ -59,6 +59,43 @@ describe('RequestLog', () => {
     expect(s.log.stats.entries).toBe(2);
   });
 
+  it('bounds the page bytes of Load answers, dropping the oldest answers that hold pages and keeping the others', async () => {
+    let now = 1_000_000;
+    const log = new RequestLog({ maxPageBytes: 3 * 4096, now: () => now, log: pino({ level: 'silent' }) });
+    let applied = 0;
+    const load = (id: string, slots: number[]) =>
+      log.run(
+        { method: 'Load', owner: 'o', requestId: id, digest: requestDigest('Load', ['o', slots, true]) },
+        undefined,
+        async () => {
+          applied++;
+          return { pages: slots.map((s) => Buffer.alloc(4096, s)), counts: slots.map(() => 0) };
+        },
+        (v) => v.counts.length,
+      );
+    const free = (id: string) =>
+      log.run(
+        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [9]]) },
+        undefined,
+        async () => [applied++],
+        (v) => v.length,
+      );
+    await free('f0'); // older than every Load: must survive the page bound
+    await load('l1', [1, 2]);
+    now += 1;
+    await load('l2', [3]);
+    expect(log.stats.pageBytes).toBe(3 * 4096);
+    await load('l3', [4]); // over: l1 (the oldest with pages) goes, f0 stays
+    expect(log.stats.pageBytes).toBe(2 * 4096);
+    expect(log.stats.entries).toBe(3);
+    const before = applied;
+    expect((await load('l2', [3])).pages[0]!.equals(Buffer.alloc(4096, 3))).toBe(true);
+    await free('f0');
+    expect(applied).toBe(before);
+    await load('l1', [1, 2]);
+    expect(applied).toBe(before + 1);
+  });
+
   it('forgets errors that changed nothing and remembers the others', async () => {
     let now = 0;
     const log = new RequestLog({ now: () => ++now, log: pino({ level: 'silent' }) });
@@ -147,6 +184,24 @@ describe('RequestLog with a requests file', () => {
       expect(third.stats.entries).toBe(0);
       expect(await free(third, 'a')).toEqual([3]);
       third.close();
+      // A Load's pages are kept in the file and come back as the same bytes.
+      const page = Buffer.from(Array.from({ length: 4096 }, (_, i) => i & 0xff));
+      const fourth = open();
+      const load = (log: RequestLog) =>
+        log.run(
+          { method: 'Load', owner: 'o', requestId: 'l', digest: requestDigest('Load', ['o', [7], true]) },
+          undefined,
+          async () => ({ pages: [page], counts: [++applied] }),
+          (v) => v.counts.length,
+        );
+      expect((await load(fourth)).counts).toEqual([4]);
+      fourth.close();
+      const fifth = open();
+      const back = await load(fifth);
+      expect(back.counts).toEqual([4]);
+      expect(Buffer.isBuffer(back.pages[0]) && back.pages[0].equals(page)).toBe(true);
+      expect(fifth.stats.pageBytes).toBe(4096);
+      fifth.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

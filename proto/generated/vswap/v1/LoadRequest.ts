@@ -6,10 +6,12 @@ export interface LoadRequest {
   'owner'?: (string);
   'slots'?: (number | string | Long)[];
   'release'?: (boolean);
+  'requestId'?: (string);
 }
 
 export interface LoadRequest__Output {
   'owner': (string);
   'slots': (number)[];
   'release': (boolean);
+  'requestId': (string);
 }
