@@ -25,6 +25,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
+import { generateKeyRingText } from '../../services/common/page-cipher';
 import { ServiceStartError, type StartedService } from '../cluster/spawn-service';
 import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
 import { ChildRegistry } from '../cluster/child-registry';
@@ -33,13 +34,14 @@ import { emitReport, median, progress, renderTable, round, type Cell } from './r
 
 /** The package root, from dist/clients/bench. */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-const TARGETS = ['echo', 'zswap', 'swapfile_file', 'swapfile_redis'] as const;
+const TARGETS = ['echo', 'zswap', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as const;
 type TargetName = (typeof TARGETS)[number];
 const TARGET_LABEL: Record<TargetName, string> = {
   echo: 'echo (gRPC ceiling)',
   zswap: 'zswap memory',
   swapfile_file: 'swapfile file',
   swapfile_redis: 'swapfile redis',
+  swapfile_redis_sealed: 'swapfile redis, AES-256-GCM',
 };
 /** What the issue asks of every service: service / echo, and zswap / codec. */
 const TARGET_RATIO = 0.7;
@@ -137,7 +139,7 @@ function parseArgs(argv: string[]): BackendBenchOptions {
             throw new InvalidArgumentError(`unknown target "${t}"`);
         return list as TargetName[];
       },
-      ['zswap', 'swapfile_file', 'swapfile_redis'] as TargetName[],
+      ['zswap', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as TargetName[],
     )
     .option('--compressor <name>', 'zswap compressor', 'lz4')
     .option('--fsync <mode>', 'swapfile fsync mode with the file store (always|batch|never)', 'batch')
@@ -369,6 +371,28 @@ async function startTarget(
         (await env.redis()).url,
       ];
       break;
+    case 'swapfile_redis_sealed': {
+      // The same, every page sealed with AES-256-GCM (encryption at rest, issue 11).
+      script = serviceEntry('swapfile');
+      const keyFile = path.join(env.tmp, 'redis.key');
+      fs.writeFileSync(keyFile, generateKeyRingText(1), { mode: 0o600 });
+      args = [
+        ...listen,
+        '--path',
+        path.join(env.tmp, 'swap.redis-sealed'),
+        '--capacity-pages',
+        '65536',
+        '--store',
+        'redis',
+        '--redis-url',
+        (await env.redis()).url,
+        '--redis-key-prefix',
+        'vswap:sealed:',
+        '--encryption-key-file',
+        keyFile,
+      ];
+      break;
+    }
   }
   const label = name === 'zswap' ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
   try {
@@ -381,7 +405,7 @@ async function startTarget(
       stderrLimit: 64 * 1024,
     });
     // A generous deadline: a 512-page batch on a slow store must not time out mid-benchmark.
-    const redisPid = name === 'swapfile_redis' ? (await env.redis()).pid : 0;
+    const redisPid = name === 'swapfile_redis' || name === 'swapfile_redis_sealed' ? (await env.redis()).pid : 0;
     return {
       name,
       label,
@@ -522,6 +546,12 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     const v = medianOf('zswap', batch, (x) => x.m.pagesPerSec);
     return v === null ? null : round(v / codec.cyclePagesPerSec, 3);
   };
+  // Encryption at rest: the sealed Redis swapfile against the plaintext one, both measured against echo per round.
+  const sealedVsPlain = (batch: number): number | null => {
+    const sealed = medianOf('swapfile_redis_sealed', batch, (x) => x.vsEcho);
+    const plain = medianOf('swapfile_redis', batch, (x) => x.vsEcho);
+    return sealed === null || plain === null || !(plain > 0) ? null : round(sealed / plain, 3);
+  };
   const zv = verified.get('zswap');
   const perBatch: Record<string, Record<string, number | null>> = {};
   for (const b of options.batches) {
@@ -533,6 +563,9 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       zswap_vs_echo: ratioOf('zswap', b),
       swapfile_file_vs_echo: ratioOf('swapfile_file', b),
       swapfile_redis_vs_echo: ratioOf('swapfile_redis', b),
+      swapfile_redis_sealed_pages_per_s: rateOf('swapfile_redis_sealed', b),
+      swapfile_redis_sealed_vs_echo: ratioOf('swapfile_redis_sealed', b),
+      swapfile_redis_sealed_vs_plain: sealedVsPlain(b),
       zswap_vs_codec: vsCodec(b),
       zswap_vs_echo_cpu: cpuRatioOf('zswap', b),
       swapfile_file_vs_echo_cpu: cpuRatioOf('swapfile_file', b),
@@ -559,6 +592,8 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     zswap_pages_per_s: rateOf('zswap'),
     swapfile_file_pages_per_s: rateOf('swapfile_file'),
     swapfile_redis_pages_per_s: rateOf('swapfile_redis'),
+    swapfile_redis_sealed_pages_per_s: rateOf('swapfile_redis_sealed'),
+    swapfile_redis_sealed_vs_plain: sealedVsPlain(headline),
     codec_pages_per_s: round(codec.cyclePagesPerSec),
     codec_compress_pages_per_s: round(codec.compressPagesPerSec),
     codec_decompress_pages_per_s: round(codec.decompressPagesPerSec),

@@ -5,8 +5,10 @@
  * ConfigError naming the bad option. The README's reference is generated from
  * the same declarations (describeOptions), so it cannot drift.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { parseKeyRing, type KeyRing } from './page-cipher';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -272,4 +274,99 @@ export function sharedEnv(
     logLevel: env.VSWAP_LOG_LEVEL ?? defaults.logLevel,
     coordinatorAddress: env.VSWAP_ADDRESS ?? '127.0.0.1:50051',
   };
+}
+
+// ---- encryption at rest of the Redis stores -----------------------------
+
+/** A key ring read from a file at start (see page-cipher.ts for the format). */
+export function keyRingFile(description: string): OptionSpec<KeyRing | undefined> {
+  return {
+    description,
+    default: '',
+    valueName: 'path',
+    parse(raw) {
+      if (raw === '') return undefined;
+      let text: string;
+      try {
+        text = fs.readFileSync(raw, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read ${raw}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      try {
+        return parseKeyRing(text);
+      } catch (err) {
+        throw new Error(`${raw}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    },
+  };
+}
+
+/** A key ring given as text (a variable): entries separated by commas. */
+export function keyRingText(description: string): OptionSpec<KeyRing | undefined> {
+  return {
+    description,
+    default: '',
+    valueName: 'id:key,...',
+    parse: (raw) => (raw === '' ? undefined : parseKeyRing(raw)),
+  };
+}
+
+/** The options of a service with a Redis store about encrypting its pages. */
+export function redisEncryptionOptions() {
+  return {
+    encryptionKeyFile: keyRingFile(
+      'key ring for the pages kept in Redis (AES-256-GCM): lines of <id>:<key>, newest first (it encrypts; the others still decrypt), key = 32 bytes as 64 hex digits or base64',
+    ),
+    encryptionKeys: keyRingText(
+      'the same key ring as a value (entries separated by commas), instead of --encryption-key-file; prefer the file or the variable to the flag, which other users see in ps',
+    ),
+    allowPlaintextRedis: bool(
+      'with no key: store pages in Redis unencrypted even when Redis is not on this machine (on loopback that is allowed, with a warning)',
+      false,
+    ),
+  };
+}
+
+/**
+ * The key ring of a Redis store, or undefined for plaintext (then `warning`
+ * says so, to log at start). Throws ConfigError when both key options are
+ * given, or when no key is given for a Redis that is not on loopback without
+ * --allow-plaintext-redis.
+ */
+export function resolveRedisEncryption(
+  config: { encryptionKeyFile: KeyRing | undefined; encryptionKeys: KeyRing | undefined; allowPlaintextRedis: boolean },
+  envPrefix: string,
+  redisUrl: string,
+): { keyRing: KeyRing } | { keyRing: undefined; warning: string } {
+  const file = `--encryption-key-file (${envName(envPrefix, 'encryptionKeyFile')})`;
+  const keys = `--encryption-keys (${envName(envPrefix, 'encryptionKeys')})`;
+  const allow = `--allow-plaintext-redis (${envName(envPrefix, 'allowPlaintextRedis')})`;
+  if (config.encryptionKeyFile && config.encryptionKeys) throw new ConfigError(`give ${file} or ${keys}, not both`);
+  const keyRing = config.encryptionKeyFile ?? config.encryptionKeys;
+  if (keyRing) return { keyRing };
+  if (!config.allowPlaintextRedis && !isLoopbackUrl(redisUrl)) {
+    throw new ConfigError(
+      `${file}: no key to encrypt the pages kept in Redis at ${redactRedisUrl(redisUrl)}, which is not on this machine; give a key file (or ${keys}), or ${allow} to store them unencrypted`,
+    );
+  }
+  return {
+    keyRing: undefined,
+    warning: `pages are stored in Redis unencrypted (no ${file}${config.allowPlaintextRedis ? `; ${allow}` : '; allowed because Redis is on loopback'})`,
+  };
+}
+
+/** True for a redis:// URL whose host is this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The URL without its password, for logs and errors. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

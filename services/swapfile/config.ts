@@ -13,10 +13,13 @@ import {
   loadConfig,
   oneOf,
   optional,
+  redisEncryptionOptions,
+  resolveRedisEncryption,
   str,
   type ConfigOf,
   type LoadConfigOptions,
 } from '../common/config';
+import type { KeyRing } from '../common/page-cipher';
 import { metricsListenOption } from '../common/metrics';
 import { listenerSecurityOptions } from '../common/auth/listener';
 import { clusterGuardOptions } from '../common/auth/cluster-guard';
@@ -47,13 +50,19 @@ export const swapfileOptions = {
   redisKeyPrefix: str('prefix of every Redis key this service writes', 'vswap:swapfile:', (v) =>
     v === '' ? 'the prefix is empty' : undefined,
   ),
+  ...redisEncryptionOptions(),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
   ...listenerSecurityOptions(),
   ...clusterGuardOptions(),
 };
 
-export type SwapfileConfig = ConfigOf<typeof swapfileOptions>;
+export type SwapfileConfig = ConfigOf<typeof swapfileOptions> & {
+  /** store=redis: the key ring pages are sealed with, or undefined for plaintext (see plaintextWarning). */
+  redisKeyRing: KeyRing | undefined;
+  /** store=redis without a key: what to warn about at start. */
+  plaintextWarning: string | undefined;
+};
 
 /** Reads and checks the options; throws ConfigError naming the bad one. */
 export function loadSwapfileConfig(options: Partial<LoadConfigOptions> = {}): SwapfileConfig {
@@ -66,5 +75,7 @@ export function loadSwapfileConfig(options: Partial<LoadConfigOptions> = {}): Sw
       `--redis-url (${SWAPFILE_ENV_PREFIX}_REDIS_URL): "${config.redisUrl}" is not a redis:// or rediss:// URL`,
     );
   }
-  return config;
+  if (config.store !== 'redis') return { ...config, redisKeyRing: undefined, plaintextWarning: undefined };
+  const enc = resolveRedisEncryption(config, SWAPFILE_ENV_PREFIX, config.redisUrl!);
+  return { ...config, redisKeyRing: enc.keyRing, plaintextWarning: enc.keyRing ? undefined : enc.warning };
 }

@@ -30,6 +30,8 @@ runMain('swapfile', async () => {
       keyPrefix: config.redisKeyPrefix,
       capacity: config.capacityPages,
       discard: config.discard,
+      keyRing: config.redisKeyRing,
+      plaintextWarning: config.plaintextWarning,
       log,
       onEpochChange: (epoch, words) => backend.onEpochChange(epoch, words),
     });

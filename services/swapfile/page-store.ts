@@ -10,6 +10,8 @@ export type StoreResult<T> = { ok: true; value: T } | { ok: false; error: 'data-
 /** Where a store reads what to persist for a slot: the allocator's slot word (WORD_USED | generation). */
 export interface SlotWords {
   slotWord(slot: number): number;
+  /** The handle of the page in a used slot (an encrypting store binds each page to it). */
+  handleOf(slot: number): number;
 }
 
 /** Slot words as persisted: 2 bytes per slot, big-endian (Redis BITFIELD u16 #slot numbering). */
@@ -42,8 +44,12 @@ export interface PageStore {
    * persists those slots' words. Resolves once the configured durability is reached.
    */
   write(slots: Int32Array, pages: readonly Buffer[], n: number, words: SlotWords): Promise<StoreResult<void>>;
-  /** Reads the pages of slots[0..n), in order. null for a page the store does not have. */
-  read(slots: Int32Array, n: number): Promise<StoreResult<(Buffer | null)[]>>;
+  /**
+   * Reads the pages of slots[0..n), in order. null for a page the store does
+   * not have. Throws DATA_LOSS for a page it holds but cannot vouch for (an
+   * encrypting store: a value that does not open under its handle).
+   */
+  read(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<(Buffer | null)[]>>;
   /** Persists the (free) words of slots[0..n) and discards their bytes where the store can. */
   release(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<void>>;
   /** Verifies the store still holds its data (Redis: the epoch key). */

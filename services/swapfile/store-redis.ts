@@ -22,10 +22,20 @@
  *
  * volatile: true unless the Redis server has appendonly on (CONFIG GET
  * appendonly; a server that refuses CONFIG counts as volatile).
+ *
+ * With a key ring (--encryption-key-file) every page is sealed with
+ * AES-256-GCM before it leaves the process (services/common/page-cipher.ts:
+ * its handle, the epoch and "swapfile:<prefix>" authenticated with it), so a
+ * value is PAGE_SIZE + OVERHEAD bytes; a value that does not open under the
+ * handle read is DATA_LOSS. Without one, values are the pages as they are
+ * (allowed on loopback, or with --allow-plaintext-redis), and a sealed value
+ * found then is DATA_LOSS too.
  */
 import Redis from 'ioredis';
 import type { Logger } from '../common/logger';
-import { unavailable, VswapError } from '../common/errors';
+import { dataLoss, unavailable, VswapError } from '../common/errors';
+import { PAGE_SIZE } from '../common/limits';
+import { describeOpenFailure, OVERHEAD, PageCipher, type KeyRing } from '../common/page-cipher';
 import { ConfigError } from '../common/config';
 import { RedisEpoch } from '../common/redis-epoch';
 import { decodeWords, encodeWords, type PageStore, type SlotWords, type StoreResult } from './page-store';
@@ -47,6 +57,10 @@ export interface RedisStoreOptions {
   onEpochChange(epoch: string, words: Uint16Array): Uint16Array;
   /** Connect timeout at start, default 3000 ms. */
   connectTimeoutMs?: number;
+  /** Seal every page with this key ring (its first key); undefined: store pages unencrypted. */
+  keyRing?: KeyRing;
+  /** Logged as a warning at open when there is no key ring. */
+  plaintextWarning?: string;
 }
 
 const DATA_LOST = { ok: false, error: 'data-lost' } as const;
@@ -63,6 +77,7 @@ export class RedisStore implements PageStore {
   private readonly slotsKey: string;
   private readonly discard: boolean;
   private readonly tracker: RedisEpoch;
+  private readonly cipher: PageCipher | undefined;
   private started = false;
   private closed = false;
 
@@ -72,6 +87,7 @@ export class RedisStore implements PageStore {
   ) {
     this.slotsKey = `${options.keyPrefix}slots`;
     this.discard = options.discard ?? true;
+    this.cipher = options.keyRing && new PageCipher(options.keyRing, `swapfile:${options.keyPrefix}`);
     this.tracker = new RedisEpoch({
       redis,
       keyPrefix: options.keyPrefix,
@@ -138,17 +154,42 @@ export class RedisStore implements PageStore {
       store.readPersistence().catch(() => {});
       store.check().catch((err: unknown) => log.warn({ err: errMessage(err) }, 'epoch check after reconnect failed'));
     });
-    log.info({ url: options.url, epoch: store.epoch, volatile: store.volatile }, 'redis store open');
+    if (!options.keyRing)
+      log.warn({ url: options.url }, options.plaintextWarning ?? 'pages are stored in Redis unencrypted');
+    log.info(
+      {
+        url: options.url,
+        epoch: store.epoch,
+        volatile: store.volatile,
+        encryption: options.keyRing ? { cipher: 'aes-256-gcm', keyIds: options.keyRing.ids } : 'none',
+      },
+      'redis store open',
+    );
     return store;
   }
 
   async write(slots: Int32Array, pages: readonly Buffer[], n: number, words: SlotWords): Promise<StoreResult<void>> {
     const kv: (string | Buffer)[] = [];
     const fields: (string | number)[] = [];
+    const cipher = this.cipher;
+    // Sealed values: views of one buffer per batch.
+    let sealed: Buffer | undefined;
+    if (cipher) {
+      let total = 0;
+      for (let i = 0; i < n; i++) if (slots[i]! >= 0) total += pages[i]!.length + OVERHEAD;
+      sealed = Buffer.allocUnsafe(total);
+    }
+    let at = 0;
     for (let i = 0; i < n; i++) {
       const s = slots[i]!;
       if (s < 0) continue;
-      kv.push(this.pageKey(s), pages[i]!);
+      let value = pages[i]!;
+      if (sealed) {
+        const len = cipher!.seal(value, words.handleOf(s), this.tracker.epoch, sealed, at);
+        value = sealed.subarray(at, at + len);
+        at += len;
+      }
+      kv.push(this.pageKey(s), value);
       fields.push('SET', 'u16', `#${s}`, words.slotWord(s));
     }
     const res = await this.run(() =>
@@ -162,9 +203,14 @@ export class RedisStore implements PageStore {
     return (await this.tracker.afterWrite(results(res)[0])) ? OK : DATA_LOST;
   }
 
-  async read(slots: Int32Array, n: number): Promise<StoreResult<(Buffer | null)[]>> {
+  async read(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<(Buffer | null)[]>> {
     const keys: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) keys[i] = this.pageKey(slots[i]!);
+    // The handles asked for, taken now: a later Delete may move a slot on while this read is in flight.
+    const handles = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      keys[i] = this.pageKey(slots[i]!);
+      handles[i] = words.handleOf(slots[i]!);
+    }
     const res = await this.run(() =>
       this.redis
         .pipeline()
@@ -173,7 +219,44 @@ export class RedisStore implements PageStore {
         .exec(),
     );
     const [seq, pages] = results(res) as [string | null, (Buffer | null)[]];
-    return (await this.tracker.afterRead(seq)) ? { ok: true, value: pages } : DATA_LOST;
+    if (!(await this.tracker.afterRead(seq))) return DATA_LOST;
+    return { ok: true, value: this.cipher ? this.unseal(pages, handles) : this.checkPlain(pages, handles) };
+  }
+
+  /** Opens sealed values into one buffer; DATA_LOSS naming the first that does not open under its handle. */
+  private unseal(values: (Buffer | null)[], handles: Float64Array): (Buffer | null)[] {
+    const out = Buffer.allocUnsafe(values.length * PAGE_SIZE);
+    const pages = new Array<Buffer | null>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (value == null) {
+        pages[i] = null;
+        continue;
+      }
+      const r = this.cipher!.open(value, handles[i]!, out, i * PAGE_SIZE);
+      if (typeof r !== 'number' || r !== PAGE_SIZE) {
+        const why = typeof r === 'number' ? `it opens to ${r} bytes, not a page` : describeOpenFailure(r);
+        this.options.log.error({ handle: handles[i], why }, 'a page in redis does not open: reported as DATA_LOSS');
+        throw dataLoss(`handle ${handles[i]}: its page in the redis store cannot be trusted: ${why}`);
+      }
+      pages[i] = out.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+    }
+    return pages;
+  }
+
+  /** Unencrypted: a value that is not a page (one sealed by a service with a key) is DATA_LOSS. */
+  private checkPlain(values: (Buffer | null)[], handles: Float64Array): (Buffer | null)[] {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v != null && v.length !== PAGE_SIZE) {
+        const why =
+          v.length === PAGE_SIZE + OVERHEAD
+            ? 'it is sealed (encrypted), and this service has no --encryption-key-file'
+            : `its value is ${v.length} bytes, not a page`;
+        throw dataLoss(`handle ${handles[i]}: its page in the redis store cannot be used: ${why}`);
+      }
+    }
+    return values;
   }
 
   async release(slots: Int32Array, n: number, words: SlotWords): Promise<StoreResult<void>> {

@@ -171,7 +171,7 @@ export class Swapfile {
     const slots = this.slotsOf(handles);
     const n = slots.length;
     const generation = this.generation;
-    const res = await this.store.read(slots, n);
+    const res = await this.store.read(slots, n, this.allocator);
     if (!res.ok || generation !== this.generation) {
       checkEpoch(epoch, this.store.epoch, 'Get');
       throw dataLoss(

@@ -13,9 +13,12 @@ import {
   memoryBytes,
   oneOf,
   optional,
+  redisEncryptionOptions,
+  resolveRedisEncryption,
   str,
   type ConfigOf,
 } from '../common/config';
+import type { KeyRing } from '../common/page-cipher';
 import { PAGE_SIZE } from '../common/limits';
 import { metricsListenOption } from '../common/metrics';
 import { listenerSecurityOptions } from '../common/auth/listener';
@@ -65,13 +68,19 @@ export const zswapOptionSpecs = {
   redisKeyPrefix: str('prefix of every Redis key this service uses', 'vswap:zswap:', (v) =>
     v === '' ? 'must not be empty' : undefined,
   ),
+  ...redisEncryptionOptions(),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
   ...listenerSecurityOptions(),
   ...clusterGuardOptions(),
 };
 
-export type ZswapConfig = ConfigOf<typeof zswapOptionSpecs>;
+export type ZswapConfig = ConfigOf<typeof zswapOptionSpecs> & {
+  /** store=redis: the key ring objects are sealed with (after compression), or undefined for plaintext. */
+  redisKeyRing: KeyRing | undefined;
+  /** store=redis without a key: what to warn about at start. */
+  plaintextWarning: string | undefined;
+};
 
 export interface LoadZswapConfigOptions {
   /** Default process.argv.slice(2). */
@@ -91,7 +100,9 @@ export function loadZswapConfig(options: LoadZswapConfigOptions = {}): ZswapConf
   if (config.store === 'redis' && config.redisUrl === undefined) {
     throw new ConfigError('--redis-url (VSWAP_ZSWAP_REDIS_URL) is required with --store redis');
   }
-  return config;
+  if (config.store !== 'redis') return { ...config, redisKeyRing: undefined, plaintextWarning: undefined };
+  const enc = resolveRedisEncryption(config, ZSWAP_ENV_PREFIX, config.redisUrl!);
+  return { ...config, redisKeyRing: enc.keyRing, plaintextWarning: enc.keyRing ? undefined : enc.warning };
 }
 
 /** "--redis-url (VSWAP_ZSWAP_REDIS_URL)": how errors name an option. */

@@ -9,9 +9,17 @@
  * an epoch key and a write counter the service remembers, so both a Redis
  * that restarted empty and one that came back from an older AOF/RDB are seen
  * (a counter below the one remembered), at the next call or reconnect.
+ *
+ * With a key ring (--encryption-key-file) every object is sealed after
+ * compression with AES-256-GCM (services/common/page-cipher.ts: its handle,
+ * the epoch and "zswap:<prefix>" authenticated with it): the objects hash
+ * holds length + OVERHEAD bytes per object, the lengths hash still the
+ * compressed length. An object that does not open under its handle is
+ * DATA_LOSS; so is a sealed object found by a service without a key.
  */
 import { Redis } from 'ioredis';
-import { unavailable } from '../common/errors';
+import { dataLoss, unavailable } from '../common/errors';
+import { describeOpenFailure, FORMAT_VERSION, OVERHEAD, PageCipher, type KeyRing } from '../common/page-cipher';
 import { RedisEpoch } from '../common/redis-epoch';
 import type { Logger } from '../common/logger';
 import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
@@ -25,6 +33,10 @@ export interface RedisObjectStoreOptions {
   log: Logger;
   /** Connect timeout at start-up; default 5000 ms. */
   connectTimeoutMs?: number;
+  /** Seal every object with this key ring (its first key); undefined: store objects unencrypted. */
+  keyRing?: KeyRing;
+  /** Logged as a warning at connect when there is no key ring. */
+  plaintextWarning?: string;
 }
 
 export class RedisObjectStore implements ObjectStore {
@@ -35,9 +47,12 @@ export class RedisObjectStore implements ObjectStore {
   private held = 0;
   /** The epoch checkEpoch() last reported (undefined before the first call). */
   private reported: string | undefined;
-  // Staged objects of the batch being stored: copied here, written by commit().
-  private readonly staging = Buffer.allocUnsafeSlow(MAX_BATCH * PAGE_SIZE);
+  // Staged objects of the batch being stored: copied (or sealed) here, written by commit().
+  private readonly staging: Buffer;
   private stagedBytes = 0;
+  /** Sum of the staged objects' own (compressed) lengths. */
+  private stagedLength = 0;
+  private readonly stagedLengths: number[] = [];
   private readonly stagedHandles: number[] = [];
   private readonly stagedEnds: number[] = [];
   private readonly stagedTags: number[] = [];
@@ -48,8 +63,10 @@ export class RedisObjectStore implements ObjectStore {
     readonly volatile: boolean,
     private readonly url: string,
     keyPrefix: string,
-    log: Logger,
+    private readonly log: Logger,
+    private readonly cipher: PageCipher | undefined,
   ) {
+    this.staging = Buffer.allocUnsafeSlow(MAX_BATCH * (PAGE_SIZE + (cipher ? OVERHEAD : 0)));
     this.objectsKey = `${keyPrefix}objects`;
     this.lengthsKey = `${keyPrefix}lengths`;
     // The core re-reads the entries when checkEpoch() reports the change.
@@ -91,12 +108,14 @@ export class RedisObjectStore implements ObjectStore {
     }
     started = true;
     const volatile = await detectVolatile(redis);
+    const keyPrefix = options.keyPrefix ?? 'vswap:zswap:';
     const store = new RedisObjectStore(
       redis,
       volatile,
       redactUrl(options.url),
-      options.keyPrefix ?? 'vswap:zswap:',
+      keyPrefix,
       log,
+      options.keyRing && new PageCipher(options.keyRing, `zswap:${keyPrefix}`),
     );
     try {
       await store.tracker.open();
@@ -106,6 +125,9 @@ export class RedisObjectStore implements ObjectStore {
         `${optionName('redisUrl')}: Redis at ${store.url} refused the start-up commands: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+    if (options.keyRing)
+      log.info({ url: store.url, cipher: 'aes-256-gcm', keyIds: options.keyRing.ids }, 'redis objects are encrypted');
+    else log.warn({ url: store.url }, options.plaintextWarning ?? 'objects are stored in Redis unencrypted');
     let wasReady = true;
     redis.on('close', () => {
       if (wasReady) log.warn({ url: store.url }, 'lost the connection to redis; reconnecting');
@@ -131,8 +153,14 @@ export class RedisObjectStore implements ObjectStore {
   }
 
   add(handle: number, data: Uint8Array, tag: number): number {
-    this.staging.set(data, this.stagedBytes);
-    this.stagedBytes += data.length;
+    if (this.cipher)
+      this.stagedBytes += this.cipher.seal(data, handle, this.tracker.epoch, this.staging, this.stagedBytes);
+    else {
+      this.staging.set(data, this.stagedBytes);
+      this.stagedBytes += data.length;
+    }
+    this.stagedLength += data.length;
+    this.stagedLengths.push(data.length);
     this.stagedHandles.push(handle);
     this.stagedEnds.push(this.stagedBytes);
     this.stagedTags.push(tag);
@@ -150,7 +178,7 @@ export class RedisObjectStore implements ObjectStore {
       const end = this.stagedEnds[i]!;
       const field = String(this.stagedHandles[i]);
       objects.push(field, this.staging.subarray(start, end));
-      lengths.push(field, `${end - start}:${this.stagedTags[i]!}`);
+      lengths.push(field, `${this.stagedLengths[i]!}:${this.stagedTags[i]!}`);
       start = end;
     }
     let seq: unknown;
@@ -166,10 +194,12 @@ export class RedisObjectStore implements ObjectStore {
         )
       )[0];
     } catch (err) {
-      this.held -= this.stagedBytes;
+      this.held -= this.stagedLength;
       throw err;
     } finally {
       this.stagedBytes = 0;
+      this.stagedLength = 0;
+      this.stagedLengths.length = 0;
       this.stagedHandles.length = 0;
       this.stagedEnds.length = 0;
       this.stagedTags.length = 0;
@@ -178,7 +208,11 @@ export class RedisObjectStore implements ObjectStore {
     return (await this.tracker.afterWrite(seq)) ? 'ok' : 'lost';
   }
 
-  async read(handles: readonly number[]): Promise<(Uint8Array | null)[]> {
+  async read(
+    handles: readonly number[],
+    _locations: readonly number[],
+    lengths: readonly number[],
+  ): Promise<(Uint8Array | null)[]> {
     let res: [Error | null, unknown][] | null;
     try {
       res = await this.redis
@@ -193,7 +227,50 @@ export class RedisObjectStore implements ObjectStore {
     for (const [err] of res) if (err) throw this.unavailable('read', err);
     // Went back in time: the objects may be older ones; the core re-checks the epoch on a miss.
     if (!(await this.tracker.afterRead(res[0]![1]))) return handles.map(() => null);
-    return res[1]![1] as (Uint8Array | null)[];
+    const values = res[1]![1] as (Buffer | null)[];
+    return this.cipher ? this.unseal(values, handles, lengths) : this.checkPlain(values, handles, lengths);
+  }
+
+  /** Opens sealed objects into one buffer; DATA_LOSS naming the first that does not open under its handle. */
+  private unseal(values: (Buffer | null)[], handles: readonly number[], lengths: readonly number[]): (Buffer | null)[] {
+    let total = 0;
+    for (const len of lengths) total += len;
+    const out = Buffer.allocUnsafe(total);
+    const objects = new Array<Buffer | null>(values.length);
+    let at = 0;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      const length = lengths[i]!;
+      if (value == null) objects[i] = null;
+      else {
+        const r = this.cipher!.open(value, handles[i]!, out, at);
+        if (typeof r !== 'number' || r !== length) {
+          const why =
+            typeof r === 'number' ? `it opens to ${r} bytes, not the ${length} recorded` : describeOpenFailure(r);
+          this.log.error({ handle: handles[i], why }, 'an object in redis does not open: reported as DATA_LOSS');
+          throw dataLoss(`handle ${handles[i]}: its object in the redis store cannot be trusted: ${why}`);
+        }
+        objects[i] = out.subarray(at, at + length);
+      }
+      at += length;
+    }
+    return objects;
+  }
+
+  /** Unencrypted: an object sealed by a service with a key is DATA_LOSS (never handed to the decompressor). */
+  private checkPlain(
+    values: (Buffer | null)[],
+    handles: readonly number[],
+    lengths: readonly number[],
+  ): (Buffer | null)[] {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v != null && v.length === lengths[i]! + OVERHEAD && v[0] === FORMAT_VERSION)
+        throw dataLoss(
+          `handle ${handles[i]}: its object in the redis store is sealed (encrypted), and this service has no --encryption-key-file`,
+        );
+    }
+    return values;
   }
 
   async remove(handles: readonly number[], _locations: readonly number[], lengths: readonly number[]): Promise<void> {
