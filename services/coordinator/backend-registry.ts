@@ -52,25 +52,13 @@ export class AttachedBackend implements BackendView {
   private _state: BackendState = 'active';
   /** Bumped by every state change, so a drain that ends knows whether a Swapon came in meanwhile. */
   private stateChanges = 0;
-  /** Pages running swapoffs of this backend have counted on finding room elsewhere. */
-  reservedByDrain = 0;
-  /** Last Info; undefined until the backend answered once. */
-  info: InfoResponse__Output | undefined;
-  reachable = false;
-  /**
-   * Epoch the slot table was last reconciled against; cleared when the
-   * backend needs a reconcile again (it is not writable until then).
-   */
-  reconciledEpoch: string | undefined;
-  /**
-   * The epoch the table's handles on this backend belong to (the last one
-   * reconciled; never cleared). Gets and Deletes name it, so a backend that
-   * restarted into a new epoch refuses them instead of serving or deleting a
-   * page stored since under a handle that looks the same (issue 10, defect 2).
-   */
-  knownEpoch = '';
+  private _reservedByDrain = 0;
+  private _info: InfoResponse__Output | undefined;
+  private _reachable = false;
+  private _reconciledEpoch: string | undefined;
+  private _knownEpoch = '';
   /** Writes in flight to this backend; reconcile waits for them. */
-  writesInFlight = 0;
+  private writesInFlight = 0;
   /** Set while reconciling: new writes wait (see AttachedBackend.beginWrite). */
   private reconcileGate: Promise<void> | undefined;
   private drained: (() => void) | undefined;
@@ -120,7 +108,67 @@ export class AttachedBackend implements BackendView {
 
   /** Its epoch is not the one reconciled: no stores until the next poll reconciles it. */
   invalidate(): void {
-    this.reconciledEpoch = undefined;
+    this._reconciledEpoch = undefined;
+  }
+
+  /** Pages running swapoffs of this backend have counted on finding room elsewhere. */
+  get reservedByDrain(): number {
+    return this._reservedByDrain;
+  }
+
+  /** A swapoff of this backend counts on `pages` pages of room elsewhere (0 when it ends). */
+  reserveForDrain(pages: number): void {
+    this._reservedByDrain = pages;
+  }
+
+  /** Last Info; undefined until the backend answered once. */
+  get info(): InfoResponse__Output | undefined {
+    return this._info;
+  }
+
+  get reachable(): boolean {
+    return this._reachable;
+  }
+
+  /**
+   * Epoch the slot table was last reconciled against; cleared when the
+   * backend needs a reconcile again (it is not writable until then).
+   */
+  get reconciledEpoch(): string | undefined {
+    return this._reconciledEpoch;
+  }
+
+  /**
+   * The epoch the table's handles on this backend belong to (the last one
+   * reconciled; never cleared). Gets and Deletes name it, so a backend that
+   * restarted into a new epoch refuses them instead of serving or deleting a
+   * page stored since under a handle that looks the same (issue 10, defect 2).
+   */
+  get knownEpoch(): string {
+    return this._knownEpoch;
+  }
+
+  /** It answered Info: reachable, and this is what it said. */
+  answered(info: InfoResponse__Output): void {
+    this._info = info;
+    this._reachable = true;
+  }
+
+  /**
+   * It did not answer. When it comes back it is reconciled even with the same
+   * epoch: a restarted backend may have lost frees or kept a Put whose reply
+   * we never got (found by the fault harness: pages leaked on remote0 after
+   * kill-redis + kill-remote-swapfile, seed 3).
+   */
+  unreachable(): void {
+    this._reachable = false;
+    this._reconciledEpoch = undefined;
+  }
+
+  /** The table now matches what it holds in `epoch` (undefined: it did not say). */
+  reconciled(epoch: string | undefined): void {
+    this._reconciledEpoch = epoch;
+    this._knownEpoch = epoch ?? '';
   }
 
   get kind(): BackendKind | undefined {
@@ -188,6 +236,10 @@ export interface BackendRegistryOptions {
   pollMs?: number;
   /** Makes each backend's calls; default a gRPC client (connectGrpc). */
   connect?: ConnectBackend;
+  /** Called after a poll with each reachable backend whose epoch is not reconciled. */
+  onNeedsReconcile?: (b: AttachedBackend) => void;
+  /** Called after each poll of a zswap backend over its accept threshold. */
+  onZswapOverThreshold?: (b: AttachedBackend) => void;
 }
 
 export class BackendRegistry {
@@ -197,11 +249,6 @@ export class BackendRegistry {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private rr = 0;
-  /** Called after a poll with the backends whose epoch is not reconciled. */
-  onNeedsReconcile: (b: AttachedBackend) => void = () => {};
-  /** Called after each poll of a zswap backend over its accept threshold. */
-  onZswapOverThreshold: (b: AttachedBackend) => void = () => {};
-
   constructor(private readonly options: BackendRegistryOptions) {
     const connect = options.connect ?? connectGrpc;
     const deadlineMs = options.deadlineMs ?? 5000;
@@ -235,19 +282,13 @@ export class BackendRegistry {
         try {
           const info = await b.client.info(Math.min(2000, this.options.deadlineMs ?? 5000));
           if (!b.reachable) this.options.log.info({ backend: b.name, epoch: info.epoch }, 'backend reachable');
-          b.info = info;
-          b.reachable = true;
+          b.answered(info);
         } catch (err) {
           if (b.reachable) this.options.log.warn({ backend: b.name, err: String(err) }, 'backend unreachable');
-          b.reachable = false;
-          // When it comes back it is reconciled even with the same epoch: a
-          // restarted backend may have lost frees or kept a Put whose reply we
-          // never got (found by the fault harness: pages leaked on remote0
-          // after kill-redis + kill-remote-swapfile, seed 3).
-          b.reconciledEpoch = undefined;
+          b.unreachable();
         }
-        if (b.reachable && b.info && b.reconciledEpoch !== b.info.epoch) this.onNeedsReconcile(b);
-        if (b.reachable && b.kind === 'zswap' && b.info?.overThreshold) this.onZswapOverThreshold(b);
+        if (b.reachable && b.info && b.reconciledEpoch !== b.info.epoch) this.options.onNeedsReconcile?.(b);
+        if (b.reachable && b.kind === 'zswap' && b.info?.overThreshold) this.options.onZswapOverThreshold?.(b);
       }),
     );
   }

@@ -5,6 +5,9 @@
  * changes nothing (API.md, Retries); after it, the result stands and is what a
  * retry with the same request_id gets.
  */
+import { status as Status } from '@grpc/grpc-js';
+import { VswapError } from '../common/errors';
+
 export interface CallContext {
   /** Aborted when the caller has gone away. */
   signal?: AbortSignal;
@@ -14,4 +17,18 @@ export interface CallContext {
    * the timer that aborts `signal`.
    */
   deadline?: number;
+}
+
+/** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
+export function checkCancelled(ctx: CallContext): void {
+  const signal = ctx.signal;
+  if (signal?.aborted)
+    throw signal.reason instanceof VswapError
+      ? signal.reason
+      : new VswapError(Status.CANCELLED, 'the client cancelled the call');
+  if (ctx.deadline !== undefined && Date.now() >= ctx.deadline)
+    throw new VswapError(
+      Status.DEADLINE_EXCEEDED,
+      "the call's deadline passed before it was committed: nothing was applied",
+    );
 }

@@ -1,37 +1,43 @@
 /**
- * The virtual layer: every slot's metadata and swap count live here, the
- * bytes in backends. Handlers validate, change the slot table synchronously,
- * do backend I/O with the affected slots pinned in the swap cache, journal the
- * resulting slot states, and reply once the journal has them.
+ * The virtual layer's API semantics: every slot's metadata and swap count
+ * live here, the bytes in backends. Each call is validated once up front
+ * (nothing changes on bad input), then orchestrated: the slot table changes
+ * synchronously, backend I/O runs with the affected slots pinned in the swap
+ * cache (write-path.ts, read-path.ts), slot changes go through the SlotStore
+ * (table and journal together), and the reply waits for the journal commit.
+ * Writeback, swapoff, reconcile and reporting each live in their own file.
  */
-import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
-import {
-  VswapError,
-  dataLoss,
-  failedPrecondition,
-  invalidArgument,
-  resourceExhausted,
-  unavailable,
-} from '../common/errors';
-import { MAX_BATCH, PAGE_SIZE } from '../common/limits';
-import { pageChecksum } from '../common/checksum';
+import { VswapError, dataLoss, failedPrecondition, invalidArgument, resourceExhausted } from '../common/errors';
+import { MAX_BATCH } from '../common/limits';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
-import type { FsyncPolicy, JournalStats } from './journal';
-import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
-import { type Result, SlotTable, TierCode } from './slot-table';
-import { SlotStore } from './slot-store';
-import { TierPolicy, isTransient } from './placement';
-import { WritePath } from './write-path';
-import { ReadPath } from './read-path';
-import { newCounters } from './stats';
-import { TIER_NAMES, type TierName, tierName } from './tiers';
-import { SwapCache } from './swap-cache';
-import { DeleteQueue } from './delete-queue';
 import type { ConnectBackend } from './backend-view';
-import type { CallContext } from './call-context';
-import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
+import { type CallContext, checkCancelled } from './call-context';
+import { DeleteQueue } from './delete-queue';
+import type { FsyncPolicy, JournalStats } from './journal';
+import { Migrator } from './migrate';
+import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
+import { TierPolicy } from './placement';
+import { ReadPath } from './read-path';
+import { Reconciler } from './reconcile';
+import { SlotStore } from './slot-store';
+import { type Result, SlotTable } from './slot-table';
+import {
+  type BackendDescription,
+  type OwnerCounters,
+  Reporting,
+  type SlotDescription,
+  type StatsReport,
+  newCounters,
+} from './stats';
+import { SwapCache } from './swap-cache';
+import { Swapoff } from './swapoff';
+import { TierCode, type TierName } from './tiers';
+import { WritePath } from './write-path';
+import { Writeback } from './writeback';
+
+export type { BackendDescription, SlotDescription } from './stats';
 
 export interface CoordinatorOptions {
   /** Journal, snapshot and policies live here. */
@@ -52,53 +58,6 @@ export interface CoordinatorOptions {
   log: Logger;
 }
 
-/** Background writeback rounds in a row that may leave the pool no smaller. */
-const WRITEBACK_MAX_STALLED_ROUNDS = 8;
-const WRITEBACK_COOLDOWN_MS = 5000;
-export interface SlotDescription {
-  slot: number;
-  count: number;
-  tier: TierName;
-  backend: string;
-  owner: string;
-  handle: number;
-  checksum: number;
-  inSwapCache: boolean;
-}
-
-export interface BackendDescription {
-  name: string;
-  kind: string;
-  store: string;
-  address: string;
-  priority: number;
-  state: string;
-  capacityPages: number;
-  usedPages: number;
-  storedBytes: number;
-  reachable: boolean;
-  epoch: string;
-}
-
-interface OwnerCounters {
-  swapOuts: number;
-  swapIns: number;
-}
-
-/** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
-function checkCancelled(ctx: CallContext): void {
-  const signal = ctx.signal;
-  if (signal?.aborted)
-    throw signal.reason instanceof VswapError
-      ? signal.reason
-      : new VswapError(Status.CANCELLED, 'the client cancelled the call');
-  if (ctx.deadline !== undefined && Date.now() >= ctx.deadline)
-    throw new VswapError(
-      Status.DEADLINE_EXCEEDED,
-      "the call's deadline passed before it was committed: nothing was applied",
-    );
-}
-
 function unwrap<T>(r: Result<T>): T {
   if (!r.ok) throw new VswapError(r.error.code, r.error.message);
   return r.value;
@@ -109,94 +68,84 @@ export class Coordinator {
   readonly registry: BackendRegistry;
   readonly cache: SwapCache;
   readonly policies: OwnerPolicies;
+  readonly counters = newCounters();
   /** The only writer of slot backings and the journal. */
   private readonly slotStore: SlotStore;
-  private readonly log: Logger;
-  private readonly policy: TierPolicy;
-  private readonly writes: WritePath;
-  private readonly reads: ReadPath;
   /** Backend copies to delete, sent in batches. */
   private readonly deletes: DeleteQueue;
-  private readonly reconciles = new Map<AttachedBackend, Promise<void>>();
-  private writebackRunning: Promise<void> | undefined;
-  /** No background writeback before this time (after rounds that did not shrink the pool). */
-  private writebackCooldownUntil = 0;
-  private readonly ownerCounters = new Map<string, OwnerCounters>();
-  readonly counters = newCounters();
-  private readonly writebackBatch: number;
+  private readonly writes: WritePath;
+  private readonly reads: ReadPath;
+  private readonly writebacks: Writeback;
+  private readonly swapoffs: Swapoff;
+  private readonly reconciler: Reconciler;
+  private readonly reporting: Reporting;
   private closed = false;
 
   private constructor(options: CoordinatorOptions) {
-    this.log = options.log;
-    this.writebackBatch = options.writebackBatch ?? 64;
-    this.cache = new SwapCache(this.table);
-    this.reads = new ReadPath({
-      table: this.table,
-      cache: this.cache,
+    const log = options.log;
+    const batch = options.writebackBatch ?? 64;
+    const { table, counters } = this;
+    const cache = (this.cache = new SwapCache(table));
+    const reads = (this.reads = new ReadPath({
+      table,
+      cache,
       backendOf: (id) => this.registry.byIdOf(id),
-      counters: this.counters,
-    });
-    this.policies = new OwnerPolicies(options.dataDir);
-    this.registry = new BackendRegistry({
+      counters,
+    }));
+    const policies = (this.policies = new OwnerPolicies(options.dataDir));
+    const registry = (this.registry = new BackendRegistry({
       specs: options.backends,
-      log: options.log,
+      log,
       deadlineMs: options.backendDeadlineMs,
       pollMs: options.pollMs,
       connect: options.connect,
-    });
-    this.deletes = new DeleteQueue({
-      registry: this.registry,
-      log: options.log,
-      onRetry: () => this.counters.backend_delete_retries++,
-    });
-    this.slotStore = new SlotStore({
-      table: this.table,
-      registry: this.registry,
-      deletes: this.deletes,
+      onNeedsReconcile: (b) =>
+        void this.reconcile(b).catch((err: unknown) =>
+          log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'),
+        ),
+      onZswapOverThreshold: () => this.kickWriteback(),
+    }));
+    const deletes = (this.deletes = new DeleteQueue({
+      registry,
+      log,
+      onRetry: () => counters.backend_delete_retries++,
+    }));
+    const store = (this.slotStore = new SlotStore({
+      table,
+      registry,
+      deletes,
       journal: {
         dir: options.dataDir,
         fsync: options.journalFsync,
         snapshotAfterBytes: options.snapshotAfterBytes,
-        log: options.log,
+        log,
       },
-      log: options.log,
-      onBackingChanged: (slot) => this.reads.backingChanged(slot),
-    });
-    this.counters.lost_pages += this.slotStore.lostAtReplay;
-    this.policy = new TierPolicy({
-      backends: this.registry,
-      table: this.table,
-      policies: this.policies,
-      deletes: this.deletes,
-      log: options.log,
+      log,
+      onBackingChanged: (slot) => reads.backingChanged(slot),
+    }));
+    counters.lost_pages += store.lostAtReplay;
+    const policy = new TierPolicy({
+      backends: registry,
+      table,
+      policies,
+      deletes,
+      log,
       onZswapFull: () => this.kickWriteback(),
     });
-    this.writes = new WritePath({
-      table: this.table,
-      cache: this.cache,
-      store: this.slotStore,
-      deletes: this.deletes,
-      policy: this.policy,
-    });
+    this.writes = new WritePath({ table, cache, store, deletes, policy });
+    const migrator = new Migrator({ table, cache, store, deletes, policy, counters, log });
+    this.writebacks = new Writeback({ registry, table, cache, policies, migrator, counters, log, batch });
+    this.swapoffs = new Swapoff({ registry, table, cache, store, migrator, log, batch });
+    this.reconciler = new Reconciler({ table, store, counters, log });
+    this.reporting = new Reporting({ table, cache, registry, policies, store, counters });
   }
 
   /** Replays the journal, reconciles with every reachable backend, starts polling. */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const c = new Coordinator(options);
-    c.registry.onNeedsReconcile = (b) =>
-      void c
-        .reconcile(b)
-        .catch((err: unknown) => c.log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'));
-    c.registry.onZswapOverThreshold = () => c.kickWriteback();
     await c.registry.pollOnce();
-    await Promise.allSettled([...c.reconciles.values()]);
+    await c.reconciler.settled();
     c.registry.start();
-    return c;
-  }
-
-  private ownerCountersOf(owner: string): OwnerCounters {
-    let c = this.ownerCounters.get(owner);
-    if (!c) this.ownerCounters.set(owner, (c = { swapOuts: 0, swapIns: 0 }));
     return c;
   }
 
@@ -244,8 +193,7 @@ export class Coordinator {
       for (const s of slots) this.slotStore.unacked.delete(s);
     }
     await this.slotStore.commit();
-    this.counters.swap_outs += pages.length;
-    this.ownerCountersOf(owner).swapOuts += pages.length;
+    this.reporting.countSwapOuts(owner, pages.length);
     return { slots, tiers };
   }
 
@@ -273,8 +221,7 @@ export class Coordinator {
     this.slotStore.reserve(slots.length);
     const tiers = await this.writes.write(owner, slots, pages);
     await this.slotStore.commit();
-    this.counters.swap_outs += pages.length;
-    this.ownerCountersOf(owner).swapOuts += pages.length;
+    this.reporting.countSwapOuts(owner, pages.length);
     return tiers;
   }
 
@@ -306,8 +253,7 @@ export class Coordinator {
       for (const s of slots) this.slotStore.release(this.cache.unpin(s));
     }
     if (release) await this.slotStore.commit();
-    this.counters.swap_ins += slots.length;
-    this.ownerCountersOf(owner).swapIns += slots.length;
+    this.reporting.countSwapIns(owner, slots.length);
     return { pages, counts };
   }
 
@@ -337,60 +283,14 @@ export class Coordinator {
   }
 
   describe(slot: number): SlotDescription {
-    const t = this.table;
-    const tier = t.tierOf(slot);
-    const hasBackend = tier === TierCode.ZSWAP || tier === TierCode.SWAPFILE;
-    return {
-      slot,
-      count: t.countOf(slot),
-      tier: tierName(tier),
-      backend: hasBackend ? this.registry.nameOf(t.backendOf(slot)) : '',
-      owner: t.ownerOf(slot) ?? '',
-      handle: hasBackend ? t.handleOf(slot) : 0,
-      checksum: tier === TierCode.EMPTY || tier === TierCode.LOST ? 0 : t.checksumOf(slot),
-      inSwapCache: this.cache.page(slot) !== undefined,
-    };
+    return this.reporting.describe(slot);
   }
 
-  // ---- writeback and migration --------------------------------------------------
+  // ---- writeback, swapoff, reconcile ------------------------------------------------
 
-  /**
-   * Starts background writeback when zswap is over its threshold (once at a
-   * time), like zswap's shrink worker: cold pages go down a tier until the
-   * pool is below its accept threshold. If rounds stop shrinking the pool
-   * (its memory is held by fragments, not pages), it gives up for a while
-   * instead of writing back everything, as the kernel's worker gives up
-   * after repeated failures.
-   */
+  /** Starts background writeback if zswap is over its threshold (writeback.ts). */
   kickWriteback(): void {
-    if (this.writebackRunning || this.closed || Date.now() < this.writebackCooldownUntil) return;
-    this.writebackRunning = (async () => {
-      let lowest = Infinity;
-      let stalled = 0;
-      for (let round = 0; round < 10_000 && !this.closed; round++) {
-        const zs = this.registry.zswap();
-        if (!zs?.reachable || this.registry.swapfileOrder().length === 0) return;
-        const info = await zs.client.info(2000);
-        zs.info = info;
-        if (!info.overThreshold) return;
-        if (info.storedBytes < lowest) {
-          lowest = info.storedBytes;
-          stalled = 0;
-        } else if (++stalled >= WRITEBACK_MAX_STALLED_ROUNDS) {
-          this.counters.writeback_stalls++;
-          this.writebackCooldownUntil = Date.now() + WRITEBACK_COOLDOWN_MS;
-          this.log.warn(
-            { poolBytes: info.storedBytes, limit: info.poolLimitBytes },
-            'writeback does not shrink the zswap pool; pausing background writeback',
-          );
-          return;
-        }
-        const moved = await this.writeback(this.writebackBatch, '');
-        if (moved === 0) return;
-      }
-    })()
-      .catch((err: unknown) => this.log.warn({ err: String(err) }, 'background writeback failed'))
-      .finally(() => (this.writebackRunning = undefined));
+    if (!this.closed) this.writebacks.kick();
   }
 
   /**
@@ -399,171 +299,10 @@ export class Coordinator {
    */
   async writeback(maxPages: number, ownerFilter: string): Promise<number> {
     if (ownerFilter !== '') checkOwner(ownerFilter);
-    const zs = this.registry.zswap();
-    if (!zs || !zs.reachable) return 0;
-    let written = 0;
-    let idleRounds = 0;
-    while (written < maxPages && idleRounds < 3) {
-      if (this.registry.swapfileOrder(zs).length === 0) break;
-      const want = Math.min(this.writebackBatch, maxPages - written, MAX_BATCH);
-      const { entries } = await zs.client.coldest(want);
-      if (entries.length === 0) break;
-      const slots: number[] = [];
-      const handles: number[] = [];
-      const pages: Buffer[] = [];
-      const skipped: number[] = [];
-      for (const e of entries) {
-        // The tag is the slot + 1; the checks below make a stale or missing tag harmless.
-        const slot = e.tag > 0 ? e.tag - 1 : undefined;
-        const eligible =
-          slot !== undefined &&
-          this.table.backendOf(slot) === zs.id &&
-          this.table.handleOf(slot) === e.handle &&
-          !this.cache.hasWriter(slot) &&
-          (ownerFilter === '' || this.table.ownerOf(slot) === ownerFilter) &&
-          this.policies.get(this.table.ownerOf(slot) ?? '').zswapWriteback;
-        if (eligible) {
-          slots.push(slot);
-          handles.push(e.handle);
-          pages.push(e.page);
-        } else skipped.push(e.handle);
-      }
-      // Give skipped entries a second chance so the next Coldest moves on.
-      if (skipped.length > 0) {
-        this.counters.writeback_skipped += skipped.length;
-        await zs.client.get(skipped, true).catch(() => undefined);
-      }
-      if (slots.length === 0) {
-        idleRounds++;
-        continue;
-      }
-      idleRounds = 0;
-      written += await this.migrate(zs, slots, handles, pages, { allowZswap: false, reason: 'DELETE_WRITTEN_BACK' });
-    }
-    this.counters.written_back_pages += written;
-    return written;
+    return this.writebacks.run(maxPages, ownerFilter);
   }
 
-  /**
-   * Moves slots off `from`: verifies each page against its checksum, places
-   * it by the policy (never back on `from`), and flips the descriptor if the
-   * slot still points at the old copy (a Store meanwhile wins). The old copy
-   * is deleted afterwards. Returns the pages moved.
-   */
-  private async migrate(
-    from: AttachedBackend,
-    candidates: number[],
-    readFrom: number[],
-    candidatePages: Buffer[],
-    opts: { allowZswap: boolean; reason: DeleteReason },
-  ): Promise<number> {
-    // The pages were read before an await: keep only slots still backed by
-    // the copy each page came from (a Store or another migration may have
-    // won meanwhile), and never move a page that fails its checksum: such a
-    // slot is lost (DATA_LOSS on Load, counted), not migrated.
-    const slots: number[] = [];
-    const old: number[] = [];
-    const pages: Buffer[] = [];
-    const lost: number[] = [];
-    this.slotStore.reserve(candidates.length);
-    for (let k = 0; k < candidates.length; k++) {
-      const s = candidates[k]!;
-      if (this.table.backendOf(s) !== from.id || this.table.handleOf(s) !== readFrom[k] || this.cache.hasWriter(s))
-        continue;
-      if (pageChecksum(candidatePages[k]!) !== this.table.checksumOf(s)) {
-        this.counters.checksum_failures++;
-        this.counters.lost_pages++;
-        this.log.error({ slot: s, backend: from.name }, 'page failed its checksum during migration: marked lost');
-        this.slotStore.markLost(s);
-        this.deletes.add(from.id, readFrom[k]!, opts.reason);
-        lost.push(s);
-        continue;
-      }
-      slots.push(s);
-      old.push(readFrom[k]!);
-      pages.push(candidatePages[k]!);
-    }
-    if (slots.length === 0) {
-      if (lost.length > 0) await this.slotStore.commit();
-      return 0;
-    }
-    const tokens = slots.map((s, k) => this.cache.beginWrite(s, pages[k]!));
-    let moved = 0;
-    try {
-      await this.policy.place(
-        pages,
-        slots.map((s) => this.table.ownerOf(s) ?? ''),
-        slots,
-        { allowZswap: opts.allowZswap, exclude: from },
-        (placed) => {
-          this.slotStore.reserve(slots.length);
-          for (let k = 0; k < slots.length; k++) {
-            const s = slots[k]!;
-            const p = placed[k]!;
-            const current =
-              this.cache.isLatest(s, tokens[k]!) &&
-              this.table.backendOf(s) === from.id &&
-              this.table.handleOf(s) === old[k];
-            if (!current) {
-              this.deletes.add(p.backend.id, p.handle, 'DELETE_REPLACED');
-              continue;
-            }
-            this.slotStore.setBacking(s, {
-              tier: p.backend.kind === 'zswap' ? TierCode.ZSWAP : TierCode.SWAPFILE,
-              backend: p.backend.id,
-              handle: p.handle,
-              checksum: this.table.checksumOf(s),
-            });
-            this.deletes.add(from.id, old[k]!, opts.reason);
-            moved++;
-          }
-        },
-      );
-    } finally {
-      for (let k = 0; k < slots.length; k++) this.slotStore.release(this.cache.endWrite(slots[k]!, tokens[k]!));
-    }
-    await this.slotStore.commit();
-    this.counters.migrated_pages += moved;
-    return moved;
-  }
-
-  /** Live slots with data on a backend (not LOST). */
-  private slotsWithDataOn(b: AttachedBackend): number[] {
-    return this.table.slotsOnBackend(b.id).filter((s) => {
-      const t = this.table.tierOf(s);
-      return (t === TierCode.ZSWAP || t === TierCode.SWAPFILE) && this.table.countOf(s) > 0;
-    });
-  }
-
-  /**
-   * Free room, in pages, on the backends other than `b` that could take its
-   * pages, less what running swapoffs of other backends have counted on.
-   */
-  private roomElsewhere(b: AttachedBackend): number {
-    let room = 0;
-    let reserved = 0;
-    for (const o of this.registry.all) {
-      if (o === b) continue;
-      reserved += o.reservedByDrain;
-      if (!o.writable || !o.info) continue;
-      if (o.kind === 'swapfile') room += Math.max(0, o.info.capacityPages - o.info.usedPages);
-      else if (o.kind === 'zswap') {
-        const limit = (o.info.poolLimitBytes * (o.info.acceptThresholdPercent || 100)) / 100;
-        const perPage = o.info.usedPages > 0 ? Math.max(1, o.info.storedBytes / o.info.usedPages) : PAGE_SIZE;
-        room += Math.max(0, Math.floor((limit - o.info.storedBytes) / perPage));
-      }
-    }
-    return Math.max(0, room - reserved);
-  }
-
-  /**
-   * Migrates every slot off a backend, reporting progress; the backend then
-   * stays out of service ('off') until Swapon. Like the kernel's swapoff, an
-   * interrupted drain (the caller went away, a backend failed) puts the
-   * backend back in the state it had, keeps the pages already moved where
-   * they are, and leaves nothing pinned. A Swapon during the drain wins: the
-   * drain stops (ABORTED) and the backend stays in service.
-   */
+  /** Migrates every slot off a backend, reporting progress; it then stays 'off' until Swapon (swapoff.ts). */
   async swapoff(
     name: string,
     progress: (moved: number, remaining: number) => Promise<void>,
@@ -571,68 +310,7 @@ export class Coordinator {
   ): Promise<number> {
     const b = this.registry.get(name);
     if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
-    if (b.state === 'off') return 0;
-    if (b.state === 'draining') throw failedPrecondition(`swapoff ${name}: a swapoff of it is already running`);
-    await this.registry.pollOnce();
-    checkCancelled(ctx);
-    if (b.state !== 'active') throw failedPrecondition(`swapoff ${name}: it is ${b.state} now`);
-    const todo = this.slotsWithDataOn(b).length;
-    if (todo > 0 && !b.reachable)
-      throw unavailable(`backend ${name} cannot be reached: its ${todo} pages cannot be read now`);
-    const room = this.roomElsewhere(b);
-    if (todo > room)
-      throw failedPrecondition(`swapoff ${name}: ${todo} pages to move but the other backends have room for ${room}`);
-    const drain = b.startDrain();
-    b.reservedByDrain = todo;
-    this.log.info({ backend: name, pages: todo }, 'swapoff: draining');
-    let moved = 0;
-    try {
-      for (let stuck = 0; ;) {
-        checkCancelled(ctx);
-        if (!drain.current())
-          throw new VswapError(
-            Status.ABORTED,
-            `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`,
-          );
-        const slots = this.slotsWithDataOn(b);
-        if (slots.length === 0) break;
-        const batch = slots.filter((s) => !this.cache.hasWriter(s)).slice(0, this.writebackBatch);
-        if (batch.length === 0) {
-          if (++stuck > 200) throw unavailable(`swapoff ${name}: slots stay busy; try again`);
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
-        }
-        const handles = batch.map((s) => this.table.handleOf(s));
-        let res;
-        try {
-          res = await b.client.get(handles, false, b.knownEpoch);
-        } catch (err) {
-          // A slot may have been freed or re-stored meanwhile; only give up on a real failure.
-          if (batch.some((s, k) => this.table.backendOf(s) !== b.id || this.table.handleOf(s) !== handles[k])) continue;
-          throw isTransient(err) ? unavailable(`swapoff ${name}: backend cannot be reached`) : err;
-        }
-        const n = await this.migrate(b, batch, handles, res.pages, { allowZswap: true, reason: 'DELETE_MIGRATED' });
-        moved += n;
-        b.reservedByDrain = Math.max(0, todo - moved);
-        await progress(moved, this.slotsWithDataOn(b).length);
-      }
-    } catch (err) {
-      b.reservedByDrain = 0;
-      if (drain.finish('restore'))
-        this.log.warn(
-          { backend: name, moved, err: String(err) },
-          `swapoff: interrupted; backend back to ${drain.before}`,
-        );
-      throw err;
-    }
-    b.reservedByDrain = 0;
-    if (!drain.finish('off'))
-      throw new VswapError(
-        Status.ABORTED,
-        `swapoff ${name}: a Swapon put it back in service after ${moved} pages moved`,
-      );
-    this.log.info({ backend: name, moved }, 'swapoff: done, backend off');
-    return moved;
+    return this.swapoffs.run(b, progress, ctx);
   }
 
   swapon(name: string, priority: number): BackendDescription {
@@ -642,77 +320,15 @@ export class Coordinator {
     return this.describeBackend(b);
   }
 
-  // ---- reconcile ---------------------------------------------------------------
-
-  /**
-   * Tells a backend which handles the table references: handles it lost turn
-   * TIER_LOST, handles nobody references are deleted by it. Writes to the
-   * backend wait meanwhile.
-   */
+  /** Tells a backend which handles the table references (reconcile.ts). */
   reconcile(b: AttachedBackend): Promise<void> {
-    let running = this.reconciles.get(b);
-    if (running) return running;
-    running = b
-      .exclusive(async () => {
-        const epoch = b.info?.epoch;
-        const slots = this.slotsWithDataOn(b);
-        const handles = slots.map((s) => this.table.handleOf(s));
-        const res = await b.client.reconcile(handles);
-        // The epoch the backend says it reconciled in wins over the Info read before.
-        const reconciledIn = res.epoch ?? epoch;
-        if (res.missing.length > 0) {
-          const missing = new Set(res.missing);
-          const lost: number[] = [];
-          this.slotStore.reserve(res.missing.length);
-          slots.forEach((s, k) => {
-            if (missing.has(handles[k]!) && this.table.backendOf(s) === b.id) {
-              this.slotStore.markLost(s);
-              lost.push(s);
-            }
-          });
-          await this.slotStore.commit();
-          this.counters.lost_pages += lost.length;
-          this.log.warn(
-            { backend: b.name, lost: lost.length },
-            'reconcile: backend lost pages; they read as DATA_LOSS',
-          );
-        }
-        this.counters.reconciles++;
-        this.counters.orphans_deleted += res.deleted;
-        b.reconciledEpoch = reconciledIn;
-        b.knownEpoch = reconciledIn ?? '';
-        this.log.info(
-          {
-            backend: b.name,
-            epoch: reconciledIn,
-            referenced: handles.length,
-            missing: res.missing.length,
-            deleted: res.deleted,
-          },
-          'reconciled',
-        );
-      })
-      .finally(() => this.reconciles.delete(b));
-    this.reconciles.set(b, running);
-    return running;
+    return this.reconciler.reconcile(b);
   }
 
   // ---- reporting -------------------------------------------------------------------
 
   describeBackend(b: AttachedBackend): BackendDescription {
-    return {
-      name: b.name,
-      kind: b.kind ?? '',
-      store: b.store,
-      address: b.address,
-      priority: b.priority,
-      state: b.state,
-      capacityPages: b.info?.capacityPages ?? 0,
-      usedPages: b.info?.usedPages ?? 0,
-      storedBytes: b.info?.storedBytes ?? 0,
-      reachable: b.reachable,
-      epoch: b.info?.epoch ?? '',
-    };
+    return this.reporting.describeBackend(b);
   }
 
   async listBackends(): Promise<BackendDescription[]> {
@@ -720,71 +336,9 @@ export class Coordinator {
     return this.registry.all.map((b) => this.describeBackend(b));
   }
 
-  private tierCounters(owner?: string): { name: string; value: number }[] {
-    const by = this.table.pagesByTier(owner);
-    return TIER_NAMES.slice(1).map((name, i) => ({ name, value: by[i + 1] ?? 0 }));
-  }
-
-  async stats(ownerFilter: string): Promise<{
-    usedSlots: number;
-    pagesByTier: { name: string; value: number }[];
-    swapOuts: number;
-    swapIns: number;
-    slotTableBytes: number;
-    maxSwapCount: number;
-    zswap: { name: string; value: number }[];
-    owners: {
-      owner: string;
-      usedSlots: number;
-      pagesByTier: { name: string; value: number }[];
-      swapOuts: number;
-      swapIns: number;
-      policy: OwnerPolicy & { owner: string };
-    }[];
-    counters: { name: string; value: number }[];
-    journal: JournalStats;
-  }> {
+  async stats(ownerFilter: string): Promise<StatsReport> {
     if (ownerFilter !== '') checkOwner(ownerFilter);
-    const owner = ownerFilter === '' ? undefined : ownerFilter;
-    let zswap: { name: string; value: number }[] = [];
-    const zs = this.registry.zswap();
-    if (zs?.reachable) {
-      try {
-        zswap = (await zs.client.stats()).counters.map((c) => ({ name: c.name, value: c.value }));
-      } catch {
-        zswap = [];
-      }
-    }
-    const owners = (owner ? [owner] : this.table.owners()).map((o) => {
-      const c = this.ownerCounters.get(o) ?? { swapOuts: 0, swapIns: 0 };
-      return {
-        owner: o,
-        usedSlots: this.table.usedSlots(o),
-        pagesByTier: this.tierCounters(o),
-        swapOuts: c.swapOuts,
-        swapIns: c.swapIns,
-        policy: { owner: o, ...this.policies.get(o) },
-      };
-    });
-    const oc = owner ? this.ownerCounters.get(owner) : undefined;
-    return {
-      usedSlots: this.table.usedSlots(owner),
-      pagesByTier: this.tierCounters(owner),
-      swapOuts: owner ? (oc?.swapOuts ?? 0) : this.counters.swap_outs,
-      swapIns: owner ? (oc?.swapIns ?? 0) : this.counters.swap_ins,
-      slotTableBytes: this.table.memoryBytes(),
-      maxSwapCount: this.table.maxSwapCount,
-      zswap,
-      owners,
-      counters: [
-        ...Object.entries(this.counters).map(([name, value]) => ({ name, value })),
-        { name: 'swap_cache_pages', value: this.cache.size },
-        { name: 'journal_commits', value: this.slotStore.stats.commits },
-        { name: 'journal_fsyncs', value: this.slotStore.stats.fsyncs },
-        { name: 'journal_snapshots', value: this.slotStore.stats.snapshots },
-      ],
-      journal: { ...this.slotStore.stats },
-    };
+    return this.reporting.stats(ownerFilter === '' ? undefined : ownerFilter);
   }
 
   /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
@@ -793,7 +347,7 @@ export class Coordinator {
     ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
     swapCachePages: number;
   } {
-    return { journal: this.slotStore.stats, ownerCounters: this.ownerCounters, swapCachePages: this.cache.size };
+    return this.reporting.metricsView();
   }
 
   /** Replies once the new policy is on disk (policies.json, written atomically). */
@@ -806,7 +360,7 @@ export class Coordinator {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writebackRunning;
+    await this.writebacks.close();
     await this.deletes.settled();
     this.deletes.close();
     this.slotStore.close();

@@ -11,7 +11,8 @@ import type { DeleteQueue } from './delete-queue';
 import type { Journal, JournalOptions, JournalStats } from './journal';
 import { MAX_NAME_RECORD_BYTES, RecordType, type RecordWriter, SET_BYTES } from './journal-records';
 import { replayJournal } from './journal-replay';
-import { type Backing, type Released, type SlotTable, TierCode } from './slot-table';
+import type { Backing, Released, SlotTable } from './slot-table';
+import { TierCode, onBackend } from './tiers';
 
 export interface SlotStoreOptions {
   table: SlotTable;
@@ -101,9 +102,15 @@ export class SlotStore {
   /** A slot died: its backend copy goes, promptly and in batches, and its release is journaled. */
   release(r: Released | undefined): void {
     if (!r) return;
-    if ((r.tier === TierCode.ZSWAP || r.tier === TierCode.SWAPFILE) && r.backend !== 0)
-      this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
+    if (onBackend(r.tier) && r.backend !== 0) this.deletes.add(r.backend, r.handle, 'DELETE_FREED');
     this.writeSlot(this.journal.pending, r.slot);
+  }
+
+  /** Live slots whose page is on backend `backendId` (not LOST). */
+  slotsWithDataOn(backendId: number): number[] {
+    return this.table
+      .slotsOnBackend(backendId)
+      .filter((s) => onBackend(this.table.tierOf(s)) && this.table.countOf(s) > 0);
   }
 
   /** Resolves once every record appended so far is written (and synced per policy). */
