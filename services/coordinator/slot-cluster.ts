@@ -10,6 +10,14 @@ import { CLUSTER_SLOTS } from '../common/limits';
 
 /** Size orders 0 (single pages) .. 9 (512 contiguous slots, one 2 MiB folio). */
 export const ORDERS = 10;
+/**
+ * What orderOf() (and so the journal) says for a slot of a shared cluster:
+ * order 0, but shared by small owners (see slot-owners.ts), each slot
+ * carrying its owner.
+ */
+export const SHARED_ORDER = ORDERS;
+/** Bytes of a shared cluster's per-slot owner ids. */
+export const SLOT_OWNERS_BYTES = CLUSTER_SLOTS * 4;
 /** log2(CLUSTER_SLOTS): slot id = cluster index << CLUSTER_SHIFT | offset. */
 export const CLUSTER_SHIFT = 9;
 export const OFFSET_MASK = CLUSTER_SLOTS - 1;
@@ -76,12 +84,19 @@ export class SlotCluster {
   readonly words: Uint32Array;
   /** tier code | PIN_BIT per slot, then backend id per slot (0 = none). */
   readonly bytes: Uint8Array;
+  /**
+   * Owner id per slot, for a cluster shared by small owners (owner is
+   * SHARED_OWNER); 0 where no slot is allocated. Undefined for a cluster that
+   * has never been shared (its owner field says whose every slot is).
+   */
+  slotOwners: Uint32Array | undefined;
 
   constructor() {
     const buf = new ArrayBuffer(CLUSTER_STORAGE_BYTES);
     this.counts = new Uint16Array(buf, 0, CLUSTER_SLOTS);
     this.words = new Uint32Array(buf, COUNTS_BYTES, 2 * CLUSTER_SLOTS + BITMAP_WORDS);
     this.bytes = new Uint8Array(buf, COUNTS_BYTES + WORDS_BYTES, 3 * CLUSTER_SLOTS);
+    this.slotOwners = undefined;
   }
 
   /** Takes the cluster (storage all zero: every slot released) into service. */

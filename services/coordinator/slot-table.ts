@@ -12,17 +12,20 @@ import {
   OFFSET_MASK,
   ORDERS,
   PIN_BIT,
+  SHARED_ORDER,
+  SLOT_OWNERS_BYTES,
   SlotCluster,
   TIER_MASK,
 } from './slot-cluster';
-import { SlotOwner, SlotOwners, TIER_SLOTS } from './slot-owners';
+import { SHARED_OWNER, SHARE_LIMIT, SlotOwner, SlotOwners, TIER_SLOTS } from './slot-owners';
 import { TierCode } from './tiers';
 
 /**
  * The coordinator's slot table: the swap table of the virtual layer. Pure
  * logic, no I/O. Every slot's swap count, owner and backing live here, in
  * typed arrays per 512-slot cluster (see slot-cluster.ts); owners get their own
- * clusters per size order (see slot-owners.ts).
+ * clusters per size order, except that an owner's first few order-0 slots come
+ * from clusters shared by small owners (see slot-owners.ts).
  *
  * A slot is *allocated* from allocate() until it is released: when its swap
  * count reaches 0 and the swap cache does not pin it, or by releaseSlot(). It
@@ -100,6 +103,8 @@ export class SlotTable {
   private readonly registry = new SlotOwners();
   private live = 0;
   private readonly tierTotals = new Float64Array(TIER_SLOTS);
+  /** Clusters (pooled ones too) carrying per-slot owner ids: those that have been shared. */
+  private ownerArrays = 0;
 
   constructor(options: SlotTableOptions = {}) {
     const max = options.maxSwapCount ?? DEFAULT_MAX_SWAP_COUNT;
@@ -135,21 +140,12 @@ export class SlotTable {
       for (let i = 0; i < count; i++) this.initSlot(c, first + i);
       const base = c.index << CLUSTER_SHIFT;
       for (let i = 0; i < count; i++) out.push(base + first + i);
+    } else if (o.clusters === 0 && o.shared + count <= SHARE_LIMIT) {
+      // A small owner: from the shared clusters, each slot marked with its owner.
+      this.takeOrder0(this.registry.shared, count, out, o.id);
+      o.shared += count;
     } else {
-      let remaining = count;
-      while (remaining > 0) {
-        const c = this.currentCluster(o, 0);
-        const start = out.length;
-        const taken = c.takeSlots(remaining, out);
-        const counts = c.counts;
-        const bytes = c.bytes;
-        for (let i = start; i < out.length; i++) {
-          const off = out[i]! & OFFSET_MASK;
-          counts[off] = 1;
-          bytes[off] = TierCode.EMPTY;
-        }
-        remaining -= taken;
-      }
+      this.takeOrder0(o, count, out, SHARED_OWNER);
     }
     o.live += count;
     o.tiers[TierCode.EMPTY]! += count;
@@ -278,13 +274,13 @@ export class SlotTable {
 
   ownerOf(slot: number): string | undefined {
     const c = this.allocatedCluster(slot);
-    return c === undefined ? undefined : this.registry.byIndex(c.owner).name;
+    return c === undefined ? undefined : this.registry.byIndex(this.ownerIdAt(c, slot & OFFSET_MASK)).name;
   }
 
-  /** The size order of the cluster holding slot, or -1 when no cluster does. */
+  /** The size order of the cluster holding slot (SHARED_ORDER for a shared one), or -1 when no cluster does. */
   orderOf(slot: number): number {
     const c = this.clusterAt(slot);
-    return c === undefined ? -1 : c.order;
+    return c === undefined ? -1 : c.owner === SHARED_OWNER ? SHARED_ORDER : c.order;
   }
 
   /** Records where the slot's data is. The slot must be allocated; throws otherwise (a programming error). */
@@ -294,7 +290,7 @@ export class SlotTable {
     checkBacking(backing);
     const off = slot & OFFSET_MASK;
     const old = c.bytes[off]!;
-    if (c.counts[off]! > 0) this.moveTier(c, old & TIER_MASK, backing.tier);
+    if (c.counts[off]! > 0) this.moveTier(c, off, old & TIER_MASK, backing.tier);
     c.bytes[off] = (old & PIN_BIT) | backing.tier;
     c.bytes[BACKEND_BASE + off] = backing.backend;
     c.setHandle(off, backing.handle);
@@ -343,7 +339,7 @@ export class SlotTable {
   pagesByTier(owner?: string): number[] {
     if (owner === undefined) return Array.from(this.tierTotals);
     const o = this.registry.get(owner);
-    return o === undefined ? new Array<number>(TIER_SLOTS).fill(0) : Array.from(o.tiers);
+    return o === undefined ? new Array<number>(TIER_SLOTS).fill(0) : o.tiers.slice();
   }
 
   /** Owners holding at least one allocated slot. */
@@ -359,46 +355,58 @@ export class SlotTable {
   /** Bytes this table holds: cluster storage and objects (pooled ones too), indices, owners. */
   memoryBytes(): number {
     const clusters = (this.liveClusters + this.pool.length) * (CLUSTER_STORAGE_BYTES + CLUSTER_OVERHEAD_BYTES);
+    const slotOwners = this.ownerArrays * (SLOT_OWNERS_BYTES + CLUSTER_OVERHEAD_BYTES / 3);
     const indices = (this.clusters.length + this.freeIndices.length) * 8;
-    return clusters + indices + this.registry.memoryBytes() + 256;
+    return clusters + slotOwners + indices + this.registry.memoryBytes() + 256;
   }
 
   // ---- journal replay / snapshot restore -----------------------------------------
 
   /**
    * Puts a slot back at its exact id with these fields, creating its cluster
-   * (with that owner and order) if needed. Replaying the same slot again
-   * overwrites it. Throws if the slot's cluster exists with another owner or
-   * order (the journal and the table disagree: a programming error).
+   * (with that owner and order, or shared for SHARED_ORDER) if needed.
+   * Replaying the same slot again overwrites it. Throws if the slot's cluster
+   * exists with another owner or order, or the slot with another owner (the
+   * journal and the table disagree: a programming error).
    */
   restoreSlot(slot: number, owner: string, order: number, count: number, backing: Backing): void {
     if (slot >>> 0 !== slot || slot >>> CLUSTER_SHIFT === 0) throw new Error(`restoreSlot: bad slot id ${slot}`);
-    if (!Number.isInteger(order) || order < 0 || order >= ORDERS) throw new Error(`restoreSlot: bad order ${order}`);
+    if (!Number.isInteger(order) || order < 0 || order > SHARED_ORDER)
+      throw new Error(`restoreSlot: bad order ${order}`);
     if (!Number.isInteger(count) || count < 1 || count > this.maxSwapCount)
       throw new Error(`restoreSlot: bad swap count ${count}`);
     checkBacking(backing);
+    const shared = order === SHARED_ORDER;
     const ci = slot >>> CLUSTER_SHIFT;
     const off = slot & OFFSET_MASK;
     let c = this.clusters[ci];
-    let o: SlotOwner;
+    if (c !== undefined) {
+      const held = c.owner === SHARED_OWNER ? 'shared' : `of owner ${this.registry.byIndex(c.owner).name}`;
+      if (shared !== (c.owner === SHARED_OWNER) || (!shared && this.registry.byIndex(c.owner).name !== owner))
+        throw new Error(`restoreSlot: slot ${slot} is in a cluster ${held}, not ${shared ? 'shared' : `of ${owner}`}`);
+      if (!shared && c.order !== order)
+        throw new Error(`restoreSlot: slot ${slot} is in a cluster of order ${c.order}, not ${order}`);
+      if (shared && c.isAllocated(off) && this.registry.byIndex(c.slotOwners![off]!).name !== owner)
+        throw new Error(`restoreSlot: slot ${slot} is allocated to another owner, not ${owner}`);
+    }
+    const o = this.registry.getOrCreate(owner);
+    /** Whose lists the cluster is on. */
+    const lo = shared ? this.registry.shared : o;
     if (c === undefined) {
-      o = this.registry.getOrCreate(owner);
       while (this.clusters.length <= ci) {
         if (this.clusters.length < ci) this.freeIndices.push(this.clusters.length);
         this.clusters.push(undefined);
       }
-      c = this.takeCluster(o, order, ci);
-    } else {
-      o = this.registry.byIndex(c.owner);
-      if (o.name !== owner)
-        throw new Error(`restoreSlot: slot ${slot} is in a cluster of owner ${o.name}, not ${owner}`);
-      if (c.order !== order)
-        throw new Error(`restoreSlot: slot ${slot} is in a cluster of order ${c.order}, not ${order}`);
+      c = this.takeCluster(lo, shared ? 0 : order, ci);
     }
     if (c.isAllocated(off)) {
       if (c.counts[off]! > 0) this.leaveLive(c, off);
     } else {
       c.mark(off);
+      if (shared) {
+        c.slotOwners![off] = o.id;
+        o.shared++;
+      }
     }
     c.counts[off] = count;
     c.bytes[off] = (c.bytes[off]! & PIN_BIT) | backing.tier;
@@ -411,10 +419,10 @@ export class SlotTable {
     this.tierTotals[backing.tier]!++;
     // Keep it on the list its fill calls for; the owner's current cluster stays current.
     if (c.list === LIST_NONE) {
-      if (c.freeUnits > 0) this.pushNonfull(o, c);
+      if (c.freeUnits > 0) this.pushNonfull(lo, c);
       else this.pushFull(c);
     } else if (c.list === LIST_NONFULL && c.freeUnits === 0) {
-      this.unlink(o, c);
+      this.unlink(lo, c);
       this.pushFull(c);
     }
   }
@@ -459,9 +467,41 @@ export class SlotTable {
       if (c === undefined || c.counts[s & OFFSET_MASK] === 0) {
         return { code: status.NOT_FOUND, message: `slot ${s} is not allocated` };
       }
-      if (c.owner !== ownerId) return { code: status.PERMISSION_DENIED, message: `slot ${s} belongs to another owner` };
+      if (this.ownerIdAt(c, s & OFFSET_MASK) !== ownerId)
+        return { code: status.PERMISSION_DENIED, message: `slot ${s} belongs to another owner` };
     }
     return undefined;
+  }
+
+  /** The id of the owner of slot `off` of cluster c (allocated). */
+  private ownerIdAt(c: SlotCluster, off: number): number {
+    return c.owner === SHARED_OWNER ? c.slotOwners![off]! : c.owner;
+  }
+
+  /**
+   * Takes `count` order-0 slots from lo's clusters (spanning clusters when one
+   * fills), appending their ids to out. For the shared clusters (lo is the
+   * shared holder), each slot is marked with its owner `slotOwner`.
+   */
+  private takeOrder0(lo: SlotOwner, count: number, out: number[], slotOwner: number): void {
+    let remaining = count;
+    while (remaining > 0) {
+      const c = this.currentCluster(lo, 0);
+      const start = out.length;
+      const taken = c.takeSlots(remaining, out);
+      const counts = c.counts;
+      const bytes = c.bytes;
+      for (let i = start; i < out.length; i++) {
+        const off = out[i]! & OFFSET_MASK;
+        counts[off] = 1;
+        bytes[off] = TierCode.EMPTY;
+      }
+      if (lo.id === SHARED_OWNER) {
+        const owners = c.slotOwners!;
+        for (let i = start; i < out.length; i++) owners[out[i]! & OFFSET_MASK] = slotOwner;
+      }
+      remaining -= taken;
+    }
   }
 
   /** A slot of cluster c, free until now, joins with swap count 1 and tier EMPTY. */
@@ -473,7 +513,7 @@ export class SlotTable {
 
   /** Bookkeeping when a slot's swap count leaves > 0 (to 0, or overwritten by replay). */
   private leaveLive(c: SlotCluster, off: number): void {
-    const o = this.registry.byIndex(c.owner);
+    const o = this.registry.byIndex(this.ownerIdAt(c, off));
     const t = c.bytes[off]! & TIER_MASK;
     o.live--;
     o.tiers[t]!--;
@@ -481,9 +521,9 @@ export class SlotTable {
     this.tierTotals[t]!--;
   }
 
-  private moveTier(c: SlotCluster, from: number, to: number): void {
+  private moveTier(c: SlotCluster, off: number, from: number, to: number): void {
     if (from === to) return;
-    const o = this.registry.byIndex(c.owner);
+    const o = this.registry.byIndex(this.ownerIdAt(c, off));
     o.tiers[from]!--;
     o.tiers[to]!++;
     this.tierTotals[from]!--;
@@ -505,6 +545,11 @@ export class SlotTable {
     c.setHandle(off, 0);
     c.words[CHECKSUM_BASE + off] = 0;
     c.unmark(off);
+    if (c.owner === SHARED_OWNER) {
+      const so = this.registry.byIndex(c.slotOwners![off]!);
+      c.slotOwners![off] = 0;
+      if (--so.shared === 0 && so.clusters === 0) this.registry.remove(so);
+    }
     if (c.used === 0) {
       this.dropCluster(c);
     } else if (c.list === LIST_FULL && c.freeUnits > 0) {
@@ -520,15 +565,15 @@ export class SlotTable {
    * its nonfull list, else a new cluster.
    */
   private currentCluster(o: SlotOwner, order: number): SlotCluster {
-    let ci = o.current[order]!;
+    let ci = o.lists[order]!;
     if (ci !== 0) {
       const c = this.clusters[ci]!;
       if (c.freeUnits > 0) return c;
-      o.current[order] = 0;
+      o.lists[order] = 0;
       c.list = LIST_NONE;
       this.pushFull(c);
     }
-    ci = o.nonfull[order]!;
+    ci = o.lists[ORDERS + order]!;
     let c: SlotCluster;
     if (ci !== 0) {
       c = this.clusters[ci]!;
@@ -537,7 +582,7 @@ export class SlotTable {
       c = this.takeCluster(o, order, this.nextIndex());
     }
     c.list = LIST_CURRENT;
-    o.current[order] = c.index;
+    o.lists[order] = c.index;
     return c;
   }
 
@@ -555,6 +600,11 @@ export class SlotTable {
   private takeCluster(o: SlotOwner, order: number, ci: number): SlotCluster {
     const c = this.pool.pop() ?? new SlotCluster();
     c.reset(ci, o.id, order);
+    if (o.id === SHARED_OWNER && c.slotOwners === undefined) {
+      c.slotOwners = new Uint32Array(CLUSTER_SLOTS);
+      this.ownerArrays++;
+    }
+    o.ensureLists();
     this.clusters[ci] = c;
     this.liveClusters++;
     o.clusters++;
@@ -564,7 +614,7 @@ export class SlotTable {
   /** A cluster with no allocated slot left is dropped: index recycled, storage pooled. */
   private dropCluster(c: SlotCluster): void {
     const o = this.registry.byIndex(c.owner);
-    if (c.list === LIST_CURRENT) o.current[c.order] = 0;
+    if (c.list === LIST_CURRENT) o.lists[c.order] = 0;
     else if (c.list !== LIST_NONE) this.unlink(o, c);
     c.list = LIST_NONE;
     this.clusters[c.index] = undefined;
@@ -572,16 +622,17 @@ export class SlotTable {
     this.liveClusters--;
     // Its storage is all zero again (release clears every field), so it can be reused as is.
     if (this.pool.length < FREE_POOL_MAX) this.pool.push(c);
-    if (--o.clusters === 0) this.registry.remove(o);
+    else if (c.slotOwners !== undefined) this.ownerArrays--;
+    if (--o.clusters === 0 && o.shared === 0) this.registry.remove(o);
   }
 
   private pushNonfull(o: SlotOwner, c: SlotCluster): void {
-    const head = o.nonfull[c.order]!;
+    const head = o.lists[ORDERS + c.order]!;
     c.list = LIST_NONFULL;
     c.prev = 0;
     c.next = head;
     if (head !== 0) this.clusters[head]!.prev = c.index;
-    o.nonfull[c.order] = c.index;
+    o.lists[ORDERS + c.order] = c.index;
   }
 
   private pushFull(c: SlotCluster): void {
@@ -596,7 +647,7 @@ export class SlotTable {
   private unlink(o: SlotOwner, c: SlotCluster): void {
     if (c.prev !== 0) this.clusters[c.prev]!.next = c.next;
     else if (c.list === LIST_FULL) this.fullHead = c.next;
-    else o.nonfull[c.order] = c.next;
+    else o.lists[ORDERS + c.order] = c.next;
     if (c.next !== 0) this.clusters[c.next]!.prev = c.prev;
     c.prev = 0;
     c.next = 0;

@@ -1,10 +1,66 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_STORAGE_BYTES } from '../../../services/coordinator/slot-cluster';
+import { CLUSTER_STORAGE_BYTES, SHARED_ORDER } from '../../../services/coordinator/slot-cluster';
+import { SHARE_LIMIT } from '../../../services/coordinator/slot-owners';
 import { CLUSTER_OVERHEAD_BYTES, SlotTable, TierCode } from '../../../services/coordinator/slot-table';
 import { clusterOf, expectError, ok, snapshot } from './helpers';
 
 const zswap = (handle: number) => ({ tier: TierCode.ZSWAP, backend: 1, handle, checksum: 0xdeadbeef });
+
+describe('small owners', () => {
+  it('share clusters: each slot keeps its owner, and another owner may not touch it', () => {
+    const t = new SlotTable();
+    const a = ok(t.allocate('a', 3, false));
+    const b = ok(t.allocate('b', 2, false));
+    expect(new Set([...a, ...b].map(clusterOf)).size).toBe(1);
+    expect(t.clusterCount()).toBe(1);
+    for (const s of a) expect(t.ownerOf(s)).toBe('a');
+    for (const s of b) expect(t.ownerOf(s)).toBe('b');
+    expect(t.usedSlots('a')).toBe(3);
+    expectError(t.free('b', [a[0]!]), status.PERMISSION_DENIED);
+    expectError(t.duplicate('a', [b[0]!]), status.PERMISSION_DENIED);
+    expectError(t.check('b', [...b, a[1]!]), status.PERMISSION_DENIED);
+    // The owner is forgotten with its last slot; the shared cluster stays for b.
+    ok(t.free('a', a));
+    expect(t.owners()).toEqual(['b']);
+    expect(t.clusterCount()).toBe(1);
+    ok(t.free('b', b));
+    expect(t.owners()).toEqual([]);
+    expect(t.clusterCount()).toBe(0);
+  });
+
+  it('a pinned shared slot keeps its owner until unpin releases it', () => {
+    const t = new SlotTable();
+    const [s] = ok(t.allocate('a', 1, false)) as [number];
+    t.pin(s);
+    expect(ok(t.free('a', [s])).released).toEqual([]);
+    expect(t.owners()).toEqual(['a']);
+    expect(t.ownerOf(s)).toBe('a');
+    expect(t.unpin(s)).toEqual({ slot: s, tier: TierCode.EMPTY, backend: 0, handle: 0 });
+    expect(t.owners()).toEqual([]);
+  });
+
+  it(`get clusters of their own past ${SHARE_LIMIT} slots; their shared slots stay where they are`, () => {
+    const t = new SlotTable();
+    const first = ok(t.allocate('a', SHARE_LIMIT, false));
+    for (const s of first) expect(t.orderOf(s)).toBe(SHARED_ORDER);
+    const more = ok(t.allocate('a', 1, false));
+    expect(t.orderOf(more[0]!)).toBe(0);
+    expect(clusterOf(more[0]!)).not.toBe(clusterOf(first[0]!));
+    // Once it holds a cluster, even a small allocation comes from its own.
+    ok(t.free('a', first));
+    expect(t.orderOf(ok(t.allocate('a', 1, false))[0]!)).toBe(0);
+    expect(t.usedSlots('a')).toBe(2);
+  });
+
+  it('cost far less than a cluster each: 20,000 owners of one slot', () => {
+    const t = new SlotTable();
+    for (let i = 0; i < 20_000; i++) ok(t.allocate(`tenant-${i}`, 1, false));
+    expect(t.clusterCount()).toBe(Math.ceil(20_000 / 512));
+    expect(t.memoryBytes() / 20_000).toBeLessThan(600);
+    expect(t.owners()).toHaveLength(20_000);
+  });
+});
 
 describe('allocate', () => {
   it('hands out slots with swap count 1, tier EMPTY, in cluster 1 upward (never slot 0)', () => {
@@ -21,7 +77,7 @@ describe('allocate', () => {
       expect(t.handleOf(s)).toBe(0);
       expect(t.ownerOf(s)).toBe('a');
       expect(t.isLive(s)).toBe(true);
-      expect(t.orderOf(s)).toBe(0);
+      expect(t.orderOf(s)).toBe(SHARED_ORDER); // a small owner's slots come from a shared cluster
     }
     expect(t.usedSlots()).toBe(3);
     expect(t.usedSlots('a')).toBe(3);
@@ -56,8 +112,8 @@ describe('allocate', () => {
 
   it('releases a cluster when its last slot goes and recycles its index', () => {
     const t = new SlotTable();
-    const a = ok(t.allocate('a', 10, false));
-    const b = ok(t.allocate('b', 10, false));
+    const a = ok(t.allocate('a', SHARE_LIMIT + 1, false));
+    const b = ok(t.allocate('b', SHARE_LIMIT + 1, false));
     expect(t.clusterCount()).toBe(2);
     ok(t.free('a', a));
     expect(t.clusterCount()).toBe(1);
@@ -71,14 +127,14 @@ describe('allocate', () => {
     for (const s of b) expect(t.ownerOf(s)).toBe('b');
   });
 
-  it('never lets two owners share a cluster', () => {
+  it('never lets two owners share a cluster of their own', () => {
     const t = new SlotTable();
     const byOwner = new Map<string, Set<number>>();
     for (let round = 0; round < 20; round++) {
       for (const owner of ['a', 'b', 'c']) {
         const slots = ok(t.allocate(owner, 1 + ((round * 37) % 200), round % 3 === 0));
         const set = byOwner.get(owner) ?? new Set<number>();
-        for (const s of slots) set.add(clusterOf(s));
+        for (const s of slots) if (t.orderOf(s) !== SHARED_ORDER) set.add(clusterOf(s));
         byOwner.set(owner, set);
       }
     }
@@ -99,7 +155,8 @@ describe('allocate', () => {
       expect(run[0]! % 2 ** order).toBe(0);
       for (let i = 1; i < count; i++) expect(run[i]).toBe(run[0]! + i);
       expect(clusterOf(run[count - 1]!)).toBe(clusterOf(run[0]!));
-      expect(t.orderOf(run[0]!)).toBe(order);
+      // A run of one is an order-0 slot: the owner's first comes from a shared cluster.
+      expect(t.orderOf(run[0]!)).toBe(count === 1 ? SHARED_ORDER : order);
       for (const s of run) expect(t.countOf(s)).toBe(1);
     }
     expect(t.usedSlots()).toBe((512 * 513) / 2);
@@ -291,7 +348,7 @@ describe('lookups and backing', () => {
     const [slot] = ok(t.allocate('a', 1, false)) as [number];
     expect(t.isLive(slot + 1)).toBe(false);
     expect(t.ownerOf(slot + 1)).toBeUndefined();
-    expect(t.orderOf(slot + 1)).toBe(0);
+    expect(t.orderOf(slot + 1)).toBe(SHARED_ORDER);
   });
 
   it('setBacking records every field, moves the tier counters and validates its input', () => {
@@ -424,19 +481,41 @@ describe('journal replay', () => {
 
   it('restoreSlot refuses a cluster of another owner or order and bad input', () => {
     const t = new SlotTable();
-    const [slot] = ok(t.allocate('a', 1, false)) as [number];
+    const [slot] = ok(t.allocate('a', 2, true)) as [number]; // an order-1 cluster of a's own
     const backing = { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: 0 };
-    expect(() => t.restoreSlot(slot + 1, 'b', 0, 1, backing)).toThrow(/owner a/);
-    expect(() => t.restoreSlot(slot + 1, 'a', 2, 1, backing)).toThrow(/order 0/);
+    expect(() => t.restoreSlot(slot + 2, 'b', 1, 1, backing)).toThrow(/owner a/);
+    expect(() => t.restoreSlot(slot + 2, 'a', 2, 1, backing)).toThrow(/order 1/);
+    expect(() => t.restoreSlot(slot + 2, 'a', SHARED_ORDER, 1, backing)).toThrow(/not shared/);
     expect(() => t.restoreSlot(3, 'a', 0, 1, backing)).toThrow(/bad slot/);
-    expect(() => t.restoreSlot(2000, 'a', 10, 1, backing)).toThrow(/bad order/);
+    expect(() => t.restoreSlot(2000, 'a', SHARED_ORDER + 1, 1, backing)).toThrow(/bad order/);
     expect(() => t.restoreSlot(2000, 'a', 0, 0, backing)).toThrow(/bad swap count/);
-    t.restoreSlot(slot + 1, 'a', 0, 3, backing);
-    expect(t.countOf(slot + 1)).toBe(3);
+    t.restoreSlot(slot + 2, 'a', 1, 3, backing);
+    expect(t.countOf(slot + 2)).toBe(3);
     // A restored slot is never handed out again while allocated.
-    const more = ok(t.allocate('a', 510, false));
-    expect(more).not.toContain(slot + 1);
+    const more: number[] = [];
+    for (let i = 0; i < 254; i++) more.push(...ok(t.allocate('a', 2, true)));
+    expect(more).not.toContain(slot + 2);
     expect(more).not.toContain(slot);
+  });
+
+  it('restoreSlot puts shared slots back with their owners, and refuses another owner on a shared slot', () => {
+    const t = new SlotTable();
+    const backing = { tier: TierCode.ZERO, backend: 0, handle: 0, checksum: 0 };
+    t.restoreSlot(1024 + 5, 'a', SHARED_ORDER, 1, backing);
+    t.restoreSlot(1024 + 6, 'b', SHARED_ORDER, 2, backing);
+    expect(t.ownerOf(1029)).toBe('a');
+    expect(t.ownerOf(1030)).toBe('b');
+    expect(t.orderOf(1029)).toBe(SHARED_ORDER);
+    expect(t.countOf(1030)).toBe(2);
+    expect(t.owners().sort()).toEqual(['a', 'b']);
+    expect(() => t.restoreSlot(1029, 'b', SHARED_ORDER, 1, backing)).toThrow(/another owner/);
+    expect(() => t.restoreSlot(1031, 'a', 0, 1, backing)).toThrow(/shared, not of a/);
+    // New small owners fill the same shared cluster around the restored slots.
+    const c = ok(t.allocate('c', 3, false));
+    for (const s of c) expect(clusterOf(s)).toBe(2);
+    expect(c).not.toContain(1029);
+    expect(c).not.toContain(1030);
+    expectError(t.free('a', [1030]), status.PERMISSION_DENIED);
   });
 
   it('releaseSlot releases whatever the count or pin, and drops the empty cluster', () => {
