@@ -123,6 +123,8 @@ export class LocalCluster {
           zs.store ?? 'memory',
         ];
         if (zs.redisUrl) args.push('--redis-url', zs.redisUrl);
+        if (zs.store === 'redis' && options.credentials)
+          args.push('--encryption-key-file', options.credentials.redisKey);
         return [...args, ...backendSecurityArgs(options.credentials), ...(zs.args ?? [])];
       };
       backends.push({
@@ -150,6 +152,8 @@ export class LocalCluster {
         ];
         if (store === 'file') args.push('--path', path.join(options.dataDir, `${sf.name}.swap`));
         if (sf.redisUrl) args.push('--redis-url', sf.redisUrl, '--redis-key-prefix', `vswap:${sf.name}:`);
+        // Pages in Redis are sealed with the cluster's key ring (issue 11).
+        if (store === 'redis' && options.credentials) args.push('--encryption-key-file', options.credentials.redisKey);
         return [...args, ...backendSecurityArgs(options.credentials), ...(sf.args ?? [])];
       };
       backends.push({

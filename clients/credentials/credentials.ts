@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseDocument } from 'yaml';
 import { createCa, issueLeaf, reasonToReissue, type PemPair } from './certificates';
+import { generateKeyRingText, parseKeyRing } from '../../services/common/page-cipher';
 import { credentialPaths, readTokenFile, SECRET_FILES, type CredentialFile, type CredentialPaths } from './layout';
 
 export { readTokenFile } from './layout';
@@ -150,6 +151,23 @@ export async function ensureCredentials(options: CredentialsOptions): Promise<Cr
       writeAtomic(paths[which], `${tokens[which]}\n`, 0o600);
       written[which] = 'new';
     }
+  }
+
+  // The Redis key ring: made once. One that does not parse is an error, never replaced
+  // (the pages sealed under it would be lost with it).
+  const redisKey = readIfThere(paths.redisKey);
+  if (redisKey === undefined) {
+    writeAtomic(paths.redisKey, generateKeyRingText(1), 0o600);
+    written.redisKey = 'new';
+  } else {
+    try {
+      parseKeyRing(redisKey);
+    } catch (err) {
+      throw new Error(
+        `${paths.redisKey} cannot be used (${err instanceof Error ? err.message : String(err)}); fix it, or remove it if no page in Redis was sealed under it`,
+      );
+    }
+    kept.push('redisKey');
   }
 
   // The CA: kept when both halves are there and match; a new one means new certificates.

@@ -29,6 +29,12 @@ export const CREDENTIAL_FILES = {
   /** The client certificate the coordinator presents to backends (mutual TLS). */
   clientCert: 'tls/coordinator-client.pem',
   clientKey: 'tls/coordinator-client-key.pem',
+  /**
+   * The key ring sealing pages in Redis (0600; services/common/page-cipher.ts):
+   * `1:<base64 of 32 bytes>`. Never made anew once there: pages sealed under it
+   * would no longer open.
+   */
+  redisKey: 'redis.key',
 } as const;
 
 export type CredentialFile = keyof typeof CREDENTIAL_FILES;
@@ -41,6 +47,7 @@ export const SECRET_FILES: readonly CredentialFile[] = [
   'caKey',
   'serverKey',
   'clientKey',
+  'redisKey',
 ];
 
 /** Absolute paths of every credential file under `dir`. */

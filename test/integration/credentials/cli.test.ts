@@ -38,7 +38,7 @@ describe('vswap credentials command', () => {
     expect(second.status, second.stderr).toBe(0);
     const r = JSON.parse(second.stdout) as { written: Record<string, string>; kept: string[] };
     expect(r.written).toEqual({});
-    expect(r.kept).toHaveLength(9);
+    expect(r.kept).toHaveLength(10);
     expect(fs.readFileSync(path.join(creds, 'admin.token'), 'utf8')).toBe(token);
   });
 

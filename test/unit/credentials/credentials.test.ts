@@ -19,6 +19,7 @@ import {
 } from '../../../clients/credentials/credentials';
 import { subjectAltNames } from '../../../clients/credentials/certificates';
 import { CREDENTIAL_FILES, SECRET_FILES, type CredentialFile } from '../../../clients/credentials/layout';
+import { parseKeyRing } from '../../../services/common/page-cipher';
 
 const DAY = 86_400_000;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -242,5 +243,21 @@ describe('ensureCredentials', () => {
     const r = await ensureCredentials({ dir });
     expect(r.written.serverCert).toMatch(/key is not the certificate key/);
     expect(x509(r.paths.serverCert).checkPrivateKey(createPrivateKey(fs.readFileSync(r.paths.serverKey)))).toBe(true);
+  });
+
+  it('makes the Redis key ring once (a usable key), keeps a rotated one, and never replaces one it cannot parse', async () => {
+    const first = await ensureCredentials({ dir });
+    const ring = parseKeyRing(fs.readFileSync(first.paths.redisKey, 'utf8'));
+    expect(ring.ids).toEqual([1]);
+    // An operator rotated: the new key first, the old one kept.
+    const rotated = `2:${'ab'.repeat(32)}\n${fs.readFileSync(first.paths.redisKey, 'utf8')}`;
+    fs.writeFileSync(first.paths.redisKey, rotated);
+    expect((await ensureCredentials({ dir })).kept).toContain('redisKey');
+    expect(fs.readFileSync(first.paths.redisKey, 'utf8')).toBe(rotated);
+    fs.writeFileSync(first.paths.redisKey, '1:short\n');
+    await expect(ensureCredentials({ dir })).rejects.toThrow(
+      /redis\.key cannot be used .*entry 1.*remove it if no page/,
+    );
+    expect(fs.readFileSync(first.paths.redisKey, 'utf8')).toBe('1:short\n');
   });
 });
