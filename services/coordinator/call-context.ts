@@ -17,6 +17,20 @@ export interface CallContext {
    * the timer that aborts `signal`.
    */
   deadline?: number;
+  /**
+   * Set for a call with a request_id: the request log's record of the call's
+   * answer, which the operation commits together with its change (after its
+   * records), so a crash can never keep the change and lose the answer.
+   */
+  answer?: AnswerJournal;
+}
+
+/** How an operation journals its answer (request-log.ts). */
+export interface AnswerJournal {
+  /** At most this many bytes: reserve them with the change's records. */
+  readonly bytes: number;
+  /** The record's payload for this result (what the operation returns). */
+  record(result: unknown): Buffer;
 }
 
 /** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */

@@ -175,13 +175,13 @@ export class Coordinator {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
-    this.slotStore.reserve(pages.length); // early: no backend work for a call the journal would refuse
+    this.slotStore.reserve(pages.length, ctx.answer?.bytes); // early: no backend work for a call the journal would refuse
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
     for (const s of slots) this.slotStore.unacked.add(s);
     let tiers: TierName[];
     try {
-      tiers = await this.writes.write(owner, slots, pages);
+      tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes);
       // The commit point: a caller gone by now would never learn these ids.
       checkCancelled(ctx);
     } catch (err) {
@@ -192,9 +192,10 @@ export class Coordinator {
     } finally {
       for (const s of slots) this.slotStore.unacked.delete(s);
     }
-    await this.slotStore.commit();
+    const result = { slots, tiers };
+    await this.slotStore.commit(ctx.answer?.record(result));
     this.reporting.countSwapOuts(owner, pages.length);
-    return { slots, tiers };
+    return result;
   }
 
   /** Allocates empty slots; a caller already gone gets CANCELLED/DEADLINE_EXCEEDED and nothing is allocated. */
@@ -203,29 +204,34 @@ export class Coordinator {
     if (count === 0) throw invalidArgument('count is 0: allocate 1 to 512 slots');
     if (count > MAX_BATCH) throw invalidArgument(`count ${count} is more than ${MAX_BATCH}`);
     this.checkSwapLimit(owner, count);
-    this.slotStore.reserve(count);
+    this.slotStore.reserve(count, ctx.answer?.bytes);
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, count, contiguous));
     this.slotStore.record(slots);
-    await this.slotStore.commit();
+    await this.slotStore.commit(ctx.answer?.record(slots));
     return slots;
   }
 
-  async store(owner: string, slots: number[], pages: Buffer[]): Promise<TierName[]> {
+  async store(owner: string, slots: number[], pages: Buffer[], ctx: CallContext = {}): Promise<TierName[]> {
     checkOwner(owner);
     checkBatchSize(slots.length, 'slots');
     if (slots.length !== pages.length)
       throw invalidArgument(`${slots.length} slots but ${pages.length} pages: one page per slot`);
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
-    this.slotStore.reserve(slots.length);
-    const tiers = await this.writes.write(owner, slots, pages);
-    await this.slotStore.commit();
+    this.slotStore.reserve(slots.length, ctx.answer?.bytes);
+    const tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes);
+    await this.slotStore.commit(ctx.answer?.record(tiers));
     this.reporting.countSwapOuts(owner, pages.length);
     return tiers;
   }
 
-  async load(owner: string, slots: number[], release: boolean): Promise<{ pages: Buffer[]; counts: number[] }> {
+  async load(
+    owner: string,
+    slots: number[],
+    release: boolean,
+    ctx: CallContext = {},
+  ): Promise<{ pages: Buffer[]; counts: number[] }> {
     checkOwner(owner);
     checkBatchSize(slots.length, 'slots');
     checkDistinct(slots, 'slot');
@@ -243,7 +249,7 @@ export class Coordinator {
     try {
       pages = await this.reads.read(slots);
       if (release) {
-        this.slotStore.reserve(slots.length);
+        this.slotStore.reserve(slots.length, ctx.answer?.bytes);
         const freed = unwrap(this.table.free(owner, slots));
         counts = freed.counts;
         for (const r of freed.released) this.slotStore.release(r);
@@ -252,28 +258,42 @@ export class Coordinator {
     } finally {
       for (const s of slots) this.slotStore.release(this.cache.unpin(s));
     }
-    if (release) await this.slotStore.commit();
+    const result = { pages, counts };
+    if (release) await this.slotStore.commit(ctx.answer?.record(result));
     this.reporting.countSwapIns(owner, slots.length);
-    return { pages, counts };
+    return result;
   }
 
-  async duplicate(owner: string, slots: number[]): Promise<number[]> {
+  async duplicate(owner: string, slots: number[], ctx: CallContext = {}): Promise<number[]> {
     checkOwner(owner);
-    this.slotStore.reserve(slots.length);
+    // Bad input is told as what it is, before the journal is asked for room (a full disk is not the caller's mistake).
+    unwrap(this.table.check(owner, slots));
+    this.slotStore.reserve(slots.length, ctx.answer?.bytes);
     const counts = unwrap(this.table.duplicate(owner, slots));
     this.slotStore.record(slots);
-    await this.slotStore.commit();
+    await this.slotStore.commit(ctx.answer?.record(counts));
     return counts;
   }
 
-  async free(owner: string, slots: number[]): Promise<number[]> {
+  async free(owner: string, slots: number[], ctx: CallContext = {}): Promise<number[]> {
     checkOwner(owner);
-    this.slotStore.reserve(slots.length);
+    unwrap(this.table.check(owner, slots)); // validate first, as in duplicate()
+    this.slotStore.reserve(slots.length, ctx.answer?.bytes);
     const res = unwrap(this.table.free(owner, slots));
     for (const r of res.released) this.slotStore.release(r);
     this.slotStore.record(slots);
-    await this.slotStore.commit();
+    await this.slotStore.commit(ctx.answer?.record(res.counts));
     return res.counts;
+  }
+
+  /** Answer records replayed from the journal at start (RequestLogOptions.replayed); taken once. */
+  takeReplayedAnswers(): Buffer[] {
+    return this.slotStore.takeReplayedAnswers();
+  }
+
+  /** The request log's answers a journal snapshot must carry (those not yet in requests.log). */
+  keepAnswers(source: () => Iterable<Buffer>): void {
+    this.slotStore.keepAnswers(source);
   }
 
   inspect(owner: string, slots: number[]): SlotDescription[] {

@@ -23,6 +23,12 @@ export const enum RecordType {
   Backend = 4,
   /** Last record of a snapshot: how many records precede it (format 2). */
   End = 5,
+  /**
+   * The answer of a call with a request_id (request-log.ts), in the commit
+   * of the change it answers: replay gives it back to the request log, so a
+   * retry after a crash is answered even if requests.log missed it.
+   */
+  Answer = 6,
 }
 
 export interface SetRecord {
@@ -45,7 +51,12 @@ export interface NameRecord {
   id: number;
   name: string;
 }
-export type JournalRecord = SetRecord | ReleaseRecord | NameRecord;
+export interface AnswerRecord {
+  type: RecordType.Answer;
+  /** The request log's line for the answer (JSON, UTF-8). */
+  payload: Buffer;
+}
+export type JournalRecord = SetRecord | ReleaseRecord | NameRecord | AnswerRecord;
 
 export const FORMAT_VERSION = 2;
 /** "VSWJ", little-endian. */
@@ -63,6 +74,10 @@ export const END_BYTES = 12;
 export const NAME_OVERHEAD_BYTES = 12;
 /** Longest name record (owner names are at most 128 bytes; backend names are short). */
 export const MAX_NAME_RECORD_BYTES = NAME_OVERHEAD_BYTES + 1024;
+/** An answer record is 12 bytes + its payload (type, 3 zero bytes, payload length, payload, CRC). */
+export const ANSWER_OVERHEAD_BYTES = 12;
+/** Longest answer payload (512 pages as base64 JSON is about 2.8 MiB). */
+export const MAX_ANSWER_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
 // Format 1 sizes (no CRC).
 const V1_SET_BYTES = 28;
@@ -193,6 +208,19 @@ export class RecordWriter {
     this.seal(at, n);
   }
 
+  /** An answer for the request log (payload at most MAX_ANSWER_PAYLOAD_BYTES). */
+  answer(payload: Buffer): void {
+    if (payload.length > MAX_ANSWER_PAYLOAD_BYTES)
+      throw new Error(`answer record of ${payload.length} bytes: at most ${MAX_ANSWER_PAYLOAD_BYTES}`);
+    const n = ANSWER_OVERHEAD_BYTES + payload.length;
+    const at = this.reserve(n);
+    this.buf.writeUInt8(RecordType.Answer, at);
+    this.buf.fill(0, at + 1, at + 4);
+    this.buf.writeUInt32LE(payload.length, at + 4);
+    payload.copy(this.buf, at + 8);
+    this.seal(at, n);
+  }
+
   /** Ends a snapshot: the reader checks the count, so a cut-short snapshot is an error, not a smaller table. */
   end(): void {
     const count = this.records;
@@ -231,6 +259,11 @@ function parseAt(data: Buffer, at: number): Parsed {
     const len = data.readUInt16LE(at + 2);
     if (NAME_OVERHEAD_BYTES + len > MAX_NAME_RECORD_BYTES) return { bad: `name of ${len} bytes is too long` };
     n = NAME_OVERHEAD_BYTES + len;
+  } else if (type === RecordType.Answer) {
+    if (at + 8 > data.length) return { short: true };
+    const len = data.readUInt32LE(at + 4);
+    if (len > MAX_ANSWER_PAYLOAD_BYTES) return { bad: `answer of ${len} bytes is too long` };
+    n = ANSWER_OVERHEAD_BYTES + len;
   } else return { bad: `unknown record type ${type}` };
   if (at + n > data.length) return { short: true };
   if (crc32(data, at, at + n - 4) !== data.readUInt32LE(at + n - 4)) return { bad: 'record fails its CRC' };
@@ -254,6 +287,8 @@ function parseAt(data: Buffer, at: number): Parsed {
       return { bytes: n, record: { type, slot: data.readDoubleLE(at + 4) } };
     case RecordType.End:
       return { bytes: n, record: { type, count: data.readUInt32LE(at + 4) } };
+    case RecordType.Answer:
+      return { bytes: n, record: { type, payload: Buffer.from(data.subarray(at + 8, at + n - 4)) } };
     default:
       return {
         bytes: n,
@@ -326,7 +361,7 @@ function isZero(data: Buffer, from: number): boolean {
 function findValidRecord(data: Buffer, from: number): number {
   for (let at = from; at < data.length; at++) {
     const t = data[at];
-    if (t === undefined || t < RecordType.Set || t > RecordType.End) continue;
+    if (t === undefined || t < RecordType.Set || t > RecordType.Answer) continue;
     if ('record' in parseAt(data, at)) return at;
   }
   return -1;

@@ -12,6 +12,8 @@ export interface Replayed {
   journal: Journal;
   /** Slots whose backend is no longer configured: their pages are lost. */
   lostToMissingBackend: number;
+  /** Answer records (request-log payloads), oldest first, for the request log. */
+  answers: Buffer[];
 }
 
 /** Opens the journal in `options.dir`, restoring every slot it records into `table`. */
@@ -23,6 +25,7 @@ export function replayJournal(
   const owners = new Map<number, string>();
   const backends = new Map<number, number>(); // journal id -> registry id (0: gone)
   let lostToMissingBackend = 0;
+  const answers: Buffer[] = [];
   const apply = (r: JournalRecord): void => {
     switch (r.type) {
       case RecordType.Owner:
@@ -33,6 +36,9 @@ export function replayJournal(
         break;
       case RecordType.Release:
         table.releaseSlot(r.slot);
+        break;
+      case RecordType.Answer:
+        answers.push(r.payload);
         break;
       case RecordType.Set: {
         const owner = owners.get(r.ownerId);
@@ -51,5 +57,5 @@ export function replayJournal(
     }
   };
   const journal = Journal.open(options, apply);
-  return { journal, lostToMissingBackend };
+  return { journal, lostToMissingBackend, answers };
 }

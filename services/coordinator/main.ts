@@ -76,8 +76,11 @@ runMain('coordinator', async () => {
     maxPageBytes: config.retryMaxPageBytes,
     file: path.join(path.resolve(config.dataDir), 'requests.log'),
     fsync: config.journalFsync,
+    // Answers whose change the journal has but requests.log may have missed (a crash between the two).
+    replayed: coordinator.takeReplayedAnswers(),
     log,
   });
+  coordinator.keepAnswers(() => requests.unpersisted());
   let metricsServer: MetricsServer | undefined;
   let server;
   try {

@@ -19,16 +19,19 @@
  * answer was forgotten (outside the window, or evicted early) is a new
  * request and is applied again.
  *
- * Durability: with a `file`, every remembered answer is appended to it (one
- * line: CRC-32, then JSON) after the call committed in the journal and before
- * the reply, synced per the `fsync` policy, and read back at start, so a
- * retry after a coordinator restart is still answered from memory. The
- * window that remains: a coordinator killed after its journal commit and
- * before that append (the continuation of the same request; no I/O wait in
- * between) forgets the answer, and a retry applies the request again. With
- * `fsync` batch a machine crash may lose the last 100 ms of the journal and
- * of this file independently. The file is rewritten with the live answers
- * only (temp file, fsync, rename, directory fsync) once it is twice their size.
+ * Durability: a call's answer is written twice. First as an answer record
+ * in the coordinator's journal, in the same commit as the change it answers
+ * (CallContext.answer): the change and its answer reach the disk together,
+ * and replay hands the answers back (`replayed`), so a coordinator killed
+ * between its commit and the append below still answers the retry instead
+ * of applying the request again. Then, with a `file`, appended to it (one
+ * line: CRC-32, then JSON) before the reply, synced per the `fsync` policy,
+ * and read back at start: the file keeps answers past the journal's next
+ * snapshot, which carries only the answers the file does not have yet
+ * (unpersisted(); e.g. while the disk is full). With `fsync` batch a machine
+ * crash may lose the last 100 ms of both. The file is rewritten with the live
+ * answers only (temp file, fsync, rename, directory fsync) once it is twice
+ * their size.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -64,10 +67,26 @@ export interface RequestLogOptions {
   file?: string;
   /** As the journal's: `always` syncs before the reply, `batch` every 100 ms, `never` leaves it to the OS; default `batch`. */
   fsync?: 'always' | 'batch' | 'never';
+  /**
+   * Answer records replayed from the coordinator's journal
+   * (Coordinator.takeReplayedAnswers()): answers whose change committed, in
+   * case requests.log missed them (a crash between the commit and the
+   * append, or a full disk). Default none.
+   */
+  replayed?: readonly Buffer[];
+  /**
+   * Test seam: called after a call's change committed and before its answer
+   * is appended to the file. Throwing stops the call there, as a crash would
+   * (its answer is then only in the journal's answer record).
+   */
+  afterCommit?: (method: MutatingMethod) => void;
   log: Logger;
 }
 
-export type ResolvedRequestLogOptions = Required<Omit<RequestLogOptions, 'file'>> & { file: string | undefined };
+export type ResolvedRequestLogOptions = Required<Omit<RequestLogOptions, 'file' | 'replayed' | 'afterCommit'>> & {
+  file: string | undefined;
+  afterCommit: ((method: MutatingMethod) => void) | undefined;
+};
 
 export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogOptions {
   return {
@@ -78,6 +97,7 @@ export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogO
     now: o.now ?? Date.now,
     file: o.file,
     fsync: o.fsync ?? 'batch',
+    afterCommit: o.afterCommit,
     log: o.log,
   };
 }
@@ -133,6 +153,25 @@ interface Entry {
   settled: Promise<Outcome | undefined> | undefined;
   /** Bytes of its line in the requests file, once written (undefined: not in the file). */
   line: number | undefined;
+  /**
+   * Its journal answer record while the answer is not in the file yet (a
+   * journal snapshot carries these: see unpersisted()).
+   */
+  journaled: Buffer | undefined;
+}
+
+/** Given to a call's `apply`: the journal record of its answer (CallContext.answer). */
+export interface AnswerRecorder<T> {
+  record(value: T): Buffer;
+}
+
+/**
+ * Most bytes of the journal record of an answer to `slots` slots (reserved
+ * with the change): owner, id and digest, then per slot an id and a tier or
+ * count, or for a Load a page as base64 too.
+ */
+export function answerRecordBound(method: MutatingMethod, slots: number): number {
+  return 2048 + slots * (method === 'Load' ? 5600 : 48);
 }
 
 export interface RequestKey {
@@ -250,9 +289,12 @@ export class RequestLog {
   constructor(options: RequestLogOptions) {
     this.options = addRequestLogDefaults(options);
     const file = this.options.file;
+    if (file !== undefined) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      this.load(file);
+    }
+    this.restore(options.replayed ?? []);
     if (file === undefined) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.load(file);
     try {
       this.compact(file);
     } catch (err) {
@@ -312,6 +354,7 @@ export class RequestLog {
         outcome,
         settled: undefined,
         line: 0,
+        journaled: undefined,
       });
       this.slots += a.size;
       this.pageBytes += bytes;
@@ -327,20 +370,64 @@ export class RequestLog {
     this.options.log.info({ file, answers: this.entries.size }, 'request log: answers read back');
   }
 
+  /**
+   * Answers from the journal's answer records that the file lacks (the
+   * first call's change committed, then the coordinator died before the
+   * append, or the append failed). The compaction at start writes them.
+   */
+  private restore(payloads: readonly Buffer[]): void {
+    const oldest = this.options.now() - this.options.windowMs;
+    let restored = 0;
+    for (const p of payloads) {
+      const a = parseAnswer(p.toString('utf8'));
+      if (!a || a.at < oldest || this.entries.has(a.k)) continue;
+      const bytes = a.bytes ?? 0;
+      this.entries.set(a.k, {
+        method: a.m,
+        digest: a.d,
+        at: a.at,
+        size: a.size,
+        bytes,
+        outcome: { ok: true, value: packAnswer(a.v) },
+        settled: undefined,
+        line: undefined,
+        journaled: p,
+      });
+      this.slots += a.size;
+      this.pageBytes += bytes;
+      restored++;
+    }
+    this.evict();
+    this.updateStats();
+    if (restored > 0)
+      this.options.log.info({ answers: restored }, 'request log: answers only the journal had, taken from it');
+  }
+
+  /** Journal records of the answers not yet in the file (a journal snapshot keeps them). */
+  *unpersisted(): Iterable<Buffer> {
+    for (const e of this.entries.values()) if (e.journaled && e.line === undefined) yield e.journaled;
+  }
+
   /** Rewrites the file with the live answers only, atomically, and opens it for appending. */
   private compact(file: string): void {
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     let bytes = 0;
     try {
+      const written: [Entry, number][] = [];
       for (const [k, e] of this.entries) {
-        if (e.line === undefined || !e.outcome) continue;
+        if ((e.line === undefined && !e.journaled) || !e.outcome) continue;
         const line = Buffer.from(formatLine(storedAnswer(k, e, e.outcome)));
         writeAll(fd, line);
-        e.line = line.length;
+        written.push([e, line.length]);
         bytes += line.length;
       }
       fs.fsyncSync(fd);
+      // Only now in the file: until then a journaled answer stays in the journal's snapshots.
+      for (const [e, n] of written) {
+        e.line = n;
+        e.journaled = undefined;
+      }
     } finally {
       fs.closeSync(fd);
     }
@@ -366,6 +453,7 @@ export class RequestLog {
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.line = line.length;
+    e.journaled = undefined; // in the file now (the journal's record of it may go with the next snapshot)
     if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
     else if (this.options.fsync === 'always') {
       const fd = this.fd;
@@ -386,15 +474,16 @@ export class RequestLog {
    * Runs `apply` once per owner and request_id within the window: a retry
    * gets the remembered answer, or waits for the first call's (until
    * `signal` aborts). `sizeOf` says how many slot ids and counts an answer
-   * holds.
+   * holds. `apply` is given the recorder of its answer's journal record
+   * (undefined without a request_id), to commit with its change.
    */
   async run<T>(
     key: RequestKey,
     signal: AbortSignal | undefined,
-    apply: () => Promise<T>,
+    apply: (answer: AnswerRecorder<T> | undefined) => Promise<T>,
     sizeOf: (value: T) => number,
   ): Promise<T> {
-    if (key.requestId === '') return apply();
+    if (key.requestId === '') return apply(undefined);
     checkRequestId(key.requestId);
     const k = `${key.owner}\0${key.requestId}`;
     for (;;) {
@@ -425,12 +514,30 @@ export class RequestLog {
       outcome: undefined,
       settled: new Promise((r) => (settle = r)),
       line: undefined,
+      journaled: undefined,
     };
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
+    const recorder: AnswerRecorder<T> = {
+      record: (v) => {
+        const bytes = pageBytesOf(v);
+        const a: StoredAnswer = {
+          k,
+          m: entry.method,
+          d: entry.digest,
+          at: entry.at,
+          size: sizeOf(v),
+          ...(bytes > 0 ? { bytes } : {}),
+          ok: true,
+          v,
+        };
+        entry.journaled = Buffer.from(JSON.stringify(a, encodeBuffers));
+        return entry.journaled;
+      },
+    };
     let value: T;
     try {
-      value = await apply();
+      value = await apply(recorder);
     } catch (err) {
       if (CHANGED_NOTHING.has(codeOf(err))) {
         this.entries.delete(k);
@@ -445,6 +552,7 @@ export class RequestLog {
       }
       throw err;
     }
+    this.options.afterCommit?.(key.method);
     this.remember(k, entry, { ok: true, value: packAnswer(value) }, sizeOf(value));
     settle(entry.outcome);
     entry.settled = undefined;
@@ -463,7 +571,7 @@ export class RequestLog {
     } catch (err) {
       this.options.log.error(
         { err, method: e.method },
-        'request log: could not keep an answer on disk (a retry after a restart applies it again)',
+        "request log: could not append an answer to the file (the journal's answer record keeps it across a restart)",
       );
     }
   }
@@ -569,6 +677,11 @@ function formatLine(a: StoredAnswer): string {
 function parseLine(line: string): StoredAnswer | undefined {
   const json = line.slice(9);
   if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
+  return parseAnswer(json);
+}
+
+/** A line's JSON, or a journal answer record's payload (the record carries its own CRC). */
+function parseAnswer(json: string): StoredAnswer | undefined {
   try {
     return JSON.parse(json, reviveBuffers) as StoredAnswer;
   } catch {

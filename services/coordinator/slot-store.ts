@@ -9,7 +9,13 @@ import type { Logger } from '../common/logger';
 import type { BackendRegistry } from './backend-registry';
 import type { DeleteQueue } from './delete-queue';
 import type { Journal, JournalOptions, JournalStats } from './journal';
-import { MAX_NAME_RECORD_BYTES, RecordType, type RecordWriter, SET_BYTES } from './journal-records';
+import {
+  ANSWER_OVERHEAD_BYTES,
+  MAX_NAME_RECORD_BYTES,
+  RecordType,
+  type RecordWriter,
+  SET_BYTES,
+} from './journal-records';
 import { replayJournal } from './journal-replay';
 import type { Backing, Released, SlotTable } from './slot-table';
 import { TierCode, onBackend } from './tiers';
@@ -30,6 +36,13 @@ export class SlotStore {
   readonly lostAtReplay: number;
   /** Slots a SwapOut allocated whose reply has not been sent (kept out of snapshots). */
   readonly unacked = new Set<number>();
+  /** Answer records replayed from the journal (request-log payloads), for the request log; taken once. */
+  private replayedAnswers: Buffer[];
+  /**
+   * Answers a snapshot must carry: those whose records are in the log it
+   * retires but not yet in requests.log (set by the request log's owner).
+   */
+  private answersToKeep: () => Iterable<Buffer> = () => [];
   private readonly table: SlotTable;
   private readonly registry: BackendRegistry;
   private readonly deletes: DeleteQueue;
@@ -43,13 +56,16 @@ export class SlotStore {
     this.registry = options.registry;
     this.deletes = options.deletes;
     this.onBackingChanged = options.onBackingChanged ?? (() => {});
-    const { journal, lostToMissingBackend } = replayJournal(
+    const { journal, lostToMissingBackend, answers } = replayJournal(
       options.journal,
       this.table,
       (name) => this.registry.get(name)?.id,
     );
     this.journal = journal;
     this.lostAtReplay = lostToMissingBackend;
+    this.replayedAnswers = answers;
+    // Until the request log takes over (keepAnswers), the replayed answers are what snapshots carry.
+    this.answersToKeep = () => this.replayedAnswers;
     if (lostToMissingBackend > 0)
       options.log.warn(
         { pages: lostToMissingBackend },
@@ -63,6 +79,7 @@ export class SlotStore {
       this.table.forEachSlot((slot) => {
         if (!this.unacked.has(slot)) this.writeSlot(w, slot);
       });
+      for (const a of this.answersToKeep()) w.answer(a);
     });
     // A snapshot now makes the replayed state (with remapped ids) the base.
     journal.snapshot();
@@ -78,8 +95,22 @@ export class SlotStore {
    * changes: a full disk is refused with RESOURCE_EXHAUSTED and nothing
    * applied, never a change applied and then answered with an error.
    */
-  reserve(slots: number): void {
-    this.journal.reserve(slots * 2 * SET_BYTES + MAX_NAME_RECORD_BYTES);
+  reserve(slots: number, answerBytes = 0): void {
+    this.journal.reserve(
+      slots * 2 * SET_BYTES + MAX_NAME_RECORD_BYTES + (answerBytes > 0 ? ANSWER_OVERHEAD_BYTES + answerBytes : 0),
+    );
+  }
+
+  /** The answer records replayed at start (see RequestLogOptions.replayed); empty after the first call. */
+  takeReplayedAnswers(): Buffer[] {
+    const a = this.replayedAnswers;
+    this.replayedAnswers = [];
+    return a;
+  }
+
+  /** What a snapshot carries of the request log (answers not yet in requests.log). */
+  keepAnswers(source: () => Iterable<Buffer>): void {
+    this.answersToKeep = source;
   }
 
   /** Appends the current state of each slot (count, owner, backing) to the journal. */
@@ -113,8 +144,13 @@ export class SlotStore {
       .filter((s) => onBackend(this.table.tierOf(s)) && this.table.countOf(s) > 0);
   }
 
-  /** Resolves once every record appended so far is written (and synced per policy). */
-  commit(): Promise<void> {
+  /**
+   * Resolves once every record appended so far is written (and synced per
+   * policy). `answer`: the request log's record of this call's answer, in the
+   * same commit as the change it answers (after its records).
+   */
+  commit(answer?: Buffer): Promise<void> {
+    if (answer) this.journal.pending.answer(answer);
     return this.journal.commit();
   }
 

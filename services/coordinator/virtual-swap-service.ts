@@ -5,7 +5,9 @@ import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { Coordinator } from './coordinator';
 import type { CallContext } from './call-context';
-import { type DigestPart, type MutatingMethod, type RequestLog, requestDigest } from './request-log';
+import { type DigestPart, type MutatingMethod, type RequestLog, answerRecordBound, requestDigest } from './request-log';
+import type { LoadRequest__Output } from '../../proto/generated/vswap/v1/LoadRequest';
+import { MAX_BATCH } from '../common/limits';
 import { StreamWriter } from '../common/stream-writer';
 import type { AuthGate } from './auth/authorize';
 
@@ -44,90 +46,110 @@ export function virtualSwapService(
   requests: RequestLog,
   gate?: AuthGate,
 ): VirtualSwapHandlers {
-  /** A mutating call, run at most once per owner and request_id (request-log.ts). */
-  const once = async <T>(
-    call: grpc.ServerUnaryCall<unknown, unknown>,
-    method: MutatingMethod,
-    req: { owner: string; requestId: string },
-    fields: readonly DigestPart[],
-    apply: (ctx: CallContext) => Promise<T>,
-    sizeOf: (v: T) => number,
-  ): Promise<T> => {
-    const { signal, deadline, done } = callSignal(call);
-    try {
-      if (req.requestId === '') return await apply({ signal, deadline });
-      return await requests.run(
-        { method, owner: req.owner, requestId: req.requestId, digest: requestDigest(method, [req.owner, ...fields]) },
-        signal,
-        () => apply({ signal, deadline }),
-        sizeOf,
-      );
-    } finally {
-      done();
-    }
-  };
+  /**
+   * A mutating method: run at most once per owner and request_id
+   * (request-log.ts), its answer journaled in the commit of its change.
+   * `fields`: what the digest covers besides the owner; `reply`: the answer
+   * made of the coordinator's result; `slotsOf`: how many slots it names.
+   */
+  const mutation =
+    <Req extends { owner: string; requestId: string }, R, Res>(
+      method: MutatingMethod,
+      fields: (req: Req) => readonly DigestPart[],
+      apply: (req: Req, ctx: CallContext) => Promise<R>,
+      reply: (r: R) => Res,
+      slotsOf: (res: Res) => number,
+    ) =>
+    async (req: Req, call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
+      const { signal, deadline, done } = callSignal(call);
+      try {
+        if (req.requestId === '') return reply(await apply(req, { signal, deadline }));
+        const digest = requestDigest(method, [req.owner, ...fields(req)]);
+        const named = req as { slots?: unknown[]; pages?: unknown[]; count?: number };
+        const bytes = answerRecordBound(method, named.slots?.length ?? named.pages?.length ?? named.count ?? MAX_BATCH);
+        return await requests.run(
+          { method, owner: req.owner, requestId: req.requestId, digest },
+          signal,
+          async (journal) =>
+            reply(
+              await apply(req, {
+                signal,
+                deadline,
+                answer: journal && { bytes, record: (r) => journal.record(reply(r as R)) },
+              }),
+            ),
+          slotsOf,
+        );
+      } finally {
+        done();
+      }
+    };
+  const same = <T>(r: T): T => r;
+  // Only a Load with release changes anything: that one is run once per request_id.
+  const swapIn = mutation(
+    'Load',
+    (r: LoadRequest__Output) => [r.slots, r.release],
+    (r, ctx) => c.load(r.owner, r.slots, true, ctx),
+    same,
+    (v) => v.counts.length,
+  );
   const handlers = {
-    SwapOut: unary(log, 'SwapOut', async (req, call) =>
-      once(
-        call,
+    SwapOut: unary(
+      log,
+      'SwapOut',
+      mutation(
         'SwapOut',
-        req,
-        [req.pages, req.contiguous],
-        (ctx) => c.swapOut(req.owner, req.pages, req.contiguous, ctx),
-        (r) => r.slots.length,
+        (r) => [r.pages, r.contiguous],
+        (r, ctx) => c.swapOut(r.owner, r.pages, r.contiguous, ctx),
+        same,
+        (v) => v.slots.length,
       ),
     ),
-    Allocate: unary(log, 'Allocate', async (req, call) =>
-      once(
-        call,
+    Allocate: unary(
+      log,
+      'Allocate',
+      mutation(
         'Allocate',
-        req,
-        [req.count, req.contiguous],
-        async (ctx) => ({ slots: await c.allocate(req.owner, req.count, req.contiguous, ctx) }),
-        (r) => r.slots.length,
+        (r) => [r.count, r.contiguous],
+        (r, ctx) => c.allocate(r.owner, r.count, r.contiguous, ctx),
+        (slots) => ({ slots }),
+        (v) => v.slots.length,
       ),
     ),
-    Store: unary(log, 'Store', async (req, call) =>
-      once(
-        call,
+    Store: unary(
+      log,
+      'Store',
+      mutation(
         'Store',
-        req,
-        [req.slots, req.pages],
-        async () => ({ tiers: await c.store(req.owner, req.slots, req.pages) }),
-        (r) => r.tiers.length,
+        (r) => [r.slots, r.pages],
+        (r, ctx) => c.store(r.owner, r.slots, r.pages, ctx),
+        (tiers) => ({ tiers }),
+        (v) => v.tiers.length,
       ),
     ),
-    // Only a Load with release changes anything: that one is run once per request_id.
     Load: unary(log, 'Load', async (req, call) =>
-      req.release
-        ? once(
-            call,
-            'Load',
-            req,
-            [req.slots, req.release],
-            () => c.load(req.owner, req.slots, true),
-            (r) => r.counts.length,
-          )
-        : c.load(req.owner, req.slots, false),
+      req.release ? swapIn(req, call) : c.load(req.owner, req.slots, false),
     ),
-    Duplicate: unary(log, 'Duplicate', async (req, call) =>
-      once(
-        call,
+    Duplicate: unary(
+      log,
+      'Duplicate',
+      mutation(
         'Duplicate',
-        req,
-        [req.slots],
-        async () => ({ counts: await c.duplicate(req.owner, req.slots) }),
-        (r) => r.counts.length,
+        (r) => [r.slots],
+        (r, ctx) => c.duplicate(r.owner, r.slots, ctx),
+        (counts) => ({ counts }),
+        (v) => v.counts.length,
       ),
     ),
-    Free: unary(log, 'Free', async (req, call) =>
-      once(
-        call,
+    Free: unary(
+      log,
+      'Free',
+      mutation(
         'Free',
-        req,
-        [req.slots],
-        async () => ({ counts: await c.free(req.owner, req.slots) }),
-        (r) => r.counts.length,
+        (r) => [r.slots],
+        (r, ctx) => c.free(r.owner, r.slots, ctx),
+        (counts) => ({ counts }),
+        (v) => v.counts.length,
       ),
     ),
     Inspect: unary(log, 'Inspect', (req) => ({ slots: c.inspect(req.owner, req.slots) })),

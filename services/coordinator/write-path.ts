@@ -28,8 +28,12 @@ export interface WritePathOptions {
 export class WritePath {
   constructor(private readonly options: WritePathOptions) {}
 
-  /** Writes `pages[i]` to `slots[i]` (slots already checked); returns each page's tier. */
-  async write(owner: string, slots: readonly number[], pages: readonly Buffer[]): Promise<TierName[]> {
+  /**
+   * Writes `pages[i]` to `slots[i]` (slots already checked); returns each
+   * page's tier. `answerBytes`: journal room the call's answer record needs
+   * (CallContext.answer), reserved with the records of the commit.
+   */
+  async write(owner: string, slots: readonly number[], pages: readonly Buffer[], answerBytes = 0): Promise<TierName[]> {
     const { table, cache, store, deletes } = this.options;
     const n = slots.length;
     const tokens = new Array<number>(n);
@@ -47,7 +51,7 @@ export class WritePath {
     const tiers = new Array<TierName>(n);
     try {
       const commit = (placed: Placement[]): void => {
-        store.reserve(n);
+        store.reserve(n, answerBytes);
         const byIndex = new Array<Placement | undefined>(n);
         dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
         for (let i = 0; i < n; i++) {
