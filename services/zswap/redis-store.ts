@@ -44,7 +44,12 @@ export class RedisObjectStore implements ObjectStore {
   private readonly objectsKey: string;
   private readonly lengthsKey: string;
   private readonly tracker: RedisEpoch;
+  /** Bytes of the objects held (their compressed lengths). */
   private held = 0;
+  /** Objects held: each costs `envelope` bytes more in Redis. */
+  private count = 0;
+  /** Bytes a sealed value adds to its object (0 unencrypted). */
+  private readonly envelope: number;
   /** The epoch checkEpoch() last reported (undefined before the first call). */
   private reported: string | undefined;
   // Staged objects of the batch being stored: copied (or sealed) here, written by commit().
@@ -66,7 +71,8 @@ export class RedisObjectStore implements ObjectStore {
     private readonly log: Logger,
     private readonly cipher: PageCipher | undefined,
   ) {
-    this.staging = Buffer.allocUnsafeSlow(MAX_BATCH * (PAGE_SIZE + (cipher ? OVERHEAD : 0)));
+    this.envelope = cipher ? OVERHEAD : 0;
+    this.staging = Buffer.allocUnsafeSlow(MAX_BATCH * (PAGE_SIZE + this.envelope));
     this.objectsKey = `${keyPrefix}objects`;
     this.lengthsKey = `${keyPrefix}lengths`;
     // The core re-reads the entries when checkEpoch() reports the change.
@@ -142,14 +148,15 @@ export class RedisObjectStore implements ObjectStore {
     return store;
   }
 
+  /** Bytes of the values in Redis: the objects, and their envelopes when sealed. */
   heldBytes(): number {
-    return this.held;
+    return this.held + this.count * this.envelope;
   }
   objectBytes(): number {
     return this.held;
   }
   growthFor(length: number): number {
-    return length;
+    return length + this.envelope;
   }
 
   add(handle: number, data: Uint8Array, tag: number): number {
@@ -165,6 +172,7 @@ export class RedisObjectStore implements ObjectStore {
     this.stagedEnds.push(this.stagedBytes);
     this.stagedTags.push(tag);
     this.held += data.length;
+    this.count++;
     return 0;
   }
 
@@ -195,6 +203,7 @@ export class RedisObjectStore implements ObjectStore {
       )[0];
     } catch (err) {
       this.held -= this.stagedLength;
+      this.count -= n;
       throw err;
     } finally {
       this.stagedBytes = 0;
@@ -284,6 +293,7 @@ export class RedisObjectStore implements ObjectStore {
       'delete',
     );
     for (const len of lengths) this.held -= len;
+    this.count -= handles.length;
     // A loss seen here is reported by the next checkEpoch().
     await this.tracker.afterWrite(res[0]);
   }
@@ -321,6 +331,7 @@ export class RedisObjectStore implements ObjectStore {
       held += entry.length;
     }
     this.held = held;
+    this.count = out.length;
     return out;
   }
 

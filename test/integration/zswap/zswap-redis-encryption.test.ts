@@ -72,6 +72,10 @@ describe('zswap Redis store, encrypted', () => {
     // Compressed before sealing: each object is far smaller than a page (46 bytes of envelope).
     for (const size of put.storedSizes) expect(size).toBeLessThan(1024);
     same((await sealed.client.get(put.handles, false)).pages, pages);
+    // The pool limit counts what Redis holds: each object and its 46-byte envelope.
+    const objects = put.storedSizes.reduce((a, b) => a + b, 0);
+    expect((await sealed.client.info()).storedBytes).toBe(objects + 200 * 46);
+    expect((await sealed.client.stats()).fragmentation).toBeCloseTo((objects + 200 * 46) / objects, 6);
     await plain.client.put(markedPages(2, 'p'));
 
     const dump = await dumpRedis(redis.url);
@@ -134,6 +138,9 @@ describe('zswap Redis store, encrypted', () => {
     const putNew = await second.client.put(fresh);
     await stop(second);
     const third = await start(redis, 'zr:', ['--encryption-key-file', keyFile(2)]);
+    // Recovered at start: 20 objects, each with its envelope.
+    const sizes = [...putOld.storedSizes, ...putNew.storedSizes].reduce((a, b) => a + b, 0);
+    expect((await third.client.info()).storedBytes).toBe(sizes + 20 * 46);
     await expectStatus(third.client.get([putOld.handles[0]!], false), status.DATA_LOSS, /key id 1, which is not in/);
     same((await third.client.get(putNew.handles, false)).pages, fresh);
   });
