@@ -27,6 +27,10 @@ export const coordinatorOptions = {
   backendDeadlineMs: int('deadline of each backend call, in ms', 5000, { min: 50, max: 600_000 }),
   writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
+  deleteRetryMs: int('wait before a backend Delete that failed (backend down) is sent again, in ms', 1000, {
+    min: 10,
+    max: 600_000,
+  }),
   snapshotAfterBytes: int('journal size after which a snapshot is written, in bytes', 64 * 1024 * 1024, { min: 4096 }),
   retryWindowMs: int(
     'how long the answer to a mutating call with a request_id is remembered for its retries, in ms',

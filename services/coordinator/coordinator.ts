@@ -51,6 +51,8 @@ export interface CoordinatorOptions {
   writebackBatch?: number;
   /** Backend Info polling period; default 500 ms. */
   pollMs?: number;
+  /** Wait before a backend Delete that failed (backend down) is sent again; default 1000 ms. */
+  deleteRetryMs?: number;
   /** Journal size that triggers a snapshot; default 64 MiB. */
   snapshotAfterBytes?: number;
   /** Makes each backend's calls; default a gRPC client to its address (tests inject in-process fakes). */
@@ -108,6 +110,7 @@ export class Coordinator {
     const deletes = (this.deletes = new DeleteQueue({
       registry,
       log,
+      retryMs: options.deleteRetryMs,
       onRetry: () => counters.backend_delete_retries++,
     }));
     const store = (this.slotStore = new SlotStore({

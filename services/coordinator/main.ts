@@ -63,6 +63,7 @@ runMain('coordinator', async () => {
     backendDeadlineMs: config.backendDeadlineMs,
     writebackBatch: config.writebackBatch,
     pollMs: config.pollMs,
+    deleteRetryMs: config.deleteRetryMs,
     snapshotAfterBytes: config.snapshotAfterBytes,
     connect: (spec, o) =>
       new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
