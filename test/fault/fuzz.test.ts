@@ -4,6 +4,10 @@
  * and at live backends, plus raw HTTP/2 gRPC frames with garbage and
  * truncated payloads. The services stay up, answer with the documented
  * codes, a failed request changes nothing, and the workload is unaffected.
+ * Authentication is on (issue 11): the cluster runs with the generator's
+ * credentials (TLS, principals, cluster token), the fuzzer calls the
+ * coordinator as the admin and the standalone backends with their cluster
+ * token, so the hostile input reaches the handlers behind the gates.
  */
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
@@ -13,6 +17,8 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../clients/cluster/local-cluster';
+import { readTokenFile, type CredentialPaths } from '../../clients/credentials/layout';
+import { makeCredentials } from '../support/auth';
 import { Workload, type WorkloadReport } from '../../clients/workload/workload';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 import { startService, type StartedService } from '../support/service';
@@ -30,11 +36,18 @@ interface Answer {
   details?: string;
 }
 
+/** The authorization metadata each client sends (the admin token, or a backend's cluster token). */
+const authorization = new WeakMap<grpc.Client, string>();
+
 function call(client: grpc.Client, method: string, req: object): Promise<Answer> {
+  const md = new grpc.Metadata();
+  const a = authorization.get(client);
+  if (a !== undefined) md.set('authorization', a);
   return new Promise((resolve) => {
     (client as unknown as Raw)[method]!.call(
       client,
       req,
+      md,
       { deadline: Date.now() + 10_000 },
       (err: grpc.ServiceError | null, res?: Record<string, unknown>) =>
         resolve(err ? { code: err.code, details: err.details } : { code: S.OK, value: res }),
@@ -50,15 +63,21 @@ function page(kind: number, size = 4096): Buffer {
 }
 
 /** Sends one raw gRPC request body over HTTP/2; resolves with grpc-status (and message). */
-function rawGrpc(address: string, pathName: string, body: Buffer): Promise<{ status: number; message: string }> {
+function rawGrpc(
+  address: string,
+  pathName: string,
+  body: Buffer,
+  auth: { ca?: Buffer; authorization: string },
+): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(`http://${address}`);
+    const session = auth.ca ? http2.connect(`https://${address}`, { ca: auth.ca }) : http2.connect(`http://${address}`);
     session.on('error', reject);
     const req = session.request({
       ':method': 'POST',
       ':path': pathName,
       'content-type': 'application/grpc',
       te: 'trailers',
+      authorization: auth.authorization,
     });
     let status = -1;
     let message = '';
@@ -92,6 +111,10 @@ function frame(payload: Buffer, declaredLength = payload.length): Buffer {
 
 describe('bad input at scale', () => {
   let dir: string;
+  let creds: CredentialPaths;
+  let ca: Buffer;
+  let adminAuth: string;
+  let clusterAuth: string;
   let cluster: LocalCluster;
   let coord: grpc.Client;
   let standalone: StartedService[] = [];
@@ -101,20 +124,38 @@ describe('bad input at scale', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-fuzz-'));
+    creds = await makeCredentials(path.join(dir, 'creds'));
+    ca = fs.readFileSync(creds.ca);
+    adminAuth = `Bearer ${readTokenFile(creds.adminToken)!}`;
+    clusterAuth = `Bearer ${readTokenFile(creds.clusterToken)!}`;
     cluster = await LocalCluster.start({
       dataDir: dir,
+      credentials: creds,
       zswap: { poolBytes: '8M' },
       swapfiles: [{ name: 'file0', capacityPages: 16384 }],
     });
     const proto = loadVswapProto();
-    coord = new proto.vswap.v1.VirtualSwap(cluster.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    coord = new proto.vswap.v1.VirtualSwap(cluster.address, grpc.credentials.createSsl(ca), CHANNEL_OPTIONS);
+    authorization.set(coord, adminAuth);
     // Backends of their own for the backend fuzz: a backend trusts its coordinator
     // with every handle, so random Deletes must not hit the cluster's.
     standalone = await Promise.all([
-      startService({ entry: 'services/zswap/main.js', args: ['--listen', '127.0.0.1:0', '--pool-bytes', '8M'] }),
+      startService({
+        entry: 'services/zswap/main.js',
+        args: ['--listen', '127.0.0.1:0', '--pool-bytes', '8M', '--cluster-token-file', creds.clusterToken],
+      }),
       startService({
         entry: 'services/swapfile/main.js',
-        args: ['--listen', '127.0.0.1:0', '--path', path.join(dir, 'fuzz.swap'), '--capacity-pages', '4096'],
+        args: [
+          '--listen',
+          '127.0.0.1:0',
+          '--path',
+          path.join(dir, 'fuzz.swap'),
+          '--capacity-pages',
+          '4096',
+          '--cluster-token-file',
+          creds.clusterToken,
+        ],
       }),
     ]);
     workload = new Workload(cluster.client(), {
@@ -320,6 +361,7 @@ describe('bad input at scale', () => {
     const proto = loadVswapProto();
     for (const svc of standalone) {
       const b = new proto.vswap.v1.Backend(svc.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      authorization.set(b, clusterAuth);
       const stored: number[] = [];
       const handleArb = fc.oneof(
         fc.constant(0),
@@ -371,9 +413,13 @@ describe('bad input at scale', () => {
 
   it('raw HTTP/2 frames: garbage and truncated protobuf get a gRPC status, and every service keeps serving', async () => {
     const targets = [
-      { address: cluster.address, path: '/vswap.v1.VirtualSwap/Load' },
-      { address: cluster.address, path: '/vswap.v1.VirtualSwap/SwapOut' },
-      ...standalone.map((s) => ({ address: s.address, path: '/vswap.v1.Backend/Put' })),
+      { address: cluster.address, path: '/vswap.v1.VirtualSwap/Load', auth: { ca, authorization: adminAuth } },
+      { address: cluster.address, path: '/vswap.v1.VirtualSwap/SwapOut', auth: { ca, authorization: adminAuth } },
+      ...standalone.map((s) => ({
+        address: s.address,
+        path: '/vswap.v1.Backend/Put',
+        auth: { authorization: clusterAuth },
+      })),
     ];
     const bodies: [string, Buffer][] = [
       ['garbage payload', frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99, 0x01]))],
@@ -389,7 +435,7 @@ describe('bad input at scale', () => {
     const seen: string[] = [];
     for (const t of targets) {
       for (const [name, body] of bodies) {
-        const r = await rawGrpc(t.address, t.path, body);
+        const r = await rawGrpc(t.address, t.path, body, t.auth);
         seen.push(`${t.path} ${name}: ${S[r.status] ?? r.status} ${r.message}`);
         // grpc-js answers an unparseable or incomplete request with INTERNAL or UNIMPLEMENTED
         // ("Error deserializing request", "received no message"); never OK, never silence.
@@ -404,6 +450,7 @@ describe('bad input at scale', () => {
     expect((await call(coord, 'stats', { owner: '' })).code).toBe(S.OK);
     for (const svc of standalone) {
       const b = new proto.vswap.v1.Backend(svc.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      authorization.set(b, clusterAuth);
       expect((await call(b, 'info', {})).code).toBe(S.OK);
       b.close();
       expect(svc.child.exitCode).toBeNull();
