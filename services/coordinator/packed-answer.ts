@@ -1,46 +1,40 @@
 /**
- * Answers as the request log keeps them for retries, packed: slot ids and
- * counts as runs (a SwapOut's slots are mostly consecutive ids, a Free's
- * counts mostly one value), tier names as one character each. A remembered
- * answer holds up to 512 of each for ten minutes, and as plain arrays (8 B an
- * element, plus the array objects) they cost more heap than the slots they
- * name in the slot table. unpackAnswer(packAnswer(v)) deep-equals v for every
- * JSON-like value; only arrays of integers and of strings are packed, the rest
- * is kept as it is.
+ * Answers as the request log keeps them for retries, packed into one string:
+ * slot ids and counts as runs (a SwapOut's slots are mostly consecutive ids, a
+ * Free's counts mostly one value), tier names as one character each. A
+ * remembered answer holds up to 512 of each for ten minutes, and as arrays (8
+ * B an element, plus the array and answer objects) they cost more heap than the
+ * slots they name in the slot table; an answer of one slot would cost more
+ * than its slot's owner.
+ *
+ * unpackAnswer(packAnswer(v)) deep-equals v. Only arrays, and objects whose
+ * fields are primitives or arrays of primitives, are packed (every answer the
+ * service remembers); any other value is kept as it is.
  */
 
-/** Integers as runs: (first, step, length) triples; element i of a run is first + i * step. */
-class Runs {
-  constructor(readonly triples: readonly number[]) {}
+/** The packed form: JSON of [0, field] for an array answer, [1, {key: field}] for an object answer. */
+class Packed {
+  constructor(readonly text: string) {}
 }
 
-/** Strings as one character each: the string's index in the shared dictionary. */
-class Codes {
-  constructor(readonly codes: string) {}
-}
-
-/** Strings seen in answers (tier names), by code; at most 256, then strings are kept as they are. */
+/**
+ * Strings seen in answers (tier names), by code; the code's character is
+ * CODE_BASE + code, from '0' up to '[' (nothing JSON escapes). At most
+ * MAX_CODES strings, then string arrays are kept as they are.
+ */
 const dictionary: string[] = [];
 const codeOf = new Map<string, number>();
-const MAX_CODES = 256;
+const CODE_BASE = 0x30;
+const MAX_CODES = 0x5c - CODE_BASE;
 
-function encodeStrings(a: readonly string[]): Codes | undefined {
-  let out = '';
-  for (const s of a) {
-    let code = codeOf.get(s);
-    if (code === undefined) {
-      if (dictionary.length >= MAX_CODES) return undefined;
-      code = dictionary.length;
-      dictionary.push(s);
-      codeOf.set(s, code);
-    }
-    out += String.fromCharCode(code);
-  }
-  return new Codes(out);
+/** A value JSON gives back exactly. */
+function isExact(x: unknown): boolean {
+  if (typeof x === 'number') return Number.isFinite(x) && !Object.is(x, -0);
+  return typeof x === 'string' || typeof x === 'boolean' || x === null;
 }
 
-/** Runs when they are shorter than the array; undefined otherwise. */
-function encodeIntegers(a: readonly number[]): Runs | undefined {
+/** Integers as (first, step, length) triples, element i of a run being first + i * step; undefined when not shorter. */
+function runs(a: readonly number[]): number[] | undefined {
   const triples: number[] = [];
   let i = 0;
   while (i < a.length) {
@@ -52,20 +46,44 @@ function encodeIntegers(a: readonly number[]): Runs | undefined {
     if (triples.length >= a.length) return undefined;
     i += n;
   }
-  return new Runs(triples);
+  return triples;
 }
 
+function codes(a: readonly string[]): string | undefined {
+  let out = '';
+  for (const s of a) {
+    let code = codeOf.get(s);
+    if (code === undefined) {
+      if (dictionary.length >= MAX_CODES) return undefined;
+      code = dictionary.length;
+      dictionary.push(s);
+      codeOf.set(s, code);
+    }
+    out += String.fromCharCode(CODE_BASE + code);
+  }
+  return out;
+}
+
+/** An array as it goes into the JSON: {r: runs}, {c: codes}, or itself; undefined if it cannot be packed. */
 function packArray(a: readonly unknown[]): unknown {
-  if (a.length < 4) return a;
-  if (a.every((x) => typeof x === 'string')) return encodeStrings(a as string[]) ?? a;
-  if (a.every((x) => Number.isSafeInteger(x))) return encodeIntegers(a as number[]) ?? a;
+  if (!a.every(isExact)) return undefined;
+  if (a.length > 0 && a.every((x) => typeof x === 'string')) {
+    const c = codes(a as string[]);
+    if (c !== undefined) return { c };
+  }
+  if (a.length > 3 && a.every((x) => Number.isSafeInteger(x))) {
+    const r = runs(a as number[]);
+    if (r !== undefined) return { r };
+  }
   return a;
 }
 
 function unpackField(v: unknown): unknown {
-  if (v instanceof Runs) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const f = v as { r?: number[]; c?: string };
+  if (f.r !== undefined) {
     const out: number[] = [];
-    const t = v.triples;
+    const t = f.r;
     for (let k = 0; k < t.length; k += 3) {
       const first = t[k]!;
       const step = t[k + 1]!;
@@ -73,28 +91,32 @@ function unpackField(v: unknown): unknown {
     }
     return out;
   }
-  if (v instanceof Codes) {
-    const out = new Array<string>(v.codes.length);
-    for (let i = 0; i < out.length; i++) out[i] = dictionary[v.codes.charCodeAt(i)]!;
-    return out;
-  }
-  return v;
+  const c = f.c!;
+  const out = new Array<string>(c.length);
+  for (let i = 0; i < c.length; i++) out[i] = dictionary[c.charCodeAt(i) - CODE_BASE]!;
+  return out;
 }
 
-/** The answer in the form the request log keeps: arrays (at the top level or as fields) packed. */
+/** The answer in the form the request log keeps. */
 export function packAnswer(value: unknown): unknown {
-  if (Array.isArray(value)) return packArray(value);
+  if (Array.isArray(value)) {
+    const field = packArray(value);
+    return field === undefined ? value : new Packed(JSON.stringify([0, field]));
+  }
   if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = Array.isArray(v) ? packArray(v) : v;
-  return out;
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const field = Array.isArray(v) ? packArray(v) : isExact(v) ? v : undefined;
+    if (field === undefined) return value;
+    fields[k] = field;
+  }
+  return new Packed(JSON.stringify([1, fields]));
 }
 
-/** A fresh copy of the answer packAnswer was given. */
+/** A fresh copy of the answer packAnswer was given (or the value itself, if it was kept as it is). */
 export function unpackAnswer(packed: unknown): unknown {
-  if (packed instanceof Runs || packed instanceof Codes) return unpackField(packed);
-  if (packed === null || typeof packed !== 'object' || Array.isArray(packed)) return packed;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(packed)) out[k] = unpackField(v);
-  return out;
+  if (!(packed instanceof Packed)) return packed;
+  const [kind, shaped] = JSON.parse(packed.text) as [0 | 1, unknown];
+  if (kind === 0) return unpackField(shaped);
+  return Object.fromEntries(Object.entries(shaped as Record<string, unknown>).map(([k, v]) => [k, unpackField(v)]));
 }

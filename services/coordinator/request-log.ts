@@ -135,6 +135,14 @@ export const CHANGED_NOTHING: ReadonlySet<Status> = new Set([
 /** A first call's answer, as a retry gets it (a success's value as packAnswer keeps it). */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: VswapError };
 
+/** A remembered failure, as Entry.answer holds it. */
+class Failure {
+  constructor(readonly error: VswapError) {}
+}
+
+/** Entry.answer while the first call is in flight. */
+const IN_FLIGHT: unique symbol = Symbol('in flight');
+
 interface Entry {
   method: MutatingMethod;
   digest: string;
@@ -144,8 +152,11 @@ interface Entry {
   size: number;
   /** Page bytes the answer holds (maxPageBytes counts these). */
   bytes: number;
-  /** Undefined while the first call is in flight. */
-  outcome: Outcome | undefined;
+  /**
+   * IN_FLIGHT while the first call runs; then its answer: the value as
+   * packAnswer keeps it, or a Failure (no Outcome object per entry).
+   */
+  answer: unknown;
   /**
    * While the first call is in flight: resolves when it ends, with its
    * outcome, or undefined when it is not remembered. Dropped once it ended.
@@ -338,9 +349,9 @@ export class RequestLog {
         continue;
       }
       if (a.at < oldest) continue;
-      const outcome: Outcome = a.ok
-        ? { ok: true, value: packAnswer(a.v) }
-        : { ok: false, error: new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]) };
+      const answer = a.ok
+        ? packAnswer(a.v)
+        : new Failure(new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]));
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
@@ -351,7 +362,7 @@ export class RequestLog {
         at: a.at,
         size: a.size,
         bytes,
-        outcome,
+        answer,
         settled: undefined,
         line: 0,
         journaled: undefined,
@@ -388,7 +399,7 @@ export class RequestLog {
         at: a.at,
         size: a.size,
         bytes,
-        outcome: { ok: true, value: packAnswer(a.v) },
+        answer: packAnswer(a.v),
         settled: undefined,
         line: undefined,
         journaled: p,
@@ -416,8 +427,9 @@ export class RequestLog {
     try {
       const written: [Entry, number][] = [];
       for (const [k, e] of this.entries) {
-        if ((e.line === undefined && !e.journaled) || !e.outcome) continue;
-        const line = Buffer.from(formatLine(storedAnswer(k, e, e.outcome)));
+        const o = outcomeOf(e);
+        if ((e.line === undefined && !e.journaled) || !o) continue;
+        const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
         writeAll(fd, line);
         written.push([e, line.length]);
         bytes += line.length;
@@ -447,8 +459,9 @@ export class RequestLog {
   /** Appends a remembered answer; with fsync `always`, resolves once it is on disk. */
   private async persist(k: string, e: Entry): Promise<void> {
     const file = this.options.file;
-    if (file === undefined || this.fd === undefined || !e.outcome || this.entries.get(k) !== e) return;
-    const line = Buffer.from(formatLine(storedAnswer(k, e, e.outcome)));
+    const o = outcomeOf(e);
+    if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
+    const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
@@ -485,7 +498,7 @@ export class RequestLog {
   ): Promise<T> {
     if (key.requestId === '') return apply(undefined);
     checkRequestId(key.requestId);
-    const k = `${key.owner}\0${key.requestId}`;
+    const k = flat(`${key.owner}\0${key.requestId}`);
     for (;;) {
       this.expire();
       const e = this.entries.get(k);
@@ -498,7 +511,7 @@ export class RequestLog {
           `request_id "${key.requestId}" of owner ${key.owner} was used ${ago} s ago for a different ${e.method} request: a retry must repeat the request exactly; a new request needs a new request_id`,
         );
       }
-      const outcome = e.outcome ?? (await waitFor(e.settled!, signal));
+      const outcome = outcomeOf(e) ?? (await waitFor(e.settled!, signal));
       if (!outcome) continue; // the first call changed nothing and was forgotten: run this one
       this.stats.replayed++;
       if (!outcome.ok) throw outcome.error;
@@ -511,7 +524,7 @@ export class RequestLog {
       at: this.options.now(),
       size: 0,
       bytes: 0,
-      outcome: undefined,
+      answer: IN_FLIGHT,
       settled: new Promise((r) => (settle = r)),
       line: undefined,
       journaled: undefined,
@@ -546,7 +559,7 @@ export class RequestLog {
         entry.settled = undefined;
       } else {
         this.remember(k, entry, { ok: false, error: rememberedError(err) }, 0);
-        settle(entry.outcome);
+        settle(outcomeOf(entry));
         entry.settled = undefined;
         await this.persistOrLog(k, entry);
       }
@@ -554,7 +567,7 @@ export class RequestLog {
     }
     this.options.afterCommit?.(key.method);
     this.remember(k, entry, { ok: true, value: packAnswer(value) }, sizeOf(value));
-    settle(entry.outcome);
+    settle(outcomeOf(entry));
     entry.settled = undefined;
     await this.persistOrLog(k, entry);
     return value;
@@ -577,7 +590,7 @@ export class RequestLog {
   }
 
   private remember(k: string, e: Entry, outcome: Outcome, size: number): void {
-    e.outcome = outcome;
+    e.answer = outcome.ok ? outcome.value : new Failure(outcome.error);
     e.size = size;
     e.bytes = outcome.ok ? pageBytesOf(outcome.value) : 0;
     if (this.entries.get(k) === e) {
@@ -599,7 +612,7 @@ export class RequestLog {
     const oldest = this.options.now() - this.options.windowMs;
     for (const [k, e] of this.entries) {
       if (e.at >= oldest) break;
-      if (e.outcome) this.drop(k, e);
+      if (e.answer !== IN_FLIGHT) this.drop(k, e);
     }
   }
 
@@ -613,7 +626,7 @@ export class RequestLog {
     for (const [k, e] of this.entries) {
       const pagesOver = this.pageBytes > maxPageBytes;
       if (within() && !pagesOver) break;
-      if (!e.outcome || (within() && e.bytes === 0)) continue;
+      if (e.answer === IN_FLIGHT || (within() && e.bytes === 0)) continue;
       this.drop(k, e);
       if (now - e.at < this.options.windowMs) early++;
     }
@@ -633,6 +646,21 @@ export class RequestLog {
     this.pageBytes -= e.bytes;
     if (e.line !== undefined) this.liveBytes -= e.line;
   }
+}
+
+/** The entry's answer as an Outcome; undefined while the first call is in flight. */
+function outcomeOf(e: Entry): Outcome | undefined {
+  if (e.answer === IN_FLIGHT) return undefined;
+  return e.answer instanceof Failure ? { ok: false, error: e.answer.error } : { ok: true, value: e.answer };
+}
+
+/**
+ * The key as one flat string: a concatenation is a tree of string pieces
+ * that keeps the request's request_id string alive (about 60 B more an
+ * entry). The JSON round trip gives back any string exactly.
+ */
+function flat(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 /** An answer's line in the requests file. */

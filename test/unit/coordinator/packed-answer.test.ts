@@ -20,10 +20,23 @@ describe('packed answers', () => {
     for (const a of answers) expect(unpackAnswer(packAnswer(a))).toEqual(a);
   });
 
-  it('keeps a run of consecutive slot ids in a few numbers, not one per slot', () => {
+  it('keeps a run of consecutive slot ids in a few characters, and a tier in one', () => {
     const slots = Array.from({ length: 512 }, (_, i) => 4096 + i);
-    const packed = packAnswer({ slots }) as { slots: { triples: number[] } };
-    expect(packed.slots.triples).toEqual([4096, 1, 512]);
+    const packed = packAnswer({ slots, tiers: slots.map(() => 'TIER_ZSWAP') }) as { text: string };
+    expect(packed.text.length).toBeLessThan(512 + 64);
+    expect(packed.text).toContain('[4096,1,512]');
+  });
+
+  it('keeps answers it cannot give back exactly as they are (pages, nested objects, -0, undefined)', () => {
+    const answers = [
+      { pages: [Buffer.alloc(8)], counts: [0] },
+      { nested: { slots: [1, 2, 3, 4] } },
+      { counts: [-0, 0, 0, 0] },
+      { slots: undefined },
+      'text',
+      7,
+    ];
+    for (const a of answers) expect(packAnswer(a)).toBe(a);
   });
 
   it('round-trips any JSON-like answer (property)', () => {
