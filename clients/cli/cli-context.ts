@@ -52,12 +52,22 @@ export class CliContext {
     return this.client;
   }
 
-  /** What the coordinator saw of our credentials, for an UNAUTHENTICATED message: where the token came from. */
-  credentialsHint(): string {
-    const source = this.client?.tokenSource;
-    return source
-      ? `the token from ${source} was refused`
-      : 'no token: give --token, set VSWAP_TOKEN, or run where .vswap/admin.token is';
+  /**
+   * A hint for a failure that may be our credentials: UNAUTHENTICATED (where the
+   * token came from, or that there was none), or no answer over plaintext (the
+   * coordinator may serve TLS). Undefined for other codes.
+   */
+  credentialsHint(code: Status): string | undefined {
+    const client = this.client;
+    if (code === Status.UNAUTHENTICATED) {
+      const source = client?.tokenSource === 'option' ? '--token' : client?.tokenSource;
+      return source
+        ? `the token from ${source} was refused`
+        : 'no token: give --token, set VSWAP_TOKEN, or run where .vswap/admin.token is';
+    }
+    if ((code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) && client && !client.tls)
+      return 'over plaintext: if the coordinator serves TLS, give --ca, set VSWAP_CA, or run where .vswap/tls/ca.pem is';
+    return undefined;
   }
 
   private newClient(): VswapClient {

@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { status as Status } from '@grpc/grpc-js';
 import { Command, CommanderError, Option } from 'commander';
 import { sharedEnv } from '../../services/common/config';
 import { VswapClientError } from '../sdk/errors';
@@ -100,7 +99,8 @@ export async function runCli(
       return EXIT_USAGE;
     }
     if (err instanceof VswapClientError) {
-      const hint = err.code === Status.UNAUTHENTICATED ? ` (${ctx.credentialsHint()})` : '';
+      const why = ctx.credentialsHint(err.code);
+      const hint = why === undefined ? '' : ` (${why})`;
       io.stderr.write(`vswapctl: ${err.codeName}: ${oneLine(err.message)}${hint}\n`);
       return EXIT_CLUSTER;
     }

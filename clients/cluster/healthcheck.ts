@@ -3,6 +3,8 @@
  * A container health check through the standard gRPC health service:
  *   node dist/clients/cluster/healthcheck.js host:port [service] [--timeout-ms N]
  *   node dist/clients/cluster/healthcheck.js --ready-file PATH [service] [--timeout-ms N]
+ * TLS with --ca <pem> (the cluster CA); a backend that asks for client
+ * certificates (mutual TLS) also needs --cert <pem> --key <pem>.
  * With --ready-file, the address is read from the ready line the service
  * wrote there (VSWAP_READY_FILE): the image's HEALTHCHECK works for whichever
  * service and port the container runs; no file means not ready yet.
@@ -21,6 +23,8 @@ export interface HealthCheckOptions {
   service?: string;
   /** Default 3000 ms. */
   timeoutMs?: number;
+  /** TLS: the CA the server's certificate must be signed by, and a client certificate and key if it asks for one. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export type HealthCheckResult = { ok: true; status: 'SERVING' } | { ok: false; error: string };
@@ -49,7 +53,11 @@ function healthClientConstructor(): HealthClientConstructor {
 
 /** One Health/Check call. */
 export function checkHealth(address: string, options: HealthCheckOptions = {}): Promise<HealthCheckResult> {
-  const client = new (healthClientConstructor())(address, grpc.credentials.createInsecure());
+  const tls = options.tls;
+  const creds = tls
+    ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null)
+    : grpc.credentials.createInsecure();
+  const client = new (healthClientConstructor())(address, creds);
   const service = options.service ?? '';
   return new Promise<HealthCheckResult>((resolve) => {
     client.check({ service }, { deadline: Date.now() + (options.timeoutMs ?? 3000) }, (err, res) => {
@@ -62,7 +70,9 @@ export function checkHealth(address: string, options: HealthCheckOptions = {}): 
 }
 
 function usage(): never {
-  process.stderr.write('usage: healthcheck (host:port | --ready-file PATH) [service] [--timeout-ms N]\n');
+  process.stderr.write(
+    'usage: healthcheck (host:port | --ready-file PATH) [service] [--timeout-ms N] [--ca PEM [--cert PEM --key PEM]]\n',
+  );
   process.exit(2);
 }
 
@@ -86,9 +96,14 @@ async function main(argv: string[]): Promise<void> {
   const positional: string[] = [];
   let timeoutMs = 3000;
   let readyFile: string | undefined;
+  const pem: { ca?: string; cert?: string; key?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--ready-file') {
+    if (a === '--ca' || a === '--cert' || a === '--key') {
+      const file = argv[++i];
+      if (!file) usage();
+      pem[a.slice(2) as 'ca' | 'cert' | 'key'] = file;
+    } else if (a === '--ready-file') {
       readyFile = argv[++i];
       if (!readyFile) usage();
     } else if (a === '--timeout-ms') {
@@ -107,7 +122,22 @@ async function main(argv: string[]): Promise<void> {
   }
   const [address, service] = positional;
   if (!address || positional.length > 2 || !/^.+:\d+$/.test(address)) usage();
-  const result = await checkHealth(address, { service, timeoutMs });
+  if ((pem.cert === undefined) !== (pem.key === undefined) || (pem.cert !== undefined && pem.ca === undefined)) usage();
+  let tls: HealthCheckOptions['tls'];
+  try {
+    if (pem.ca !== undefined)
+      tls = {
+        ca: fs.readFileSync(pem.ca),
+        cert: pem.cert === undefined ? undefined : fs.readFileSync(pem.cert),
+        key: pem.key === undefined ? undefined : fs.readFileSync(pem.key),
+      };
+  } catch (err) {
+    process.stdout.write(
+      `cannot read ${(err as NodeJS.ErrnoException).path ?? 'a PEM file'}: ${(err as Error).message}\n`,
+    );
+    process.exit(1);
+  }
+  const result = await checkHealth(address, { service, timeoutMs, tls });
   const what = `${address}${service ? ` ${service}` : ''}`;
   if (result.ok) {
     process.stdout.write(`${what}: SERVING\n`);

@@ -3,7 +3,8 @@
  * `npm start`: a local vswap cluster of child processes (coordinator on
  * 127.0.0.1:50051, a zswap service, a file-backed swapfile service, and with
  * --redis-url / --with-redis a Redis-backed swapfile as the remote tier), all
- * data under one directory. Runs until Ctrl-C or SIGTERM, then stops every
+ * data under one directory, with TLS and tokens from the credentials made
+ * there on the first start (clients/credentials). Runs until Ctrl-C or SIGTERM, then stops every
  * child; if one child dies on its own, says which and why, and stops the rest.
  * Needs nothing but Node: Redis only when asked for.
  */
@@ -16,6 +17,8 @@ import { stopChild } from './spawn-service';
 import { LocalCluster, type SwapfileNodeOptions } from './local-cluster';
 import { findOnPath, RedisServer } from './redis-server';
 import { parseStartOptions, type StartOptions } from './start-options';
+import { ensureCredentials, type CredentialsResult } from '../credentials/credentials';
+import { DEFAULT_CREDENTIALS_DIR } from '../credentials/layout';
 
 /** Every child spawned so far (cluster nodes and redis-server), for cleanup whatever happens. */
 const children = new Set<ChildProcess>();
@@ -160,9 +163,20 @@ function watchChildren(c: LocalCluster, logDir: string): void {
   }
 }
 
-function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteUrl: string | undefined): void {
-  const relative = path.relative(process.cwd(), dataDir);
-  const rel = relative === '' ? '.' : relative.startsWith('..') ? dataDir : relative;
+/** A path as the user would type it from here: relative below the current directory, else absolute. */
+function shown(p: string): string {
+  const relative = path.relative(process.cwd(), p);
+  return relative === '' ? '.' : relative.startsWith('..') ? p : relative;
+}
+
+function printSummary(
+  c: LocalCluster,
+  o: StartOptions,
+  dataDir: string,
+  remoteUrl: string | undefined,
+  creds: CredentialsResult,
+): void {
+  const rel = shown(dataDir);
   const rows: [string, string, string][] = [
     ['coordinator', c.address, `vswap.v1.VirtualSwap, journal in ${path.join(rel, 'coordinator')}`],
   ];
@@ -178,10 +192,27 @@ function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteU
       c.node('remote').address,
       `Redis ${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ${o.swapfilePages} pages, priority 0`,
     ]);
-  const envPrefix = c.address === '127.0.0.1:50051' ? '' : `VSWAP_ADDRESS=${c.address} `;
+  const p = creds.paths;
+  // vswapctl and the SDK look in ./.vswap: elsewhere, say where the token and CA are.
+  const found = path.resolve(DEFAULT_CREDENTIALS_DIR) === p.dir;
+  const envPrefix =
+    (c.address === '127.0.0.1:50051' ? '' : `VSWAP_ADDRESS=${c.address} `) +
+    (found ? '' : `VSWAP_TOKEN=$(cat ${shown(p.adminToken)}) VSWAP_CA=${shown(p.ca)} `);
   say(`vswap cluster running (data in ${rel}/, logs in ${path.join(rel, 'logs')}/)`);
   say();
   for (const [name, addr, what] of rows) say(`  ${name.padEnd(12)} ${addr.padEnd(16)} ${what}`);
+  say();
+  const fresh = creds.written.adminToken === 'new' || creds.written.ca === 'new';
+  say(
+    `Every service serves TLS and asks for a token; the credentials ${fresh ? 'were created' : 'are'} in ${shown(p.dir)}/:`,
+  );
+  const files: [string, string][] = [
+    [p.adminToken, `the admin token (vswapctl and the SDK read it${found ? '' : ' from VSWAP_TOKEN'})`],
+    [p.ca, `the cluster CA (clients check the coordinator's certificate with it${found ? '' : ': VSWAP_CA'})`],
+    [p.principals, 'who may call the coordinator (token hashes; re-read on change)'],
+    [p.clusterToken, 'the secret the coordinator presents to the backends'],
+  ];
+  for (const [file, what] of files) say(`  ${shown(file).padEnd(28)} ${what}`);
   say();
   say('In another terminal:');
   say(`  ${envPrefix}npx vswapctl swaps                 backends, like /proc/swaps`);
@@ -190,7 +221,7 @@ function printSummary(c: LocalCluster, o: StartOptions, dataDir: string, remoteU
   say(`  ${envPrefix}npx vswapctl swapoff zswap         move zswap's pages down a tier`);
   say(`  ${envPrefix}npx vswapctl swapon zswap --priority 100`);
   say(
-    `  node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge http://${c.address}/vswap.v1.VirtualSwap/ListBackends`,
+    `  node_modules/.bin/buf curl --protocol grpc --cacert ${shown(p.ca)} -H "authorization: Bearer $(cat ${shown(p.adminToken)})" https://${c.address}/vswap.v1.VirtualSwap/ListBackends`,
   );
   say();
   say('Ctrl-C stops the cluster.');
@@ -235,7 +266,11 @@ async function main(): Promise<void> {
   const logDir = path.join(dataDir, 'logs');
   const logLevel = sharedEnv().logLevel;
   if (stopping) return;
+  // The CA, certificates and tokens: made on the first start, kept after.
+  const creds = await ensureCredentials({ dir: dataDir });
+  if (stopping) return;
   const started = await LocalCluster.start({
+    credentials: creds.paths,
     dataDir,
     coordinatorAddress: `127.0.0.1:${o.port}`,
     zswap: { poolBytes: o.zswapPool, compressor: o.compressor },
@@ -251,7 +286,7 @@ async function main(): Promise<void> {
   }
   watchChildren(started, logDir);
   watchParent();
-  printSummary(started, o, dataDir, remoteUrl);
+  printSummary(started, o, dataDir, remoteUrl, creds);
 }
 
 /**
