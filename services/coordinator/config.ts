@@ -2,6 +2,7 @@ import { LOG_LEVELS, address, int, oneOf, optional, str } from '../common/config
 import { listenerSecurityOptions } from '../common/auth/listener';
 import { metricsListenOption } from '../common/metrics';
 import { parseBackendSpecs } from './backend-registry';
+import { FSYNC_POLICIES } from '../common/fsync-policy';
 
 /** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
 export const coordinatorOptions = {
@@ -21,7 +22,7 @@ export const coordinatorOptions = {
   ),
   journalFsync: oneOf(
     'journal fsync policy: always (every group commit), batch (every 100 ms), never',
-    ['always', 'batch', 'never'],
+    FSYNC_POLICIES,
     'batch',
   ),
   backendDeadlineMs: int('deadline of each backend call, in ms', 5000, { min: 50, max: 600_000 }),

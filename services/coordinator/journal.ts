@@ -33,8 +33,9 @@ import {
   readLegacyRecords,
   readRecords,
 } from './journal-records';
+import type { FsyncPolicy } from '../common/fsync-policy';
 
-export type FsyncPolicy = 'always' | 'batch' | 'never';
+export type { FsyncPolicy };
 
 /** The steps of a snapshot switch, in order (for the crash-test seam). */
 export const SWITCH_STEPS = ['snapshot-synced', 'log-created', 'renamed', 'dir-synced', 'old-removed'] as const;

@@ -33,6 +33,7 @@ import { PAGE_SIZE } from '../common/limits';
 import { ConfigError } from '../common/config';
 import { WORD_USED } from './allocator';
 import { decodeWords, encodeWords, type PageStore, type SlotWords, type StoreResult } from './page-store';
+import type { FsyncPolicy } from '../common/fsync-policy';
 
 const fdatasync = promisify(fs.fdatasync);
 
@@ -42,7 +43,7 @@ const MAP_HEADER = 64;
 const EPOCH_OFFSET = 24;
 const EPOCH_LENGTH = 32;
 
-export type FsyncPolicy = 'always' | 'batch' | 'never';
+export type { FsyncPolicy };
 
 export interface FileStoreOptions {
   /** The swap file; its directory is created. */

@@ -26,6 +26,7 @@ import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { SwapAllocator } from './allocator';
 import type { PageStore } from './page-store';
 import type { BackendInfoBase } from '../common/backend-info';
+import type { PutOutcome__Output } from '../../proto/generated/vswap/v1/PutOutcome';
 
 export interface SwapfileCounters {
   swpout: number;
@@ -40,7 +41,7 @@ export interface SwapfileCounters {
 
 export interface SwapfilePutResult {
   handles: number[];
-  outcomes: ('PUT_STORED' | 'PUT_NO_SPACE')[];
+  outcomes: Extract<PutOutcome__Output, 'PUT_STORED' | 'PUT_NO_SPACE'>[];
   storedSizes: number[];
   epoch: string;
 }
@@ -148,7 +149,7 @@ export class Swapfile {
         this.counters.swpout += stored;
         this.counters.no_space += n - stored;
         const handles = new Array<number>(n);
-        const outcomes = new Array<'PUT_STORED' | 'PUT_NO_SPACE'>(n);
+        const outcomes = new Array<Extract<PutOutcome__Output, 'PUT_STORED' | 'PUT_NO_SPACE'>>(n);
         const sizes = new Array<number>(n);
         for (let i = 0; i < n; i++) {
           const s = slots[i]!;

@@ -6,15 +6,11 @@ import type { Logger } from '../common/logger';
 import { reconcileHandler } from '../common/reconcile-server';
 import { unary } from '../common/server';
 import type { BackendHandlers } from '../../proto/generated/vswap/v1/Backend';
+import { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 import type { DeleteReasonName, Zswap } from './zswap';
 
-const REASONS: Record<number, DeleteReasonName> = {
-  0: 'DELETE_REASON_UNSPECIFIED',
-  1: 'DELETE_FREED',
-  2: 'DELETE_WRITTEN_BACK',
-  3: 'DELETE_MIGRATED',
-  4: 'DELETE_REPLACED',
-};
+/** The generated enum's names in proto number order (the const object keeps declaration order). */
+const REASONS: readonly DeleteReasonName[] = Object.values(DeleteReason);
 
 /** Enum values arrive as names (LOADER_OPTIONS enums: String); numbers from other loaders. */
 function reasonName(reason: string | number): DeleteReasonName {

@@ -25,6 +25,8 @@ import { EntryTable } from './entries';
 import { Lru } from './lru';
 import type { ObjectStore } from './object-store';
 import type { BackendInfoBase } from '../common/backend-info';
+import type { DeleteReason__Output } from '../../proto/generated/vswap/v1/DeleteReason';
+import type { PutOutcome__Output } from '../../proto/generated/vswap/v1/PutOutcome';
 
 export interface ZswapOptions {
   compressor: Compressor;
@@ -40,12 +42,8 @@ export interface ZswapOptions {
   log: Logger;
 }
 
-export type PutOutcomeName =
-  | 'PUT_STORED'
-  | 'PUT_REJECT_COMPRESS_POOR'
-  | 'PUT_REJECT_COMPRESS_FAIL'
-  | 'PUT_REJECT_ALLOC_FAIL'
-  | 'PUT_POOL_LIMIT_HIT';
+/** The outcomes zswap gives (the generated proto enum's, less the swapfile's PUT_NO_SPACE). */
+export type PutOutcomeName = Exclude<PutOutcome__Output, 'PUT_OUTCOME_UNSPECIFIED' | 'PUT_NO_SPACE'>;
 
 export interface PutResult {
   handles: number[];
@@ -67,8 +65,7 @@ export interface ColdEntry {
   tag: number;
 }
 
-export type DeleteReasonName =
-  'DELETE_REASON_UNSPECIFIED' | 'DELETE_FREED' | 'DELETE_WRITTEN_BACK' | 'DELETE_MIGRATED' | 'DELETE_REPLACED';
+export type DeleteReasonName = DeleteReason__Output;
 
 /** The kernel's zswap counters (debugfs and vmstat names). */
 export interface ZswapCounters {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
+import { afterEach } from 'vitest';
 import type { BackendStatsResponse__Output } from '../../proto/generated/vswap/v1/BackendStatsResponse';
 import type { ColdestResponse__Output } from '../../proto/generated/vswap/v1/ColdestResponse';
 import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
@@ -308,4 +309,51 @@ export function page(text: string): Buffer {
   const b = Buffer.alloc(4096);
   b.write(text.repeat(Math.ceil(4096 / Math.max(1, text.length))).slice(0, 4096));
   return b;
+}
+
+/** Lets every pending callback and I/O completion run `n` times over (no clock involved). */
+export async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A backend of a fake cluster: its kind, or the fake's options plus a priority. */
+export type FakeSpec = BackendKind | (FakeBackendOptions & { priority?: number });
+
+export interface StartedFakes extends FakeCluster {
+  /** The fake named `name` (throws for a name not started). */
+  fake(name: string): FakeBackend;
+}
+
+/**
+ * The set-up every coordinator unit test repeats: call it in a `describe`;
+ * `start({ zswap: 'zswap', file0: { kind: 'swapfile', priority: 10 } })`
+ * starts a coordinator over new fakes (in that order), and the cluster is
+ * closed after each test.
+ */
+export function fakeClusters(): {
+  start(backends: Record<string, FakeSpec>, options?: Parameters<typeof startOverFakes>[1]): Promise<StartedFakes>;
+} {
+  let started: FakeCluster | undefined;
+  afterEach(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return {
+    async start(backends, options) {
+      const list = Object.entries(backends).map(([name, spec]) => {
+        const o = typeof spec === 'string' ? { kind: spec } : spec;
+        return { name, priority: o.priority, fake: new FakeBackend(o) };
+      });
+      const fc = await startOverFakes(list, options);
+      started = fc;
+      return {
+        ...fc,
+        fake(name) {
+          const f = fc.backends.get(name);
+          if (!f) throw new Error(`no fake backend named ${name}`);
+          return f;
+        },
+      };
+    },
+  };
 }
