@@ -56,7 +56,7 @@ export class AttachedBackend implements BackendView {
   private _info: InfoResponse__Output | undefined;
   private _reachable = false;
   private _reconciledEpoch: string | undefined;
-  private _knownEpoch = '';
+  private _knownEpoch: string | undefined;
   /** Writes in flight to this backend; reconcile waits for them. */
   private writesInFlight = 0;
   /** Set while reconciling: new writes wait (see AttachedBackend.beginWrite). */
@@ -144,7 +144,7 @@ export class AttachedBackend implements BackendView {
    * restarted into a new epoch refuses them instead of serving or deleting a
    * page stored since under a handle that looks the same (issue 10, defect 2).
    */
-  get knownEpoch(): string {
+  get knownEpoch(): string | undefined {
     return this._knownEpoch;
   }
 

@@ -68,8 +68,13 @@ export interface BackendView {
   readonly info: InfoResponse__Output | undefined;
   /** The epoch the slot table was last reconciled against; undefined while it needs a reconcile. */
   readonly reconciledEpoch: string | undefined;
-  /** The epoch the table's handles on it belong to (Gets and Deletes name it; never cleared). */
-  readonly knownEpoch: string;
+  /**
+   * The epoch the table's handles on it belong to (Gets and Deletes name it;
+   * never cleared); undefined until it was first reconciled by this process
+   * (then no Get or Delete is sent: an unchecked one could name a page its
+   * handle's twin in a later life of the backend).
+   */
+  readonly knownEpoch: string | undefined;
   /** Registers a write if it takes new stores now (never waits); `endWrite` once its handles are recorded. */
   tryBeginWrite(): boolean;
   endWrite(): void;

@@ -37,7 +37,12 @@ export class DeleteQueue {
    * was last reconciled with (the backend's knownEpoch).
    */
   add(backendId: number, handle: number, reason: DeleteReason, epoch?: string): void {
-    this.push(backendId, handle, reason, epoch ?? this.options.registry.byIdOf(backendId)?.knownEpoch ?? '');
+    const e = epoch ?? this.options.registry.byIdOf(backendId)?.knownEpoch;
+    // Not reconciled since this process started: an unchecked Delete could hit a page of a later life
+    // of the backend under the same handle. Nothing is lost by not sending it: the first reconcile
+    // removes every page the table does not name.
+    if (e === undefined) return;
+    this.push(backendId, handle, reason, e);
     this.scheduleFlush();
   }
 

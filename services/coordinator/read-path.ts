@@ -115,6 +115,8 @@ export class ReadPath {
     if (!b) throw dataLoss(`slot ${slots[0]} names a backend that is not configured`);
     const handles = slots.map((s) => table.handleOf(s));
     const checksums = slots.map((s) => table.checksumOf(s));
+    if (b.knownEpoch === undefined)
+      throw unavailable(`backend ${b.name} has not been reconciled since the coordinator started; retry shortly`);
     let res;
     try {
       res = await b.client.get(handles, true, b.knownEpoch);

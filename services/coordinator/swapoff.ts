@@ -73,6 +73,8 @@ export class Swapoff {
           continue;
         }
         const handles = batch.map((s) => table.handleOf(s));
+        if (b.knownEpoch === undefined)
+          throw unavailable(`swapoff ${name}: the backend has not been reconciled since the coordinator started`);
         let res;
         try {
           res = await b.client.get(handles, false, b.knownEpoch);
