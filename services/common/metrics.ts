@@ -79,48 +79,29 @@ export async function startMetricsServer(options: {
 }
 
 /**
- * A counter whose value is read from the service when scraped. `read`
- * returns one value, or one value per label set (labels as an object).
+ * A counter or gauge whose value is read from the service when scraped.
+ * `read` returns one value, or one value per label set (labels as an object).
  */
-export function counterFrom<L extends string>(
+export function metricFrom<L extends string>(
   registry: Registry,
+  kind: 'counter' | 'gauge',
   name: string,
   help: string,
   read: () => number | readonly (readonly [Partial<Record<L, string>>, number])[],
   labelNames: readonly L[] = [],
 ): void {
-  new Counter<L>({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      const v = read();
-      this.reset();
-      if (typeof v === 'number') this.inc(v);
-      else for (const [labels, value] of v) this.inc(labels, value);
-    },
-  });
-}
-
-/** A gauge read from the service when scraped (as counterFrom). */
-export function gaugeFrom<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  read: () => number | readonly (readonly [Partial<Record<L, string>>, number])[],
-  labelNames: readonly L[] = [],
-): void {
-  new Gauge<L>({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      const v = read();
-      this.reset();
-      if (typeof v === 'number') this.set(v);
-      else for (const [labels, value] of v) this.set(labels, value);
-    },
-  });
+  function collect(this: Counter<L> | Gauge<L>): void {
+    const v = read();
+    this.reset();
+    const put = (labels: Partial<Record<L, string>>, value: number): void => {
+      if (this instanceof Counter) this.inc(labels, value);
+      else this.set(labels, value);
+    };
+    if (typeof v !== 'number') for (const [labels, value] of v) put(labels, value);
+    else if (this instanceof Counter) this.inc(v);
+    else this.set(v);
+  }
+  const config = { name, help, labelNames, registers: [registry], collect };
+  if (kind === 'counter') new Counter<L>(config);
+  else new Gauge<L>(config);
 }

@@ -8,7 +8,7 @@
  * cannot blow up the series count.
  */
 import type { Registry } from 'prom-client';
-import { counterFrom, gaugeFrom } from '../common/metrics';
+import { metricFrom } from '../common/metrics';
 import type { Coordinator } from './coordinator';
 import { TierCode, tierLabel } from './tiers';
 
@@ -43,18 +43,20 @@ export function registerCoordinatorMetrics(
 ): void {
   const c = coordinator.counters;
   const table = coordinator.table;
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_pswpout_total',
     'pages swapped out (SwapOut and Store), whatever tier took them',
     () => c.swap_outs,
   );
-  counterFrom(registry, 'vswap_pswpin_total', 'pages swapped in (Load)', () => c.swap_ins);
-  gaugeFrom(registry, 'vswap_used_slots', 'allocated slots (swap count > 0), with or without data', () =>
+  metricFrom(registry, 'counter', 'vswap_pswpin_total', 'pages swapped in (Load)', () => c.swap_ins);
+  metricFrom(registry, 'gauge', 'vswap_used_slots', 'allocated slots (swap count > 0), with or without data', () =>
     table.usedSlots(),
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_pages',
     'pages held by live slots, by tier (zero: all-zero pages kept as metadata; lost: pages that read as DATA_LOSS)',
     () => {
@@ -63,75 +65,93 @@ export function registerCoordinatorMetrics(
     },
     ['tier'],
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_lost_pages_total',
     'pages marked lost (a volatile backend restarted without them, or a failed checksum while moving)',
     () => c.lost_pages,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_checksum_failures_total',
     'pages that failed their checksum when read back from a backend',
     () => c.checksum_failures,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_reconciles_total',
     'reconciles with a backend (after its start or restart)',
     () => c.reconciles,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_written_back_pages_total',
     'pages moved from zswap to a swapfile by writeback',
     () => c.written_back_pages,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_migrated_pages_total',
     'pages moved between backends by swapoff',
     () => c.migrated_pages,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_orphans_deleted_total',
     'backend copies no slot referenced, deleted by reconcile',
     () => c.orphans_deleted,
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_swap_cache_pages',
     'pages held by the coordinator while their backend write or move is in flight',
     () => coordinator.metricsView().swapCachePages,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_journal_commits_total',
     'journal group commits',
     () => coordinator.metricsView().journal.commits,
   );
-  counterFrom(registry, 'vswap_journal_fsyncs_total', 'journal fsyncs', () => coordinator.metricsView().journal.fsyncs);
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
+    'vswap_journal_fsyncs_total',
+    'journal fsyncs',
+    () => coordinator.metricsView().journal.fsyncs,
+  );
+  metricFrom(
+    registry,
+    'counter',
     'vswap_journal_fsync_seconds_total',
     'time spent in journal fsyncs (divide by vswap_journal_fsyncs_total for the mean)',
     () => coordinator.metricsView().journal.fsyncMicrosTotal / 1e6,
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_journal_fsync_max_seconds',
     'the longest journal fsync since the coordinator started',
     () => coordinator.metricsView().journal.fsyncMicrosMax / 1e6,
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_journal_snapshots_total',
     'journal snapshots written',
     () => coordinator.metricsView().journal.snapshots,
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_journal_log_bytes',
     'bytes in the journal log since the last snapshot',
     () => coordinator.metricsView().journal.logBytes,
@@ -146,22 +166,25 @@ export function registerCoordinatorMetrics(
     });
     return boundedOwners(rows, options.maxOwners);
   };
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_owner_used_slots',
     `allocated slots per owner (at most ${options.maxOwners} owners, the rest as owner="${OTHER_OWNERS}")`,
     () => owners().map((r) => [{ owner: r.owner }, r.usedSlots] as const),
     ['owner'],
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_owner_pswpout_total',
     'pages swapped out per owner (bounded as vswap_owner_used_slots)',
     () => owners().map((r) => [{ owner: r.owner }, r.swapOuts] as const),
     ['owner'],
   );
-  counterFrom(
+  metricFrom(
     registry,
+    'counter',
     'vswap_owner_pswpin_total',
     'pages swapped in per owner (bounded as vswap_owner_used_slots)',
     () => owners().map((r) => [{ owner: r.owner }, r.swapIns] as const),
@@ -170,22 +193,25 @@ export function registerCoordinatorMetrics(
 
   const backends = (read: (d: ReturnType<Coordinator['describeBackend']>) => number) => () =>
     coordinator.registry.all.map((b) => [{ backend: b.name }, read(coordinator.describeBackend(b))] as const);
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_backend_up',
     'whether the coordinator reaches the backend (1) or not (0)',
     backends((d) => (d.reachable ? 1 : 0)),
     ['backend'],
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_backend_used_pages',
     'pages a backend holds for live slots, as its last Info said',
     backends((d) => d.usedPages),
     ['backend'],
   );
-  gaugeFrom(
+  metricFrom(
     registry,
+    'gauge',
     'vswap_backend_capacity_pages',
     "a backend's capacity in pages, as its last Info said",
     backends((d) => d.capacityPages),
