@@ -17,6 +17,7 @@ import { PAGE_SIZE } from '../../services/common/limits';
 import type { Rng } from '../workload/prng';
 import type { HangTracker } from './hang-tracker';
 import type { DedupLevel } from './recording-client';
+import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
 
 export interface StormOptions {
   address: string;
@@ -26,6 +27,8 @@ export interface StormOptions {
   calls?: number;
   dedup: DedupLevel;
   hangs: HangTracker;
+  /** TLS and the admin token of the coordinator. */
+  access?: CoordinatorAccess;
 }
 
 export interface StormReport {
@@ -52,7 +55,7 @@ const AMBIGUOUS = new Set<number>([grpc.status.DEADLINE_EXCEEDED, grpc.status.CA
 
 export async function deadlineStorm(o: StormOptions): Promise<StormReport> {
   const proto = loadVswapProto();
-  const raw = new proto.vswap.v1.VirtualSwap(o.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const raw = new proto.vswap.v1.VirtualSwap(o.address, coordinatorChannel(o.access), CHANNEL_OPTIONS);
   const report: StormReport = { calls: 0, answered: 0, settledByRetry: 0, unknown: 0, codes: {}, slotsLeft: 0 };
   const held: number[] = [];
   const page = Buffer.alloc(PAGE_SIZE, 0x5a);

@@ -16,6 +16,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { LocalCluster } from '../cluster/local-cluster';
+import { ensureCredentials } from '../credentials/credentials';
+import { readTokenFile } from '../credentials/layout';
+import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
 import { VswapClient } from '../sdk/client';
 import type { History } from './history';
 import { RedisServer } from '../cluster/redis-server';
@@ -80,6 +83,8 @@ export class FaultCluster {
     readonly proxies: Map<BackendName, TcpProxy>,
     /** The checker's and nemeses' own client (short deadline). */
     readonly admin: VswapClient,
+    /** TLS and the admin token, for the harness's raw clients. */
+    readonly access: CoordinatorAccess,
   ) {}
 
   get address(): string {
@@ -103,7 +108,11 @@ export class FaultCluster {
     });
     const proxies = new Map<BackendName, TcpProxy>();
     let cluster: LocalCluster;
+    let access: CoordinatorAccess;
     try {
+      // Authentication on (issue 11): TLS everywhere, the principals file, the cluster token and client certificates.
+      const { paths } = await ensureCredentials({ dir: path.join(options.dataDir, 'credentials') });
+      access = { token: readTokenFile(paths.adminToken)!, ca: fs.readFileSync(paths.ca) };
       const pages = options.swapfilePages ?? 16384;
       cluster = await LocalCluster.start({
         dataDir: options.dataDir,
@@ -120,6 +129,7 @@ export class FaultCluster {
         ],
         logDir: path.join(options.dataDir, 'logs'),
         onSpawn: options.onSpawn,
+        credentials: paths,
         routeBackend: async (name, address) => {
           const proxy = await TcpProxy.start({ target: address });
           proxies.set(name as BackendName, proxy);
@@ -131,8 +141,8 @@ export class FaultCluster {
       await redis.stop();
       throw err;
     }
-    const admin = new VswapClient({ address: cluster.address, deadlineMs: 5000 });
-    const fc = new FaultCluster(options, redis, cluster, proxies, admin);
+    const admin = new VswapClient({ address: cluster.address, deadlineMs: 5000, token: access.token, ca: access.ca });
+    const fc = new FaultCluster(options, redis, cluster, proxies, admin, access);
     fc.hangs.start();
     options.history.add(
       'info',
@@ -201,7 +211,7 @@ export class FaultCluster {
    */
   async swapoff(backend: string, boundMs = 60_000, signal?: AbortSignal): Promise<string> {
     const proto = loadVswapProto();
-    const raw = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const raw = new proto.vswap.v1.VirtualSwap(this.address, coordinatorChannel(this.access), CHANNEL_OPTIONS);
     const id = this.hangs.begin(`swapoff ${backend}`, boundMs);
     let last = '';
     try {

@@ -137,9 +137,14 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   // Retrying a mutation whose outcome is unknown is only safe when the coordinator deduplicates by request_id.
   const serverDedup =
     options.serverDedup ??
-    (await probeDedup(cluster.admin, `f${seed}-probe`, async () => {
-      await cluster.restartCoordinator('dedup-probe');
-    }));
+    (await probeDedup(
+      cluster.admin,
+      `f${seed}-probe`,
+      async () => {
+        await cluster.restartCoordinator('dedup-probe');
+      },
+      cluster.access,
+    ));
   cluster.recoveries.length = 0; // the probe's restart is not a fault
   line(
     'info',
@@ -157,6 +162,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     readRetries: 5,
     history,
     dedup: serverDedup,
+    access: cluster.access,
   });
   try {
     // The run ends by the signal below; the workload's own duration is only a cap.

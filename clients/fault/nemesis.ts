@@ -256,6 +256,7 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         rng,
         dedup: ctx.dedup ?? 'none',
         hangs: cluster.hangs,
+        access: cluster.access,
       });
       history.fault(
         `${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ${r.slotsLeft} slot(s) left after freeing what it knew of`,

@@ -35,6 +35,7 @@ import { VswapClientError } from '../sdk/errors';
 import { HangTracker } from './hang-tracker';
 import type { History } from './history';
 import { LossLedger } from './loss-ledger';
+import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
 import { RegisterChecker, slotKey } from './register-check';
 
 /**
@@ -62,6 +63,8 @@ export interface RecordingClientOptions extends VswapClientOptions {
   dedup?: DedupLevel;
   /** How long one mutation keeps being retried, in ms; default 300000. */
   retryBudgetMs?: number;
+  /** TLS and the admin token (the fault cluster authenticates its callers); overrides token and ca. */
+  access?: CoordinatorAccess;
 }
 
 type Raw = (
@@ -103,13 +106,13 @@ export class RecordingClient extends VswapClient {
   private stormUntil = 0;
 
   constructor(options: RecordingClientOptions) {
-    super(options);
+    super(options.access ? { ...options, token: options.access.token, ca: options.access.ca } : options);
     this.history = options.history;
     this.dedup = options.dedup ?? 'none';
     this.retryBudgetMs = options.retryBudgetMs ?? 300_000;
     this.callDeadlineMs = options.deadlineMs ?? 30_000;
     const proto = loadVswapProto();
-    this.mut = new proto.vswap.v1.VirtualSwap(this.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.mut = new proto.vswap.v1.VirtualSwap(this.address, coordinatorChannel(options.access), CHANNEL_OPTIONS);
     this.hangs.start();
   }
 
@@ -408,9 +411,10 @@ export async function probeDedup(
   client: VswapClient,
   owner: string,
   restart?: () => Promise<void>,
+  access?: CoordinatorAccess,
 ): Promise<DedupLevel> {
   const proto = loadVswapProto();
-  const raw = new proto.vswap.v1.VirtualSwap(client.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const raw = new proto.vswap.v1.VirtualSwap(client.address, coordinatorChannel(access), CHANNEL_OPTIONS);
   const allocate = (requestId: string): Promise<number[]> =>
     new Promise((resolve, reject) =>
       raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 10_000 }, (err, res) =>
