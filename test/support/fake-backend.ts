@@ -327,11 +327,14 @@ export interface StartedFakes extends FakeCluster {
 /**
  * The set-up every coordinator unit test repeats: call it in a `describe`;
  * `start({ zswap: 'zswap', file0: { kind: 'swapfile', priority: 10 } })`
- * starts a coordinator over new fakes (in that order), and the cluster is
- * closed after each test.
+ * starts a coordinator over new fakes (in that order; or over fakes the test
+ * made, in startOverFakes' list form), and the cluster is closed after each test.
  */
 export function fakeClusters(): {
-  start(backends: Record<string, FakeSpec>, options?: Parameters<typeof startOverFakes>[1]): Promise<StartedFakes>;
+  start(
+    backends: Record<string, FakeSpec> | Parameters<typeof startOverFakes>[0],
+    options?: Parameters<typeof startOverFakes>[1],
+  ): Promise<StartedFakes>;
 } {
   let started: FakeCluster | undefined;
   afterEach(async () => {
@@ -340,10 +343,12 @@ export function fakeClusters(): {
   });
   return {
     async start(backends, options) {
-      const list = Object.entries(backends).map(([name, spec]) => {
-        const o = typeof spec === 'string' ? { kind: spec } : spec;
-        return { name, priority: o.priority, fake: new FakeBackend(o) };
-      });
+      const list = Array.isArray(backends)
+        ? backends
+        : Object.entries(backends).map(([name, spec]) => {
+            const o = typeof spec === 'string' ? { kind: spec } : spec;
+            return { name, priority: o.priority, fake: new FakeBackend(o) };
+          });
       const fc = await startOverFakes(list, options);
       started = fc;
       return {

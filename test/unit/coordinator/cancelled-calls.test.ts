@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VswapError } from '../../../services/common/errors';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { type FakeBackend, fakeClusters, type StartedFakes, page } from '../../support/fake-backend';
 
 async function code(p: Promise<unknown>): Promise<Status | 'ok'> {
   return p.then(
@@ -12,16 +12,11 @@ async function code(p: Promise<unknown>): Promise<Status | 'ok'> {
 
 /** Issue 10, defect 6: a SwapOut or Allocate whose caller is gone before it commits rolls back. */
 describe('cancelled and late calls', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
-  async function start(): Promise<{ file0: FakeBackend; fc: FakeCluster }> {
-    const file0 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([{ name: 'file0', fake: file0 }]);
-    return { file0, fc };
+  async function start(): Promise<{ file0: FakeBackend; fc: StartedFakes }> {
+    const fc = await cluster.start({ file0: 'swapfile' });
+    return { file0: fc.fake('file0'), fc };
   }
 
   it('a SwapOut cancelled while its Put is in flight frees its slots and deletes the stored copies', async () => {

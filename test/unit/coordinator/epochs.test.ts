@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VswapError } from '../../../services/common/errors';
 import { Coordinator } from '../../../services/coordinator/coordinator';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { FakeBackend, fakeClusters, page } from '../../support/fake-backend';
 
 async function code(p: Promise<unknown>): Promise<Status | 'ok'> {
   return p.then(
@@ -22,18 +22,14 @@ async function code(p: Promise<unknown>): Promise<Status | 'ok'> {
  * handle from the old epoch.
  */
 describe('backend epochs', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   for (const checksEpochs of [true, false]) {
     it(`a page lost in a restart reads as lost, and freeing it never deletes a page stored after the restart (backend ${checksEpochs ? 'refuses' : 'only reports'} other epochs)`, async () => {
       const file0 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
       const file1 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
       file0.checksEpochs = checksEpochs;
-      fc = await startOverFakes([
+      const fc = await cluster.start([
         { name: 'file0', priority: 10, fake: file0 },
         { name: 'file1', priority: 1, fake: file1 },
       ]);
@@ -63,7 +59,7 @@ describe('backend epochs', () => {
 
   it('a Delete queued in the old epoch is refused by the restarted backend and not retried', async () => {
     const file0 = new FakeBackend({ kind: 'swapfile', reuseHandles: true });
-    fc = await startOverFakes([{ name: 'file0', fake: file0 }]);
+    const fc = await cluster.start([{ name: 'file0', fake: file0 }]);
     const c = fc.coordinator;
     const a = await c.swapOut('app', [page('a')], false);
     file0.down = true;

@@ -1,18 +1,14 @@
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { describe, expect, it } from 'vitest';
+import { FakeBackend, fakeClusters, page } from '../../support/fake-backend';
 
 describe('coordinator over in-process fake backends (the connect seam)', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   it('places pages by the tier policy and reads them back through the fakes', async () => {
     const zswap = new FakeBackend({ kind: 'zswap' });
     const file0 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'zswap', fake: zswap },
       { name: 'file0', fake: file0 },
     ]);
@@ -28,7 +24,7 @@ describe('coordinator over in-process fake backends (the connect seam)', () => {
   it('a held Put keeps the SwapOut waiting until released; a failed zswap Put spills to the swapfile', async () => {
     const zswap = new FakeBackend({ kind: 'zswap' });
     const file0 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'zswap', fake: zswap },
       { name: 'file0', fake: file0 },
     ]);

@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { describe, expect, it } from 'vitest';
+import { FakeBackend, fakeClusters, page } from '../../support/fake-backend';
 
 /** Issue 10, defect 3: a Load joins a backend read in flight only while the slot still has that backing. */
 describe('shared backend reads', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   it('a Load that starts after an acknowledged Store returns the new page, not the old read in flight', async () => {
     const file0 = new FakeBackend({ kind: 'swapfile' });
     const file1 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'file0', fake: file0 },
       { name: 'file1', fake: file1 },
     ]);
@@ -41,7 +37,7 @@ describe('shared backend reads', () => {
 
   it('Loads of a slot whose backing did not change still share one backend read', async () => {
     const file0 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([{ name: 'file0', fake: file0 }]);
+    const fc = await cluster.start([{ name: 'file0', fake: file0 }]);
     const c = fc.coordinator;
     const { slots } = await c.swapOut('app', [page('same')], false);
     const gets = file0.count('get');

@@ -1,7 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VswapError } from '../../../services/common/errors';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { FakeBackend, fakeClusters, page } from '../../support/fake-backend';
 
 async function rejection(p: Promise<unknown>): Promise<VswapError> {
   const err = await p.then(
@@ -13,16 +13,12 @@ async function rejection(p: Promise<unknown>): Promise<VswapError> {
 }
 
 describe('swapoff', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   it('defect 5: a swapoff whose caller goes away puts the backend back in service; moved pages stay moved, nothing stays pinned', async () => {
     const a = new FakeBackend({ kind: 'swapfile' });
     const b = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes(
+    const fc = await cluster.start(
       [
         { name: 'a', priority: 10, fake: a },
         { name: 'b', priority: 1, fake: b },
@@ -68,7 +64,7 @@ describe('swapoff', () => {
   it('defect 8: a Swapon during a drain is not overwritten by the drain ending in off', async () => {
     const a = new FakeBackend({ kind: 'swapfile' });
     const b = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'a', priority: 10, fake: a },
       { name: 'b', priority: 1, fake: b },
     ]);
@@ -91,7 +87,7 @@ describe('swapoff', () => {
     const a = new FakeBackend({ kind: 'swapfile', capacityPages: 10 });
     const b = new FakeBackend({ kind: 'swapfile', capacityPages: 10 });
     const spare = new FakeBackend({ kind: 'swapfile', capacityPages: 12 });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'a', priority: 3, fake: a },
       { name: 'b', priority: 2, fake: b },
       { name: 'spare', priority: 1, fake: spare },
@@ -118,7 +114,7 @@ describe('swapoff', () => {
   it('a second swapoff of a backend already draining is refused and does not end the first', async () => {
     const a = new FakeBackend({ kind: 'swapfile' });
     const b = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'a', priority: 10, fake: a },
       { name: 'b', priority: 1, fake: b },
     ]);

@@ -1,25 +1,16 @@
 import { status as Status } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VswapError } from '../../../services/common/errors';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
-
-/** Lets every pending callback and I/O completion run `turns` times over (no clock involved). */
-async function turns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-}
+import { FakeBackend, fakeClusters, page, turns } from '../../support/fake-backend';
 
 /** Issue 10, defect 4: write gates and reconciles must not wait for each other in a cycle. */
 describe('write gates', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   it('two SwapOuts spilling across two equal-priority swapfiles while both reconcile all finish, and stores work afterwards', async () => {
     const a = new FakeBackend({ kind: 'swapfile', capacityPages: 1 });
     const b = new FakeBackend({ kind: 'swapfile', capacityPages: 1 });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'a', fake: a },
       { name: 'b', fake: b },
     ]);

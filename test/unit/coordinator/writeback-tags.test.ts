@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeBackend, type FakeCluster, page, startOverFakes } from '../../support/fake-backend';
+import { describe, expect, it } from 'vitest';
+import { FakeBackend, fakeClusters, page } from '../../support/fake-backend';
 
 /** Writeback finds each cold zswap entry's slot from the tag the Put gave it (no handle -> slot index). */
 describe('writeback by Coldest tags', () => {
-  let fc: FakeCluster | undefined;
-  afterEach(async () => {
-    await fc?.close();
-    fc = undefined;
-  });
+  const cluster = fakeClusters();
 
   it("zswap Puts carry each page's slot as its tag, and writeback moves exactly the tagged slots", async () => {
     const zswap = new FakeBackend({ kind: 'zswap' });
     const file0 = new FakeBackend({ kind: 'swapfile' });
-    fc = await startOverFakes([
+    const fc = await cluster.start([
       { name: 'zswap', fake: zswap },
       { name: 'file0', fake: file0 },
     ]);
