@@ -12,6 +12,11 @@
  * the echo measured in the same round: absolute figures drift on a noisy
  * 2-core machine, ratios measured side by side much less.
  *
+ * zswap_secure is zswap as `npm start` runs it: TLS, client certificates from
+ * the cluster CA (mutual TLS) and the cluster token on every call;
+ * secure_vs_plain_<batch> is its figure against plain zswap's, each against
+ * the echo of its round (goal >= 0.8 at 512).
+ *
  * For zswap also: the compression ratio on the corpus, and its pages/s
  * against the raw codec (lz4-napi compress + decompress) in this process on
  * one core.
@@ -26,6 +31,10 @@ import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
 import { generateKeyRingText } from '../../services/common/page-cipher';
+import * as grpc from '@grpc/grpc-js';
+import { ensureCredentials } from '../credentials/credentials';
+import { readTokenFile } from '../credentials/layout';
+import { backendSecurityArgs } from '../cluster/local-cluster';
 import { ServiceStartError, type StartedService } from '../cluster/spawn-service';
 import { buildCorpus, PAGE_KINDS, type Corpus } from './corpus';
 import { ChildRegistry } from '../cluster/child-registry';
@@ -34,11 +43,12 @@ import { emitReport, median, progress, renderTable, round, type Cell } from './r
 
 /** The package root, from dist/clients/bench. */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-const TARGETS = ['echo', 'zswap', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as const;
+const TARGETS = ['echo', 'zswap', 'zswap_secure', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as const;
 type TargetName = (typeof TARGETS)[number];
 const TARGET_LABEL: Record<TargetName, string> = {
   echo: 'echo (gRPC ceiling)',
   zswap: 'zswap memory',
+  zswap_secure: 'zswap memory, mTLS + token',
   swapfile_file: 'swapfile file',
   swapfile_redis: 'swapfile redis',
   swapfile_redis_sealed: 'swapfile redis, AES-256-GCM',
@@ -139,7 +149,7 @@ function parseArgs(argv: string[]): BackendBenchOptions {
             throw new InvalidArgumentError(`unknown target "${t}"`);
         return list as TargetName[];
       },
-      ['zswap', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as TargetName[],
+      ['zswap', 'zswap_secure', 'swapfile_file', 'swapfile_redis', 'swapfile_redis_sealed'] as TargetName[],
     )
     .option('--compressor <name>', 'zswap compressor', 'lz4')
     .option('--fsync <mode>', 'swapfile fsync mode with the file store (always|batch|never)', 'batch')
@@ -333,6 +343,7 @@ async function startTarget(
   const listen = ['--listen', '127.0.0.1:0'];
   let script: string;
   let args: string[];
+  let security: { credentials: grpc.ChannelCredentials; token: string } | undefined;
   switch (name) {
     case 'echo':
       script = path.join(__dirname, 'echo-server.js');
@@ -342,6 +353,30 @@ async function startTarget(
       script = serviceEntry('zswap');
       args = [...listen, '--compressor', options.compressor, '--pool-bytes', '512M', '--store', 'memory'];
       break;
+    case 'zswap_secure': {
+      // The credentials npm start makes, in this run's directory.
+      const c = (await ensureCredentials({ dir: path.join(env.tmp, 'credentials') })).paths;
+      script = serviceEntry('zswap');
+      args = [
+        ...listen,
+        '--compressor',
+        options.compressor,
+        '--pool-bytes',
+        '512M',
+        '--store',
+        'memory',
+        ...backendSecurityArgs(c),
+      ];
+      security = {
+        credentials: grpc.credentials.createSsl(
+          fs.readFileSync(c.ca),
+          fs.readFileSync(c.clientKey),
+          fs.readFileSync(c.clientCert),
+        ),
+        token: readTokenFile(c.clusterToken)!,
+      };
+      break;
+    }
     case 'swapfile_file':
       script = serviceEntry('swapfile');
       args = [
@@ -394,7 +429,7 @@ async function startTarget(
       break;
     }
   }
-  const label = name === 'zswap' ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
+  const label = name.startsWith('zswap') ? `${TARGET_LABEL[name]} ${options.compressor}` : TARGET_LABEL[name];
   try {
     const service = await registry.startService({
       script,
@@ -412,7 +447,7 @@ async function startTarget(
       service,
       pid: service.child.pid ?? 0,
       redisPid,
-      client: new BackendClient(service.address, { deadlineMs: 60_000 }),
+      client: new BackendClient(service.address, { deadlineMs: 60_000, ...security }),
     };
   } catch (err) {
     if (err instanceof ServiceStartError) {
@@ -430,7 +465,7 @@ async function startTarget(
 async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: string): Promise<void> {
   const t0 = performance.now();
   // Fail before any work if a service was never built.
-  if (options.targets.includes('zswap')) serviceEntry('zswap');
+  if (options.targets.some((t) => t.startsWith('zswap'))) serviceEntry('zswap');
   if (options.targets.some((t) => t.startsWith('swapfile'))) serviceEntry('swapfile');
   const corpus = buildCorpus({ pages: options.corpusPages, seed: options.seed });
   const c = corpus.counts;
@@ -552,6 +587,12 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     const plain = medianOf('swapfile_redis', batch, (x) => x.vsEcho);
     return sealed === null || plain === null || !(plain > 0) ? null : round(sealed / plain, 3);
   };
+  // Security: zswap with mTLS and the cluster token against plain zswap, both against echo per round.
+  const secureVsPlain = (batch: number): number | null => {
+    const secure = medianOf('zswap_secure', batch, (x) => x.vsEcho);
+    const plain = medianOf('zswap', batch, (x) => x.vsEcho);
+    return secure === null || plain === null || !(plain > 0) ? null : round(secure / plain, 3);
+  };
   const zv = verified.get('zswap');
   const perBatch: Record<string, Record<string, number | null>> = {};
   for (const b of options.batches) {
@@ -566,6 +607,8 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       swapfile_redis_sealed_pages_per_s: rateOf('swapfile_redis_sealed', b),
       swapfile_redis_sealed_vs_echo: ratioOf('swapfile_redis_sealed', b),
       swapfile_redis_sealed_vs_plain: sealedVsPlain(b),
+      zswap_secure_pages_per_s: rateOf('zswap_secure', b),
+      secure_vs_plain: secureVsPlain(b),
       zswap_vs_codec: vsCodec(b),
       zswap_vs_echo_cpu: cpuRatioOf('zswap', b),
       swapfile_file_vs_echo_cpu: cpuRatioOf('swapfile_file', b),
@@ -594,6 +637,8 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
     swapfile_redis_pages_per_s: rateOf('swapfile_redis'),
     swapfile_redis_sealed_pages_per_s: rateOf('swapfile_redis_sealed'),
     swapfile_redis_sealed_vs_plain: sealedVsPlain(headline),
+    zswap_secure_pages_per_s: rateOf('zswap_secure'),
+    ...Object.fromEntries(options.batches.map((b) => [`secure_vs_plain_${b}`, secureVsPlain(b)])),
     codec_pages_per_s: round(codec.cyclePagesPerSec),
     codec_compress_pages_per_s: round(codec.compressPagesPerSec),
     codec_decompress_pages_per_s: round(codec.decompressPagesPerSec),
@@ -681,6 +726,9 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       ? `zswap_vs_codec (batch ${headline}): ${figures.zswap_vs_codec?.toFixed(2)} = ${zswapRate} / ${Math.round(codec.cyclePagesPerSec)} pages/s ` +
         `(target >= ${TARGET_RATIO}; the gRPC ceiling, echo ${rateOf('echo')} pages/s, bounds it)`
       : '',
+    `TLS and tokens on vs off (zswap with mutual TLS and the cluster token / plain zswap, each vs its round's echo): ` +
+      options.batches.map((b) => `batch ${b}: ${secureVsPlain(b) ?? 'n/a'}`).join(', ') +
+      ' (goal >= 0.8 at 512)',
     `elapsed: ${figures.elapsed_s} s`,
     '',
   ].join('\n');

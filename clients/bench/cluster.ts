@@ -15,6 +15,11 @@
  * single-page backend Get (one call in flight), and 50 owners against one
  * owner with the same 50 calls in flight (zswap target, batch 16).
  *
+ * And the cost of security: the same SwapOut + Load(release) cycle through
+ * two zswap clusters side by side, one with TLS, tokens, the principals file
+ * and mutual TLS to the backend (what `npm start` runs), one plaintext with
+ * none: secure_vs_plain_{512,16,1} (goal >= 0.8 at 512).
+ *
  * Headline keys: coordinator_vs_direct_{512,16} are the lowest ratio over
  * the targets; load_*_us and direct_get_p99_us come from the target with the
  * worst p99 ratio; pages_per_s_512 is zswap's; by_target has everything.
@@ -29,6 +34,9 @@ import { BackendClient } from '../../services/common/backend-client';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
 import { startRedis } from './children';
+import { ensureCredentials } from '../credentials/credentials';
+import type { CredentialPaths } from '../credentials/layout';
+import type { VswapClient } from '../sdk/client';
 import { buildCorpus } from './corpus';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 
@@ -81,6 +89,7 @@ async function startTarget(
   name: TargetName,
   dir: string,
   registry: ChildRegistry,
+  credentials?: CredentialPaths,
 ): Promise<{ cluster: LocalCluster; backend: string }> {
   let opts: Omit<LocalClusterOptions, 'dataDir'>;
   let backend: string;
@@ -101,6 +110,7 @@ async function startTarget(
   const cluster = await LocalCluster.start({
     dataDir: path.join(dir, name),
     ...opts,
+    credentials,
     onSpawn: (c) => registry.track(c),
   });
   return { cluster, backend };
@@ -213,6 +223,62 @@ async function measureTarget(
   }
 }
 
+/** Pages/s with TLS and tokens against plaintext with none, per batch (medians over rounds), zswap target. */
+interface SecurityResult {
+  secure: Record<number, number>;
+  plain: Record<number, number>;
+  ratio: Record<number, number>;
+}
+
+async function measureSecurity(
+  o: Options,
+  pages: readonly Buffer[],
+  dir: string,
+  registry: ChildRegistry,
+): Promise<SecurityResult> {
+  const credentials = (await ensureCredentials({ dir: path.join(dir, 'credentials') })).paths;
+  const secure = await startTarget('zswap', path.join(dir, 'secure'), registry, credentials);
+  const plain = await startTarget('zswap', path.join(dir, 'plain'), registry);
+  const clients = { secure: secure.cluster.client(60_000), plain: plain.cluster.client(60_000) };
+  try {
+    if (!clients.secure.tls || clients.plain.tls)
+      throw new Error('the secure cluster must use TLS and the plain one not');
+    let cursor = 0;
+    const cycle = (client: VswapClient, batch: number) => async (): Promise<number> => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < batch; i++) out.push(pages[cursor++ % pages.length]!);
+      const { slots } = await client.swapOut('bench', out);
+      await client.load('bench', slots, { release: true });
+      return batch;
+    };
+    for (const c of [clients.secure, clients.plain]) await timed(0.3, o.inFlight, cycle(c, 16));
+    const on: Record<number, number[]> = {};
+    const off: Record<number, number[]> = {};
+    const ratios: Record<number, number[]> = {};
+    for (let r = 0; r < o.rounds; r++) {
+      for (const b of BATCHES) {
+        const order = r % 2 === 0 ? (['secure', 'plain'] as const) : (['plain', 'secure'] as const);
+        const got: Record<string, number> = {};
+        for (const which of order) got[which] = await timed(o.seconds, o.inFlight, cycle(clients[which], b));
+        (on[b] ??= []).push(got.secure!);
+        (off[b] ??= []).push(got.plain!);
+        (ratios[b] ??= []).push(got.secure! / got.plain!);
+      }
+      progress(
+        `security: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(on[b]!.at(-1)!)}/${round(off[b]!.at(-1)!)}`).join(', ')} pages/s (secure/plain)`,
+      );
+    }
+    const med = (rec: Record<number, number[]>): Record<number, number> =>
+      Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
+    return { secure: med(on), plain: med(off), ratio: med(ratios) };
+  } finally {
+    clients.secure.close();
+    clients.plain.close();
+    await secure.cluster.stop();
+    await plain.cluster.stop();
+  }
+}
+
 /** 50 owners at once against one owner, the same 50 calls in flight (zswap, batch 16). */
 async function measureOwners(
   o: Options,
@@ -303,6 +369,7 @@ async function main(): Promise<void> {
     const results: Partial<Record<TargetName, TargetResult>> = {};
     for (const t of o.targets) results[t] = await measureTarget(t, o, pages, dir, registry);
     const fifty = await measureOwners(o, pages, dir, registry);
+    const security = await measureSecurity(o, pages, dir, registry);
     const list = Object.entries(results) as [TargetName, TargetResult][];
     const worstLatency = list.reduce((a, b) =>
       b[1].loadP99Us / b[1].directGetP99Us > a[1].loadP99Us / a[1].directGetP99Us ? b : a,
@@ -317,6 +384,13 @@ async function main(): Promise<void> {
       latency_target: worstLatency[0],
       pages_per_s_512: round(results.zswap?.coordinator[512] ?? list[0]![1].coordinator[512]!),
       fifty_vs_one_owner: round(fifty, 3),
+      secure_vs_plain_512: round(security.ratio[512]!, 3),
+      secure_vs_plain_16: round(security.ratio[16]!, 3),
+      secure_vs_plain_1: round(security.ratio[1]!, 3),
+      security: {
+        secure_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(security.secure[b]!)])),
+        plain_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(security.plain[b]!)])),
+      },
       by_target: Object.fromEntries(
         list.map(([t, r]) => [
           t,
@@ -361,8 +435,19 @@ async function main(): Promise<void> {
           round(r.directGetP99Us),
         ]),
       }) +
+      '\n' +
+      renderTable({
+        title: 'TLS and tokens on vs off: SwapOut + Load(release) through the coordinator (zswap)',
+        headers: ['batch', 'secure pages/s', 'plain pages/s', 'ratio'],
+        rows: BATCHES.map((b) => [
+          b,
+          round(security.secure[b]!),
+          round(security.plain[b]!),
+          round(security.ratio[b]!, 3),
+        ]),
+      }) +
       `\n50 owners vs 1 owner (50 calls in flight, zswap, batch 16): ${round(fifty, 3)}\n` +
-      `goals: coordinator_vs_direct_512/_16 >= 0.6 (now ${figures.coordinator_vs_direct_512} / ${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ${figures.latency_target}); fifty_vs_one_owner >= 0.95\n`;
+      `goals: coordinator_vs_direct_512/_16 >= 0.6 (now ${figures.coordinator_vs_direct_512} / ${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ${figures.latency_target}); fifty_vs_one_owner >= 0.95; secure_vs_plain_512 >= 0.8 (now ${figures.secure_vs_plain_512})\n`;
     emitReport({ json: o.json, text, figures });
   } finally {
     await registry.stopAll();
