@@ -37,8 +37,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Loaded at run time by @grpc/proto-loader (services and reflection).
 COPY --from=build /app/proto ./proto
-# Data (journal, swap files) goes under /data, writable by the user the services run as.
-RUN mkdir -p /data && chown node:node /data
+# Data (journal, swap files) goes under /data, credentials (docker-compose's one-shot
+# service writes them) under /creds: both writable by the user the services run as,
+# and a new named volume mounted there starts out owned by that user too.
+RUN mkdir -p /data /creds && chown node:node /data /creds && chmod 700 /creds
 USER node
 # Coordinator, zswap, swapfile default ports; 9464 for metrics when --metrics-listen is set.
 EXPOSE 50051 50052 50053

@@ -37,6 +37,7 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
   let client: VswapClient;
   let cliEnv: Record<string, string>;
   let promUrl: string;
+  let caFile: string | undefined;
   const figures: Record<string, string | number> = {};
 
   const cli = (...args: string[]) => {
@@ -66,7 +67,15 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     figures.imageBytes = Number(
       run('docker', ['image', 'inspect', 'vswap:latest', '--format', '{{.Size}}']).stdout.trim(),
     );
-    client = new VswapClient({ address: cliEnv.VSWAP_ADDRESS!, deadlineMs: 30_000 });
+    // The CA and the admin token out of the credentials volume, as the README says.
+    const fromVolume = (file: string) =>
+      project.compose(['run', '--rm', '-T', '--no-deps', 'credentials', 'cat', `/creds/${file}`]);
+    const token = fromVolume('admin.token').trim();
+    expect(token).toMatch(/^vswap_\S+$/);
+    caFile = path.join(os.tmpdir(), `${project.project}-ca.pem`);
+    fs.writeFileSync(caFile, fromVolume('tls/ca.pem'));
+    cliEnv = { ...cliEnv, VSWAP_TOKEN: token, VSWAP_CA: caFile };
+    client = new VswapClient({ address: cliEnv.VSWAP_ADDRESS!, deadlineMs: 30_000, token, ca: caFile });
   });
 
   afterAll(() => {
@@ -78,6 +87,7 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     });
     fs.writeFileSync(path.join(os.tmpdir(), `${project.project}.log`), logs.stdout + logs.stderr);
     project.compose(['down', '-v', '--remove-orphans']);
+    if (caFile) fs.rmSync(caFile, { force: true });
     process.stdout.write(`compose figures: ${JSON.stringify(figures)}\n`);
   });
 
@@ -111,6 +121,33 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
   }
 
   let first: Written;
+
+  it('publishes only the coordinator, with TLS and a token: no token is UNAUTHENTICATED, plaintext gets no answer', async () => {
+    const rows = run('docker', [
+      'ps',
+      '--filter',
+      `label=com.docker.compose.project=${project.project}`,
+      '--format',
+      '{{.Label "com.docker.compose.service"}} {{.Ports}}',
+    ]).stdout;
+    const published = rows
+      .split('\n')
+      .filter((l) => l.includes('->'))
+      .map((l) => l.split(' ')[0])
+      .sort();
+    expect(published).toEqual(['coordinator', 'prometheus']);
+    for (const l of rows.split('\n').filter((r) => r.includes('->'))) expect(l).not.toMatch(/0\.0\.0\.0:\d+->/);
+    const anonymous = new VswapClient({ address: cliEnv.VSWAP_ADDRESS!, token: null, ca: caFile! });
+    const refused = await anonymous.stats().catch((e: unknown) => e);
+    expect(refused instanceof VswapClientError && refused.codeName).toBe('UNAUTHENTICATED');
+    anonymous.close();
+    const plaintext = new VswapClient({ address: cliEnv.VSWAP_ADDRESS!, ca: null, readRetries: 0, deadlineMs: 3000 });
+    const noTls = await plaintext.stats().catch((e: unknown) => e);
+    expect(noTls instanceof VswapClientError && ['UNAVAILABLE', 'DEADLINE_EXCEEDED'].includes(noTls.codeName)).toBe(
+      true,
+    );
+    plaintext.close();
+  });
 
   it('serves the CLI from the host: swaps, bench --keep, stats, swapoff and swapon zswap', () => {
     const swaps = cli('swaps', '--json');

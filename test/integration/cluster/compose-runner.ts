@@ -4,7 +4,9 @@
  * WORKDIR), the same environment, the same health checks. Service host names
  * become 127.0.0.1, every port is remapped to a free one, named volumes
  * become temporary directories, and the redis service is a real
- * redis-server with the compose file's arguments. Services of other images
+ * redis-server with the compose file's arguments. A one-shot service (no
+ * port, no health check, `restart: "no"`: the credentials) runs to its end
+ * before the services that wait for it (service_completed_successfully). Services of other images
  * (Prometheus) are not run here: `npm run test:compose` runs them under Docker.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -25,6 +27,7 @@ export interface ComposeService {
   healthcheck?: { test?: string[] | string };
   ports?: string[];
   stop_grace_period?: string;
+  restart?: string;
 }
 
 export interface ComposeFile {
@@ -66,6 +69,11 @@ export function containerPort(name: string, svc: ComposeService): number {
   return Number(m[1]);
 }
 
+/** A service that runs once to its end (no health check, never restarted), as the credentials service. */
+export function isOneShot(svc: ComposeService): boolean {
+  return svc.healthcheck === undefined && svc.restart === 'no';
+}
+
 /** Whether a service's command can run as a local process here (node, or redis-server). */
 export function runsLocally(svc: ComposeService): boolean {
   const cmd = svc.command?.[0];
@@ -101,7 +109,7 @@ export class ComposeRunner {
   static async prepare(compose: ComposeFile, tmpDir: string): Promise<ComposeRunner> {
     const r = new ComposeRunner(compose, tmpDir);
     for (const [name, svc] of Object.entries(compose.services)) {
-      if (!runsLocally(svc)) continue;
+      if (!runsLocally(svc) || isOneShot(svc)) continue;
       r.hostMap.set(`${name}:${containerPort(name, svc)}`, `127.0.0.1:${await freePort()}`);
       const metrics = metricsPort(svc);
       if (metrics !== undefined) r.hostMap.set(`${name}:${metrics}`, `127.0.0.1:${await freePort()}`);
@@ -112,6 +120,13 @@ export class ComposeRunner {
       r.volumeDirs.set(vol, dir);
     }
     return r;
+  }
+
+  /** The temporary directory standing for a named volume. */
+  volumeDir(volume: string): string {
+    const dir = this.volumeDirs.get(volume);
+    if (!dir) throw new Error(`no volume ${volume}`);
+    return dir;
   }
 
   addressOf(name: string): string {
@@ -125,7 +140,7 @@ export class ComposeRunner {
   /** Rewrites one value as the service would see it here: other services' host:port, its own listen address, volume paths. */
   rewrite(name: string, value: string): string {
     const svc = this.compose.services[name]!;
-    const own = containerPort(name, svc);
+    const own = isOneShot(svc) ? undefined : containerPort(name, svc);
     const metrics = metricsPort(svc);
     let v = value.replace(/\b([A-Za-z0-9][A-Za-z0-9_.-]*):(\d+)\b/g, (whole, host: string, port: string) => {
       if (['0.0.0.0', '127.0.0.1', 'localhost'].includes(host) && Number(port) === own) return this.addressOf(name);
@@ -175,7 +190,7 @@ export class ComposeRunner {
   start(name: string): RunningService {
     const svc = this.compose.services[name]!;
     const command = svc.command ?? [];
-    const address = this.addressOf(name);
+    const address = isOneShot(svc) ? '' : this.addressOf(name);
     const port = address.slice(address.lastIndexOf(':') + 1);
     let child: ChildProcess;
     if (command[0] === 'redis-server') {
@@ -243,7 +258,23 @@ export class ComposeRunner {
     }
   }
 
-  /** Starts every service in dependency order, each once what it depends on is healthy. */
+  /** Runs a one-shot service to its end; throws with its log unless it exits 0. */
+  async runToCompletion(name: string, timeoutMs = 60_000): Promise<void> {
+    const running = this.start(name);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`service ${name} still running after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      running.child.once('exit', (c, signal) => {
+        clearTimeout(timer);
+        resolve(signal ? null : c);
+      });
+    });
+    if (code !== 0) throw new Error(`service ${name} exited ${code}:\n${running.log()}`);
+  }
+
+  /** Starts every service in dependency order, each once what it depends on is healthy (or, one-shot, done). */
   async up(): Promise<void> {
     const healthy = new Map<string, Promise<void>>();
     for (const name of this.startOrder()) {
@@ -251,6 +282,7 @@ export class ComposeRunner {
       healthy.set(
         name,
         Promise.all(deps.map((d) => healthy.get(d))).then(async () => {
+          if (isOneShot(this.compose.services[name]!)) return this.runToCompletion(name);
           this.start(name);
           await this.waitHealthy(name);
         }),

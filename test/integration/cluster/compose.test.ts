@@ -13,9 +13,12 @@ import { describeOptions } from '../../../services/common/config';
 import { coordinatorOptions } from '../../../services/coordinator/config';
 import { zswapOptionSpecs, ZSWAP_ENV_PREFIX } from '../../../services/zswap/config';
 import { swapfileOptions, SWAPFILE_ENV_PREFIX } from '../../../services/swapfile/config';
-import { VswapClient } from '../../../clients/sdk';
+import * as grpc from '@grpc/grpc-js';
+import { VswapClient, VswapClientError } from '../../../clients/sdk';
+import { credentialPaths, readTokenFile, type CredentialPaths } from '../../../clients/credentials/layout';
+import { BackendClient } from '../../../services/common/backend-client';
 import { REPO_ROOT } from '../../support/service';
-import { ComposeRunner, environmentOf, metricsPort, readCompose } from './compose-runner';
+import { ComposeRunner, environmentOf, isOneShot, metricsPort, readCompose } from './compose-runner';
 
 const compose = readCompose();
 
@@ -24,6 +27,8 @@ const OPTIONS_BY_ENTRY: Record<string, string[]> = {
   'dist/services/coordinator/main.js': describeOptions(coordinatorOptions, 'VSWAP_COORDINATOR').map((r) => r.env),
   'dist/services/zswap/main.js': describeOptions(zswapOptionSpecs, ZSWAP_ENV_PREFIX).map((r) => r.env),
   'dist/services/swapfile/main.js': describeOptions(swapfileOptions, SWAPFILE_ENV_PREFIX).map((r) => r.env),
+  // The credentials one-shot takes its directory as a flag and reads no variable.
+  'dist/clients/credentials/main.js': [],
 };
 
 function textPage(seed: number): Buffer {
@@ -33,7 +38,7 @@ function textPage(seed: number): Buffer {
 
 describe('docker-compose.yml', () => {
   it('has redis with persistence and the four vswap services, each with a health check, and a Prometheus scraping them', () => {
-    const names = Object.keys(compose.services).filter((n) => n !== 'prometheus');
+    const names = Object.keys(compose.services).filter((n) => n !== 'prometheus' && n !== 'credentials');
     expect(names.sort()).toEqual(['coordinator', 'redis', 'swapfile', 'swapfile-redis', 'zswap']);
     const redis = compose.services.redis!;
     const appendonly = redis.command?.indexOf('--appendonly') ?? -1;
@@ -52,10 +57,44 @@ describe('docker-compose.yml', () => {
       for (const p of svc.ports ?? []) expect(p).toMatch(/^127\.0\.0\.1:/);
   });
 
+  it('creates the credentials once, in a volume every vswap service mounts read-only and waits for', () => {
+    const creds = compose.services.credentials!;
+    expect(isOneShot(creds)).toBe(true);
+    expect(creds.command).toEqual(['node', 'dist/clients/credentials/main.js', '--dir', '/creds']);
+    expect(creds.volumes).toEqual(['credentials:/creds']);
+    for (const name of ['coordinator', 'zswap', 'swapfile', 'swapfile-redis']) {
+      const svc = compose.services[name]!;
+      expect(svc.volumes, name).toContain('credentials:/creds:ro');
+      expect((svc.depends_on as Record<string, { condition?: string }>).credentials?.condition, name).toBe(
+        'service_completed_successfully',
+      );
+      const env = environmentOf(svc);
+      const prefix = name === 'coordinator' ? 'VSWAP_COORDINATOR' : name === 'zswap' ? 'VSWAP_ZSWAP' : 'VSWAP_SWAPFILE';
+      // TLS on every listener, never --insecure.
+      expect(env[`${prefix}_TLS_CERT`], name).toBe('/creds/tls/server.pem');
+      expect(env[`${prefix}_INSECURE`], name).toBe('false');
+      expect(env[`${prefix}_CLUSTER_TOKEN_FILE`], name).toBe('/creds/cluster.token');
+      // Only the coordinator is published; backends require the coordinator's certificate.
+      if (name === 'coordinator') expect(env.VSWAP_COORDINATOR_PRINCIPALS).toBe('/creds/principals.yaml');
+      else {
+        expect(svc.ports, name).toBeUndefined();
+        expect(env[`${prefix}_TLS_CA`], name).toBe('/creds/tls/ca.pem');
+      }
+    }
+    expect(environmentOf(compose.services['swapfile-redis']!).VSWAP_SWAPFILE_ENCRYPTION_KEY_FILE).toBe(
+      '/creds/redis.key',
+    );
+  });
+
   it('stops the coordinator before the backends, with time to write zswap back', () => {
     const coordinator = compose.services.coordinator!;
     // compose stops dependents first: the coordinator depends on every backend.
-    expect(Object.keys(coordinator.depends_on ?? {}).sort()).toEqual(['swapfile', 'swapfile-redis', 'zswap']);
+    expect(Object.keys(coordinator.depends_on ?? {}).sort()).toEqual([
+      'credentials',
+      'swapfile',
+      'swapfile-redis',
+      'zswap',
+    ]);
     const ms = Number(environmentOf(coordinator).VSWAP_COORDINATOR_STOP_WRITEBACK_MS);
     expect(ms).toBeGreaterThan(0);
     const grace = /^(\d+)s$/.exec(String(coordinator.stop_grace_period ?? ''));
@@ -95,6 +134,7 @@ describe('docker-compose.yml services as local processes', () => {
   let tmp: string;
   let runner: ComposeRunner;
   let client: VswapClient;
+  let creds: CredentialPaths;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-compose-'));
@@ -105,8 +145,14 @@ describe('docker-compose.yml services as local processes', () => {
       await runner.down();
       throw err;
     }
-    client = new VswapClient({ address: runner.addressOf('coordinator'), deadlineMs: 20_000 });
-  }, 60_000);
+    creds = credentialPaths(runner.volumeDir('credentials'));
+    client = new VswapClient({
+      address: runner.addressOf('coordinator'),
+      deadlineMs: 20_000,
+      token: readTokenFile(creds.adminToken) ?? null,
+      ca: creds.ca,
+    });
+  }, 90_000);
 
   afterAll(async () => {
     client?.close();
@@ -159,6 +205,21 @@ describe('docker-compose.yml services as local processes', () => {
     await client.swapon('swapfile', 10);
     await client.swapon('zswap', 0);
     expect((await client.free(owner, [...slots, ...contiguous.slots])).every((c) => c === 0)).toBe(true);
+  });
+
+  it('answers only with a token over TLS; the backends only the coordinator', async () => {
+    const anonymous = new VswapClient({ address: runner.addressOf('coordinator'), token: null, ca: creds.ca });
+    const refused = await anonymous.stats().catch((e: unknown) => e);
+    expect(refused instanceof VswapClientError && refused.codeName).toBe('UNAUTHENTICATED');
+    anonymous.close();
+    // A backend called with the cluster CA but neither the coordinator's certificate nor its token.
+    const stranger = new BackendClient(runner.addressOf('zswap'), {
+      credentials: grpc.credentials.createSsl(fs.readFileSync(creds.ca)),
+      deadlineMs: 5000,
+    });
+    const err = (await stranger.get([1]).catch((e: unknown) => e)) as { code?: number };
+    expect([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED]).toContain(err.code);
+    stranger.close();
   });
 
   it("serves every vswap service's metrics where the compose file says", async () => {
