@@ -28,6 +28,11 @@ export const coordinatorOptions = {
   backendDeadlineMs: int('deadline of each backend call, in ms', 5000, { min: 50, max: 600_000 }),
   writebackBatch: int('pages per writeback or swapoff batch', 64, { min: 1, max: 512 }),
   pollMs: int('how often backends are asked for Info, in ms', 500, { min: 20, max: 60_000 }),
+  crashAfterCommitId: optional(
+    str(
+      'crash test seam: the coordinator kills itself (SIGKILL) right after the journal commit of the call with this request_id, before its answer reaches requests.log',
+    ),
+  ),
   deleteRetryMs: int('wait before a backend Delete that failed (backend down) is sent again, in ms', 1000, {
     min: 10,
     max: 600_000,

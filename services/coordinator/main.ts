@@ -44,6 +44,13 @@ async function writebackBeforeStop(
   return moved;
 }
 
+/** The crash test seam (--crash-after-commit-id): kill -9 of this process between a call's journal commit and its requests.log append. */
+function crashAfterCommit(requestId: string): (method: string, key: string) => void {
+  return (_method, key) => {
+    if (key.endsWith(`\0${requestId}`)) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 runMain('coordinator', async () => {
   const config = loadConfig(coordinatorOptions, { program: 'vswap-coordinator', envPrefix: 'VSWAP_COORDINATOR' });
   const log = createLogger({ name: 'coordinator', level: config.logLevel });
@@ -79,6 +86,7 @@ runMain('coordinator', async () => {
     fsync: config.journalFsync,
     // Answers whose change the journal has but requests.log may have missed (a crash between the two).
     replayed: coordinator.takeReplayedAnswers(),
+    ...(config.crashAfterCommitId === undefined ? {} : { afterCommit: crashAfterCommit(config.crashAfterCommitId) }),
     log,
   });
   coordinator.keepAnswers(() => requests.unpersisted());

@@ -75,17 +75,17 @@ export interface RequestLogOptions {
    */
   replayed?: readonly Buffer[];
   /**
-   * Test seam: called after a call's change committed and before its answer
+   * Test seam: called (method, owner NUL request_id) after a call's change committed and before its answer
    * is appended to the file. Throwing stops the call there, as a crash would
    * (its answer is then only in the journal's answer record).
    */
-  afterCommit?: (method: MutatingMethod) => void;
+  afterCommit?: (method: MutatingMethod, key: string) => void;
   log: Logger;
 }
 
 export type ResolvedRequestLogOptions = Required<Omit<RequestLogOptions, 'file' | 'replayed' | 'afterCommit'>> & {
   file: string | undefined;
-  afterCommit: ((method: MutatingMethod) => void) | undefined;
+  afterCommit: ((method: MutatingMethod, key: string) => void) | undefined;
 };
 
 export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogOptions {
@@ -565,7 +565,7 @@ export class RequestLog {
       }
       throw err;
     }
-    this.options.afterCommit?.(key.method);
+    this.options.afterCommit?.(key.method, k);
     this.remember(k, entry, { ok: true, value: packAnswer(value) }, sizeOf(value));
     settle(outcomeOf(entry));
     entry.settled = undefined;

@@ -3,6 +3,8 @@
  * gRPC: a retry with the same owner and request_id is answered with the first
  * call's result and applies nothing again.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -244,5 +246,39 @@ describe('request_id: a retried mutation applies once', () => {
     // Without an id (or without release) nothing is remembered: a second Load with release drops another reference.
     expect((await raw.call('load', { owner: 'host-i', slots: [slots[0]], release: true })).counts).toEqual([0]);
     expect((await client.stats('host-i')).usedSlots).toBe(0);
+  });
+});
+
+describe('request_id across a kill -9 between the journal commit and requests.log', () => {
+  const fx = clusterPerTest();
+
+  it('a Free whose coordinator died right after its commit is answered from the journal on retry, applied once', async () => {
+    const client = await fx.start(
+      {
+        zswap: { poolBytes: '16M' },
+        coordinatorArgs: ['--crash-after-commit-id', 'die-here', '--journal-fsync', 'always'],
+      },
+      30_000,
+    );
+    const raw = rawClient(fx.cluster.address);
+    try {
+      const { slots } = await client.swapOut('host-k', [textPage(70), textPage(71)]);
+      await client.duplicate('host-k', slots); // counts 2, 2
+      // The coordinator commits the Free, then is killed before it can remember or send the answer.
+      const err = await raw.call('free', { owner: 'host-k', slots, requestId: 'die-here' }, 5_000).then(
+        () => undefined,
+        (e: unknown) => e as VswapClientError,
+      );
+      expect(err?.codeName).toMatch(/UNAVAILABLE|DEADLINE_EXCEEDED|CANCELLED|INTERNAL|UNKNOWN/);
+      const file = path.join(fx.dir, 'coordinator', 'requests.log');
+      expect(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '').not.toContain('die-here');
+      await fx.cluster.kill('coordinator'); // already dead: waits for its exit
+      await fx.cluster.startAgain('coordinator');
+      // The retry: answered with the first call's counts, and the swap counts dropped once.
+      expect((await raw.call('free', { owner: 'host-k', slots, requestId: 'die-here' })).counts).toEqual([1, 1]);
+      expect((await client.inspect('host-k', slots)).map((s) => s.count)).toEqual([1, 1]);
+    } finally {
+      raw.close();
+    }
   });
 });
