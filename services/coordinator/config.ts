@@ -54,7 +54,7 @@ export const coordinatorOptions = {
   ),
   retryMaxPageBytes: int(
     'most page bytes held by the answers remembered for retries (a Load with release is answered with its pages)',
-    64 * 1024 * 1024,
+    16 * 1024 * 1024,
     { min: 4096, max: 64 * 1024 * 1024 * 1024 },
   ),
   stopWritebackMs: int(

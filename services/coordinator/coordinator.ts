@@ -55,6 +55,11 @@ export interface CoordinatorOptions {
   deleteRetryMs?: number;
   /** Journal size that triggers a snapshot; default 64 MiB. */
   snapshotAfterBytes?: number;
+  /**
+   * Which replayed answer records (request-log payloads) the start-up
+   * snapshot carries: those the request log lacks (RequestLog.lacks); default all.
+   */
+  keepReplayedAnswer?: (payload: Buffer) => boolean;
   /** Makes each backend's calls; default a gRPC client to its address (tests inject in-process fakes). */
   connect?: ConnectBackend;
   log: Logger;
@@ -125,6 +130,7 @@ export class Coordinator {
       },
       log,
       onBackingChanged: (slot) => reads.backingChanged(slot),
+      keepReplayedAnswer: options.keepReplayedAnswer,
     }));
     counters.lost_pages += store.lostAtReplay;
     const policy = new TierPolicy({

@@ -63,6 +63,17 @@ runMain('coordinator', async () => {
     else log.info('SIGHUP: no principals file to re-read (protected mode)');
   });
   const { credentials: backendChannel, token: clusterToken } = security.backends;
+  // Answers for retries, kept next to the journal and synced as it is.
+  const requests = new RequestLog({
+    windowMs: config.retryWindowMs,
+    maxEntries: config.retryMaxEntries,
+    maxSlots: config.retryMaxSlots,
+    maxPageBytes: config.retryMaxPageBytes,
+    file: path.join(path.resolve(config.dataDir), 'requests.log'),
+    fsync: config.journalFsync,
+    ...(config.crashAfterCommitId === undefined ? {} : { afterCommit: crashAfterCommit(config.crashAfterCommitId) }),
+    log,
+  });
   const coordinator = await Coordinator.start({
     dataDir: path.resolve(config.dataDir),
     backends: parseBackendSpecs(config.backends),
@@ -72,23 +83,14 @@ runMain('coordinator', async () => {
     pollMs: config.pollMs,
     deleteRetryMs: config.deleteRetryMs,
     snapshotAfterBytes: config.snapshotAfterBytes,
+    // The start-up snapshot carries only the journal's answers requests.log lacks.
+    keepReplayedAnswer: (p) => requests.lacks(p),
     connect: (spec, o) =>
       new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
     log,
   });
-  // Answers for retries, kept next to the journal and synced as it is.
-  const requests = new RequestLog({
-    windowMs: config.retryWindowMs,
-    maxEntries: config.retryMaxEntries,
-    maxSlots: config.retryMaxSlots,
-    maxPageBytes: config.retryMaxPageBytes,
-    file: path.join(path.resolve(config.dataDir), 'requests.log'),
-    fsync: config.journalFsync,
-    // Answers whose change the journal has but requests.log may have missed (a crash between the two).
-    replayed: coordinator.takeReplayedAnswers(),
-    ...(config.crashAfterCommitId === undefined ? {} : { afterCommit: crashAfterCommit(config.crashAfterCommitId) }),
-    log,
-  });
+  // Answers whose change the journal has but requests.log missed (a crash between the two).
+  requests.restoreFromJournal(coordinator.takeReplayedAnswers());
   coordinator.keepAnswers(() => requests.unpersisted());
   let metricsServer: MetricsServer | undefined;
   let server;

@@ -58,7 +58,7 @@ export interface RequestLogOptions {
   /**
    * Most page bytes remembered across all answers (a Load with release is
    * answered with its pages); past it the oldest answers holding pages go
-   * first; default 64 MiB.
+   * first; default 16 MiB (kept in the file as base64: read back at start).
    */
   maxPageBytes?: number;
   /** Wall clock in ms (kept across restarts; a test seam); default Date.now. */
@@ -93,7 +93,7 @@ export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogO
     windowMs: o.windowMs ?? 600_000,
     maxEntries: o.maxEntries ?? 100_000,
     maxSlots: o.maxSlots ?? 4_000_000,
-    maxPageBytes: o.maxPageBytes ?? 64 * 1024 * 1024,
+    maxPageBytes: o.maxPageBytes ?? 16 * 1024 * 1024,
     now: o.now ?? Date.now,
     file: o.file,
     fsync: o.fsync ?? 'batch',
@@ -412,6 +412,39 @@ export class RequestLog {
     this.updateStats();
     if (restored > 0)
       this.options.log.info({ answers: restored }, 'request log: answers only the journal had, taken from it');
+  }
+
+  /** Whether a journal answer record is one this log lacks (within the window, not known): restore() would add it. */
+  lacks(payload: Buffer): boolean {
+    const a = parseAnswer(payload.toString('utf8'));
+    return a !== undefined && a.at >= this.options.now() - this.options.windowMs && !this.entries.has(a.k);
+  }
+
+  /**
+   * Adds the journal's answer records this log lacks (after a crash between
+   * a commit and its append) and appends them to the file; those it cannot
+   * append stay in unpersisted() for the journal's snapshots.
+   */
+  restoreFromJournal(payloads: readonly Buffer[]): void {
+    const before = new Set(this.entries.keys());
+    this.restore(payloads);
+    for (const [k, e] of this.entries) if (!before.has(k) && e.journaled) this.persistRestored(k, e);
+  }
+
+  private persistRestored(k: string, e: Entry): void {
+    const o = outcomeOf(e);
+    if (this.fd === undefined || !o) return;
+    try {
+      const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
+      writeAll(this.fd, line);
+      this.fileBytes += line.length;
+      this.liveBytes += line.length;
+      e.line = line.length;
+      e.journaled = undefined;
+      this.dirty = true;
+    } catch (err) {
+      this.options.log.warn({ err: String(err) }, 'request log: could not append an answer taken from the journal');
+    }
   }
 
   /** Journal records of the answers not yet in the file (a journal snapshot keeps them). */

@@ -29,6 +29,8 @@ export interface SlotStoreOptions {
   log: Logger;
   /** Called after a slot's backing changed (the read path drops shared reads of the old one). */
   onBackingChanged?: (slot: number) => void;
+  /** Which replayed answer records the start-up snapshot carries; default all. */
+  keepReplayedAnswer?: (payload: Buffer) => boolean;
 }
 
 export class SlotStore {
@@ -63,8 +65,9 @@ export class SlotStore {
     );
     this.journal = journal;
     this.lostAtReplay = lostToMissingBackend;
-    this.replayedAnswers = answers;
-    // Until the request log takes over (keepAnswers), the replayed answers are what snapshots carry.
+    // Until the request log takes over (keepAnswers), snapshots carry the replayed answers it lacks.
+    const keep = options.keepReplayedAnswer;
+    this.replayedAnswers = keep ? answers.filter(keep) : answers;
     this.answersToKeep = () => this.replayedAnswers;
     if (lostToMissingBackend > 0)
       options.log.warn(
