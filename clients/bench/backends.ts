@@ -470,7 +470,9 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
   const corpus = buildCorpus({ pages: options.corpusPages, seed: options.seed });
   const c = corpus.counts;
   const corpusLine =
-    `corpus: ${corpus.pages.length} pages (${((corpus.pages.length * PAGE_SIZE) / 2 ** 20).toFixed(0)} MiB), seed ${options.seed}: ` +
+    `corpus: ${corpus.pages.length} pages ` +
+    `(${((corpus.pages.length * PAGE_SIZE) / 2 ** 20).toFixed(0)} MiB), ` +
+    `seed ${options.seed}: ` +
     PAGE_KINDS.map((k) => `${c[k]} ${k}`).join(', ') +
     ` (${corpus.sources.libs} libraries, ${corpus.sources.textFiles} text files)`;
   progress(corpusLine);
@@ -686,9 +688,13 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
   const zswapRate = rateOf('zswap');
   const text = [
     `vswap backend benchmark: Put -> Get -> Delete cycles, ${options.inFlight} calls in flight, ` +
-      `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = (pages put + pages read back) / 2 per second; ratios = median of per-round ratios to the echo;\n` +
-      `CPU us/page: CPU time per such page in the service process (+ its redis-server) and in this client (same client code for all);\n` +
-      `vs echo by CPU: echo's total CPU per page / the target's (both cores are busy, so this estimates the ratio without the noise of other load)`,
+      `median of ${options.rounds} rounds x ${options.seconds} s;\npages/s = ` +
+      '(pages put + pages read back) / 2 per second; ratios = median of ' +
+      'per-round ratios to the echo;\n' +
+      'CPU us/page: CPU time per such page in the service process (+ its ' +
+      'redis-server) and in this client (same client code for all);\n' +
+      `vs echo by CPU: echo's total CPU per page / the target's (both cores ` +
+      'are busy, so this estimates the ratio without the noise of other load)',
     corpusLine,
     '',
     renderTable({
@@ -718,12 +724,15 @@ async function run(options: BackendBenchOptions, registry: ChildRegistry, tmp: s
       ],
     }),
     zv
-      ? `zswap (${options.compressor}) compression ratio on the corpus: ${zv.storedSizesRatio.toFixed(2)} (stored_sizes)` +
+      ? `zswap (${options.compressor}) compression ratio on the corpus: ` +
+        `${zv.storedSizesRatio.toFixed(2)} (stored_sizes)` +
         (zv.poolRatio !== undefined ? `, ${zv.poolRatio.toFixed(2)} (pool_total_size with the corpus stored)` : '') +
         (zv.rejected ? `; ${zv.rejected} pages refused` : '')
       : 'zswap: not measured',
     zswapRate !== null
-      ? `zswap_vs_codec (batch ${headline}): ${figures.zswap_vs_codec?.toFixed(2)} = ${zswapRate} / ${Math.round(codec.cyclePagesPerSec)} pages/s ` +
+      ? `zswap_vs_codec (batch ${headline}): ` +
+        `${figures.zswap_vs_codec?.toFixed(2)} = ${zswapRate} / ` +
+        `${Math.round(codec.cyclePagesPerSec)} pages/s ` +
         `(target >= ${TARGET_RATIO}; the gRPC ceiling, echo ${rateOf('echo')} pages/s, bounds it)`
       : '',
     `TLS and tokens on vs off (zswap with mutual TLS and the cluster token / plain zswap, each vs its round's echo): ` +

@@ -182,7 +182,9 @@ async function measureTarget(
         (ratios[b] ??= []).push(c / d);
       }
       progress(
-        `${name}: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} pages/s (coordinator/direct)`,
+        `${name}: round ${r + 1}/${o.rounds}: ` +
+          `${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} ` +
+          'pages/s (coordinator/direct)',
       );
     }
     // Latency: one page, one call in flight.
@@ -265,7 +267,9 @@ async function measureSecurity(
         (ratios[b] ??= []).push(got.secure! / got.plain!);
       }
       progress(
-        `security: round ${r + 1}/${o.rounds}: ${BATCHES.map((b) => `b${b} ${round(on[b]!.at(-1)!)}/${round(off[b]!.at(-1)!)}`).join(', ')} pages/s (secure/plain)`,
+        `security: round ${r + 1}/${o.rounds}: ` +
+          `${BATCHES.map((b) => `b${b} ${round(on[b]!.at(-1)!)}/${round(off[b]!.at(-1)!)}`).join(', ')} ` +
+          'pages/s (secure/plain)',
       );
     }
     const med = (rec: Record<number, number[]>): Record<number, number> =>
@@ -447,7 +451,12 @@ async function main(): Promise<void> {
         ]),
       }) +
       `\n50 owners vs 1 owner (50 calls in flight, zswap, batch 16): ${round(fifty, 3)}\n` +
-      `goals: coordinator_vs_direct_512/_16 >= 0.6 (now ${figures.coordinator_vs_direct_512} / ${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ${figures.latency_target}); fifty_vs_one_owner >= 0.95; secure_vs_plain_512 >= 0.8 (now ${figures.secure_vs_plain_512})\n`;
+      'goals: coordinator_vs_direct_512/_16 >= 0.6 (now ' +
+      `${figures.coordinator_vs_direct_512} / ` +
+      `${figures.coordinator_vs_direct_16}); Load p99 <= 2x Get p99 (now ` +
+      `${round(figures.load_p99_us / figures.direct_get_p99_us, 2)}x on ` +
+      `${figures.latency_target}); fifty_vs_one_owner >= 0.95; ` +
+      `secure_vs_plain_512 >= 0.8 (now ${figures.secure_vs_plain_512})\n`;
     emitReport({ json: o.json, text, figures });
   } finally {
     await registry.stopAll();

@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   else {
     for (const r of rows)
       process.stdout.write(
-        `round ${r.round}: no scrape ${r.none} pages/s, scraped every 1 s ${r.scraped} pages/s (one scrape of 3 endpoints: ${r.scrapeMs} ms)\n`,
+        `round ${r.round}: no scrape ${r.none} pages/s, scraped every 1 s ` +
+          `${r.scraped} pages/s (one scrape of 3 endpoints: ${r.scrapeMs} ms)\n`,
       );
     process.stdout.write(`scraped / not scraped: ${ratio} (median of rounds)\n`);
   }

@@ -259,21 +259,27 @@ async function main(): Promise<void> {
   }
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const lines = [
-    `slot table memory (${OWNERS} owners of equal size, in turns: order-0 batches of 64, every 16th turn a 512-slot folio)`,
+    `slot table memory (${OWNERS} owners of equal size, in turns: order-0 ` +
+      'batches of 64, every 16th turn a 512-slot folio)',
     `  live slots   table (memoryBytes)           process (heap+arrayBuffers delta)   clusters`,
     ...[m1.figure, m10.figure].map(
       (f) =>
-        `  ${String(f.live).padStart(10)}   ${f.tableBytesPerSlot.toFixed(2).padStart(6)} B/slot (${mb(f.tableBytes).padStart(9)})   ${f.processBytesPerSlot
-          .toFixed(2)
-          .padStart(6)} B/slot (${mb(f.processBytes).padStart(9)})        ${f.clusters}`,
+        `  ${String(f.live).padStart(10)}   ${f.tableBytesPerSlot.toFixed(2).padStart(6)} B/slot ` +
+        `(${mb(f.tableBytes).padStart(9)})   ${f.processBytesPerSlot.toFixed(2).padStart(6)} B/slot ` +
+        `(${mb(f.processBytes).padStart(9)})        ${f.clusters}`,
     ),
     `  budget ${BUDGET_BYTES_PER_SLOT} B/slot: ${result.within_budget ? 'met' : 'NOT MET'} (table figure)` +
       (result.table_and_process_disagree
         ? '; NOTE: the table and process figures differ by more than 15%'
         : '; table and process figures agree within 15%'),
-    `  owners of uneven sizes (1/rank^0.8), 1M live slots: ${uneven.tableBytesPerSlot.toFixed(2)} B/slot table, ${uneven.processBytesPerSlot.toFixed(2)} B/slot process, ${uneven.clusters} clusters` +
+    '  owners of uneven sizes (1/rank^0.8), 1M live slots: ' +
+      `${uneven.tableBytesPerSlot.toFixed(2)} B/slot table, ` +
+      `${uneven.processBytesPerSlot.toFixed(2)} B/slot process, ` +
+      `${uneven.clusters} clusters` +
       ` (each owner's last cluster is partly empty; not the budget figure)`,
-    `  naive Map<number, object> table: ${naiveBytesPerSlot.toFixed(1)} B/slot at ${NAIVE_SLOTS.toLocaleString('en')} slots (run only at that size: an object per slot)`,
+    `  naive Map<number, object> table: ${naiveBytesPerSlot.toFixed(1)} ` +
+      `B/slot at ${NAIVE_SLOTS.toLocaleString('en')} slots (run only at that ` +
+      'size: an object per slot)',
     '',
     `allocate+free throughput on the 1M-slot table vs the naive Map table (1M slots), median of 3`,
     `  batch 64: ${fmt(t64.a)} slots/s vs ${fmt(t64.b)} slots/s  ratio ${result.alloc_free_vs_map.toFixed(2)}x`,
@@ -295,9 +301,13 @@ async function main(): Promise<void> {
 
 function coordinatorLine(name: string, m: CoordinatorMemory): string {
   return (
-    `  ${name.padEnd(26)} ${m.bytesPerSlot.toFixed(1).padStart(7)} B/slot ${m.bytesPerOwner.toFixed(0).padStart(7)} B/owner` +
-    ` (request log ${(m.requestLogBytes / m.live).toFixed(1)} B/slot; slot table ${(m.tableBytes / m.live).toFixed(1)} B/slot;` +
-    ` ${m.live.toLocaleString('en')} slots: ${m.zero} zero, ${m.zswap} zswap, ${m.swapfile} swapfile; ${m.calls} SwapOuts in ${(m.ms / 1000).toFixed(1)} s)`
+    `  ${name.padEnd(26)} ${m.bytesPerSlot.toFixed(1).padStart(7)} B/slot ` +
+    `${m.bytesPerOwner.toFixed(0).padStart(7)} B/owner` +
+    ` (request log ${(m.requestLogBytes / m.live).toFixed(1)} B/slot; slot ` +
+    `table ${(m.tableBytes / m.live).toFixed(1)} B/slot;` +
+    ` ${m.live.toLocaleString('en')} slots: ${m.zero} zero, ${m.zswap} ` +
+    `zswap, ${m.swapfile} swapfile; ${m.calls} SwapOuts in ` +
+    `${(m.ms / 1000).toFixed(1)} s)`
   );
 }
 

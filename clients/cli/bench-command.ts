@@ -42,7 +42,9 @@ export function benchText(r: WorkloadReport, o: BenchOptions): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return (
-    `${o.processes} processes x ${o.pages} pages, limit ${o.limit} resident, ${o.pattern}, ${o.concurrency} in flight, ${(r.elapsedMs / 1000).toFixed(1)} s\n\n` +
+    `${o.processes} processes x ${o.pages} pages, limit ${o.limit} ` +
+    `resident, ${o.pattern}, ${o.concurrency} in flight, ` +
+    `${(r.elapsedMs / 1000).toFixed(1)} s\n\n` +
     renderTable({
       headers: ['figure', 'value'],
       rows: [
@@ -64,7 +66,8 @@ export function registerBenchCommand(program: Command, ctx: CliContext): void {
   program
     .command('bench')
     .description(
-      'run a short verified workload (simulated processes swapping under a memory limit) and print pages/s and latencies',
+      'run a short verified workload (simulated processes swapping under a ' +
+        'memory limit) and print pages/s and latencies',
     )
     .addOption(
       new Option('-d, --duration <secs>', 'how long (5, 5s, 500ms)')

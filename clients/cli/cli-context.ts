@@ -66,7 +66,9 @@ export class CliContext {
         : 'no token: give --token, set VSWAP_TOKEN, or run where .vswap/admin.token is';
     }
     if ((code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) && client && !client.tls)
-      return 'over plaintext: if the coordinator serves TLS, give --ca, set VSWAP_CA, or run where .vswap/tls/ca.pem is';
+      return (
+        'over plaintext: if the coordinator serves TLS, give --ca, set VSWAP_CA, ' + 'or run where .vswap/tls/ca.pem is'
+      );
     return undefined;
   }
 

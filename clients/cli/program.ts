@@ -44,7 +44,8 @@ export function buildProgram(io: CliIo): { program: Command; ctx: CliContext } {
     )
     .option(
       '--ca <file>',
-      "CA certificate (PEM) of the coordinator's TLS (default: env VSWAP_CA, else .vswap/tls/ca.pem if there, else plaintext)",
+      "CA certificate (PEM) of the coordinator's TLS (default: env VSWAP_CA, " +
+        'else .vswap/tls/ca.pem if there, else plaintext)',
     )
     .addOption(
       new Option('-t, --timeout <duration>', 'deadline of each request (500ms, 5s, 2m)')

@@ -74,7 +74,8 @@ export async function renderConfigReference(): Promise<string> {
 
   out.push('### Shared environment variables', '');
   out.push(
-    'Every service option below is a flag or an environment variable; a flag wins over the variable, the variable over the default.',
+    'Every service option below is a flag or an environment variable; a ' +
+      'flag wins over the variable, the variable over the default.',
     '',
   );
   const shared = sharedEnv({});
@@ -90,27 +91,34 @@ export async function renderConfigReference(): Promise<string> {
         [
           '`VSWAP_LOG_LEVEL`',
           code(shared.logLevel),
-          'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set (`npm start` writes the logs to `<data-dir>/logs`)',
+          'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set ' +
+            '(`npm start` writes the logs to `<data-dir>/logs`)',
         ],
         [
           '`VSWAP_READY_FILE`',
           '',
-          'a service also writes its ready line (`VSWAP_READY {"service","address","metrics",...}`) to this file while it serves; the image\'s health check reads it (`healthcheck.js --ready-file`)',
+          'a service also writes its ready line (`VSWAP_READY ' +
+            '{"service","address","metrics",...}`) to this file while it serves; ' +
+            "the image's health check reads it (`healthcheck.js --ready-file`)",
         ],
         [
           '`VSWAP_TOKEN`',
           '',
-          'bearer token vswapctl and the SDK send (`authorization: Bearer <token>`); unset: `.vswap/admin.token` if there; set but empty: none',
+          'bearer token vswapctl and the SDK send (`authorization: Bearer ' +
+            '<token>`); unset: `.vswap/admin.token` if there; set but empty: none',
         ],
         [
           '`VSWAP_CA`',
           '',
-          "CA certificate (PEM file) vswapctl and the SDK check the coordinator's TLS certificate with; unset: `.vswap/tls/ca.pem` if there, else plaintext; set but empty: plaintext",
+          'CA certificate (PEM file) vswapctl and the SDK check the ' +
+            "coordinator's TLS certificate with; unset: `.vswap/tls/ca.pem` if " +
+            'there, else plaintext; set but empty: plaintext',
         ],
         [
           '`VSWAP_CLUSTER_TOKEN`',
           '',
-          'the cluster secret, for tools that call a backend directly (`npm run bench:backends`); unset: `.vswap/cluster.token` if there',
+          'the cluster secret, for tools that call a backend directly (`npm run ' +
+            'bench:backends`); unset: `.vswap/cluster.token` if there',
         ],
       ],
     ),

@@ -190,7 +190,9 @@ function printSummary(
     rows.push([
       'remote',
       c.node('remote').address,
-      `Redis ${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ${o.swapfilePages} pages, priority 0`,
+      'Redis ' +
+        `${remoteUrl}${redis ? ` (private, data in ${path.join(rel, 'redis')})` : ''}, ` +
+        `${o.swapfilePages} pages, priority 0`,
     ]);
   const p = creds.paths;
   // vswapctl and the SDK look in ./.vswap: elsewhere, say where the token and CA are.
@@ -204,7 +206,8 @@ function printSummary(
   say();
   const fresh = creds.written.adminToken === 'new' || creds.written.ca === 'new';
   say(
-    `Every service serves TLS and asks for a token; the credentials ${fresh ? 'were created' : 'are'} in ${shown(p.dir)}/:`,
+    'Every service serves TLS and asks for a token; the credentials ' +
+      `${fresh ? 'were created' : 'are'} in ${shown(p.dir)}/:`,
   );
   const files: [string, string][] = [
     [p.adminToken, `the admin token (vswapctl and the SDK read it${found ? '' : ' from VSWAP_TOKEN'})`],
@@ -221,7 +224,9 @@ function printSummary(
   say(`  ${envPrefix}npx vswapctl swapoff zswap         move zswap's pages down a tier`);
   say(`  ${envPrefix}npx vswapctl swapon zswap --priority 100`);
   say(
-    `  node_modules/.bin/buf curl --protocol grpc --cacert ${shown(p.ca)} -H "authorization: Bearer $(cat ${shown(p.adminToken)})" https://${c.address}/vswap.v1.VirtualSwap/ListBackends`,
+    `  node_modules/.bin/buf curl --protocol grpc --cacert ${shown(p.ca)} ` +
+      `-H "authorization: Bearer $(cat ${shown(p.adminToken)})" ` +
+      `https://${c.address}/vswap.v1.VirtualSwap/ListBackends`,
   );
   say();
   say('Ctrl-C stops the cluster.');
@@ -246,7 +251,8 @@ async function main(): Promise<void> {
   if (o.withRedis) {
     if (!findOnPath('redis-server', sharedEnv().path)) {
       throw new Error(
-        '--with-redis needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server); or give --redis-url of a running Redis',
+        '--with-redis needs redis-server on PATH (Debian/Ubuntu: apt-get ' +
+          'install redis-server); or give --redis-url of a running Redis',
       );
     }
     redis = await RedisServer.start({ dir: path.join(dataDir, 'redis'), persistence: 'everysec', onSpawn: track });

@@ -50,7 +50,8 @@ function redisUrl(raw: string): string {
 export function startCommand(): Command {
   return new Command('vswap-cluster')
     .description(
-      'Start a local vswap cluster: a coordinator, a zswap service and a file-backed swapfile service, as child processes.',
+      'Start a local vswap cluster: a coordinator, a zswap service and a ' +
+        'file-backed swapfile service, as child processes.',
     )
     .addOption(
       new Option(
@@ -61,7 +62,8 @@ export function startCommand(): Command {
     .addOption(
       new Option(
         '--port <port>',
-        'coordinator port on 127.0.0.1 (vswapctl and the SDK look at 127.0.0.1:50051 unless VSWAP_ADDRESS says otherwise)',
+        'coordinator port on 127.0.0.1 (vswapctl and the SDK look at ' +
+          '127.0.0.1:50051 unless VSWAP_ADDRESS says otherwise)',
       )
         .default(50051)
         .argParser(positiveInt('--port', 65535)),
@@ -76,7 +78,8 @@ export function startCommand(): Command {
     .addOption(
       new Option(
         '--redis-url <url>',
-        'also attach a swapfile service storing pages in this Redis (the remote tier), at a lower priority than the local file',
+        'also attach a swapfile service storing pages in this Redis (the ' +
+          'remote tier), at a lower priority than the local file',
       ).argParser(redisUrl),
     )
     .addOption(

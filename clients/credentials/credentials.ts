@@ -164,7 +164,9 @@ export async function ensureCredentials(options: CredentialsOptions): Promise<Cr
       parseKeyRing(redisKey);
     } catch (err) {
       throw new Error(
-        `${paths.redisKey} cannot be used (${err instanceof Error ? err.message : String(err)}); fix it, or remove it if no page in Redis was sealed under it`,
+        `${paths.redisKey} cannot be used ` +
+          `(${err instanceof Error ? err.message : String(err)}); fix it, or ` +
+          'remove it if no page in Redis was sealed under it',
       );
     }
     kept.push('redisKey');

@@ -202,7 +202,8 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     const d = await workload.drain();
     history.add(
       'check',
-      `drain: freed ${d.freed}, settled ${d.settled}, remaining ${d.remaining}${Object.keys(d.errors).length ? `, errors ${JSON.stringify(d.errors)}` : ''}`,
+      `drain: freed ${d.freed}, settled ${d.settled}, remaining ` +
+        `${d.remaining}${Object.keys(d.errors).length ? `, errors ${JSON.stringify(d.errors)}` : ''}`,
     );
     if (d.remaining === 0) break;
     await sleep(500);
@@ -248,7 +249,9 @@ export async function checkRun(o: CheckerOptions): Promise<CheckReport> {
     r.leaks.unexplainedSlots;
   if (r.leaks.total > r.leaks.unexplainedSlots) {
     problem(
-      `LEAK after drain: used_slots ${r.leaks.usedSlots}, backend pages ${JSON.stringify(r.leaks.backendPages)}, zswap stored_pages ${r.leaks.zswapStoredPages}`,
+      `LEAK after drain: used_slots ${r.leaks.usedSlots}, backend pages ` +
+        `${JSON.stringify(r.leaks.backendPages)}, zswap stored_pages ` +
+        `${r.leaks.zswapStoredPages}`,
     );
   }
   return r;

@@ -146,7 +146,8 @@ export class FaultCluster {
     fc.hangs.start();
     options.history.add(
       'info',
-      `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`,
+      `cluster up: coordinator ${cluster.address}, redis ${redis.url}, ` +
+        `${BACKENDS.map((b) => `${b} ${cluster.node(b).address} via ${proxies.get(b)?.address}`).join(', ')}`,
     );
     return fc;
   }

@@ -85,7 +85,9 @@ export interface FaultRunReport {
   retries: Record<string, number>;
   /** What the coordinator's request_id dedup covered (which mutations were retried). */
   serverDedup: DedupLevel;
-  /** Rules the nemeses saw broken while they ran (a backend left draining, a coordinator that died of a full disk, ...). */
+  /**
+   * Rules the nemeses saw broken while they ran (a backend left draining, a coordinator that died of a full disk, ...).
+   */
   violations: string[];
   workloadErrors: Record<string, number>;
   recoveries: Recovery[];
@@ -149,9 +151,13 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   line(
     'info',
     {
-      none: 'the coordinator does not deduplicate by request_id: mutations are not retried; ambiguity and orphaned slots are reported, not failed',
+      none:
+        'the coordinator does not deduplicate by request_id: mutations are not ' +
+        'retried; ambiguity and orphaned slots are reported, not failed',
       'in-memory':
-        'the coordinator deduplicates by request_id until it restarts: mutations are retried after deadlines, not after a lost connection; ambiguity and orphaned slots are reported, not failed',
+        'the coordinator deduplicates by request_id until it restarts: ' +
+        'mutations are retried after deadlines, not after a lost connection; ' +
+        'ambiguity and orphaned slots are reported, not failed',
       durable:
         'the coordinator deduplicates by request_id across restarts: every mutation with an unknown outcome is retried',
     }[serverDedup],
@@ -202,7 +208,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     }
     line(
       'info',
-      `workload done: ${report.steps} steps, ${report.pagesOut} pages out, ${report.pagesIn} in, errors ${JSON.stringify(report.errors)}`,
+      `workload done: ${report.steps} steps, ${report.pagesOut} pages out, ` +
+        `${report.pagesIn} in, errors ${JSON.stringify(report.errors)}`,
     );
     await cluster.healAll();
     const healthy = await cluster.waitHealthy();

@@ -212,7 +212,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
     case 'redis-wipe': {
       await cluster.wipeRedis();
       history.fault(
-        `${kind}: redis killed, its files deleted, started again empty (a restart without persistence: remote0 may lose pages, and must say so)`,
+        `${kind}: redis killed, its files deleted, started again empty (a ` +
+          'restart without persistence: remote0 may lose pages, and must say so)',
       );
       return;
     }
@@ -223,7 +224,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       await sleep(ms);
       await cluster.rollbackRedis(copy);
       history.fault(
-        `${kind}: redis killed and started again from the older copy of its files (remote0 lost its later writes, and must say so)`,
+        `${kind}: redis killed and started again from the older copy of its ` +
+          'files (remote0 lost its later writes, and must say so)',
       );
       return;
     }
@@ -248,7 +250,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const owner = ctx.stormOwner ?? 'storm';
       const onWorkload = ctx.client?.deadlineStorm(between(rng, 500, 2000)) ?? false;
       history.fault(
-        `${kind}: 40 calls of ${owner} with deadlines of 1-40 ms or cancelled mid-request${onWorkload ? ", and the workload's own mutations cut short too (retried with their request_id)" : ''}`,
+        `${kind}: 40 calls of ${owner} with deadlines of 1-40 ms or cancelled mid-request` +
+          (onWorkload ? ", and the workload's own mutations cut short too (retried with their request_id)" : ''),
       );
       const r = await deadlineStorm({
         address: cluster.address,
@@ -259,7 +262,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         access: cluster.access,
       });
       history.fault(
-        `${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ${r.slotsLeft} slot(s) left after freeing what it knew of`,
+        `${kind}: ${r.calls} calls: ${JSON.stringify(r.codes)}; ` +
+          `${r.settledByRetry} settled by a retry, ${r.unknown} unknown; ` +
+          `${r.slotsLeft} slot(s) left after freeing what it knew of`,
       );
       if (r.slotsLeft > 0) {
         const left = liveSlotsInJournal(cluster.coordinatorDataDir).filter((x) => x.owner === owner);
@@ -267,7 +272,9 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
           for (let n = x.count; n > 0; n--) await cluster.admin.free(owner, [x.slot]).catch(() => undefined);
         const why =
           r.unknown === 0 ? "though every call's outcome was learnt" : `${r.unknown} call(s) of unknown outcome`;
-        const text = `deadline storm left ${r.slotsLeft} slot(s) of ${owner} alive (${why}): a call cut short must roll back or be found by its retry`;
+        const text =
+          `deadline storm left ${r.slotsLeft} slot(s) of ${owner} alive ` +
+          `(${why}): a call cut short must roll back or be found by its retry`;
         if (r.unknown === 0) cluster.violations.push(text);
         history.fault(`${kind}: ${text}; freed ${left.length}`);
       }
@@ -325,7 +332,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
         history.fault(`${kind}: swapon ${again} refused: ${err instanceof Error ? err.message : String(err)}`);
       }
       history.fault(
-        `${kind}: swapon ${again} ${swaponOk ? 'acknowledged' : 'refused'}${seenDraining ? ' while it was seen draining' : ' (its drain was not seen running)'}`,
+        `${kind}: swapon ${again} ${swaponOk ? 'acknowledged' : 'refused'}` +
+          (seenDraining ? ' while it was seen draining' : ' (its drain was not seen running)'),
       );
       for (const line of await Promise.all(runs)) history.fault(`${kind}: ${line}`);
       const after = await cluster.backendStates();
@@ -334,7 +342,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
           cluster.violations.push(`${t} left draining after its swapoff ended (swapoff/swapon race)`);
       if (swaponOk && seenDraining && after.get(again)?.state !== 'active')
         cluster.violations.push(
-          `swapon of ${again} during its drain was acknowledged, but ${again} ended ${after.get(again)?.state} (the drain's end overwrote it)`,
+          `swapon of ${again} during its drain was acknowledged, but ${again} ` +
+            `ended ${after.get(again)?.state} (the drain's end overwrote it)`,
         );
       history.fault(`${kind}: states after: ${targets.map((t) => `${t} ${after.get(t)?.state}`).join(', ')}`);
       for (const t of targets) {
@@ -351,7 +360,8 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       const ms = between(rng, 1000, 3000);
       await cluster.limitFileSize('coordinator', bytes);
       history.fault(
-        `${kind}: the coordinator's files may not grow past ${bytes} bytes (RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`,
+        `${kind}: the coordinator's files may not grow past ${bytes} bytes ` +
+          `(RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`,
       );
       // Fill until the journal is full (at most 20 s), then hold the full disk for `ms`.
       let until = Date.now() + 20_000;
@@ -383,11 +393,14 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       }
       await cluster.limitFileSize('coordinator', undefined);
       history.fault(
-        `${kind}: filler answers ${JSON.stringify(codes)}; limit lifted; the coordinator ${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`,
+        `${kind}: filler answers ${JSON.stringify(codes)}; limit lifted; the ` +
+          'coordinator ' +
+          `${alive ? 'stayed up' : 'EXITED'}${alive && !readable ? ' but did not answer Stats' : ''}`,
       );
       if (!alive) {
         cluster.violations.push(
-          "the coordinator exited when its journal's disk was full (it must answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)",
+          "the coordinator exited when its journal's disk was full (it must " +
+            'answer RESOURCE_EXHAUSTED or UNAVAILABLE and stay up)',
         );
         await cluster.healAll();
         return;

@@ -43,8 +43,19 @@ import { RegisterChecker, slotKey } from './register-check';
  * sent (anchored: the coordinator's own UNAVAILABLE answers quote a
  * backend's "read ECONNRESET" further in, and those changed nothing).
  */
-const IN_FLIGHT_FAILURE =
-  /^(Connection dropped|read ECONNRESET|write ECONNRESET|write EPIPE|Write error|Write failed|Call ended without|Stream removed)/i;
+const IN_FLIGHT_FAILURE = new RegExp(
+  `^(${[
+    'Connection dropped',
+    'read ECONNRESET',
+    'write ECONNRESET',
+    'write EPIPE',
+    'Write error',
+    'Write failed',
+    'Call ended without',
+    'Stream removed',
+  ].join('|')})`,
+  'i',
+);
 
 /**
  * What the coordinator's request_id dedup covers: nothing; retries while it
@@ -323,7 +334,9 @@ export class RecordingClient extends VswapClient {
             // Kept in the history (not an op line): the checker fails the run on it and this says why.
             this.history?.add(
               'check',
-              `UNSETTLED ${method} ${String(req.owner)} ${span(slots)}: ${attempt + 1} attempt(s) in ${Date.now() - started} ms got ${JSON.stringify(got)}; last: ${e.message.slice(0, 200)}`,
+              `UNSETTLED ${method} ${String(req.owner)} ${span(slots)}: ` +
+                `${attempt + 1} attempt(s) in ${Date.now() - started} ms got ` +
+                `${JSON.stringify(got)}; last: ${e.message.slice(0, 200)}`,
             );
           // Unanswered after an unknown outcome: still unknown, whatever the last attempt said.
           if (unsure && unknown && !outcomeUnknown(e))
@@ -337,7 +350,8 @@ export class RecordingClient extends VswapClient {
         unsure = true;
         this.retries[method] = (this.retries[method] ?? 0) + 1;
         this.op(
-          `${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, retried with the same request_id: ${e.message.slice(0, 120)}`,
+          `${method} ${String(req.owner)} ${span(slots)} -> ${e.codeName}, ` +
+            `retried with the same request_id: ${e.message.slice(0, 120)}`,
         );
         await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** Math.min(attempt, 6))));
       }

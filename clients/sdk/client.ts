@@ -139,7 +139,9 @@ export class VswapClient {
     return md;
   }
 
-  /** One request; `waitForReady` waits (within the deadline) for a connection instead of failing at once without one. */
+  /**
+   * One request; `waitForReady` waits (within the deadline) for a connection instead of failing at once without one.
+   */
   private unary<Res>(
     method: RawMethod,
     req: object,

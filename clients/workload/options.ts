@@ -44,7 +44,10 @@ export interface WorkloadOptions {
   seed?: number;
   /** Process steps (so requests) in flight at once; default 4. */
   concurrency?: number;
-  /** 'per-process': each started process has its own owner (children inherit it); 'shared': one owner. Default 'per-process'. */
+  /**
+   * 'per-process': each started process has its own owner (children inherit it); 'shared': one owner. Default
+   * 'per-process'.
+   */
   owners?: 'per-process' | 'shared';
   /** Owner names are `${ownerPrefix}-${pid}` (per-process) or `ownerPrefix` (shared); default 'workload'. */
   ownerPrefix?: string;

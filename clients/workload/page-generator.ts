@@ -18,9 +18,12 @@ export interface PageMix {
 }
 
 const WORDS = (
-  'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were ' +
-  'her she there been one all we their has would when if so no will more can out other into do could time these two may ' +
-  'slot page swap zswap cluster tier writeback owner count backend memory process kernel folio 0 1 2 3 42 1024 4096 0x7f ' +
+  'the of and to in is that for it as was with be by on not he this are ' +
+  'or his from at which but have an they you were ' +
+  'her she there been one all we their has would when if so no will more ' +
+  'can out other into do could time these two may ' +
+  'slot page swap zswap cluster tier writeback owner count backend ' +
+  'memory process kernel folio 0 1 2 3 42 1024 4096 0x7f ' +
   '{ } ( ) ; = == => return const let function null undefined true false'
 )
   .split(' ')

@@ -70,7 +70,10 @@ export interface WorkloadReport {
   corruptions: number;
   /** Pages the cluster answered DATA_LOSS for (the process starts them afresh). */
   lostPages: number;
-  /** Pages whose slot the cluster no longer knew or gave to another owner (NOT_FOUND, PERMISSION_DENIED, FAILED_PRECONDITION on Load). */
+  /**
+   * Pages whose slot the cluster no longer knew or gave to another owner (NOT_FOUND, PERMISSION_DENIED,
+   * FAILED_PRECONDITION on Load).
+   */
   missingPages: number;
   /** Up to maxDetails corruptions / lost / missing pages, with their slots. */
   problems: PageProblem[];

@@ -1,4 +1,6 @@
-/** What every backend's Info answer carries, whatever keeps its pages (the proto's InfoResponse, as the cores build it). */
+/**
+ * What every backend's Info answer carries, whatever keeps its pages (the proto's InfoResponse, as the cores build it).
+ */
 export interface BackendInfoBase {
   capacityPages: number;
   usedPages: number;

@@ -315,13 +315,18 @@ export function keyRingText(description: string): OptionSpec<KeyRing | undefined
 export function redisEncryptionOptions() {
   return {
     encryptionKeyFile: keyRingFile(
-      'key ring for the pages kept in Redis (AES-256-GCM): lines of <id>:<key>, newest first (it encrypts; the others still decrypt), key = 32 bytes as 64 hex digits or base64',
+      'key ring for the pages kept in Redis (AES-256-GCM): lines of ' +
+        '<id>:<key>, newest first (it encrypts; the others still decrypt), key ' +
+        '= 32 bytes as 64 hex digits or base64',
     ),
     encryptionKeys: keyRingText(
-      'the same key ring as a value (entries separated by commas), instead of --encryption-key-file; prefer the file or the variable to the flag, which other users see in ps',
+      'the same key ring as a value (entries separated by commas), instead ' +
+        'of --encryption-key-file; prefer the file or the variable to the ' +
+        'flag, which other users see in ps',
     ),
     allowPlaintextRedis: bool(
-      'with no key: store pages in Redis unencrypted even when Redis is not on this machine (on loopback that is allowed, with a warning)',
+      'with no key: store pages in Redis unencrypted even when Redis is not ' +
+        'on this machine (on loopback that is allowed, with a warning)',
       false,
     ),
   };
@@ -346,12 +351,16 @@ export function resolveRedisEncryption(
   if (keyRing) return { keyRing };
   if (!config.allowPlaintextRedis && !isLoopbackUrl(redisUrl)) {
     throw new ConfigError(
-      `${file}: no key to encrypt the pages kept in Redis at ${redactRedisUrl(redisUrl)}, which is not on this machine; give a key file (or ${keys}), or ${allow} to store them unencrypted`,
+      `${file}: no key to encrypt the pages kept in Redis at ` +
+        `${redactRedisUrl(redisUrl)}, which is not on this machine; give a key ` +
+        `file (or ${keys}), or ${allow} to store them unencrypted`,
     );
   }
   return {
     keyRing: undefined,
-    warning: `pages are stored in Redis unencrypted (no ${file}${config.allowPlaintextRedis ? `; ${allow}` : '; allowed because Redis is on loopback'})`,
+    warning:
+      'pages are stored in Redis unencrypted (no ' +
+      `${file}${config.allowPlaintextRedis ? `; ${allow}` : '; allowed because Redis is on loopback'})`,
   };
 }
 

@@ -100,7 +100,10 @@ export function parseKeyRing(text: string): KeyRing {
     const key = /^(?:[0-9a-fA-F]{2})+$/.test(raw) ? Buffer.from(raw, 'hex') : decode64(raw);
     if (key === undefined || key.length !== KEY_BYTES)
       throw new Error(
-        `entry ${i + 1} (key id ${id}): the key is ${key === undefined ? 'neither hex nor base64' : `${key.length} bytes`}, an AES-256 key is ${KEY_BYTES} bytes (64 hex digits or 44 base64 characters)`,
+        `entry ${i + 1} (key id ${id}): the key is ` +
+          `${key === undefined ? 'neither hex nor base64' : `${key.length} bytes`}, ` +
+          `an AES-256 key is ${KEY_BYTES} bytes (64 hex digits or 44 base64 ` +
+          'characters)',
       );
     if (keys.some((k) => k.id === id)) throw new Error(`entry ${i + 1}: key id ${id} appears twice`);
     keys.push({ id, key });
@@ -132,7 +135,10 @@ export function describeOpenFailure(f: OpenFailure): string {
     case 'unknown-key':
       return `it was sealed under key id ${f.keyId}, which is not in this service's key ring`;
     case 'authentication':
-      return `it fails authentication under key id ${f.keyId} (changed, moved from another handle or store, or a wrong key)`;
+      return (
+        `it fails authentication under key id ${f.keyId} (changed, moved from ` +
+        'another handle or store, or a wrong key)'
+      );
   }
 }
 

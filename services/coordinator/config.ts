@@ -58,7 +58,9 @@ export const coordinatorOptions = {
     { min: 4096, max: 64 * 1024 * 1024 * 1024 },
   ),
   stopWritebackMs: int(
-    "on SIGTERM, first write zswap's pages back to a durable swapfile for up to this many ms (0 = off: a volatile zswap's pages are lost when it stops)",
+    "on SIGTERM, first write zswap's pages back to a durable swapfile for " +
+      "up to this many ms (0 = off: a volatile zswap's pages are lost when " +
+      'it stops)',
     0,
     { min: 0, max: 3_600_000 },
   ),
@@ -71,7 +73,9 @@ export const coordinatorOptions = {
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
   principals: optional(
     str(
-      'principals file (YAML or JSON; README, Security): who may call, as which owners; re-read on SIGHUP and on change. None: protected mode (loopback only, no authentication)',
+      'principals file (YAML or JSON; README, Security): who may call, as ' +
+        'which owners; re-read on SIGHUP and on change. None: protected mode ' +
+        '(loopback only, no authentication)',
     ),
   ),
   ...listenerSecurityOptions(),

@@ -162,7 +162,8 @@ export class Coordinator {
     const max = this.policies.get(owner).swapMaxPages;
     if (max > 0 && this.table.usedSlots(owner) + more > max) {
       throw resourceExhausted(
-        `owner ${owner} is over its swap limit: ${this.table.usedSlots(owner)} of ${max} slots used, ${more} more asked`,
+        `owner ${owner} is over its swap limit: ${this.table.usedSlots(owner)} of ${max} slots used, ` +
+          `${more} more asked`,
       );
     }
   }
@@ -184,7 +185,8 @@ export class Coordinator {
     checkOwner(owner);
     checkPages(pages);
     this.checkSwapLimit(owner, pages.length);
-    this.slotStore.reserve(pages.length, ctx.answer?.bytes); // early: no backend work for a call the journal would refuse
+    // Early: no backend work for a call the journal would refuse.
+    this.slotStore.reserve(pages.length, ctx.answer?.bytes);
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
     for (const s of slots) this.slotStore.unacked.add(s);

@@ -102,7 +102,9 @@ export class JournalCorruptError extends Error {
       `journal file ${file} is corrupt at byte offset ${offset}: ${reason}` +
         (nextValid !== undefined
           ? `; a valid record follows at offset ${nextValid}, so this is not a torn tail and nothing is truncated.` +
-            ` Restore the data directory from a backup, or truncate the file at offset ${offset} to start with the records before it (later records are lost)`
+            ' Restore the data directory from a backup, or truncate the file at ' +
+            `offset ${offset} to start with the records before it (later records ` +
+            'are lost)'
           : ''),
     );
   }
@@ -437,7 +439,8 @@ export class Journal {
   reserve(bytes: number): void {
     if (this.failed)
       throw unavailable(
-        `the coordinator's journal stopped after an I/O error (${this.failed.message}); nothing was changed; restart the coordinator`,
+        `the coordinator's journal stopped after an I/O error ` +
+          `(${this.failed.message}); nothing was changed; restart the coordinator`,
       );
     if (this.closed) throw unavailable('the coordinator is shutting down');
     const need = this.logBytes + this.pending.length + bytes + HEADROOM_BYTES;

@@ -122,7 +122,9 @@ export class ReadPath {
       res = await b.client.get(handles, true, b.knownEpoch);
     } catch (err) {
       const moved = slots.some((s, k) => table.backendOf(s) !== backendId || table.handleOf(s) !== handles[k]);
-      if (moved) return this.read(slots, false); // writeback or swapoff moved some: read again from where they are (not through the shared read: that is this one)
+      // Writeback or swapoff moved some: read again from where they are (not through the shared read: that is
+      // this one).
+      if (moved) return this.read(slots, false);
       if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
         // It restarted into a new epoch: what it holds under these handles is not these pages.
         b.invalidate();
@@ -131,7 +133,9 @@ export class ReadPath {
       if (isTransient(err)) throw unavailable(`backend ${b.name} cannot be reached: ${(err as Error).message}`);
       if (isServiceError(err) && err.code === Status.NOT_FOUND)
         throw dataLoss(
-          `backend ${b.name} no longer has a page of slots ${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ${err.details}`,
+          `backend ${b.name} no longer has a page of slots ` +
+            `${slots.slice(0, 4).join(', ')}${slots.length > 4 ? ', ...' : ''}: ` +
+            `${err.details}`,
         );
       if (isServiceError(err) && err.code === Status.DATA_LOSS) throw dataLoss(`backend ${b.name}: ${err.details}`);
       throw err;

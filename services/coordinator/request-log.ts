@@ -65,7 +65,10 @@ export interface RequestLogOptions {
   now?: () => number;
   /** Where answers are kept across restarts (e.g. <data dir>/requests.log); default none (memory only). */
   file?: string;
-  /** As the journal's: `always` syncs before the reply, `batch` every 100 ms, `never` leaves it to the OS; default `batch`. */
+  /**
+   * As the journal's: `always` syncs before the reply, `batch` every 100 ms, `never` leaves it to the OS; default
+   * `batch`.
+   */
   fsync?: 'always' | 'batch' | 'never';
   /**
    * Answer records replayed from the coordinator's journal
@@ -541,7 +544,9 @@ export class RequestLog {
         const ago = Math.round((this.options.now() - e.at) / 1000);
         throw new VswapError(
           Status.ALREADY_EXISTS,
-          `request_id "${key.requestId}" of owner ${key.owner} was used ${ago} s ago for a different ${e.method} request: a retry must repeat the request exactly; a new request needs a new request_id`,
+          `request_id "${key.requestId}" of owner ${key.owner} was used ${ago} s ` +
+            `ago for a different ${e.method} request: a retry must repeat the ` +
+            'request exactly; a new request needs a new request_id',
         );
       }
       const outcome = outcomeOf(e) ?? (await waitFor(e.settled!, signal));

@@ -35,13 +35,16 @@ export const swapfileOptions = {
     (v) => (v.trim() === '' ? 'the path is empty' : undefined),
   ),
   fsync: oneOf(
-    'durability of the file store: always = fdatasync before every Put is answered; batch = fdatasync on a short timer and at shutdown; never',
+    'durability of the file store: always = fdatasync before every Put is ' +
+      'answered; batch = fdatasync on a short timer and at shutdown; never',
     ['always', 'batch', 'never'] as const,
     'batch',
   ),
   fsyncDelayMs: int('fsync=batch: how long writes may wait for their fdatasync', 50, { min: 1, max: 60_000 }),
   discard: bool(
-    'release storage on Delete: drops the Redis keys; the file store keeps the bytes of a freed slot until it is reused (Node has no hole punching)',
+    'release storage on Delete: drops the Redis keys; the file store keeps ' +
+      'the bytes of a freed slot until it is reused (Node has no hole ' +
+      'punching)',
     true,
   ),
   redisUrl: optional(

@@ -122,7 +122,8 @@ export class FileStore implements PageStore {
         const beyond = countUsedFrom(map.words, capacity);
         if (beyond > 0) {
           throw new ConfigError(
-            `--capacity-pages (VSWAP_SWAPFILE_CAPACITY_PAGES): ${file} holds ${beyond} page(s) beyond slot ${capacity}; ` +
+            `--capacity-pages (VSWAP_SWAPFILE_CAPACITY_PAGES): ${file} holds ` +
+              `${beyond} page(s) beyond slot ${capacity}; ` +
               `use at least ${lastUsed(map.words) + 1} pages or another --path`,
           );
         }
@@ -130,7 +131,8 @@ export class FileStore implements PageStore {
       map ??= { epoch: newEpoch(), words: new Uint16Array(0) };
       // Sparse: no block is allocated until a page is written there.
       if (fs.fstatSync(dataFd).size !== capacity * PAGE_SIZE) fs.ftruncateSync(dataFd, capacity * PAGE_SIZE);
-      // Generations of slots past a smaller capacity are dropped: no handle of them can be valid again (they were free).
+      // Generations of slots past a smaller capacity are dropped: no handle of them can be valid again (they were
+      // free).
       const words = new Uint16Array(capacity);
       words.set(map.words.subarray(0, capacity));
       writeMapAtomically(mapFile, capacity, map.epoch, words);

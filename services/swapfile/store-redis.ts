@@ -141,7 +141,8 @@ export class RedisStore implements PageStore {
     } catch (err) {
       redis.disconnect();
       throw new ConfigError(
-        `--redis-url (VSWAP_SWAPFILE_REDIS_URL): redis at ${options.url} refused the start-up commands: ${errMessage(err)}`,
+        `--redis-url (VSWAP_SWAPFILE_REDIS_URL): redis at ${options.url} ` +
+          `refused the start-up commands: ${errMessage(err)}`,
       );
     }
     store.started = true;

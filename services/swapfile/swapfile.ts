@@ -58,7 +58,8 @@ export interface SwapfileInfo extends BackendInfoBase {
 export function checkEpoch(asked: string, current: string, what: string): void {
   if (asked !== '' && asked !== current) {
     throw failedPrecondition(
-      `${what} names epoch ${asked}, but this backend is in epoch ${current} (its store lost data since): reconcile first`,
+      `${what} names epoch ${asked}, but this backend is in epoch ${current} ` +
+        '(its store lost data since): reconcile first',
     );
   }
 }

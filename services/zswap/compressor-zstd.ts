@@ -47,7 +47,11 @@ export function loadZstdCompressor(): CompressorResult {
   } catch (err) {
     return {
       ok: false,
-      error: `zstd needs the optional package zstd-napi, which cannot be loaded here (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); choose lz4 or deflate`,
+      error:
+        'zstd needs the optional package zstd-napi, which cannot be loaded ' +
+        'here ' +
+        `(${err instanceof Error ? err.message.split('\n')[0] : String(err)}); ` +
+        'choose lz4 or deflate',
     };
   }
   return { ok: true, value: new ZstdCompressor(binding) };

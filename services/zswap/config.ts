@@ -55,7 +55,9 @@ export const zswapOptionSpecs = {
     { min: 1, max: 100 },
   ),
   maxCompressedBytes: bytes(
-    `a page that does not compress below this many bytes is "poor" (rejected, or stored as is with --store-incompressible); at most ${PAGE_SIZE}`,
+    'a page that does not compress below this many bytes is "poor" ' +
+      '(rejected, or stored as is with --store-incompressible); at most ' +
+      `${PAGE_SIZE}`,
     String(DEFAULT_MAX_COMPRESSED_BYTES),
     { min: 64, max: PAGE_SIZE },
   ),

@@ -109,7 +109,9 @@ export class RedisObjectStore implements ObjectStore {
     } catch (err) {
       redis.disconnect();
       throw new Error(
-        `${optionName('redisUrl')}: cannot reach Redis at ${redactUrl(options.url)}: ${lastError || (err instanceof Error ? err.message : String(err))}`,
+        `${optionName('redisUrl')}: cannot reach Redis at ` +
+          `${redactUrl(options.url)}: ` +
+          `${lastError || (err instanceof Error ? err.message : String(err))}`,
       );
     }
     started = true;
@@ -128,7 +130,8 @@ export class RedisObjectStore implements ObjectStore {
     } catch (err) {
       redis.disconnect();
       throw new Error(
-        `${optionName('redisUrl')}: Redis at ${store.url} refused the start-up commands: ${err instanceof Error ? err.message : String(err)}`,
+        `${optionName('redisUrl')}: Redis at ${store.url} refused the start-up ` +
+          `commands: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
     if (options.keyRing)
@@ -276,7 +279,8 @@ export class RedisObjectStore implements ObjectStore {
       const v = values[i];
       if (v != null && v.length === lengths[i]! + OVERHEAD && v[0] === FORMAT_VERSION)
         throw dataLoss(
-          `handle ${handles[i]}: its object in the redis store is sealed (encrypted), and this service has no --encryption-key-file`,
+          `handle ${handles[i]}: its object in the redis store is sealed ` +
+            '(encrypted), and this service has no --encryption-key-file',
         );
     }
     return values;

@@ -225,7 +225,9 @@ export class Zswap {
     c.reject_alloc_fail += allocFail;
     if (added.length === 0 && limitHits > 0) {
       throw resourceExhausted(
-        `zswap pool limit: ${this.store.heldBytes()} of ${limit} bytes held, no page of the batch could be stored (accepting again below ${this.options.acceptThresholdPercent}%)`,
+        `zswap pool limit: ${this.store.heldBytes()} of ${limit} bytes held, ` +
+          'no page of the batch could be stored (accepting again below ' +
+          `${this.options.acceptThresholdPercent}%)`,
       );
     }
     let committed;
@@ -383,7 +385,8 @@ export class Zswap {
   private checkEpoch(asked: string, what: string): void {
     if (asked !== '' && asked !== this.epoch) {
       throw failedPrecondition(
-        `${what} names epoch ${asked}, but this zswap is in epoch ${this.epoch} (its store lost data since): reconcile first`,
+        `${what} names epoch ${asked}, but this zswap is in epoch ` +
+          `${this.epoch} (its store lost data since): reconcile first`,
       );
     }
   }

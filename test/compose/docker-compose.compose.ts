@@ -91,7 +91,10 @@ describe.skipIf(!command)('docker-compose.yml under Docker (needs a Docker engin
     process.stdout.write(`compose figures: ${JSON.stringify(figures)}\n`);
   });
 
-  /** Reads every slot: the bytes written, or DATA_LOSS for the slots in `lost` (one Load per lost slot, batches for the rest). */
+  /**
+   * Reads every slot: the bytes written, or DATA_LOSS for the slots in `lost` (one Load per lost slot, batches for the
+   * rest).
+   */
   async function expectReadBack(w: Written, lost: ReadonlySet<number> = new Set()): Promise<void> {
     const kept = w.slots.map((slot, i) => ({ slot, page: w.pages[i]! })).filter((e) => !lost.has(e.slot));
     for (let i = 0; i < kept.length; i += 128) {

@@ -4,7 +4,11 @@ import type { NemesisKind } from '../../clients/fault/nemesis';
 
 /** Asserts a fault run kept every rule; on failure the message carries the seed and the history. */
 export function expectPassed(r: FaultRunReport, kinds: readonly NemesisKind[]): void {
-  const context = `seed ${r.seed} (replay: npm run test:fault -- --seed ${r.seed} --duration ${r.durationMs / 1000} --nemeses ${kinds.join(',')})\nfailures: ${r.failures.join('; ')}\nhistory:\n${r.history}`;
+  const context =
+    `seed ${r.seed} (replay: npm run test:fault -- --seed ${r.seed} ` +
+    `--duration ${r.durationMs / 1000} --nemeses ` +
+    `${kinds.join(',')})\nfailures: ` +
+    `${r.failures.join('; ')}\nhistory:\n${r.history}`;
   expect(r.failures, context).toEqual([]);
   expect(r.corruptions, context).toBe(0);
   expect(r.leaks, context).toBe(0);

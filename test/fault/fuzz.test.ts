@@ -288,7 +288,12 @@ describe('bad input at scale', () => {
             a = await call(coord, r.method, { owner, slots });
         }
         codes[S[a.code]!] = (codes[S[a.code]!] ?? 0) + 1;
-        const ctx = `${r.method} owner=${JSON.stringify(owner)} slots=${JSON.stringify(slots)} (${r.slots.map((s) => s.kind).join(',')}) pages=${r.pages.map((p) => p.length).join(',')} count=${r.count} -> ${S[a.code]} ${a.details ?? ''}`;
+        const ctx =
+          `${r.method} owner=${JSON.stringify(owner)} ` +
+          `slots=${JSON.stringify(slots)} ` +
+          `(${r.slots.map((s) => s.kind).join(',')}) ` +
+          `pages=${r.pages.map((p) => p.length).join(',')} count=${r.count} -> ` +
+          `${S[a.code]} ${a.details ?? ''}`;
         expect(documented.has(a.code), ctx).toBe(true);
         // Request-wide checks decide first.
         const ownerMatters = !['writeback', 'swapon', 'stats'].includes(r.method);
@@ -393,7 +398,10 @@ describe('bad input at scale', () => {
               a = await call(b, 'delete', { handles, reason: 'DELETE_FREED', ignoreMissing: flag });
             else if (method === 'coldest') a = await call(b, 'coldest', { maxPages: handles.length * 100 });
             else a = await call(b, 'info', {});
-            const ctx = `${svc.address} ${method} sizes=${sizes} handles=${JSON.stringify(handles)} flag=${flag} -> ${S[a.code]} ${a.details ?? ''}`;
+            const ctx =
+              `${svc.address} ${method} sizes=${sizes} ` +
+              `handles=${JSON.stringify(handles)} flag=${flag} -> ${S[a.code]} ` +
+              `${a.details ?? ''}`;
             expect(documented.has(a.code), ctx).toBe(true);
             if (method === 'put' && sizes.some((n) => n !== 4096)) expect(a.code, ctx).toBe(S.INVALID_ARGUMENT);
             if ((method === 'get' || method === 'delete') && handles.length > 512)

@@ -60,18 +60,21 @@ export function listenerCredentials(o: ListenerSecurity): grpc.ServerCredentials
   if (!o.authenticates) {
     if (!loopback && !o.insecure)
       throw new ConfigError(
-        `no credentials are configured, so the service serves loopback only (protected mode) and will not listen on ${o.address}: ` +
+        'no credentials are configured, so the service serves loopback only ' +
+          `(protected mode) and will not listen on ${o.address}: ` +
           'configure credentials (see README, Security), listen on 127.0.0.1, or pass --insecure',
       );
     if (loopback)
       o.log.warn(
         { address: o.address },
-        'protected mode: no credentials are configured, so any local process may call every method; listening on loopback only',
+        'protected mode: no credentials are configured, so any local process ' +
+          'may call every method; listening on loopback only',
       );
     else
       o.log.warn(
         { address: o.address },
-        '--insecure: no credentials are configured and the listener is not loopback: anyone who reaches it may call every method',
+        '--insecure: no credentials are configured and the listener is not ' +
+          'loopback: anyone who reaches it may call every method',
       );
   }
   if (!tls && !loopback) {

@@ -264,7 +264,9 @@ export class AuthGate {
       return {
         code: grpc.status.RESOURCE_EXHAUSTED,
         reason: 'max_owners',
-        message: `principal "${p.name}" holds slots for ${owners} owners, its limit: owner "${shown(owner)}" cannot be added`,
+        message:
+          `principal "${p.name}" holds slots for ${owners} owners, its limit: ` +
+          `owner "${shown(owner)}" cannot be added`,
       };
     if (maxSlots > 0 && used + more > maxSlots)
       return {

@@ -105,7 +105,8 @@ function ownerPattern(where: string, v: unknown): string {
   const base = v.endsWith('/*') ? v.slice(0, -2) : v;
   if (!OWNER_CHARS.test(base) || base.includes('*'))
     throw new PrincipalsError(
-      `${where}: "${v}" is not an owner name, a prefix ending in "/*", or "*" (owner names: 1 to 128 characters from [A-Za-z0-9._/-])`,
+      `${where}: "${v}" is not an owner name, a prefix ending in "/*", or ` +
+        '"*" (owner names: 1 to 128 characters from [A-Za-z0-9._/-])',
     );
   return v;
 }

@@ -137,7 +137,10 @@ export class ComposeRunner {
     return a;
   }
 
-  /** Rewrites one value as the service would see it here: other services' host:port, its own listen address, volume paths. */
+  /**
+   * Rewrites one value as the service would see it here: other services' host:port, its own listen address, volume
+   * paths.
+   */
   rewrite(name: string, value: string): string {
     const svc = this.compose.services[name]!;
     const own = isOneShot(svc) ? undefined : containerPort(name, svc);
@@ -244,7 +247,8 @@ export class ComposeRunner {
       const child = this.running.get(name)?.child;
       if (child && (child.exitCode !== null || child.signalCode !== null)) {
         throw new Error(
-          `service ${name} exited (${child.signalCode ?? child.exitCode}) before it was healthy:\n${this.running.get(name)?.log()}`,
+          `service ${name} exited (${child.signalCode ?? child.exitCode}) before ` +
+            `it was healthy:\n${this.running.get(name)?.log()}`,
         );
       }
       const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 });
@@ -252,7 +256,8 @@ export class ComposeRunner {
       last = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}`;
       if (Date.now() > deadline)
         throw new Error(
-          `service ${name}: health check ${cmd.join(' ')} still failing after ${timeoutMs} ms: ${last}\n${this.running.get(name)?.log()}`,
+          `service ${name}: health check ${cmd.join(' ')} still failing after ` +
+            `${timeoutMs} ms: ${last}\n${this.running.get(name)?.log()}`,
         );
       await new Promise((res) => setTimeout(res, 250));
     }

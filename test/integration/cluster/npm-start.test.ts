@@ -227,7 +227,9 @@ describe('npm start', () => {
       'sh',
       [
         '-c',
-        `true && exec_node() { "${process.execPath}" "$@"; }; exec_node ${distPath('clients/cluster/main.js')} --data-dir ${dataDir} --port ${port}`,
+        `true && exec_node() { "${process.execPath}" "$@"; }; exec_node ` +
+          `${distPath('clients/cluster/main.js')} --data-dir ${dataDir} --port ` +
+          `${port}`,
       ],
       {
         env: { ...process.env, VSWAP_LOG_LEVEL: 'warn' },

@@ -36,7 +36,8 @@ describe('SDK retries of mutating calls', () => {
       expect(await dup).toEqual([2, 2]);
       const res = await out;
       expect(res.slots).toHaveLength(3);
-      // A swap-in (Load with release) timed out the same way: retried with its id, the page comes back and one reference goes.
+      // A swap-in (Load with release) timed out the same way: retried with its id, the page comes back and one
+      // reference goes.
       fx.cluster.pause('coordinator');
       const swapIn = client.load('host-a', [res.slots[0]!], { release: true });
       await new Promise((r) => setTimeout(r, 1200));

@@ -76,7 +76,8 @@ describe('the vswap package from a program', () => {
   it("require('vswap') works from CommonJS", () => {
     fs.writeFileSync(
       path.join(app, 'cjs.cjs'),
-      `const { VswapClient, VswapClientError } = require('vswap');\n(async () => {${ROUND_TRIP.replaceAll('OWNER', 'app/cjs')}})();`,
+      `const { VswapClient, VswapClientError } = require('vswap');\n(async ` +
+        `() => {${ROUND_TRIP.replaceAll('OWNER', 'app/cjs')}})();`,
     );
     const r = node('cjs.cjs');
     expect(r.status, r.stderr).toBe(0);

@@ -40,7 +40,10 @@ const credentialFlags = (): string[] => [
   `authorization: Bearer ${readTokenFile(creds.adminToken)}`,
 ];
 
-/** buf curl --protocol grpc --cacert ca.pem -H "authorization: Bearer <token>" [extra] -d body https://coordinator/method */
+/**
+ * buf curl --protocol grpc --cacert ca.pem -H "authorization: Bearer <token>" [extra] -d body
+ * https://coordinator/method
+ */
 function bufCurl(
   method: string,
   body: object | undefined,

@@ -33,7 +33,9 @@ describe('principals file', () => {
         /not an owner name/,
       ],
       [
-        `principals:\n  - {name: a, token_sha256: ${hash('t')}, role: client, owners: [a]}\n  - {name: b, token_sha256: ${hash('t')}, role: client, owners: [b]}`,
+        `principals:\n  - {name: a, token_sha256: ${hash('t')}, role: client, ` +
+          `owners: [a]}\n  - {name: b, token_sha256: ${hash('t')}, role: client, ` +
+          'owners: [b]}',
         /same token as principal "a"/,
       ],
       [

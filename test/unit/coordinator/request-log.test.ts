@@ -1,4 +1,7 @@
-/** The request log's bounds and window, on a fake clock (the gRPC behaviour is in test/integration/coordinator/retry.test.ts). */
+/**
+ * The request log's bounds and window, on a fake clock (the gRPC behaviour is in
+ * test/integration/coordinator/retry.test.ts).
+ */
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';

@@ -228,7 +228,8 @@ describe('journal', () => {
     }
     expect(err).toBeInstanceOf(JournalCorruptError);
     expect((err as Error).message).toContain(
-      `${file} is corrupt at byte offset ${third}: record fails its CRC; a valid record follows at offset ${third + 32}`,
+      `${file} is corrupt at byte offset ${third}: record fails its CRC; a ` +
+        `valid record follows at offset ${third + 32}`,
     );
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
     expect(() => readJournal(dir, () => undefined)).toThrow(JournalCorruptError);

@@ -27,7 +27,8 @@ const zstdMissing = !loadZstdCompressor().ok;
 
 describe.each(COMPRESSOR_NAMES)('compressor %s', (name) => {
   it.skipIf(name === 'zstd' && zstdMissing)(
-    `round-trips memory-like pages byte for byte${name === 'zstd' ? ' (skipped only when the optional zstd-napi binding is missing)' : ''}`,
+    'round-trips memory-like pages byte for ' +
+      `byte${name === 'zstd' ? ' (skipped only when the optional zstd-napi binding is missing)' : ''}`,
     () => {
       const made = createCompressor(name);
       if (!made.ok) throw new Error(made.error);

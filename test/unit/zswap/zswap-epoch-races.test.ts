@@ -15,7 +15,10 @@ import { Zswap } from '../../../services/zswap/zswap';
 const log = pino({ level: 'silent' });
 const text = (i: number): Buffer => Buffer.from(`page ${i} `.repeat(600)).subarray(0, 4096);
 
-/** The memory pool, plus a loss the test triggers: the next commit says 'lost', the epoch moves on, nothing is recovered. */
+/**
+ * The memory pool, plus a loss the test triggers: the next commit says 'lost', the epoch moves on, nothing is
+ * recovered.
+ */
 class LosingStore extends MemoryObjectStore {
   private epochNow = 'e1';
   private reported: string | undefined;
