@@ -117,8 +117,9 @@ export async function renderConfigReference(): Promise<string> {
         [
           '`VSWAP_CLUSTER_TOKEN`',
           '',
-          'the cluster secret, for tools that call a backend directly (`npm run ' +
-            'bench:backends`); unset: `.vswap/cluster.token` if there',
+          'the cluster secret, by convention, for tools of yours that call a backend ' +
+            "directly (unset: read `.vswap/cluster.token`); vswap's own tools need none " +
+            '(`npm run bench:backends` starts its backends with credentials of its own)',
         ],
       ],
     ),
