@@ -54,6 +54,13 @@ export function registerSwapfileMetrics(registry: Registry, backend: Swapfile): 
   metricFrom(
     registry,
     'counter',
+    'vswap_swapfile_unseal_fail_total',
+    'pages whose value in Redis did not open under their handle (changed, moved, or under a key not in the ring): answered DATA_LOSS',
+    () => backend.unsealFailures,
+  );
+  metricFrom(
+    registry,
+    'counter',
     'vswap_swapfile_epoch_changes_total',
     'times the store changed epoch (its data was replaced under the service)',
     () => c.epoch_changes,

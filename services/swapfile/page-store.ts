@@ -38,6 +38,8 @@ export interface PageStore {
   readonly restoredWords: Uint16Array;
   /** fdatasync rounds so far (0 for stores without). */
   readonly fsyncs: number;
+  /** Values read that did not open under their handle (an encrypting store; each answered DATA_LOSS). */
+  readonly unsealFailures?: number;
 
   /**
    * Writes pages[i] to slot slots[i] for i < n where slots[i] >= 0, and

@@ -71,6 +71,7 @@ type ExecResult = [error: Error | null, result: unknown][] | null;
 export class RedisStore implements PageStore {
   readonly kind = 'redis';
   readonly fsyncs = 0;
+  unsealFailures = 0;
   volatile = true;
   restoredWords: Uint16Array = new Uint16Array(0);
 
@@ -237,6 +238,7 @@ export class RedisStore implements PageStore {
       const r = this.cipher!.open(value, handles[i]!, out, i * PAGE_SIZE);
       if (typeof r !== 'number' || r !== PAGE_SIZE) {
         const why = typeof r === 'number' ? `it opens to ${r} bytes, not a page` : describeOpenFailure(r);
+        this.unsealFailures++;
         this.options.log.error({ handle: handles[i], why }, 'a page in redis does not open: reported as DATA_LOSS');
         throw dataLoss(`handle ${handles[i]}: its page in the redis store cannot be trusted: ${why}`);
       }
@@ -254,6 +256,7 @@ export class RedisStore implements PageStore {
           v.length === PAGE_SIZE + OVERHEAD
             ? 'it is sealed (encrypted), and this service has no --encryption-key-file'
             : `its value is ${v.length} bytes, not a page`;
+        this.unsealFailures++;
         throw dataLoss(`handle ${handles[i]}: its page in the redis store cannot be used: ${why}`);
       }
     }

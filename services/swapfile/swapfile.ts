@@ -243,6 +243,11 @@ export class Swapfile {
     };
   }
 
+  /** Pages whose value in the store did not open (changed, moved, or under a key the service lacks). */
+  get unsealFailures(): number {
+    return this.store.unsealFailures ?? 0;
+  }
+
   stats(): { counters: { name: string; value: number }[]; fragmentation: number } {
     const lists = this.allocator.listCounts();
     const c = this.counters;
@@ -259,6 +264,7 @@ export class Swapfile {
       ['fsyncs', this.store.fsyncs],
       ['epoch_changes', c.epoch_changes],
       ['stale_handles', c.stale_handles],
+      ['unseal_fail', this.unsealFailures],
     ];
     return {
       counters: counters.map(([name, value]) => ({ name, value })),

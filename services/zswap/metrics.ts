@@ -56,6 +56,13 @@ export function registerZswapMetrics(registry: Registry, zswap: Zswap, options: 
     'pages refused because the pool was at its limit (or above its accept threshold)',
     () => counter('pool_limit_hit'),
   );
+  metricFrom(
+    registry,
+    'counter',
+    'vswap_zswap_unseal_fail_total',
+    'objects whose value in Redis did not open under their handle (changed, moved, or under a key not in the ring): answered DATA_LOSS',
+    () => counter('unseal_fail'),
+  );
   metricFrom(registry, 'counter', 'vswap_zswap_decompress_fail_total', 'pages that failed to decompress', () =>
     counter('decompress_fail'),
   );

@@ -28,6 +28,8 @@ export interface ObjectStore {
   readonly kind: ZswapStoreKind;
   /** True when the store loses its data with its process. */
   readonly volatile: boolean;
+  /** Objects read that did not open under their handle (an encrypting store; each answered DATA_LOSS). */
+  readonly unsealFailures?: number;
   /** pool_total_size: slab memory (memory) or bytes of the stored values (redis). */
   heldBytes(): number;
   /** Bytes of the stored objects (compressed lengths). */

@@ -46,6 +46,8 @@ export class RedisObjectStore implements ObjectStore {
   private readonly tracker: RedisEpoch;
   /** Bytes of the objects held (their compressed lengths). */
   private held = 0;
+  /** Objects read that did not open under their handle (each answered DATA_LOSS). */
+  unsealFailures = 0;
   /** Objects held: each costs `envelope` bytes more in Redis. */
   private count = 0;
   /** Bytes a sealed value adds to its object (0 unencrypted). */
@@ -259,6 +261,7 @@ export class RedisObjectStore implements ObjectStore {
         if (typeof r !== 'number' || r !== length) {
           const why =
             typeof r === 'number' ? `it opens to ${r} bytes, not the ${length} recorded` : describeOpenFailure(r);
+          this.unsealFailures++;
           this.log.error({ handle: handles[i], why }, 'an object in redis does not open: reported as DATA_LOSS');
           throw dataLoss(`handle ${handles[i]}: its object in the redis store cannot be trusted: ${why}`);
         }
@@ -277,11 +280,13 @@ export class RedisObjectStore implements ObjectStore {
   ): (Buffer | null)[] {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (v != null && v.length === lengths[i]! + OVERHEAD && v[0] === FORMAT_VERSION)
+      if (v != null && v.length === lengths[i]! + OVERHEAD && v[0] === FORMAT_VERSION) {
+        this.unsealFailures++;
         throw dataLoss(
           `handle ${handles[i]}: its object in the redis store is sealed ` +
             '(encrypted), and this service has no --encryption-key-file',
         );
+      }
     }
     return values;
   }

@@ -372,6 +372,7 @@ export class Zswap {
       { name: 'pool_total_size', value: held },
     ];
     for (const [name, value] of Object.entries(this.counters)) list.push({ name, value });
+    list.push({ name: 'unseal_fail', value: this.store.unsealFailures ?? 0 });
     return { counters: list, fragmentation: objects === 0 ? 0 : held / objects };
   }
 

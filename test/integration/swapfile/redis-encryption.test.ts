@@ -14,7 +14,7 @@ import { RedisServer } from '../../support/redis';
 import { dumpRedis, flipByte, keysHolding } from '../../support/redis-inspect';
 import { rollBackRedis, snapshotRedis } from '../../support/redis-rollback';
 import { expectStartFailure } from '../../support/service';
-import { ENTRY, eventually, expectStatus, startSwapfile, tempDir, type Running } from './helpers';
+import { counter, ENTRY, eventually, expectStatus, startSwapfile, tempDir, type Running } from './helpers';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -135,6 +135,8 @@ describe('swapfile Redis store, encrypted', () => {
       pages[6]!,
       pages[7]!,
     ]);
+    // Each refused read counted once: 4 single Gets and the batch.
+    expect(counter(await client.stats(), 'unseal_fail')).toBe(5);
   });
 
   it('rotation: pages sealed under key 1 read after a restart with [2, 1], new ones are sealed under 2; without key 1 exactly its pages are DATA_LOSS', async () => {

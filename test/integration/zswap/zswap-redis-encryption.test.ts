@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis';
 import { dumpRedis, keysHolding } from '../../support/redis-inspect';
 import { expectStartFailure } from '../../support/service';
-import { expectStatus, startZswap, ZSWAP_ENTRY, type RunningZswap } from './helpers';
+import { counters, expectStatus, startZswap, ZSWAP_ENTRY, type RunningZswap } from './helpers';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -124,6 +124,7 @@ describe('zswap Redis store, encrypted', () => {
       pages[4]!,
       pages[5]!,
     ]);
+    expect((await counters(z.client)).unseal_fail).toBe(2);
   });
 
   it('rotation across restarts: [1] then [2, 1] reads both; [2] alone makes exactly the key-1 objects DATA_LOSS', async () => {
