@@ -215,6 +215,7 @@ function printSummary(
     [p.principals, 'who may call the coordinator (token hashes; re-read on change)'],
     [p.clusterToken, 'the secret the coordinator presents to the backends'],
   ];
+  if (remoteUrl) files.push([p.redisKey, 'the key ring sealing the pages in Redis (AES-256-GCM): keep it, with Redis']);
   for (const [file, what] of files) say(`  ${shown(file).padEnd(28)} ${what}`);
   say();
   say('In another terminal:');

@@ -257,6 +257,8 @@ describe('npm start', () => {
   it('--with-redis adds a private redis-server and a Redis-backed swapfile below the file', async () => {
     const s = await startCluster(['--with-redis']);
     expect(s.output()).toMatch(/remote\s+127\.0\.0\.1:\d+\s+Redis redis:\/\/127\.0\.0\.1:\d+ \(private/);
+    // Its pages are sealed with the credentials' key ring (issue 11), and the summary says where it is.
+    expect(s.output()).toMatch(/redis\.key\s+the key ring sealing the pages in Redis/);
     const kids = childPids(s.child.pid!);
     expect(kids).toHaveLength(5); // redis-server, zswap, two swapfiles, coordinator
     const client = sdk(s);
