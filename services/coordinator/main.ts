@@ -119,6 +119,7 @@ runMain('coordinator', async () => {
     security.close();
     throw err;
   }
+  security.warn();
   announceReady('coordinator', server.address, { metrics: metricsServer?.address });
   const running = server;
   return {

@@ -347,6 +347,11 @@ export class SlotTable {
     return this.registry.names();
   }
 
+  /** How many owners hold clusters (owners().length without the copy). */
+  ownerCount(): number {
+    return this.registry.size;
+  }
+
   /** Clusters in use (each holds at least one allocated slot). */
   clusterCount(): number {
     return this.liveClusters;

@@ -87,6 +87,7 @@ runMain('swapfile', async () => {
     },
     'swapfile serving',
   );
+  security.warn();
   announceReady('swapfile', server.address, { metrics: metricsServer?.address });
   return {
     async stop() {

@@ -73,6 +73,7 @@ runMain('zswap', async () => {
     },
     'zswap serving',
   );
+  security.warn();
   announceReady('zswap', server.address, { metrics: metricsServer?.address });
   return {
     async stop() {

@@ -22,6 +22,8 @@ export interface BackendSecurityConfig {
 
 export interface BackendSecurity {
   credentials: grpc.ServerCredentials;
+  /** Logs how the listener is exposed (protected mode, --insecure); call once serving. */
+  warn(): void;
   /** The guard (empty in protected mode: no credentials configured). */
   interceptors: grpc.ServerInterceptor[];
   refusals: Refusals;
@@ -32,15 +34,19 @@ export function backendSecurity(config: BackendSecurityConfig, log: Logger, regi
     config.clusterTokenFile === undefined ? undefined : readSecretFile(config.clusterTokenFile, '--cluster-token-file');
   const clientCn = config.tlsCa === undefined ? undefined : config.tlsClientCn;
   const authenticates = token !== undefined || clientCn !== undefined;
-  const credentials = listenerCredentials({
+  const listener = listenerCredentials({
     address: config.listen,
     tlsCert: config.tlsCert,
     tlsKey: config.tlsKey,
     tlsCa: config.tlsCa,
     insecure: config.insecure,
     authenticates,
-    log,
   });
   const refusals = new Refusals(log, registry);
-  return { credentials, interceptors: authenticates ? [clusterGuard({ token, clientCn, refusals })] : [], refusals };
+  return {
+    credentials: listener.credentials,
+    warn: () => listener.warn(log),
+    interceptors: authenticates ? [clusterGuard({ token, clientCn, refusals })] : [],
+    refusals,
+  };
 }

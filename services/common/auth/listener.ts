@@ -33,7 +33,16 @@ export interface ListenerSecurity {
   insecure: boolean;
   /** Whether callers must authenticate (a principals file, a cluster token or client certificates). */
   authenticates: boolean;
-  log: Logger;
+}
+
+export interface SecuredListener {
+  credentials: grpc.ServerCredentials;
+  /**
+   * Logs the warnings about how the listener is exposed (protected mode,
+   * --insecure). Called once the service is serving, so that a start that
+   * fails ends with its own reason as the last line.
+   */
+  warn(log: Logger): void;
 }
 
 /** 127.0.0.0/8, ::1 and localhost. */
@@ -50,7 +59,8 @@ export function hostOf(address: string): string {
  * The server credentials for the listener, after the checks above; throws
  * ConfigError (the service does not start) when a rule is broken.
  */
-export function listenerCredentials(o: ListenerSecurity): grpc.ServerCredentials {
+export function listenerCredentials(o: ListenerSecurity): SecuredListener {
+  const warnings: string[] = [];
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
     throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
   if (o.tlsCa !== undefined && o.tlsCert === undefined)
@@ -64,32 +74,33 @@ export function listenerCredentials(o: ListenerSecurity): grpc.ServerCredentials
           `(protected mode) and will not listen on ${o.address}: ` +
           'configure credentials (see README, Security), listen on 127.0.0.1, or pass --insecure',
       );
-    if (loopback)
-      o.log.warn(
-        { address: o.address },
-        'protected mode: no credentials are configured, so any local process ' +
-          'may call every method; listening on loopback only',
-      );
-    else
-      o.log.warn(
-        { address: o.address },
-        '--insecure: no credentials are configured and the listener is not ' +
-          'loopback: anyone who reaches it may call every method',
-      );
+    warnings.push(
+      loopback
+        ? 'protected mode: no credentials are configured, so any local process ' +
+            'may call every method; listening on loopback only'
+        : '--insecure: no credentials are configured and the listener is not ' +
+            'loopback: anyone who reaches it may call every method',
+    );
   }
   if (!tls && !loopback) {
     if (!o.insecure)
       throw new ConfigError(
         `refusing to serve plaintext on ${o.address} (not loopback): give --tls-cert and --tls-key, or pass --insecure`,
       );
-    o.log.warn({ address: o.address }, '--insecure: serving plaintext on an address that is not loopback');
+    warnings.push('--insecure: serving plaintext on an address that is not loopback');
   }
-  if (!tls) return grpc.ServerCredentials.createInsecure();
+  const warn = (log: Logger): void => {
+    for (const w of warnings) log.warn({ address: o.address }, w);
+  };
+  if (!tls) return { credentials: grpc.ServerCredentials.createInsecure(), warn };
   const cert = readPemFile(o.tlsCert!, '--tls-cert');
   const key = readPemFile(o.tlsKey!, '--tls-key');
   const ca = o.tlsCa === undefined ? null : readPemFile(o.tlsCa, '--tls-ca');
   try {
-    return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
+    return {
+      credentials: grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null),
+      warn,
+    };
   } catch (err) {
     throw new ConfigError(`--tls-cert/--tls-key/--tls-ca: ${(err as Error).message}`);
   }

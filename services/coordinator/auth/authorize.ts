@@ -27,6 +27,7 @@ export interface SlotOwnersView {
   ownerOf(slot: number): string | undefined;
   /** Owners holding slots (clusters). */
   owners(): string[];
+  ownerCount(): number;
   usedSlots(owner?: string): number;
 }
 
@@ -243,7 +244,7 @@ export class AuthGate {
   private checkLimits(set: PrincipalSet, p: Principal, owner: string, more: number): Refusal | undefined {
     const { slots } = this.o;
     const isNew = slots.usedSlots(owner) === 0;
-    if (isNew && set.maxOwnersTotal > 0 && slots.owners().length >= set.maxOwnersTotal)
+    if (isNew && set.maxOwnersTotal > 0 && slots.ownerCount() >= set.maxOwnersTotal)
       return {
         code: grpc.status.RESOURCE_EXHAUSTED,
         reason: 'max_owners_total',

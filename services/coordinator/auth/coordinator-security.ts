@@ -24,6 +24,8 @@ export interface CoordinatorSecurityConfig extends BackendCredentialsConfig {
 
 export interface CoordinatorSecurity {
   credentials: grpc.ServerCredentials;
+  /** Logs how the listener is exposed (protected mode, --insecure); call once serving. */
+  warn(): void;
   /** Undefined in protected mode (no principals file): every caller on loopback may do everything. */
   principals: PrincipalsFile | undefined;
   refusals: Refusals;
@@ -46,18 +48,18 @@ export function coordinatorSecurity(
   const backends = backendCredentials(config);
   const principals = config.principals === undefined ? undefined : new PrincipalsFile({ file: config.principals, log });
   try {
-    const credentials = listenerCredentials({
+    const listener = listenerCredentials({
       address: config.listen,
       tlsCert: config.tlsCert,
       tlsKey: config.tlsKey,
       tlsCa: config.tlsCa,
       insecure: config.insecure,
       authenticates: principals !== undefined,
-      log,
     });
     const refusals = new Refusals(log, registry);
     return {
-      credentials,
+      credentials: listener.credentials,
+      warn: () => listener.warn(log),
       principals,
       refusals,
       backends,
