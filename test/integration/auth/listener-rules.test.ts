@@ -29,6 +29,12 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** The service's log once it holds `re` (warnings are logged as it starts serving, asynchronously). */
+async function logged(s: StartedService, re: RegExp): Promise<string> {
+  for (let i = 0; i < 100 && !re.test(s.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+  return s.stderr();
+}
+
 const zswap = (args: string[]) => ({ entry: 'services/zswap/main.js', args, env: { VSWAP_LOG_LEVEL: 'warn' } });
 const coordinator = (args: string[]) => ({
   entry: 'services/coordinator/main.js',
@@ -45,7 +51,7 @@ describe('listener rules', () => {
     expect(bad2.stderr).toMatch(/protected mode/);
     const s = await startService(zswap(['--listen', '127.0.0.1:0']));
     started.push(s);
-    expect(s.stderr()).toMatch(/protected mode/);
+    expect(await logged(s, /protected mode/)).toMatch(/protected mode/);
   });
 
   it('refuses plaintext on an address that is not loopback unless --insecure, which warns', async () => {
@@ -55,7 +61,7 @@ describe('listener rules', () => {
       zswap(['--listen', '0.0.0.0:0', '--cluster-token-file', creds.clusterToken, '--insecure', 'true']),
     );
     started.push(s);
-    expect(s.stderr()).toMatch(/--insecure: serving plaintext/);
+    expect(await logged(s, /--insecure: serving plaintext/)).toMatch(/--insecure: serving plaintext/);
   });
 
   it('refuses half a TLS configuration and a principals file that does not parse, naming what is wrong', async () => {
