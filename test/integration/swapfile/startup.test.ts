@@ -8,10 +8,15 @@ import { ENTRY, randomPages, startSwapfile, tempDir } from './helpers';
 async function refuses(args: string[], option: string, env: Record<string, string> = {}): Promise<string> {
   const { code, stderr } = await expectStartFailure({ entry: ENTRY, args: ['--listen', '127.0.0.1:0', ...args], env });
   expect(code).toBe(1);
-  const lines = stderr.trim().split('\n');
-  // The last line is the one-line reason; it names the option.
-  expect(lines[lines.length - 1]).toContain(option);
-  return lines[lines.length - 1]!;
+  // Logs on stderr are JSON records (a warning may be flushed after the
+  // reason); the reason is the one plain line, and it names the option.
+  const reasons = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('{'));
+  expect(reasons).toHaveLength(1);
+  expect(reasons[0]).toContain(option);
+  return reasons[0]!;
 }
 
 describe('swapfile service start-up', () => {
