@@ -358,20 +358,7 @@ export class RequestLog {
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
-      const bytes = a.bytes ?? 0;
-      this.entries.set(a.k, {
-        method: a.m,
-        digest: a.d,
-        at: a.at,
-        size: a.size,
-        bytes,
-        answer,
-        settled: undefined,
-        line: 0,
-        journaled: undefined,
-      });
-      this.slots += a.size;
-      this.pageBytes += bytes;
+      this.admit(a, answer, 0, undefined);
     }
     this.evict();
     this.updateStats();
@@ -395,26 +382,31 @@ export class RequestLog {
     for (const p of payloads) {
       const a = parseAnswer(p.toString('utf8'));
       if (!a || a.at < oldest || this.entries.has(a.k)) continue;
-      const bytes = a.bytes ?? 0;
-      this.entries.set(a.k, {
-        method: a.m,
-        digest: a.d,
-        at: a.at,
-        size: a.size,
-        bytes,
-        answer: packAnswer(a.v),
-        settled: undefined,
-        line: undefined,
-        journaled: p,
-      });
-      this.slots += a.size;
-      this.pageBytes += bytes;
+      this.admit(a, packAnswer(a.v), undefined, p);
       restored++;
     }
     this.evict();
     this.updateStats();
     if (restored > 0)
       this.options.log.info({ answers: restored }, 'request log: answers only the journal had, taken from it');
+  }
+
+  /** Keeps a settled answer read back (from the file or the journal), counted against the bounds. */
+  private admit(a: StoredAnswer, answer: unknown, line: number | undefined, journaled: Buffer | undefined): void {
+    const bytes = a.bytes ?? 0;
+    this.entries.set(a.k, {
+      method: a.m,
+      digest: a.d,
+      at: a.at,
+      size: a.size,
+      bytes,
+      answer,
+      settled: undefined,
+      line,
+      journaled,
+    });
+    this.slots += a.size;
+    this.pageBytes += bytes;
   }
 
   /** Whether a journal answer record is one this log lacks (within the window, not known): restore() would add it. */

@@ -470,10 +470,10 @@ export class SlotTable {
       const s = slots[i]!;
       const c = this.clusterAt(s);
       if (c === undefined || c.counts[s & OFFSET_MASK] === 0) {
-        return { code: status.NOT_FOUND, message: `slot ${s} is not allocated` };
+        return { code: status.NOT_FOUND, message: notAllocatedMessage(s) };
       }
       if (this.ownerIdAt(c, s & OFFSET_MASK) !== ownerId)
-        return { code: status.PERMISSION_DENIED, message: `slot ${s} belongs to another owner` };
+        return { code: status.PERMISSION_DENIED, message: otherOwnerMessage(s) };
     }
     return undefined;
   }
@@ -677,4 +677,20 @@ function findDuplicate(slots: readonly number[]): number | undefined {
     seen.add(s);
   }
   return undefined;
+}
+
+/** NOT_FOUND's message for a slot that is not allocated. */
+export function notAllocatedMessage(slot: number): string {
+  return `slot ${slot} is not allocated`;
+}
+
+/** PERMISSION_DENIED's message for a slot of another owner (the gate reads the slot back: slotOfOtherOwner). */
+export function otherOwnerMessage(slot: number): string {
+  return `slot ${slot} belongs to another owner`;
+}
+
+/** The slot named by otherOwnerMessage(), or undefined for any other message. */
+export function slotOfOtherOwner(message: string): number | undefined {
+  const m = /^slot (\d+) belongs to another owner$/.exec(message);
+  return m ? Number(m[1]) : undefined;
 }

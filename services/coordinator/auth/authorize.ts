@@ -21,6 +21,7 @@ import type { Refusals, RefusalReason } from '../../common/auth/refusals';
 import type { VirtualSwapHandlers } from '../../../proto/generated/vswap/v1/VirtualSwap';
 import { authenticate } from './authenticate';
 import type { Principal, PrincipalSet } from './principals';
+import { notAllocatedMessage, slotOfOtherOwner } from '../slot-table';
 
 /** What the gate reads of the slot table. */
 export interface SlotOwnersView {
@@ -73,9 +74,6 @@ const RULES: Record<Method, Rule> = {
   Swapon: { kind: 'admin' },
   ListBackends: { kind: 'any' },
 };
-
-/** The coordinator's message for a slot of another owner (slot-table.ts), which a principal may not always see. */
-const OTHER_OWNER = /^slot (\d+) belongs to another owner$/;
 
 type Refusal = { code: grpc.status; reason: RefusalReason; message: string };
 type Admission = { ok: true; principal: Principal; release: () => void } | { ok: false; error: grpc.ServiceError };
@@ -281,12 +279,12 @@ export class AuthGate {
   /** A slot of an owner the principal may not see is answered as a slot that does not exist. */
   private hideSlots(p: Principal, method: Method, err: HandlerError): HandlerError {
     if (err.code !== grpc.status.PERMISSION_DENIED || typeof err.details !== 'string') return err;
-    const m = OTHER_OWNER.exec(err.details);
-    if (!m) return err;
-    const owner = this.o.slots.ownerOf(Number(m[1]));
+    const slot = slotOfOtherOwner(err.details);
+    if (slot === undefined) return err;
+    const owner = this.o.slots.ownerOf(slot);
     if (owner !== undefined && p.owners.includes(owner)) return err;
-    this.o.refusals.refuse(p.name, method, 'slot_not_visible', `slot ${m[1]} of an owner it may not see`);
-    return statusError(grpc.status.NOT_FOUND, `slot ${m[1]} is not allocated`);
+    this.o.refusals.refuse(p.name, method, 'slot_not_visible', `slot ${slot} of an owner it may not see`);
+    return statusError(grpc.status.NOT_FOUND, notAllocatedMessage(slot));
   }
 
   /** Stats without an owner shows a client its owners only, and totals over them. */
