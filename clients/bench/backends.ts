@@ -392,12 +392,13 @@ async function startTarget(
       ];
       break;
     case 'swapfile_redis':
+    case 'swapfile_redis_sealed': {
       script = serviceEntry('swapfile');
       // --path too: the service may keep files next to it, and must not write into the cwd.
       args = [
         ...listen,
         '--path',
-        path.join(env.tmp, 'swap.redis'),
+        path.join(env.tmp, `swap.${name}`),
         '--capacity-pages',
         '65536',
         '--store',
@@ -405,27 +406,12 @@ async function startTarget(
         '--redis-url',
         (await env.redis()).url,
       ];
-      break;
-    case 'swapfile_redis_sealed': {
-      // The same, every page sealed with AES-256-GCM (encryption at rest, issue 11).
-      script = serviceEntry('swapfile');
-      const keyFile = path.join(env.tmp, 'redis.key');
-      fs.writeFileSync(keyFile, generateKeyRingText(1), { mode: 0o600 });
-      args = [
-        ...listen,
-        '--path',
-        path.join(env.tmp, 'swap.redis-sealed'),
-        '--capacity-pages',
-        '65536',
-        '--store',
-        'redis',
-        '--redis-url',
-        (await env.redis()).url,
-        '--redis-key-prefix',
-        'vswap:sealed:',
-        '--encryption-key-file',
-        keyFile,
-      ];
+      if (name === 'swapfile_redis_sealed') {
+        // The same, every page sealed with AES-256-GCM (encryption at rest, issue 11).
+        const keyFile = path.join(env.tmp, 'redis.key');
+        fs.writeFileSync(keyFile, generateKeyRingText(1), { mode: 0o600 });
+        args.push('--redis-key-prefix', 'vswap:sealed:', '--encryption-key-file', keyFile);
+      }
       break;
     }
   }

@@ -347,14 +347,7 @@ async function main(): Promise<void> {
       ...TARGETS,
     ])
     .parse();
-  const raw = cmd.opts<{
-    json: boolean;
-    seconds: number;
-    rounds: number;
-    inFlight: number;
-    latencySamples: number;
-    targets: TargetName[];
-  }>();
+  const raw = cmd.opts<Options>();
   for (const t of raw.targets) if (!TARGETS.includes(t)) throw new InvalidArgumentError(`unknown target ${t}`);
   const o: Options = {
     ...raw,
