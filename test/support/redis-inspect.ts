@@ -4,6 +4,9 @@
  * field), as raw bytes.
  */
 import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
@@ -42,4 +45,26 @@ export async function flipByte(url: string, key: string, at: number): Promise<vo
   } finally {
     r.disconnect();
   }
+}
+
+/** The text every marked page repeats: no Redis value may hold it once pages are sealed. */
+export const PLAINTEXT_MARK = 'VSWAP-PLAINTEXT';
+
+/** Compressible pages whose bytes say what they are: `VSWAP-PLAINTEXT page <tag>-<i> ` over and over. */
+export function markedPages(n: number, tag: string): Buffer[] {
+  return Array.from({ length: n }, (_, i) => Buffer.alloc(4096, `${PLAINTEXT_MARK} page ${tag}-${i} `));
+}
+
+/**
+ * Key files in `dir` for rings of key ids, newest first; each id is always the
+ * same random key (written as base64 or hex: the key file takes both).
+ */
+export function keyRingFiles(dir: string, encoding: 'base64' | 'hex'): (...ids: number[]) => string {
+  const keys = new Map<number, string>();
+  return (...ids) => {
+    for (const id of ids) if (!keys.has(id)) keys.set(id, crypto.randomBytes(32).toString(encoding));
+    const file = path.join(dir, `ring-${ids.join('-')}.key`);
+    fs.writeFileSync(file, ids.map((id) => `${id}:${keys.get(id)!}\n`).join(''), { mode: 0o600 });
+    return file;
+  };
 }

@@ -11,7 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { RedisServer } from '../../support/redis';
-import { dumpRedis, flipByte, keysHolding } from '../../support/redis-inspect';
+import {
+  dumpRedis,
+  flipByte,
+  keysHolding,
+  keyRingFiles,
+  markedPages,
+  PLAINTEXT_MARK,
+} from '../../support/redis-inspect';
 import { rollBackRedis, snapshotRedis } from '../../support/redis-rollback';
 import { expectStartFailure } from '../../support/service';
 import { counter, ENTRY, eventually, expectStatus, startSwapfile, tempDir, type Running } from './helpers';
@@ -21,21 +28,9 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-const MARK = 'VSWAP-PLAINTEXT';
-/** Pages whose bytes say what they are: `VSWAP-PLAINTEXT page <tag>-<i> ` over and over. */
-function markedPages(n: number, tag: string): Buffer[] {
-  return Array.from({ length: n }, (_, i) => Buffer.alloc(4096, `${MARK} page ${tag}-${i} `));
-}
-
+const MARK = PLAINTEXT_MARK;
 const dir = tempDir();
-const keys = new Map<number, string>();
-/** A key file holding these key ids (each id always the same key), newest first. */
-function keyFile(...ids: number[]): string {
-  for (const id of ids) if (!keys.has(id)) keys.set(id, crypto.randomBytes(32).toString('base64'));
-  const file = path.join(dir, `ring-${ids.join('-')}.key`);
-  fs.writeFileSync(file, ids.map((id) => `${id}:${keys.get(id)!}\n`).join(''), { mode: 0o600 });
-  return file;
-}
+const keyFile = keyRingFiles(dir, 'base64');
 
 async function redisServer(): Promise<RedisServer> {
   const r = await RedisServer.start({ persistence: 'off' });
@@ -169,8 +164,9 @@ describe('swapfile Redis store, encrypted', () => {
     // A wrong key under the right id does not open either.
     await third.stop();
     cleanup.pop();
-    keys.set(2, crypto.randomBytes(32).toString('base64'));
-    const fourth = await start(redis, 'rot:', ['--encryption-key-file', keyFile(2)]);
+    const wrongKey = path.join(dir, 'wrong-2.key');
+    fs.writeFileSync(wrongKey, `2:${crypto.randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const fourth = await start(redis, 'rot:', ['--encryption-key-file', wrongKey]);
     await expectStatus(
       fourth.client.get([putNew.handles[0]!]),
       status.DATA_LOSS,

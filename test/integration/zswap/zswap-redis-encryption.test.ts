@@ -4,7 +4,6 @@
  * inspected directly holds none of the plaintext; a changed, moved or
  * wrongly keyed object reads back as DATA_LOSS; keys rotate.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +11,7 @@ import { status } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../support/redis';
-import { dumpRedis, keysHolding } from '../../support/redis-inspect';
+import { dumpRedis, keysHolding, keyRingFiles, markedPages, PLAINTEXT_MARK } from '../../support/redis-inspect';
 import { expectStartFailure } from '../../support/service';
 import { counters, expectStatus, startZswap, ZSWAP_ENTRY, type RunningZswap } from './helpers';
 
@@ -21,20 +20,9 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-const MARK = 'VSWAP-PLAINTEXT';
-/** Compressible pages whose bytes say what they are (lz4 keeps the first run literally). */
-function markedPages(n: number, tag: string): Buffer[] {
-  return Array.from({ length: n }, (_, i) => Buffer.alloc(4096, `${MARK} page ${tag}-${i} `));
-}
-
+const MARK = PLAINTEXT_MARK;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-zswap-keys-'));
-const keys = new Map<number, string>();
-function keyFile(...ids: number[]): string {
-  for (const id of ids) if (!keys.has(id)) keys.set(id, crypto.randomBytes(32).toString('hex'));
-  const file = path.join(dir, `ring-${ids.join('-')}.key`);
-  fs.writeFileSync(file, ids.map((id) => `${id}:${keys.get(id)!}\n`).join(''), { mode: 0o600 });
-  return file;
-}
+const keyFile = keyRingFiles(dir, 'hex');
 
 async function redisServer(): Promise<RedisServer> {
   const r = await RedisServer.start({ persistence: 'off' });
