@@ -15,7 +15,7 @@ import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backe
 import type { ConnectBackend } from './backend-view';
 import { type CallContext, checkCancelled } from './call-context';
 import { DeleteQueue } from './delete-queue';
-import type { FsyncPolicy, JournalStats } from './journal';
+import type { FsyncPolicy } from './journal';
 import { Migrator } from './migrate';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
 import { TierPolicy } from './placement';
@@ -25,7 +25,7 @@ import { SlotStore } from './slot-store';
 import { type Result, SlotTable } from './slot-table';
 import {
   type BackendDescription,
-  type OwnerCounters,
+  type MetricsView,
   Reporting,
   type SlotDescription,
   type StatsReport,
@@ -373,12 +373,22 @@ export class Coordinator {
   }
 
   /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
-  metricsView(): {
-    journal: Readonly<JournalStats>;
-    ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
-    swapCachePages: number;
-  } {
+  metricsView(): MetricsView {
     return this.reporting.metricsView();
+  }
+
+  /**
+   * How many owners each per-owner structure holds (tests: owners that come
+   * and go leave nothing behind). Policies are not here: they are set by
+   * SetOwnerPolicy and kept for a name until set back to the defaults.
+   */
+  ownerStateSizes(): { table: number; journalIds: number; counters: number; policies: number } {
+    return {
+      table: this.table.ownerCount(),
+      journalIds: this.slotStore.journalOwnerCount,
+      counters: this.reporting.ownerCount,
+      policies: this.policies.size,
+    };
   }
 
   /** Replies once the new policy is on disk (policies.json, written atomically). */

@@ -5,7 +5,8 @@
  * whatever tier took them. Per-owner series exist for at most `maxOwners`
  * owners (those holding the most slots); the rest are summed under
  * owner="(other)", a name no owner can have, so a cluster of many tenants
- * cannot blow up the series count.
+ * cannot blow up the series count. An owner holding no slot has no series:
+ * its counts move to owner="(other)" (and start again from 0 if it comes back).
  */
 import type { Registry } from 'prom-client';
 import { metricFrom } from '../common/metrics';
@@ -21,13 +22,21 @@ const PAGE_TIERS: readonly [TierCode, string][] = [TierCode.ZERO, TierCode.ZSWAP
 
 type OwnerRow = { owner: string; usedSlots: number; swapOuts: number; swapIns: number };
 
-/** The owners with their own series, and the rest summed as one row. */
-export function boundedOwners(rows: readonly OwnerRow[], maxOwners: number): OwnerRow[] {
+/**
+ * The owners with their own series, and the rest summed as one row, with the
+ * counts of owners that hold no slot any more (`departed`), so the series of
+ * each counter still sum to its total.
+ */
+export function boundedOwners(
+  rows: readonly OwnerRow[],
+  maxOwners: number,
+  departed: { swapOuts: number; swapIns: number } = { swapOuts: 0, swapIns: 0 },
+): OwnerRow[] {
   const sorted = [...rows].sort((a, b) => b.usedSlots - a.usedSlots || (a.owner < b.owner ? -1 : 1));
   const kept = sorted.slice(0, maxOwners);
   const rest = sorted.slice(maxOwners);
-  if (rest.length === 0) return kept;
-  const other = { owner: OTHER_OWNERS, usedSlots: 0, swapOuts: 0, swapIns: 0 };
+  if (rest.length === 0 && departed.swapOuts === 0 && departed.swapIns === 0) return kept;
+  const other = { owner: OTHER_OWNERS, usedSlots: 0, swapOuts: departed.swapOuts, swapIns: departed.swapIns };
   for (const r of rest) {
     other.usedSlots += r.usedSlots;
     other.swapOuts += r.swapOuts;
@@ -157,14 +166,14 @@ export function registerCoordinatorMetrics(
     () => coordinator.metricsView().journal.logBytes,
   );
 
+  // Owners the slot table knows; the counts of owners gone are in (other) (stats.ts, Reporting).
   const owners = (): OwnerRow[] => {
-    const counters = coordinator.metricsView().ownerCounters;
-    const names = new Set([...table.owners(), ...counters.keys()]);
-    const rows = [...names].map((owner) => {
-      const oc = counters.get(owner);
+    const { ownerCounters, departedOwners } = coordinator.metricsView();
+    const rows = table.owners().map((owner) => {
+      const oc = ownerCounters.get(owner);
       return { owner, usedSlots: table.usedSlots(owner), swapOuts: oc?.swapOuts ?? 0, swapIns: oc?.swapIns ?? 0 };
     });
-    return boundedOwners(rows, options.maxOwners);
+    return boundedOwners(rows, options.maxOwners, departedOwners);
   };
   metricFrom(
     registry,

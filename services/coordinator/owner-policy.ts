@@ -18,6 +18,14 @@ export interface OwnerPolicy {
 
 export const DEFAULT_POLICY: Readonly<OwnerPolicy> = { zswapMaxPages: 0, zswapWriteback: true, swapMaxPages: 0 };
 
+function isDefault(p: OwnerPolicy): boolean {
+  return (
+    p.zswapMaxPages === DEFAULT_POLICY.zswapMaxPages &&
+    p.zswapWriteback === DEFAULT_POLICY.zswapWriteback &&
+    p.swapMaxPages === DEFAULT_POLICY.swapMaxPages
+  );
+}
+
 const OWNER_RE = /^[A-Za-z0-9._/-]{1,128}$/;
 
 /** 1 to 128 characters from [A-Za-z0-9._/-]; INVALID_ARGUMENT otherwise. */
@@ -61,14 +69,22 @@ export class OwnerPolicies {
     return this.policies.get(owner) ?? DEFAULT_POLICY;
   }
 
+  /** Owners with a policy other than the defaults. */
+  get size(): number {
+    return this.policies.size;
+  }
+
   /**
    * Sets an owner's policy; resolves once it is on disk. It applies at once
    * (later calls see it); if the save fails the owner's saved policy is put
-   * back and the error (RESOURCE_EXHAUSTED on a full disk) rejects.
+   * back and the error (RESOURCE_EXHAUSTED on a full disk) rejects. A policy
+   * of the defaults forgets the owner (policies.json keeps only owners set
+   * otherwise), so setting an owner back to the defaults is how its entry goes.
    */
   set(owner: string, policy: OwnerPolicy): Promise<void> {
     const p = { ...policy };
-    this.policies.set(owner, p);
+    if (isDefault(p)) this.policies.delete(owner);
+    else this.policies.set(owner, p);
     return new Promise((resolve, reject) => {
       if (!this.next) this.next = { owners: new Map(), waiters: [] };
       this.next.owners.set(owner, p);
@@ -85,13 +101,17 @@ export class OwnerPolicies {
     this.writing = this.write(content).then(
       () => {
         this.writes++;
-        for (const [o, p] of batch.owners) this.saved.set(o, p);
+        for (const [o, p] of batch.owners) {
+          if (isDefault(p)) this.saved.delete(o);
+          else this.saved.set(o, p);
+        }
         for (const w of batch.waiters) w.resolve();
       },
       (err: unknown) => {
         // Put back what is on disk, unless a later call set the owner again.
         for (const [o, p] of batch.owners) {
-          if (this.policies.get(o) !== p) continue;
+          // Not if a later call set the owner again (a default policy is no entry).
+          if (this.policies.get(o) !== (isDefault(p) ? undefined : p)) continue;
           const old = this.saved.get(o);
           if (old) this.policies.set(o, old);
           else this.policies.delete(o);

@@ -52,6 +52,9 @@ export const SHARE_LIMIT = 16;
  * space stays as small as the set of owners holding slots.
  */
 export class SlotOwners {
+  /** `onRemove`: told each owner name forgotten (it holds no allocated slot any more). */
+  constructor(private readonly onRemove: (name: string) => void = () => {}) {}
+
   private readonly byName = new Map<string, SlotOwner>();
   /** Id SHARED_OWNER is the holder of the shared clusters (not in byName: no owner has its name). */
   readonly shared = new SlotOwner(SHARED_OWNER, '');
@@ -85,6 +88,7 @@ export class SlotOwners {
     this.byName.delete(o.name);
     this.byId[o.id] = undefined;
     this.freeIds.push(o.id);
+    this.onRemove(o.name);
   }
 
   names(): string[] {

@@ -49,8 +49,17 @@ export class SlotStore {
   private readonly registry: BackendRegistry;
   private readonly deletes: DeleteQueue;
   private readonly journal: Journal;
-  /** Journal ids of owner names (stable for this process's journal). */
+  /**
+   * Journal ids of the names of owners the table knows. An owner's id is
+   * dropped when the table forgets the owner and reused for a later owner:
+   * no record written after that names the old owner (a slot's records read
+   * its owner from the table), and replay applies a name record to the
+   * records after it, so ids stay as few as the owners holding slots.
+   */
   private readonly ownerIds = new Map<string, number>();
+  /** Journal owner ids dropped, handed out again first. */
+  private readonly freeOwnerIds: number[] = [];
+  private nextOwnerId = 1;
   private readonly onBackingChanged: (slot: number) => void;
 
   constructor(options: SlotStoreOptions) {
@@ -64,6 +73,7 @@ export class SlotStore {
       (name) => this.registry.get(name)?.id,
     );
     this.journal = journal;
+    this.table.onOwnerGone((owner) => this.forgetOwner(owner));
     this.lostAtReplay = lostToMissingBackend;
     // Until the request log takes over (keepAnswers), snapshots carry the replayed answers it lacks.
     const keep = options.keepReplayedAnswer;
@@ -166,11 +176,23 @@ export class SlotStore {
     for (const [name, id] of this.ownerIds) w.name(RecordType.Owner, id, name);
   }
 
+  /** Owner names with a journal id now (tests: ids are dropped with their owners). */
+  get journalOwnerCount(): number {
+    return this.ownerIds.size;
+  }
+
+  private forgetOwner(owner: string): void {
+    const id = this.ownerIds.get(owner);
+    if (id === undefined) return;
+    this.ownerIds.delete(owner);
+    this.freeOwnerIds.push(id);
+  }
+
   /** The journal id of an owner; a new one is named in `w` before its first use. */
   private ownerId(owner: string, w: RecordWriter): number {
     let id = this.ownerIds.get(owner);
     if (id === undefined) {
-      id = this.ownerIds.size + 1;
+      id = this.freeOwnerIds.pop() ?? this.nextOwnerId++;
       this.ownerIds.set(owner, id);
       w.name(RecordType.Owner, id, owner);
     }

@@ -100,7 +100,11 @@ export class SlotTable {
   private readonly pool: SlotCluster[] = [];
   private fullHead = 0;
   private liveClusters = 0;
-  private readonly registry = new SlotOwners();
+  /** Told each owner the table forgets (see onOwnerGone). */
+  private readonly goneListeners: ((owner: string) => void)[] = [];
+  private readonly registry = new SlotOwners((name) => {
+    for (const l of this.goneListeners) l(name);
+  });
   private live = 0;
   private readonly tierTotals = new Float64Array(TIER_SLOTS);
   /** Clusters (pooled ones too) carrying per-slot owner ids: those that have been shared. */
@@ -340,6 +344,25 @@ export class SlotTable {
     if (owner === undefined) return Array.from(this.tierTotals);
     const o = this.registry.get(owner);
     return o === undefined ? new Array<number>(TIER_SLOTS).fill(0) : o.tiers.slice();
+  }
+
+  /**
+   * Whether the table knows the owner: it holds at least one allocated slot
+   * (live, or pinned by the swap cache at count 0).
+   */
+  hasOwner(owner: string): boolean {
+    return this.registry.get(owner) !== undefined;
+  }
+
+  /**
+   * Calls `listener` with each owner the table forgets: its last allocated
+   * slot was released (hasOwner() is false from then on). Per-owner state
+   * kept elsewhere is dropped there, so owners that come and go (each process
+   * is one) cost nothing once gone. Called synchronously, in the middle of
+   * the release: the listener must not change the table.
+   */
+  onOwnerGone(listener: (owner: string) => void): void {
+    this.goneListeners.push(listener);
   }
 
   /** Owners holding at least one allocated slot. */

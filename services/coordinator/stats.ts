@@ -74,6 +74,16 @@ export interface BackendDescription {
 
 type NamedValue = { name: string; value: number };
 
+/** What the metrics endpoint reads on a scrape. */
+export interface MetricsView {
+  journal: Readonly<JournalStats>;
+  /** Per owner the slot table knows. */
+  ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
+  /** Summed over owners the slot table has forgotten (reported as owner="(other)"). */
+  departedOwners: Readonly<OwnerCounters>;
+  swapCachePages: number;
+}
+
 export interface StatsReport {
   usedSlots: number;
   pagesByTier: NamedValue[];
@@ -104,10 +114,21 @@ export interface ReportingOptions {
 }
 
 export class Reporting {
-  /** Pages swapped out and in, per owner (kept after the owner's last slot goes). */
+  /**
+   * Pages swapped out and in, per owner the slot table knows (one holding
+   * allocated slots). When the table forgets an owner (each process is an
+   * owner; processes come and go), its counts move to `departed`: an owner's
+   * own counts start again from 0 if it comes back, and the totals (Stats
+   * without an owner, vswap_pswpout_total, and the per-owner series summed
+   * with owner="(other)") keep every page.
+   */
   private readonly ownerCounters = new Map<string, OwnerCounters>();
+  /** Counts of owners the table has forgotten. */
+  private readonly departed: OwnerCounters = { swapOuts: 0, swapIns: 0 };
 
-  constructor(private readonly options: ReportingOptions) {}
+  constructor(private readonly options: ReportingOptions) {
+    options.table.onOwnerGone((owner) => this.ownerGone(owner));
+  }
 
   countSwapOuts(owner: string, pages: number): void {
     this.options.counters.swap_outs += pages;
@@ -117,6 +138,11 @@ export class Reporting {
   countSwapIns(owner: string, pages: number): void {
     this.options.counters.swap_ins += pages;
     this.ownerCountersOf(owner).swapIns += pages;
+  }
+
+  /** Owners with counts of their own now (tests: they go with their owners). */
+  get ownerCount(): number {
+    return this.ownerCounters.size;
   }
 
   describe(slot: number): SlotDescription {
@@ -196,22 +222,34 @@ export class Reporting {
   }
 
   /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
-  metricsView(): {
-    journal: Readonly<JournalStats>;
-    ownerCounters: ReadonlyMap<string, Readonly<OwnerCounters>>;
-    swapCachePages: number;
-  } {
+  metricsView(): MetricsView {
     return {
       journal: this.options.store.stats,
       ownerCounters: this.ownerCounters,
+      departedOwners: this.departed,
       swapCachePages: this.options.cache.size,
     };
   }
 
+  /**
+   * The counts of an owner the table knows; those of one it does not (a
+   * Load that released its last slot counts after the release) go straight
+   * to `departed`, so no entry outlives its owner.
+   */
   private ownerCountersOf(owner: string): OwnerCounters {
     let c = this.ownerCounters.get(owner);
-    if (!c) this.ownerCounters.set(owner, (c = { swapOuts: 0, swapIns: 0 }));
+    if (c) return c;
+    if (!this.options.table.hasOwner(owner)) return this.departed;
+    this.ownerCounters.set(owner, (c = { swapOuts: 0, swapIns: 0 }));
     return c;
+  }
+
+  private ownerGone(owner: string): void {
+    const c = this.ownerCounters.get(owner);
+    if (!c) return;
+    this.departed.swapOuts += c.swapOuts;
+    this.departed.swapIns += c.swapIns;
+    this.ownerCounters.delete(owner);
   }
 
   private tierCounters(owner?: string): NamedValue[] {

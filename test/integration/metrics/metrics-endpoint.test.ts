@@ -118,4 +118,19 @@ describe('per-owner series', () => {
     expect(boundedOwners(rows, 10).map((r) => r.owner)).toEqual(['b', 'd', 'a', 'c']);
     expect(boundedOwners(rows, 0)).toEqual([{ owner: OTHER_OWNERS, usedSlots: 76, swapOuts: 152, swapIns: 4 }]);
   });
+
+  it('count the pages of owners that hold no slot any more under owner="(other)", so the series still sum to the totals', () => {
+    const rows = [row('a', 5), row('b', 50)];
+    const departed = { swapOuts: 7, swapIns: 3 };
+    expect(boundedOwners(rows, 10, departed)).toEqual([
+      row('b', 50),
+      row('a', 5),
+      { owner: OTHER_OWNERS, usedSlots: 0, swapOuts: 7, swapIns: 3 },
+    ]);
+    expect(boundedOwners(rows, 1, departed)).toEqual([
+      row('b', 50),
+      { owner: OTHER_OWNERS, usedSlots: 5, swapOuts: 17, swapIns: 4 },
+    ]);
+    expect(boundedOwners(rows, 10, { swapOuts: 0, swapIns: 0 }).map((r) => r.owner)).toEqual(['b', 'a']);
+  });
 });
