@@ -17,10 +17,17 @@ import type { SwapCache } from './swap-cache';
 import { TierCode } from './tiers';
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
+
+/** A backend read's pages and the checksums they were verified against. */
+interface GroupRead {
+  pages: Buffer[];
+  sums: Uint32Array;
+}
 
 /** A backend read in flight: `group` resolves to the pages of all its slots. */
 interface SharedRead {
-  group: Promise<Buffer[]>;
+  group: Promise<GroupRead>;
   index: number;
   backend: number;
   handle: number;
@@ -51,11 +58,15 @@ export class ReadPath {
   /**
    * Reads pinned slots, sharing backend reads already in flight. `share` is
    * false for the retry of a read whose slots moved meanwhile (it must not
-   * wait for itself).
+   * wait for itself). `sums`, when given, gets each page's checksum (the one
+   * it was verified against; computed only for a page from the swap cache),
+   * so that the request log keeps a Load's answer without hashing it again.
    */
-  async read(slots: readonly number[], share = true): Promise<Buffer[]> {
+  async read(slots: readonly number[], share = true, sums?: Uint32Array): Promise<Buffer[]> {
     const { table, cache } = this.options;
     const out = new Array<Buffer>(slots.length);
+    // Without `sums`, a zero-length array: writes to it are dropped.
+    const sum = sums ?? new Uint32Array(0);
     const groups = new Map<number, number[]>(); // backend id -> indices
     const shared: Promise<void>[] = [];
     for (let i = 0; i < slots.length; i++) {
@@ -63,11 +74,13 @@ export class ReadPath {
       const cached = cache.page(s);
       if (cached) {
         out[i] = cached;
+        if (sums) sums[i] = pageChecksum(cached);
         continue;
       }
       const tier = table.tierOf(s);
       if (tier === TierCode.ZERO) {
         out[i] = ZERO_PAGE;
+        sum[i] = ZERO_CHECKSUM;
         continue;
       }
       if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);
@@ -75,7 +88,12 @@ export class ReadPath {
       const inflight = share ? this.sharedRead(s) : undefined;
       if (inflight) {
         // Another Load reads this slot right now: share its backend read.
-        shared.push(inflight.group.then((pages) => void (out[i] = pages[inflight.index]!)));
+        shared.push(
+          inflight.group.then((r) => {
+            out[i] = r.pages[inflight.index]!;
+            sum[i] = r.sums[inflight.index]!;
+          }),
+        );
         continue;
       }
       const b = table.backendOf(s);
@@ -93,9 +111,12 @@ export class ReadPath {
       };
       reads.push(
         group.then(
-          (pages) => {
+          (r) => {
             forget();
-            idx.forEach((i, k) => (out[i] = pages[k]!));
+            idx.forEach((i, k) => {
+              out[i] = r.pages[k]!;
+              sum[i] = r.sums[k]!;
+            });
           },
           (err: unknown) => {
             forget();
@@ -109,12 +130,12 @@ export class ReadPath {
   }
 
   /** One backend read of several slots, checksums verified; retried once if a slot moved meanwhile. */
-  private async readGroup(backendId: number, slots: number[]): Promise<Buffer[]> {
+  private async readGroup(backendId: number, slots: number[]): Promise<GroupRead> {
     const { table } = this.options;
     const b = this.options.backendOf(backendId);
     if (!b) throw dataLoss(`slot ${slots[0]} names a backend that is not configured`);
     const handles = slots.map((s) => table.handleOf(s));
-    const checksums = slots.map((s) => table.checksumOf(s));
+    const checksums = Uint32Array.from(slots, (s) => table.checksumOf(s));
     if (b.knownEpoch === undefined)
       throw unavailable(`backend ${b.name} has not been reconciled since the coordinator started; retry shortly`);
     let res;
@@ -124,7 +145,10 @@ export class ReadPath {
       const moved = slots.some((s, k) => table.backendOf(s) !== backendId || table.handleOf(s) !== handles[k]);
       // Writeback or swapoff moved some: read again from where they are (not through the shared read: that is
       // this one).
-      if (moved) return this.read(slots, false);
+      if (moved) {
+        const sums = new Uint32Array(slots.length);
+        return { pages: await this.read(slots, false, sums), sums };
+      }
       if (isServiceError(err) && err.code === Status.FAILED_PRECONDITION) {
         // It restarted into a new epoch: what it holds under these handles is not these pages.
         b.invalidate();
@@ -147,7 +171,7 @@ export class ReadPath {
         throw dataLoss(`slot ${slots[k]} failed its checksum on backend ${b.name}`);
       }
     }
-    return res.pages;
+    return { pages: res.pages, sums: checksums };
   }
 
   /** The read in flight that a Load of `slot` may join: only one of the slot's current backing. */
@@ -160,13 +184,13 @@ export class ReadPath {
   }
 
   /** Registers a read in flight of the slot's current backing for later Loads to join. */
-  private startRead(slot: number, group: Promise<Buffer[]>, index: number): void {
+  private startRead(slot: number, group: Promise<GroupRead>, index: number): void {
     const t = this.options.table;
     this.reads.set(slot, { group, index, backend: t.backendOf(slot), handle: t.handleOf(slot) });
   }
 
   /** Forgets `group` for `slot` once it has finished (a newer read stays). */
-  private endRead(slot: number, group: Promise<Buffer[]>): void {
+  private endRead(slot: number, group: Promise<GroupRead>): void {
     if (this.reads.get(slot)?.group === group) this.reads.delete(slot);
   }
 }
