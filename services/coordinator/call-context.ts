@@ -29,8 +29,15 @@ export interface CallContext {
 export interface AnswerJournal {
   /** At most this many bytes: reserve them with the change's records. */
   readonly bytes: number;
-  /** The record's payload for this result (what the operation returns). */
-  record(result: unknown): Buffer;
+  /**
+   * A Load with release, before its change: the pages its result will carry
+   * and their checksums (as the read verified them), put in the answer page
+   * ring so that the record below refers to them instead of carrying them.
+   * Resolves once they are synced as the journal will be.
+   */
+  keepPages(pages: readonly Buffer[], sums: Uint32Array): Promise<void>;
+  /** The record's payload for this result (what the operation returns); undefined: no record (its pages were not kept). */
+  record(result: unknown): Buffer | undefined;
 }
 
 /** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */

@@ -258,8 +258,11 @@ export class Coordinator {
     let pages: Buffer[];
     let counts: number[];
     try {
-      pages = await this.reads.read(slots);
+      const sums = ctx.answer && new Uint32Array(slots.length);
+      pages = await this.reads.read(slots, true, sums);
       if (release) {
+        // The answer's pages go to the answer page ring before the change (its journal record refers to them).
+        if (sums) await ctx.answer?.keepPages(pages, sums);
         this.slotStore.reserve(slots.length, ctx.answer?.bytes);
         const freed = unwrap(this.table.free(owner, slots));
         counts = freed.counts;

@@ -13,25 +13,42 @@
  * committed, ...) changed nothing by the contract, so it is forgotten and a
  * retry runs the request afresh (and may succeed).
  *
+ * Pages (a Load with release is answered with its pages) are kept in the
+ * answer page ring (answer-ring.ts: `<data dir>/answers.ring`, `maxPageBytes`
+ * bytes), written once, before the commit of the change they answer
+ * (AnswerRecorder.keepPages, with the checksums the read path verified them
+ * against). Everything else of the answer (memory, the journal's answer
+ * record, the requests.log line) holds only a PageRef: offset, lengths and
+ * checksums. A retry reads the pages back and checks each against its
+ * checksum; pages the ring has written over since (or that fail a check after
+ * a restart) make the answer forgotten: the retry runs afresh.
+ *
  * Memory is bounded: at most `maxEntries` answers, `maxSlots` slot ids and
- * counts among them, and `maxPageBytes` of pages (a Load with release is
- * answered with its pages); past one, the oldest answers go first. A retry whose
- * answer was forgotten (outside the window, or evicted early) is a new
- * request and is applied again.
+ * counts among them, and `maxPageBytes` of pages (the ring); past one, the
+ * oldest answers go first (for the ring, those whose pages were written over).
+ * A retry whose answer was forgotten (outside the window, or evicted early) is
+ * a new request and is applied again.
  *
  * Durability: a call's answer is written twice. First as an answer record
  * in the coordinator's journal, in the same commit as the change it answers
- * (CallContext.answer): the change and its answer reach the disk together,
- * and replay hands the answers back (`replayed`), so a coordinator killed
- * between its commit and the append below still answers the retry instead
- * of applying the request again. Then, with a `file`, appended to it (one
- * line: CRC-32, then JSON) before the reply, synced per the `fsync` policy,
- * and read back at start: the file keeps answers past the journal's next
- * snapshot, which carries only the answers the file does not have yet
- * (unpersisted(); e.g. while the disk is full). With `fsync` batch a machine
- * crash may lose the last 100 ms of both. The file is rewritten with the live
- * answers only (temp file, fsync, rename, directory fsync) once it is twice
- * their size.
+ * (CallContext.answer): the change and its answer reach the disk together
+ * (the pages' region before both, synced per the `fsync` policy), and replay
+ * hands the answers back (`replayed`), so a coordinator killed between its
+ * commit and the append below still answers the retry instead of applying
+ * the request again. Then, with a `file`, appended to it (one line: CRC-32,
+ * then the journal record's JSON, unchanged) before the reply, synced per the
+ * `fsync` policy, and read back at start: the file keeps answers past the
+ * journal's next snapshot, which carries only the answers the file does not
+ * have yet (unpersisted(); e.g. while the disk is full). With `fsync` batch a
+ * machine crash may lose the last 100 ms of all three. The file is rewritten
+ * with the live answers only (temp file, fsync, rename, directory fsync) once
+ * it is twice their size.
+ *
+ * Formats: an answer holding a PageRef is JSON behind an `R` (so a build that
+ * kept pages inline skips it rather than answering without pages); answers
+ * with their pages inline as base64 (written by that build, in requests.log
+ * or in journal answer records) are still read, and their pages moved into
+ * the ring.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -40,6 +57,7 @@ import * as zlib from 'node:zlib';
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
+import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
 import { packAnswer, unpackAnswer } from './packed-answer';
 
 /** The contract's limit on request_id (API.md). */
@@ -56,15 +74,17 @@ export interface RequestLogOptions {
   /** Most slot ids (and counts) remembered across all answers; default 4000000 (about 32 MiB). */
   maxSlots?: number;
   /**
-   * Most page bytes remembered across all answers (a Load with release is
-   * answered with its pages); past it the oldest answers holding pages go
-   * first; default 16 MiB (kept in the file as base64: read back at start).
+   * Bytes of the answer page ring, which holds the pages of the answers (a
+   * Load with release is answered with its pages); an answer whose pages the
+   * ring wrote over is forgotten; default 16 MiB.
    */
   maxPageBytes?: number;
   /** Wall clock in ms (kept across restarts; a test seam); default Date.now. */
   now?: () => number;
   /** Where answers are kept across restarts (e.g. <data dir>/requests.log); default none (memory only). */
   file?: string;
+  /** The answer page ring's file; default answers.ring next to `file` (none without a `file`: in memory). */
+  ringFile?: string;
   /**
    * As the journal's: `always` syncs before the reply, `batch` every 100 ms, `never` leaves it to the OS; default
    * `batch`.
@@ -86,8 +106,11 @@ export interface RequestLogOptions {
   log: Logger;
 }
 
-export type ResolvedRequestLogOptions = Required<Omit<RequestLogOptions, 'file' | 'replayed' | 'afterCommit'>> & {
+export type ResolvedRequestLogOptions = Required<
+  Omit<RequestLogOptions, 'file' | 'ringFile' | 'replayed' | 'afterCommit'>
+> & {
   file: string | undefined;
+  ringFile: string | undefined;
   afterCommit: ((method: MutatingMethod, key: string) => void) | undefined;
 };
 
@@ -99,13 +122,14 @@ export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogO
     maxPageBytes: o.maxPageBytes ?? 16 * 1024 * 1024,
     now: o.now ?? Date.now,
     file: o.file,
+    ringFile: o.ringFile ?? (o.file === undefined ? undefined : path.join(path.dirname(o.file), 'answers.ring')),
     fsync: o.fsync ?? 'batch',
     afterCommit: o.afterCommit,
     log: o.log,
   };
 }
 
-/** One line of the requests file. */
+/** One line of the requests file, and the payload of a journal answer record. */
 interface StoredAnswer {
   /** owner NUL request_id */
   k: string;
@@ -113,11 +137,13 @@ interface StoredAnswer {
   d: string;
   at: number;
   size: number;
-  /** Page bytes the answer holds (absent: none). */
+  /** Page bytes the answer holds inline (an answer written before the ring; absent: none). */
   bytes?: number;
   ok: boolean;
-  /** The answer (ok), or [code, message]. */
+  /** The answer (ok) without its pages when `ring` is set, or [code, message]. */
   v: unknown;
+  /** Where the answer's `pages` are in the answer page ring. */
+  ring?: PageRefJson;
 }
 
 /** Status codes that, by the contract, mean the call changed nothing: not remembered. */
@@ -135,7 +161,10 @@ export const CHANGED_NOTHING: ReadonlySet<Status> = new Set([
   Status.DEADLINE_EXCEEDED,
 ]);
 
-/** A first call's answer, as a retry gets it (a success's value as packAnswer keeps it). */
+/**
+ * A first call's answer, as a retry gets it: a success's value as packAnswer
+ * keeps it, or (to the retries that waited for the first call) the value itself.
+ */
 type Outcome = { ok: true; value: unknown } | { ok: false; error: VswapError };
 
 /** A remembered failure, as Entry.answer holds it. */
@@ -153,13 +182,23 @@ interface Entry {
   at: number;
   /** Slot ids and counts the answer holds (the memory bound counts these). */
   size: number;
-  /** Page bytes the answer holds (maxPageBytes counts these). */
+  /** Bytes its pages take in the answer page ring (counted in stats.pageBytes once remembered). */
   bytes: number;
   /**
    * IN_FLIGHT while the first call runs; then its answer: the value as
-   * packAnswer keeps it, or a Failure (no Outcome object per entry).
+   * packAnswer keeps it (without its `pages` when `pages` is set), or a
+   * Failure (no Outcome object per entry).
    */
   answer: unknown;
+  /** Where the answer's `pages` are in the answer page ring. */
+  pages: PageRef | undefined;
+  /**
+   * While the first call is in flight: the pages it put in the ring (the
+   * result's `pages` array: a result with other pages puts those), and
+   * whether they could not be kept or were written over before it ended.
+   */
+  kept: readonly Buffer[] | undefined;
+  lost: boolean;
   /**
    * While the first call is in flight: resolves when it ends, with its
    * outcome, or undefined when it is not remembered. Dropped once it ended.
@@ -174,18 +213,27 @@ interface Entry {
   journaled: Buffer | undefined;
 }
 
-/** Given to a call's `apply`: the journal record of its answer (CallContext.answer). */
+/** Given to a call's `apply`: keeps its answer's pages and makes its answer's journal record (CallContext.answer). */
 export interface AnswerRecorder<T> {
-  record(value: T): Buffer;
+  /**
+   * Puts the pages the answer will carry (as its `pages`) in the answer page
+   * ring, before the change is made (`sums`: their checksums, as verified
+   * on the read); resolves once they are synced per the `fsync` policy, so
+   * that the journal commit referring to them follows them to disk.
+   */
+  keepPages(pages: readonly Buffer[], sums: Uint32Array): Promise<void>;
+  /** The journal record's payload for this answer; undefined when its pages could not be kept (nothing to record). */
+  record(value: T): Buffer | undefined;
 }
 
 /**
  * Most bytes of the journal record of an answer to `slots` slots (reserved
  * with the change): owner, id and digest, then per slot an id and a tier or
- * count, or for a Load a page as base64 too.
+ * count, or for a Load a count and a page checksum and length (its bytes are
+ * in the answer page ring).
  */
-export function answerRecordBound(method: MutatingMethod, slots: number): number {
-  return 2048 + slots * (method === 'Load' ? 5600 : 48);
+export function answerRecordBound(_method: MutatingMethod, slots: number): number {
+  return 2048 + slots * 48;
 }
 
 export interface RequestKey {
@@ -294,6 +342,16 @@ export class RequestLog {
   private lastEvictWarning = -Infinity;
   private pageBytes = 0;
   readonly stats: RequestLogStats = { entries: 0, slots: 0, pageBytes: 0, replayed: 0, conflicts: 0, evictedEarly: 0 };
+  private readonly ring: AnswerRing;
+  /**
+   * Entries with pages in the ring, in the ring's order (from `ringFirst` on):
+   * those the head has passed by a ring's length were written over. Holds
+   * entries since dropped too (skipped: the pages no longer match).
+   */
+  private ringOrder: { k: string; e: Entry; pages: PageRef }[] = [];
+  private ringFirst = 0;
+  /** Answers read back with their pages inline (written before the ring): moved into it once every reference is claimed. */
+  private inline: { k: string; e: Entry; pages: Buffer[] }[] = [];
   private fd: number | undefined;
   private fileBytes = 0;
   private liveBytes = 0;
@@ -303,10 +361,14 @@ export class RequestLog {
   constructor(options: RequestLogOptions) {
     this.options = addRequestLogDefaults(options);
     const file = this.options.file;
-    if (file !== undefined) {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      this.load(file);
-    }
+    if (file !== undefined) fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.ring = new AnswerRing({
+      file: this.options.ringFile,
+      size: this.options.maxPageBytes,
+      fsync: this.options.fsync,
+      log: this.options.log,
+    });
+    if (file !== undefined) this.load(file);
     this.restore(options.replayed ?? []);
     if (file === undefined) return;
     try {
@@ -352,14 +414,12 @@ export class RequestLog {
         continue;
       }
       if (a.at < oldest) continue;
-      const answer = a.ok
-        ? packAnswer(a.v)
-        : new Failure(new VswapError((a.v as [Status, string])[0], (a.v as [Status, string])[1]));
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
-      this.admit(a, answer, 0, undefined);
+      if (!this.admit(a, 0, undefined)) bad++;
     }
+    this.settleRing();
     this.evict();
     this.updateStats();
     // A torn last line is a crash mid-append; anything else bad is worth a word.
@@ -382,31 +442,86 @@ export class RequestLog {
     for (const p of payloads) {
       const a = parseAnswer(p.toString('utf8'));
       if (!a || a.at < oldest || this.entries.has(a.k)) continue;
-      this.admit(a, packAnswer(a.v), undefined, p);
-      restored++;
+      if (this.admit(a, undefined, p)) restored++;
     }
+    this.settleRing();
     this.evict();
     this.updateStats();
     if (restored > 0)
       this.options.log.info({ answers: restored }, 'request log: answers only the journal had, taken from it');
   }
 
-  /** Keeps a settled answer read back (from the file or the journal), counted against the bounds. */
-  private admit(a: StoredAnswer, answer: unknown, line: number | undefined, journaled: Buffer | undefined): void {
-    const bytes = a.bytes ?? 0;
-    this.entries.set(a.k, {
+  /**
+   * Keeps a settled answer read back (from the file or the journal), counted
+   * against the bounds; false when it is not a consistent one. Its pages'
+   * region is claimed in the ring; pages inline are moved there by settleRing().
+   */
+  private admit(a: StoredAnswer, line: number | undefined, journaled: Buffer | undefined): boolean {
+    let answer: unknown;
+    let pages: PageRef | undefined;
+    let inline: Buffer[] | undefined;
+    if (!a.ok) {
+      const [code, message] = a.v as [Status, string];
+      answer = new Failure(new VswapError(code, message));
+    } else if (a.ring !== undefined) {
+      pages = decodeRef(a.ring);
+      if (!pages) return false;
+      this.ring.claim(pages);
+      answer = packAnswer(a.v);
+    } else {
+      inline = pagesOf(a.v);
+      answer = packAnswer(inline ? withoutPages(a.v) : a.v);
+    }
+    const e: Entry = {
       method: a.m,
       digest: a.d,
       at: a.at,
       size: a.size,
-      bytes,
+      bytes: pages?.bytes ?? 0,
       answer,
+      pages,
+      kept: undefined,
+      lost: false,
       settled: undefined,
       line,
       journaled,
-    });
+    };
+    this.entries.set(a.k, e);
     this.slots += a.size;
-    this.pageBytes += bytes;
+    this.pageBytes += e.bytes;
+    if (pages && pages.bytes > 0) this.ringOrder.push({ k: a.k, e, pages });
+    if (inline) this.inline.push({ k: a.k, e, pages: inline });
+    return true;
+  }
+
+  /**
+   * After answers were read back: puts the ring's order in order (references
+   * come back in the order of their lines), forgets those written over, and
+   * moves pages read back inline into the ring (now that the head is past
+   * every region claimed). Such an answer's line and journal record are
+   * written anew, with the reference.
+   */
+  private settleRing(): void {
+    const order = this.ringOrder.slice(this.ringFirst).filter((r) => r.e.pages === r.pages);
+    order.sort((x, y) => x.pages.at - y.pages.at);
+    this.ringOrder = order;
+    this.ringFirst = 0;
+    for (const { k, e, pages } of this.inline.splice(0)) {
+      if (this.entries.get(k) !== e) continue;
+      const ref = this.ring.write(pages);
+      this.dropOverwritten();
+      if (!ref) {
+        this.drop(k, e);
+        continue;
+      }
+      e.pages = ref;
+      e.bytes = ref.bytes;
+      this.pageBytes += ref.bytes;
+      if (ref.bytes > 0) this.ringOrder.push({ k, e, pages: ref });
+      if (e.line !== undefined) e.line = 0; // its line is written anew by the compaction at start
+      if (e.journaled) e.journaled = Buffer.from(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
+    }
+    this.dropOverwritten();
   }
 
   /** Whether a journal answer record is one this log lacks (within the window, not known): restore() would add it. */
@@ -430,7 +545,7 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (this.fd === undefined || !o) return;
     try {
-      const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
+      const line = formatLine(e.journaled ? e.journaled.toString('utf8') : encodeAnswer(storedAnswer(k, e, o)));
       writeAll(this.fd, line);
       this.fileBytes += line.length;
       this.liveBytes += line.length;
@@ -457,7 +572,7 @@ export class RequestLog {
       for (const [k, e] of this.entries) {
         const o = outcomeOf(e);
         if ((e.line === undefined && !e.journaled) || !o) continue;
-        const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
+        const line = formatLine(encodeAnswer(storedAnswer(k, e, o)));
         writeAll(fd, line);
         written.push([e, line.length]);
         bytes += line.length;
@@ -489,7 +604,8 @@ export class RequestLog {
     const file = this.options.file;
     const o = outcomeOf(e);
     if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
-    const line = Buffer.from(formatLine(storedAnswer(k, e, o)));
+    // The journal record's JSON is the line's: no second encoding.
+    const line = formatLine(e.journaled ? e.journaled.toString('utf8') : encodeAnswer(storedAnswer(k, e, o)));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
@@ -502,9 +618,10 @@ export class RequestLog {
     } else this.dirty = true;
   }
 
-  /** Syncs and closes the file. */
+  /** Syncs and closes the file and the ring. */
   close(): void {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    this.ring.close();
     if (this.fd === undefined) return;
     fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
@@ -515,8 +632,9 @@ export class RequestLog {
    * Runs `apply` once per owner and request_id within the window: a retry
    * gets the remembered answer, or waits for the first call's (until
    * `signal` aborts). `sizeOf` says how many slot ids and counts an answer
-   * holds. `apply` is given the recorder of its answer's journal record
-   * (undefined without a request_id), to commit with its change.
+   * holds. `apply` is given the recorder of its answer (undefined without a
+   * request_id): its pages go to the ring before the change, its journal
+   * record is committed with the change.
    */
   async run<T>(
     key: RequestKey,
@@ -541,8 +659,21 @@ export class RequestLog {
             'request exactly; a new request needs a new request_id',
         );
       }
-      const outcome = outcomeOf(e) ?? (await waitFor(e.settled!, signal));
-      if (!outcome) continue; // the first call changed nothing and was forgotten: run this one
+      let outcome: Outcome | undefined;
+      if (e.answer === IN_FLIGHT) {
+        outcome = await waitFor(e.settled!, signal);
+        if (!outcome) continue; // the first call changed nothing and was forgotten: run this one
+      } else if (e.pages) {
+        const pages = this.ring.read(e.pages);
+        if (!pages) {
+          // Written over, or not the bytes written (a crash, a changed file): forgotten, never other bytes.
+          this.drop(k, e);
+          this.evicted(1);
+          this.updateStats();
+          continue;
+        }
+        outcome = { ok: true, value: { pages, ...(unpackAnswer(e.answer) as object) } };
+      } else outcome = outcomeOf(e)!;
       this.stats.replayed++;
       if (!outcome.ok) throw outcome.error;
       return unpackAnswer(outcome.value) as T;
@@ -555,6 +686,9 @@ export class RequestLog {
       size: 0,
       bytes: 0,
       answer: IN_FLIGHT,
+      pages: undefined,
+      kept: undefined,
+      lost: false,
       settled: new Promise((r) => (settle = r)),
       line: undefined,
       journaled: undefined,
@@ -562,19 +696,25 @@ export class RequestLog {
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
     const recorder: AnswerRecorder<T> = {
+      keepPages: async (pages, sums) => {
+        this.keep(k, entry, pages, sums);
+        if (entry.pages) await this.ring.sync();
+      },
       record: (v) => {
-        const bytes = pageBytesOf(v);
+        const pages = pagesOf(v);
+        if (pages && entry.kept !== pages) this.keep(k, entry, pages, undefined);
+        if (pages && entry.lost) return undefined;
         const a: StoredAnswer = {
           k,
           m: entry.method,
           d: entry.digest,
           at: entry.at,
           size: sizeOf(v),
-          ...(bytes > 0 ? { bytes } : {}),
           ok: true,
-          v,
+          v: pages ? withoutPages(v) : v,
+          ...(pages && entry.pages ? { ring: encodeRef(entry.pages) } : {}),
         };
-        entry.journaled = Buffer.from(JSON.stringify(a, encodeBuffers));
+        entry.journaled = Buffer.from(encodeAnswer(a));
         return entry.journaled;
       },
     };
@@ -582,13 +722,15 @@ export class RequestLog {
     try {
       value = await apply(recorder);
     } catch (err) {
+      entry.kept = undefined;
       if (CHANGED_NOTHING.has(codeOf(err))) {
         this.entries.delete(k);
         this.stats.entries = this.entries.size;
         settle(undefined);
         entry.settled = undefined;
       } else {
-        this.remember(k, entry, { ok: false, error: rememberedError(err) }, 0);
+        entry.pages = undefined;
+        this.remember(k, entry, new Failure(rememberedError(err)), 0);
         settle(outcomeOf(entry));
         entry.settled = undefined;
         await this.persistOrLog(k, entry);
@@ -596,11 +738,68 @@ export class RequestLog {
       throw err;
     }
     this.options.afterCommit?.(key.method, k);
-    this.remember(k, entry, { ok: true, value: packAnswer(value) }, sizeOf(value));
-    settle(outcomeOf(entry));
+    const pages = pagesOf(value);
+    if (pages) {
+      // An apply that did not keep its result's pages (nor record them): kept now.
+      if (entry.kept !== pages && !entry.lost) this.keep(k, entry, pages, undefined);
+      entry.kept = undefined;
+      if (entry.lost) {
+        // More than the ring holds, a failed write, or written over already: the retries waiting get the
+        // answer; later ones run afresh.
+        this.entries.delete(k);
+        this.evicted(1);
+        this.updateStats();
+        settle({ ok: true, value });
+        entry.settled = undefined;
+        return value;
+      }
+    }
+    this.remember(k, entry, packAnswer(pages ? withoutPages(value) : value), sizeOf(value));
+    settle(pages ? { ok: true, value } : outcomeOf(entry));
     entry.settled = undefined;
     await this.persistOrLog(k, entry);
     return value;
+  }
+
+  /** Puts an in-flight call's pages in the ring (or marks them lost) and forgets the answers they wrote over. */
+  private keep(k: string, e: Entry, pages: readonly Buffer[], sums: Uint32Array | undefined): void {
+    const ref = this.ring.write(pages, sums);
+    e.kept = pages;
+    e.pages = ref;
+    e.lost = ref === undefined;
+    this.dropOverwritten();
+    if (ref && ref.bytes > 0) this.ringOrder.push({ k, e, pages: ref });
+  }
+
+  /** Forgets the answers whose pages the ring's head has passed by a ring's length (written over). */
+  private dropOverwritten(): void {
+    let early = 0;
+    const order = this.ringOrder;
+    while (this.ringFirst < order.length) {
+      const r = order[this.ringFirst]!;
+      if (this.ring.holds(r.pages)) break;
+      this.ringFirst++;
+      if (r.e.pages !== r.pages) continue;
+      if (r.e.answer === IN_FLIGHT) r.e.lost = true;
+      else if (this.entries.get(r.k) === r.e) {
+        this.drop(r.k, r.e);
+        if (this.options.now() - r.e.at < this.options.windowMs) early++;
+      }
+    }
+    // Drop what was passed, and entries since dropped, once they are most of the array.
+    if (this.ringFirst > 1024 && this.ringFirst * 2 > order.length) {
+      this.ringOrder = order.slice(this.ringFirst);
+      this.ringFirst = 0;
+    } else if (order.length - this.ringFirst > 2 * this.entries.size + 1024) {
+      this.ringOrder = order
+        .slice(this.ringFirst)
+        .filter((r) => r.e.pages === r.pages && this.entries.get(r.k) === r.e);
+      this.ringFirst = 0;
+    }
+    if (early > 0) {
+      this.evicted(early);
+      this.updateStats();
+    }
   }
 
   /**
@@ -619,10 +818,10 @@ export class RequestLog {
     }
   }
 
-  private remember(k: string, e: Entry, outcome: Outcome, size: number): void {
-    e.answer = outcome.ok ? outcome.value : new Failure(outcome.error);
+  private remember(k: string, e: Entry, answer: unknown, size: number): void {
+    e.answer = answer;
     e.size = size;
-    e.bytes = outcome.ok ? pageBytesOf(outcome.value) : 0;
+    e.bytes = e.pages?.bytes ?? 0;
     if (this.entries.get(k) === e) {
       this.slots += size;
       this.pageBytes += e.bytes;
@@ -646,28 +845,34 @@ export class RequestLog {
     }
   }
 
-  /** Keeps within maxEntries, maxSlots and maxPageBytes, oldest answers first (only those with pages for the last). */
+  /** Keeps within maxEntries and maxSlots, oldest answers first (the ring bounds the pages). */
   private evict(): void {
-    const { maxEntries, maxSlots, maxPageBytes } = this.options;
+    const { maxEntries, maxSlots } = this.options;
     const within = (): boolean => this.entries.size <= maxEntries && this.slots <= maxSlots;
-    if (within() && this.pageBytes <= maxPageBytes) return;
+    if (within()) return;
     const now = this.options.now();
     let early = 0;
     for (const [k, e] of this.entries) {
-      const pagesOver = this.pageBytes > maxPageBytes;
-      if (within() && !pagesOver) break;
-      if (e.answer === IN_FLIGHT || (within() && e.bytes === 0)) continue;
+      if (within()) break;
+      if (e.answer === IN_FLIGHT) continue;
       this.drop(k, e);
       if (now - e.at < this.options.windowMs) early++;
     }
+    this.evicted(early);
+  }
+
+  /** Counts answers forgotten before their window ended, with a warning at most once a minute. */
+  private evicted(early: number): void {
+    if (early === 0) return;
     this.stats.evictedEarly += early;
-    if (early > 0 && now - this.lastEvictWarning >= 60_000) {
-      this.lastEvictWarning = now;
-      this.options.log.warn(
-        { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots, maxPageBytes },
-        'request log: answers dropped before their retry window ended (a retry of those is applied again)',
-      );
-    }
+    const now = this.options.now();
+    if (now - this.lastEvictWarning < 60_000) return;
+    this.lastEvictWarning = now;
+    const { maxEntries, maxSlots, maxPageBytes } = this.options;
+    this.options.log.warn(
+      { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots, maxPageBytes },
+      'request log: answers dropped before their retry window ended (a retry of those is applied again)',
+    );
   }
 
   private drop(k: string, e: Entry): void {
@@ -678,7 +883,7 @@ export class RequestLog {
   }
 }
 
-/** The entry's answer as an Outcome; undefined while the first call is in flight. */
+/** The entry's answer as an Outcome (without its pages); undefined while the first call is in flight. */
 function outcomeOf(e: Entry): Outcome | undefined {
   if (e.answer === IN_FLIGHT) return undefined;
   return e.answer instanceof Failure ? { ok: false, error: e.answer.error } : { ok: true, value: e.answer };
@@ -693,7 +898,7 @@ function flat(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
 }
 
-/** An answer's line in the requests file. */
+/** An answer's line in the requests file (and journal record payload). */
 function storedAnswer(k: string, e: Entry, o: Outcome): StoredAnswer {
   return {
     k,
@@ -701,35 +906,41 @@ function storedAnswer(k: string, e: Entry, o: Outcome): StoredAnswer {
     d: e.digest,
     at: e.at,
     size: e.size,
-    ...(e.bytes > 0 ? { bytes: e.bytes } : {}),
     ok: o.ok,
     v: o.ok ? unpackAnswer(o.value) : [o.error.code, o.error.message],
+    ...(e.pages ? { ring: encodeRef(e.pages) } : {}),
   };
 }
 
-/** Bytes of the pages an answer holds (a Load's `pages`, kept as they are by packAnswer). */
-function pageBytesOf(value: unknown): number {
+/** An answer's `pages` (a Load's), if it has any. */
+function pagesOf(value: unknown): Buffer[] | undefined {
   const pages = (value as { pages?: unknown } | null)?.pages;
-  if (!Array.isArray(pages)) return 0;
-  let n = 0;
-  for (const p of pages) if (Buffer.isBuffer(p)) n += p.length;
-  return n;
+  return Array.isArray(pages) && pages.every((p) => Buffer.isBuffer(p)) ? pages : undefined;
 }
 
-/** JSON with Buffers (a Load's pages) as {"$b": base64}; reviveBuffers turns them back. */
-function encodeBuffers(this: unknown, key: string, value: unknown): unknown {
-  const raw = (this as Record<string, unknown>)[key];
-  return Buffer.isBuffer(raw) ? { $b: raw.toString('base64') } : value;
+/** The answer without its `pages` (they are in the ring). */
+function withoutPages(value: unknown): unknown {
+  const { pages: _pages, ...rest } = value as { pages: unknown };
+  return rest;
 }
 
+/** Buffers inside JSON written before the ring (a Load's pages as {"$b": base64}), turned back into Buffers. */
 function reviveBuffers(_key: string, value: unknown): unknown {
   const b = (value as { $b?: unknown } | null)?.$b;
   return typeof b === 'string' && Object.keys(value as object).length === 1 ? Buffer.from(b, 'base64') : value;
 }
 
-function formatLine(a: StoredAnswer): string {
-  const json = JSON.stringify(a, encodeBuffers);
-  return `${zlib.crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+/** The marker of an answer whose pages are in the ring: invalid JSON to a build that kept pages inline. */
+const RING_MARK = 'R';
+
+/** A journal answer record's payload, and the JSON of its line in the requests file. */
+function encodeAnswer(a: StoredAnswer): string {
+  const json = JSON.stringify(a);
+  return a.ring === undefined ? json : RING_MARK + json;
+}
+
+function formatLine(payload: string): Buffer {
+  return Buffer.from(`${zlib.crc32(payload).toString(16).padStart(8, '0')} ${payload}\n`);
 }
 
 function parseLine(line: string): StoredAnswer | undefined {
@@ -739,9 +950,11 @@ function parseLine(line: string): StoredAnswer | undefined {
 }
 
 /** A line's JSON, or a journal answer record's payload (the record carries its own CRC). */
-function parseAnswer(json: string): StoredAnswer | undefined {
+function parseAnswer(text: string): StoredAnswer | undefined {
   try {
-    return JSON.parse(json, reviveBuffers) as StoredAnswer;
+    if (text.startsWith(RING_MARK)) return JSON.parse(text.slice(RING_MARK.length)) as StoredAnswer;
+    // Written before the ring: pages inline.
+    return JSON.parse(text, reviveBuffers) as StoredAnswer;
   } catch {
     return undefined;
   }

@@ -75,7 +75,11 @@ export function virtualSwapService(
               await apply(req, {
                 signal,
                 deadline,
-                answer: journal && { bytes, record: (r) => journal.record(reply(r as R)) },
+                answer: journal && {
+                  bytes,
+                  keepPages: (pages, sums) => journal.keepPages(pages, sums),
+                  record: (r) => journal.record(reply(r as R)),
+                },
               }),
             ),
           slotsOf,
