@@ -23,6 +23,12 @@ export interface CallContext {
    * records), so a crash can never keep the change and lose the answer.
    */
   answer?: AnswerJournal;
+  /**
+   * Called right after the slot table allocated the call's slots (SwapOut,
+   * Allocate): the gate's reservation for them becomes used slots in the same
+   * turn (auth/usage.ts), so calls admitted meanwhile see them counted once.
+   */
+  onAllocated?: (slots: number) => void;
 }
 
 /** How an operation journals its answer (request-log.ts). */

@@ -189,6 +189,7 @@ export class Coordinator {
     this.slotStore.reserve(pages.length, ctx.answer?.bytes);
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, pages.length, contiguous));
+    ctx.onAllocated?.(slots.length);
     for (const s of slots) this.slotStore.unacked.add(s);
     let tiers: TierName[];
     try {
@@ -218,6 +219,7 @@ export class Coordinator {
     this.slotStore.reserve(count, ctx.answer?.bytes);
     checkCancelled(ctx);
     const slots = unwrap(this.table.allocate(owner, count, contiguous));
+    ctx.onAllocated?.(slots.length);
     this.slotStore.record(slots);
     await this.slotStore.commit(ctx.answer?.record(slots));
     return slots;

@@ -35,6 +35,8 @@ import { TierCode } from './tiers';
 
 export { TierCode } from './tiers';
 
+/** Told an owner's live slots changed by `delta` (now `live`). */
+export type LiveListener = (owner: string, delta: number, live: number) => void;
 export type SlotError = { code: status; message: string };
 export type Result<T> = { ok: true; value: T } | { ok: false; error: SlotError };
 export interface Backing {
@@ -102,6 +104,8 @@ export class SlotTable {
   private liveClusters = 0;
   /** Told each owner the table forgets (see onOwnerGone). */
   private readonly goneListeners: ((owner: string) => void)[] = [];
+  /** Told each change of an owner's live slots (see onLiveChange). */
+  private readonly liveListeners: LiveListener[] = [];
   private readonly registry = new SlotOwners((name) => {
     for (const l of this.goneListeners) l(name);
   });
@@ -155,6 +159,7 @@ export class SlotTable {
     o.tiers[TierCode.EMPTY]! += count;
     this.live += count;
     this.tierTotals[TierCode.EMPTY]! += count;
+    if (this.liveListeners.length > 0) this.liveChanged(o, count);
     return { ok: true, value: out };
   }
 
@@ -203,6 +208,9 @@ export class SlotTable {
     if (err !== undefined) return { ok: false, error: err };
     const counts = new Array<number>(slots.length);
     const released: Released[] = [];
+    // Validated: every slot is the owner's (held here: the owner may be forgotten by the last release).
+    const o = this.registry.get(owner)!;
+    let died = 0;
     for (let i = 0; i < slots.length; i++) {
       const s = slots[i]!;
       const c = this.clusters[s >>> CLUSTER_SHIFT]!;
@@ -211,10 +219,12 @@ export class SlotTable {
       c.counts[off] = n;
       counts[i] = n;
       if (n === 0) {
+        died++;
         this.leaveLive(c, off);
         if ((c.bytes[off]! & PIN_BIT) === 0) released.push(this.release(c, off));
       }
     }
+    if (died > 0 && this.liveListeners.length > 0) this.liveChanged(o, -died);
     return { ok: true, value: { counts, released } };
   }
 
@@ -365,6 +375,16 @@ export class SlotTable {
     this.goneListeners.push(listener);
   }
 
+  /**
+   * Calls `listener` after each change of an owner's live slots (swap count
+   * > 0): `delta` slots more (or fewer), `live` after it. Allocate and Free
+   * call it once per call, replay once per slot. Called synchronously: the
+   * listener must not change the table.
+   */
+  onLiveChange(listener: LiveListener): void {
+    this.liveListeners.push(listener);
+  }
+
   /** Owners holding at least one allocated slot. */
   owners(): string[] {
     return this.registry.names();
@@ -427,8 +447,10 @@ export class SlotTable {
       }
       c = this.takeCluster(lo, shared ? 0 : order, ci);
     }
+    let wasLive = false;
     if (c.isAllocated(off)) {
-      if (c.counts[off]! > 0) this.leaveLive(c, off);
+      wasLive = c.counts[off]! > 0;
+      if (wasLive) this.leaveLive(c, off);
     } else {
       c.mark(off);
       if (shared) {
@@ -445,6 +467,7 @@ export class SlotTable {
     o.tiers[backing.tier]!++;
     this.live++;
     this.tierTotals[backing.tier]!++;
+    if (!wasLive && this.liveListeners.length > 0) this.liveChanged(o, 1);
     // Keep it on the list its fill calls for; the owner's current cluster stays current.
     if (c.list === LIST_NONE) {
       if (c.freeUnits > 0) this.pushNonfull(lo, c);
@@ -460,8 +483,12 @@ export class SlotTable {
     const c = this.allocatedCluster(slot);
     if (c === undefined) return;
     const off = slot & OFFSET_MASK;
-    if (c.counts[off]! > 0) this.leaveLive(c, off);
-    this.release(c, off);
+    if (c.counts[off]! > 0) {
+      const o = this.registry.byIndex(this.ownerIdAt(c, off));
+      this.leaveLive(c, off);
+      this.release(c, off);
+      if (this.liveListeners.length > 0) this.liveChanged(o, -1);
+    } else this.release(c, off);
   }
 
   // ---- internals ------------------------------------------------------------------
@@ -537,6 +564,10 @@ export class SlotTable {
     c.mark(off);
     c.counts[off] = 1;
     c.bytes[off] = TierCode.EMPTY;
+  }
+
+  private liveChanged(o: SlotOwner, delta: number): void {
+    for (const l of this.liveListeners) l(o.name, delta, o.live);
   }
 
   /** Bookkeeping when a slot's swap count leaves > 0 (to 0, or overwritten by replay). */

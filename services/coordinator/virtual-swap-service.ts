@@ -62,8 +62,9 @@ export function virtualSwapService(
     ) =>
     async (req: Req, call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
       const { signal, deadline, done } = callSignal(call);
+      const onAllocated = gate?.allocationHook(call);
       try {
-        if (req.requestId === '') return reply(await apply(req, { signal, deadline }));
+        if (req.requestId === '') return reply(await apply(req, { signal, deadline, onAllocated }));
         const digest = requestDigest(method, [req.owner, ...fields(req)]);
         const named = req as { slots?: unknown[]; pages?: unknown[]; count?: number };
         const bytes = answerRecordBound(method, named.slots?.length ?? named.pages?.length ?? named.count ?? MAX_BATCH);
@@ -75,6 +76,7 @@ export function virtualSwapService(
               await apply(req, {
                 signal,
                 deadline,
+                onAllocated,
                 answer: journal && {
                   bytes,
                   keepPages: (pages, sums) => journal.keepPages(pages, sums),

@@ -12,16 +12,21 @@
  * - ListBackends: anyone authenticated;
  * - limits: calls in flight per principal, owners and live slots per principal
  *   over all its owners, owners in the cluster (RESOURCE_EXHAUSTED past them).
- * Every refusal is logged and counted once (refusals.ts). Limits are checked
- * when a call is admitted: calls admitted together may pass a limit by at most
- * their own slots.
+ * Every refusal is logged and counted once (refusals.ts). Owner and slot
+ * limits cost O(1) per call whatever the cluster holds (usage.ts keeps each
+ * principal's counts as owners gain and lose slots), and an admitted call
+ * reserves its slots (and its owner, when new) until it allocates or ends, so
+ * calls admitted together cannot pass max_slots or max_owners. The cluster's
+ * max_owners_total is checked, not reserved: calls admitted together may pass
+ * it by at most their own owners.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Refusals, RefusalReason } from '../../common/auth/refusals';
 import type { VirtualSwapHandlers } from '../../../proto/generated/vswap/v1/VirtualSwap';
 import { authenticate } from './authenticate';
 import type { Principal, PrincipalSet } from './principals';
-import { notAllocatedMessage, slotOfOtherOwner } from '../slot-table';
+import { type LiveListener, notAllocatedMessage, slotOfOtherOwner } from '../slot-table';
+import { PrincipalUsage, type Reservation, type Tally } from './usage';
 
 /** What the gate reads of the slot table. */
 export interface SlotOwnersView {
@@ -30,6 +35,8 @@ export interface SlotOwnersView {
   owners(): string[];
   ownerCount(): number;
   usedSlots(owner?: string): number;
+  /** Tells the listener each change of an owner's live slots (the principals' counts follow). */
+  onLiveChange(listener: LiveListener): void;
 }
 
 type Rule =
@@ -76,7 +83,11 @@ const RULES: Record<Method, Rule> = {
 };
 
 type Refusal = { code: grpc.status; reason: RefusalReason; message: string };
-type Admission = { ok: true; principal: Principal; release: () => void } | { ok: false; error: grpc.ServiceError };
+/** A call that may create slots, admitted within its principal's limits: what it reserves. */
+type Within = { tally: Tally; owner: string; more: number };
+type Admission =
+  | { ok: true; principal: Principal; release: () => void; reservation: Reservation | undefined }
+  | { ok: false; error: grpc.ServiceError };
 
 interface Counter {
   name: string;
@@ -114,8 +125,25 @@ export interface AuthGateOptions {
 export class AuthGate {
   /** Calls in flight per principal name. */
   private readonly inFlight = new Map<string, number>();
+  /** Owners and slots per limited principal, and what admitted calls reserved. */
+  private readonly usage: PrincipalUsage;
+  /** The reservation of each admitted call that may create slots, for the handler's allocation hook. */
+  private readonly reservations = new WeakMap<object, Reservation>();
 
-  constructor(private readonly o: AuthGateOptions) {}
+  constructor(private readonly o: AuthGateOptions) {
+    this.usage = new PrincipalUsage(o.slots);
+  }
+
+  /**
+   * For the handler of an admitted call (SwapOut, Allocate): called right
+   * after the slot table allocated `n` slots for it, so its reservation turns
+   * into used slots in the same turn (CallContext.onAllocated). Undefined for
+   * a call that reserved nothing.
+   */
+  allocationHook(call: object): ((n: number) => void) | undefined {
+    const r = this.reservations.get(call);
+    return r && ((n) => r.consume(n));
+  }
 
   /** The handlers, each behind the gate. */
   wrap(handlers: VirtualSwapHandlers): VirtualSwapHandlers {
@@ -142,9 +170,11 @@ export class AuthGate {
         callback(a.error);
         return;
       }
-      const { principal, release } = a;
+      const { principal, release, reservation } = a;
+      if (reservation) this.reservations.set(call, reservation);
       inner(call, (err, value, trailer, flags) => {
         release();
+        reservation?.consume();
         if (err) callback(this.hideSlots(principal, method, err), value, trailer, flags);
         else callback(null, this.filter(principal, method, call.request, value), trailer, flags);
       });
@@ -161,8 +191,9 @@ export class AuthGate {
         call.emit('error', a.error);
         return;
       }
-      // A stream (Swapoff, admins only) is not counted in flight: it may run for minutes.
+      // A stream (Swapoff, admins only) is not counted in flight: it may run for minutes; it reserves no slots.
       a.release();
+      a.reservation?.consume();
       inner(call);
     };
   }
@@ -178,10 +209,10 @@ export class AuthGate {
       return { ok: false, error: statusError(grpc.status.UNAUTHENTICATED, who.message) };
     }
     const p = who.principal;
-    const refusal = this.authorize(set, p, method, call.request as Record<string, unknown>);
-    if (refusal) {
-      this.o.refusals.refuse(p.name, method, refusal.reason, refusal.message);
-      return { ok: false, error: statusError(refusal.code, refusal.message) };
+    const checked = this.authorize(set, p, method, call.request as Record<string, unknown>);
+    if (checked && 'code' in checked) {
+      this.o.refusals.refuse(p.name, method, checked.reason, checked.message);
+      return { ok: false, error: statusError(checked.code, checked.message) };
     }
     const n = this.inFlight.get(p.name) ?? 0;
     if (p.limits.maxInFlight > 0 && n >= p.limits.maxInFlight) {
@@ -198,15 +229,17 @@ export class AuthGate {
       if (left <= 0) this.inFlight.delete(p.name);
       else this.inFlight.set(p.name, left);
     };
-    return { ok: true, principal: p, release };
+    const reservation = checked && this.usage.reserve(checked.tally, checked.owner, checked.more);
+    return { ok: true, principal: p, release, reservation };
   }
 
+  /** A refusal, or for a call that may create slots under limits what it is to reserve; undefined: allowed. */
   private authorize(
     set: PrincipalSet,
     p: Principal,
     method: Method,
     req: Record<string, unknown>,
-  ): Refusal | undefined {
+  ): Refusal | Within | undefined {
     const rule = RULES[method];
     const owner = typeof req.owner === 'string' ? req.owner : '';
     const notOwner = (): Refusal => ({
@@ -238,8 +271,12 @@ export class AuthGate {
     }
   }
 
-  /** Owners and slots a call that may create `more` slots for `owner` would bring the principal and the cluster to. */
-  private checkLimits(set: PrincipalSet, p: Principal, owner: string, more: number): Refusal | undefined {
+  /**
+   * Owners and slots a call that may create `more` slots for `owner` would
+   * bring the principal and the cluster to, counting what calls admitted
+   * before it reserved. O(1): the counts are kept (usage.ts).
+   */
+  private checkLimits(set: PrincipalSet, p: Principal, owner: string, more: number): Refusal | Within | undefined {
     const { slots } = this.o;
     const isNew = slots.usedSlots(owner) === 0;
     if (isNew && set.maxOwnersTotal > 0 && slots.ownerCount() >= set.maxOwnersTotal)
@@ -248,32 +285,32 @@ export class AuthGate {
         reason: 'max_owners_total',
         message: `the cluster holds its limit of ${set.maxOwnersTotal} owners: owner "${shown(owner)}" cannot be added`,
       };
+    const t = this.usage.tallyOf(set, p);
+    if (t === undefined) return undefined;
     const { maxOwners, maxSlots } = p.limits;
-    if (maxOwners === 0 && maxSlots === 0) return undefined;
-    let owners = 0;
-    let used = 0;
-    for (const o of p.owners.exactOnly() ?? slots.owners()) {
-      const n = slots.usedSlots(o);
-      if (n > 0 && p.owners.includes(o)) {
-        owners++;
-        used += n;
-      }
-    }
-    if (isNew && maxOwners > 0 && owners >= maxOwners)
+    // Owners it holds slots for, and new ones calls in flight may add (this one's owner once).
+    const owners = t.owners + t.pendingNotLive;
+    const adds = isNew && !t.pendingOwners.has(owner) ? 1 : 0;
+    if (isNew && maxOwners > 0 && owners + adds > maxOwners)
       return {
         code: grpc.status.RESOURCE_EXHAUSTED,
         reason: 'max_owners',
         message:
-          `principal "${p.name}" holds slots for ${owners} owners, its limit: ` +
-          `owner "${shown(owner)}" cannot be added`,
+          `principal "${p.name}" holds slots for ${t.owners} owners` +
+          (t.pendingNotLive > 0 ? ` (and ${t.pendingNotLive} more in calls in flight)` : '') +
+          `, its limit: owner "${shown(owner)}" cannot be added`,
       };
+    const used = t.used + t.reservedSlots;
     if (maxSlots > 0 && used + more > maxSlots)
       return {
         code: grpc.status.RESOURCE_EXHAUSTED,
         reason: 'max_slots',
-        message: `principal "${p.name}" holds ${used} slots of its limit ${maxSlots}: ${more} more asked`,
+        message:
+          `principal "${p.name}" holds ${t.used} slots` +
+          (t.reservedSlots > 0 ? ` (and ${t.reservedSlots} more in calls in flight)` : '') +
+          ` of its limit ${maxSlots}: ${more} more asked`,
       };
-    return undefined;
+    return { tally: t, owner, more };
   }
 
   /** A slot of an owner the principal may not see is answered as a slot that does not exist. */

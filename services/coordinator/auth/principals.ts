@@ -47,11 +47,6 @@ export class OwnerScope {
     for (const p of this.prefixes) if (owner.length > p.length && owner.startsWith(p)) return true;
     return false;
   }
-
-  /** The exact names when there are no prefixes and no `*` (limits then need not scan every owner). */
-  exactOnly(): readonly string[] | undefined {
-    return this.all || this.prefixes.length > 0 ? undefined : [...this.exact];
-  }
 }
 
 export interface Principal {

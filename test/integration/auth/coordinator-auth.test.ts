@@ -51,6 +51,7 @@ describe('coordinator with authentication', () => {
       { name: 'tenant-a', role: 'client', owners: ['tenant-a/*'] },
       { name: 'tenant-b', role: 'client', owners: ['tenant-b/*', 'shared'] },
       { name: 'small', role: 'client', owners: ['small/*'], limits: { max_owners: 2, max_slots: 8, max_in_flight: 1 } },
+      { name: 'burst', role: 'client', owners: ['burst/*'], limits: { max_owners: 2, max_slots: 8, max_in_flight: 0 } },
     ]);
     adminToken = readTokenFile(creds.adminToken)!;
     metricsAddress = `127.0.0.1:${await freePort()}`;
@@ -263,6 +264,47 @@ describe('coordinator with authentication', () => {
       15_000,
     );
     expect(back).toBe(true);
+  });
+
+  it('reserves slots and owners at admission: calls in flight together never pass max_slots or max_owners', async () => {
+    const s = as(tokens.burst!);
+    const backends = [...cluster.nodes.values()].filter((n) => n.kind !== 'coordinator').map((n) => n.name);
+    // Random bytes: a page of one repeated byte needs no backend, so these wait for the paused backends.
+    const pages = (n: number): Buffer[] => Array.from({ length: n }, () => randomBytes(4096));
+    const outcomes: (number | string)[] = [];
+    const send = (owner: string, n: number): Promise<void> =>
+      s.swapOut(owner, pages(n)).then(
+        (r) => void outcomes.push(r.slots.length),
+        (e: unknown) => void outcomes.push((e as Error).message),
+      );
+    for (const n of backends) cluster.pause(n);
+    let calls: Promise<void>[];
+    try {
+      // Two calls of 3 fit in 8 slots: three refusals come back while those two wait.
+      calls = Array.from({ length: 5 }, () => send('burst/a', 3));
+      const refused = (n: number): Promise<number> =>
+        until(
+          () => Promise.resolve(outcomes.length),
+          (k) => k >= n,
+          10_000,
+        );
+      expect(await refused(3), JSON.stringify(outcomes)).toBe(3);
+      expect(outcomes.filter((o) => typeof o === 'string' && /3 more asked/.test(o))).toHaveLength(3);
+      // One more owner fits in 2 (burst/a counts while its calls are in flight): of b and c, whichever comes first.
+      calls.push(send('burst/b', 1), send('burst/c', 1));
+      expect(await refused(4), JSON.stringify(outcomes)).toBe(4);
+      expect(outcomes[3]).toMatch(/owner "burst\/[bc]" cannot be added/);
+    } finally {
+      for (const n of backends) cluster.resume(n);
+    }
+    await Promise.all(calls);
+    expect(outcomes.filter((o) => typeof o === 'number').sort()).toEqual([1, 3, 3]);
+    const st = await s.stats();
+    expect(Number(st.usedSlots)).toBe(7);
+    const owners = st.owners.map((o) => o.owner).sort();
+    expect(owners).toHaveLength(2);
+    expect(owners[0]).toBe('burst/a');
+    await expectCode(s.swapOut('burst/a', pages(2)), grpc.status.RESOURCE_EXHAUSTED, /holds 7 slots of its limit 8/);
   });
 
   it('counts every refused call by method and reason, and logs the principal but never a token', async () => {
