@@ -7,7 +7,10 @@ import { FSYNC_POLICIES } from '../common/fsync-policy';
 /** The coordinator's options (flags, or VSWAP_COORDINATOR_* variables). */
 export const coordinatorOptions = {
   listen: address('address to serve vswap.v1.VirtualSwap on (port 0 picks one)', '127.0.0.1:50051'),
-  dataDir: str('directory for the journal, snapshot and owner policies', '.vswap/coordinator'),
+  dataDir: str(
+    'directory for the journal, snapshot, owner policies, requests.log and answers.ring',
+    '.vswap/coordinator',
+  ),
   backends: str(
     'backends as name=host:port[@priority], comma-separated; kind and store come from each backend',
     '',
@@ -53,7 +56,8 @@ export const coordinatorOptions = {
     { min: 512, max: 100_000_000 },
   ),
   retryMaxPageBytes: int(
-    'most page bytes held by the answers remembered for retries (a Load with release is answered with its pages)',
+    'bytes of answers.ring in the data directory: the ring holding the pages of the answers remembered for ' +
+      'retries (a Load with release is answered with its pages); an answer whose pages it wrote over is forgotten',
     16 * 1024 * 1024,
     { min: 4096, max: 64 * 1024 * 1024 * 1024 },
   ),

@@ -26,7 +26,10 @@ export const enum RecordType {
   /**
    * The answer of a call with a request_id (request-log.ts), in the commit
    * of the change it answers: replay gives it back to the request log, so a
-   * retry after a crash is answered even if requests.log missed it.
+   * retry after a crash is answered even if requests.log missed it. A Load's
+   * pages are not in it: a reference to them in the answer page ring (its
+   * payload marked as such); records with the pages inline, written by
+   * earlier builds, are still read.
    */
   Answer = 6,
 }
@@ -53,7 +56,7 @@ export interface NameRecord {
 }
 export interface AnswerRecord {
   type: RecordType.Answer;
-  /** The request log's line for the answer (JSON, UTF-8). */
+  /** The request log's line for the answer (JSON, UTF-8; request-log.ts says what it holds). */
   payload: Buffer;
 }
 export type JournalRecord = SetRecord | ReleaseRecord | NameRecord | AnswerRecord;
@@ -76,7 +79,10 @@ export const NAME_OVERHEAD_BYTES = 12;
 export const MAX_NAME_RECORD_BYTES = NAME_OVERHEAD_BYTES + 1024;
 /** An answer record is 12 bytes + its payload (type, 3 zero bytes, payload length, payload, CRC). */
 export const ANSWER_OVERHEAD_BYTES = 12;
-/** Longest answer payload (512 pages as base64 JSON is about 2.8 MiB). */
+/**
+ * Longest answer payload read (an earlier build's 512 pages inline as base64
+ * JSON are about 2.8 MiB; a reference to them in the answer page ring is some 20 KiB).
+ */
 export const MAX_ANSWER_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
 // Format 1 sizes (no CRC).
