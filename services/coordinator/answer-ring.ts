@@ -25,6 +25,7 @@ import { pageChecksum } from '../common/checksum';
 import type { Logger } from '../common/logger';
 import { PAGE_SIZE } from '../common/limits';
 import { isZeroPage } from '../common/pages';
+import { SharedSync } from './shared-sync';
 
 const ZERO_CHECKSUM = pageChecksum(Buffer.alloc(PAGE_SIZE));
 const NO_ZEROS: readonly number[] = [];
@@ -118,8 +119,7 @@ export class AnswerRing {
   private memory: Buffer | undefined;
   private dirty = false;
   private readonly timer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
+  private readonly syncer = new SharedSync(() => this.fd);
   private lastWarning = -Infinity;
 
   constructor(private readonly options: AnswerRingOptions) {
@@ -223,28 +223,7 @@ export class AnswerRing {
 
   /** Resolves once every region written so far is on disk (fsync `always`; otherwise at once). */
   sync(): Promise<void> {
-    if (this.fd === undefined || this.options.fsync !== 'always') return Promise.resolve();
-    if (!this.syncing) {
-      const fd = this.fd;
-      this.syncing = new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-      void this.syncing.then(
-        () => (this.syncing = undefined),
-        () => (this.syncing = undefined),
-      );
-      return this.syncing;
-    }
-    // One in flight may have started before this caller's write: wait for the next one (shared by all who wait).
-    this.queued ??= this.syncing.then(
-      () => this.startQueued(),
-      () => this.startQueued(),
-    );
-    return this.queued;
-  }
-
-  private startQueued(): Promise<void> {
-    this.queued = undefined;
-    this.syncing = undefined;
-    return this.sync();
+    return this.options.fsync === 'always' ? this.syncer.sync() : Promise.resolve();
   }
 
   close(): void {

@@ -59,6 +59,7 @@ import type { Logger } from '../common/logger';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
 import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
 import { packAnswer, unpackAnswer } from './packed-answer';
+import { SharedSync } from './shared-sync';
 
 /** The contract's limit on request_id (API.md). */
 export const MAX_REQUEST_ID_LENGTH = 64;
@@ -356,6 +357,7 @@ export class RequestLog {
   private fileBytes = 0;
   private liveBytes = 0;
   private dirty = false;
+  private readonly syncer = new SharedSync(() => this.fd);
   private readonly syncTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RequestLogOptions) {
@@ -545,7 +547,7 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (this.fd === undefined || !o) return;
     try {
-      const line = formatLine(e.journaled ? e.journaled.toString('utf8') : encodeAnswer(storedAnswer(k, e, o)));
+      const line = formatLine(e.journaled ?? encodeAnswer(storedAnswer(k, e, o)));
       writeAll(this.fd, line);
       this.fileBytes += line.length;
       this.liveBytes += line.length;
@@ -605,17 +607,16 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
     // The journal record's JSON is the line's: no second encoding.
-    const line = formatLine(e.journaled ? e.journaled.toString('utf8') : encodeAnswer(storedAnswer(k, e, o)));
+    const line = formatLine(e.journaled ?? encodeAnswer(storedAnswer(k, e, o)));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.line = line.length;
     e.journaled = undefined; // in the file now (the journal's record of it may go with the next snapshot)
     if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
-    else if (this.options.fsync === 'always') {
-      const fd = this.fd;
-      await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-    } else this.dirty = true;
+    // Calls answered together share one fdatasync.
+    else if (this.options.fsync === 'always') await this.syncer.sync();
+    else this.dirty = true;
   }
 
   /** Syncs and closes the file and the ring. */
@@ -939,8 +940,15 @@ function encodeAnswer(a: StoredAnswer): string {
   return a.ring === undefined ? json : RING_MARK + json;
 }
 
-function formatLine(payload: string): Buffer {
-  return Buffer.from(`${zlib.crc32(payload).toString(16).padStart(8, '0')} ${payload}\n`);
+/** A line of the requests file: the payload's CRC-32 in hex, a space, the payload, a newline. */
+function formatLine(payload: string | Buffer): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const line = Buffer.allocUnsafe(body.length + 10);
+  line.write(zlib.crc32(body).toString(16).padStart(8, '0'), 0, 'latin1');
+  line[8] = 0x20;
+  body.copy(line, 9);
+  line[line.length - 1] = 0x0a;
+  return line;
 }
 
 function parseLine(line: string): StoredAnswer | undefined {
