@@ -7,13 +7,14 @@
 import { BackendClient } from '../common/backend-client';
 import type { Logger } from '../common/logger';
 import type { InfoResponse__Output } from '../../proto/generated/vswap/v1/InfoResponse';
+import { CoalescingCalls } from './coalesce';
 import type { BackendCalls, BackendKind, BackendSpec, BackendState, BackendView, ConnectBackend } from './backend-view';
 
 export type { BackendKind, BackendSpec, BackendState } from './backend-view';
 
-/** The default connection: a gRPC client with a deadline on every call. */
+/** The default connection: a gRPC client with a deadline on every call, Puts and Gets of a turn combined. */
 export const connectGrpc: ConnectBackend = (spec, options) =>
-  new BackendClient(spec.address, { deadlineMs: options.deadlineMs });
+  new CoalescingCalls(new BackendClient(spec.address, { deadlineMs: options.deadlineMs }));
 
 /** Parses "zswap=127.0.0.1:50052,file0=127.0.0.1:50053@10" (priority after @, default 0). */
 export function parseBackendSpecs(raw: string): BackendSpec[] {

@@ -10,6 +10,7 @@ import { parseBackendSpecs } from './backend-registry';
 import { coordinatorOptions } from './config';
 import { coordinatorSecurity } from './auth/coordinator-security';
 import { BackendClient } from '../common/backend-client';
+import { CoalescingCalls } from './coalesce';
 import { Coordinator } from './coordinator';
 import { RequestLog } from './request-log';
 import { registerCoordinatorMetrics } from './metrics';
@@ -85,8 +86,11 @@ runMain('coordinator', async () => {
     snapshotAfterBytes: config.snapshotAfterBytes,
     // The start-up snapshot carries only the journal's answers requests.log lacks.
     keepReplayedAnswer: (p) => requests.lacks(p),
+    // Puts and Gets of concurrent requests in one turn go out as one backend call (coalesce.ts).
     connect: (spec, o) =>
-      new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
+      new CoalescingCalls(
+        new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
+      ),
     log,
   });
   // Answers whose change the journal has but requests.log missed (a crash between the two).
