@@ -125,7 +125,16 @@ export class AnswerRing {
   constructor(private readonly options: AnswerRingOptions) {
     this.size = options.size;
     if (options.file === undefined) return;
-    this.fd = openRing(options.file, options.size, options.log);
+    try {
+      this.fd = openRing(options.file, options.size, options.log);
+    } catch (err) {
+      // The coordinator still starts: answers' pages are then kept in memory only (lost to a restart).
+      options.log.error(
+        { err: String(err), file: options.file },
+        'answer ring: cannot open the file; keeping the pages of answers in memory (a retry after a restart runs afresh)',
+      );
+      return;
+    }
     if (options.fsync === 'batch') {
       this.timer = setInterval(() => {
         if (!this.dirty || this.fd === undefined) return;

@@ -699,7 +699,14 @@ export class RequestLog {
     const recorder: AnswerRecorder<T> = {
       keepPages: async (pages, sums) => {
         this.keep(k, entry, pages, sums);
-        if (entry.pages) await this.ring.sync();
+        if (!entry.pages) return;
+        try {
+          await this.ring.sync();
+        } catch (err) {
+          // The call goes on (nothing has changed yet); only its answer is not remembered.
+          this.options.log.error({ err: String(err) }, 'answer ring: fdatasync failed; the answer is not remembered');
+          entry.lost = true;
+        }
       },
       record: (v) => {
         const pages = pagesOf(v);

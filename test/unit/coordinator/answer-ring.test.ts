@@ -197,6 +197,33 @@ describe('RequestLog with the answer page ring', () => {
     return { open, load, applied: () => applied, ring: path.join(dir, 'answers.ring'), file };
   }
 
+  it('a ring file that cannot be opened does not stop the coordinator: pages are kept in memory, for this process only', async () => {
+    const dir = tmpDir();
+    const ringFile = path.join(dir, 'answers.ring');
+    fs.mkdirSync(ringFile); // a directory where the file should be
+    const l = new RequestLog({ file: path.join(dir, 'requests.log'), ringFile, now: () => 6_000_000, log });
+    closers.push(() => l.close());
+    let applied = 0;
+    const pages = [page(71), page(72)];
+    const load = () =>
+      l.run<{ pages: Buffer[]; counts: number[] }>(
+        KEY('m', [1, 2]),
+        undefined,
+        async (answer) => {
+          applied++;
+          await answer!.keepPages(
+            pages,
+            Uint32Array.from(pages, (p) => pageChecksum(p)),
+          );
+          return { pages, counts: [0, 0] };
+        },
+        (v) => v.counts.length,
+      );
+    await load();
+    expectSamePages((await load()).pages, pages);
+    expect(applied).toBe(1);
+  });
+
   it('keeps no pages in requests.log: a reference, and the pages back from the ring after a restart', async () => {
     const dir = tmpDir();
     const clock = { now: 1_000_000 };
