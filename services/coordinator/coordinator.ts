@@ -248,8 +248,11 @@ export class Coordinator {
     checkOwner(owner);
     checkBatchSize(slots.length, 'slots');
     checkDistinct(slots, 'slot');
+    // One check of the whole batch; only when it fails, slot by slot, so the error names the first bad slot in
+    // the order of the tier checks below, as it always has.
+    const allOk = this.table.check(owner, slots).ok;
     for (const s of slots) {
-      unwrap(this.table.check(owner, [s]));
+      if (!allOk) unwrap(this.table.check(owner, [s]));
       const tier = this.table.tierOf(s);
       if (tier === TierCode.EMPTY && !this.cache.page(s))
         throw failedPrecondition(`slot ${s} holds no data (TIER_EMPTY)`);

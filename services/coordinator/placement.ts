@@ -92,8 +92,10 @@ export class TierPolicy {
         const epoch = b.reconciledEpoch ?? '';
         let res;
         try {
+          // The whole request (the common case): its own pages array, not a copy (the client only reads it).
+          const whole = batch.length === pages.length;
           res = await b.client.put(
-            batch.map((i) => pages[i]!),
+            whole ? (pages as Buffer[]) : batch.map((i) => pages[i]!),
             // zswap keeps each entry's slot (as slot + 1: tag 0 means none) and Coldest returns it,
             // as the kernel's zswap entry knows its swap entry: no handle -> slot index here.
             b.kind === 'zswap' ? { epoch, tags: batch.map((i) => slots[i]! + 1) } : { epoch },
@@ -134,7 +136,6 @@ export class TierPolicy {
           continue;
         }
         const next: number[] = [];
-        const batchSet = new Set(batch);
         let poolLimited = false;
         for (let k = 0; k < batch.length; k++) {
           const i = batch[k]!;
@@ -146,7 +147,13 @@ export class TierPolicy {
           }
         }
         if (poolLimited) this.options.onZswapFull();
-        remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
+        if (batch.length === remaining.length) {
+          // Every remaining page was sent (batch is remaining, in order): what is left is what this tier refused.
+          remaining = next;
+        } else {
+          const batchSet = new Set(batch);
+          remaining = [...remaining.filter((i) => !batchSet.has(i)), ...next].sort((a, b2) => a - b2);
+        }
       }
       if (remaining.length > 0) {
         if (busy > 0)

@@ -52,8 +52,11 @@ export class WritePath {
     try {
       const commit = (placed: Placement[]): void => {
         store.reserve(n, answerBytes);
-        const byIndex = new Array<Placement | undefined>(n);
-        dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
+        let byIndex: (Placement | undefined)[] = placed;
+        if (dataIdx.length < n) {
+          byIndex = new Array<Placement | undefined>(n);
+          dataIdx.forEach((i, k) => (byIndex[i] = placed[k]));
+        }
         for (let i = 0; i < n; i++) {
           const slot = slots[i]!;
           const p = byIndex[i];
@@ -74,9 +77,9 @@ export class WritePath {
       if (dataIdx.length === 0) commit([]);
       else
         await this.options.policy.place(
-          dataIdx.map((i) => pages[i]!),
-          dataIdx.map(() => owner),
-          dataIdx.map((i) => slots[i]!),
+          dataIdx.length === n ? pages : dataIdx.map((i) => pages[i]!),
+          new Array<string>(dataIdx.length).fill(owner),
+          dataIdx.length === n ? slots : dataIdx.map((i) => slots[i]!),
           { allowZswap: true },
           commit,
         );
