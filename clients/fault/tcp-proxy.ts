@@ -37,6 +37,8 @@ export class TcpProxy {
   private readonly links = new Set<Link>();
   /** Connections accepted during a blackhole, connected upstream when it heals. */
   private held: Link[] = [];
+  /** Connections frozen by stallLinks(), closed only with the proxy. */
+  private readonly stalled: Link[] = [];
   private readonly targetHost: string;
   private readonly targetPort: number;
   /** Connections accepted, and reset by the proxy, for the history. */
@@ -68,6 +70,27 @@ export class TcpProxy {
     return proxy;
   }
 
+  /**
+   * Freezes the connections open now for good, as half-open TCP connections
+   * (the peer vanished without a FIN or RST): bytes sent on them are taken
+   * and never delivered, nothing comes back, and they are not closed. New
+   * connections pass as the mode says. The client notices only by its own
+   * means (deadlines, keepalive pings).
+   */
+  stallLinks(): number {
+    const stalled = [...this.links];
+    for (const l of stalled) {
+      this.links.delete(l);
+      if (l.timer) clearTimeout(l.timer);
+      l.client.removeAllListeners('data');
+      l.upstream?.removeAllListeners('data');
+      l.client.on('data', () => {});
+      l.upstream?.on('data', () => {});
+      this.stalled.push(l);
+    }
+    return stalled.length;
+  }
+
   /** Sets how the link behaves from now on; leaving a blackhole delivers what waited. */
   setMode(mode: ProxyMode): void {
     const was = this.mode;
@@ -90,6 +113,10 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     for (const l of [...this.links]) this.destroyLink(l);
+    for (const l of this.stalled.splice(0)) {
+      l.client.destroy();
+      l.upstream?.destroy();
+    }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
