@@ -343,12 +343,16 @@ export class FaultCluster {
     }
   }
 
+  /** What the last health check saw of each backend (for the history when it never got healthy). */
+  lastHealth = '';
+
   /** Waits until every backend is reachable, active and reconciled (at most timeoutMs). */
   async waitHealthy(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
         const bs = await this.admin.listBackends();
+        this.lastHealth = bs.map((b) => `${b.name} ${b.reachable ? 'reachable' : 'unreachable'} ${b.state}`).join(', ');
         if (bs.length === BACKENDS.length && bs.every((b) => b.reachable && b.state === 'active')) return true;
         for (const b of bs) if (b.state !== 'active') await this.admin.swapon(b.name, b.priority);
       } catch {

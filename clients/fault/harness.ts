@@ -217,7 +217,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       'info',
       healthy
         ? 'healed: every backend reachable and active'
-        : 'healed, but not every backend is reachable and active after 30 s',
+        : `healed, but not every backend is reachable and active after 30 s (last seen: ${cluster.lastHealth || 'no answer'})`,
     );
     // Writes the coordinator retries in the background settle first.
     await sleep(300);
