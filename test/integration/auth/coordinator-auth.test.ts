@@ -372,7 +372,13 @@ describe('coordinator with authentication', () => {
       15_000,
     );
     expect(gone).toBe('UNAUTHENTICATED');
-    expect(cluster.logs('coordinator')).toMatch(/"reason":"SIGHUP"[^\n]*principals file reloaded/);
+    // The log line is written asynchronously: it may land a little after the reload took effect.
+    const reloaded = await until(
+      async () => cluster.logs('coordinator'),
+      (logs) => /"reason":"SIGHUP"[^\n]*principals file reloaded/.test(logs),
+      10_000,
+    );
+    expect(reloaded).toMatch(/"reason":"SIGHUP"[^\n]*principals file reloaded/);
   });
 
   it('caps the owners in the whole cluster (max_owners_total)', async () => {

@@ -83,9 +83,11 @@ describe('crash recovery', () => {
     expect(st.tiers.every((t) => t === 'TIER_ZSWAP')).toBe(true);
     expect(sr.tiers.every((t) => t === 'TIER_SWAPFILE')).toBe(true);
     await fx.cluster.restart('zswap', 'SIGKILL');
+    // Bounded by the restart, a poll and the reconcile: 5 s was missed under the full suite's load.
     const infos = await until(
       () => c.inspect('app', st.slots),
       (is) => is.every((i) => i.tier === 'TIER_LOST'),
+      20_000,
     );
     expect(infos.every((i) => i.tier === 'TIER_LOST' && i.count === 1)).toBe(true);
     await expectCode(c.load('app', [st.slots[0]!]), Status.DATA_LOSS, /lost/);
