@@ -176,6 +176,16 @@ class Failure {
 /** Entry.answer while the first call is in flight. */
 const IN_FLIGHT: unique symbol = Symbol('in flight');
 
+/** An entry's state while its first call is in flight. */
+interface Flight {
+  /** Resolves when the call ends, with its outcome, or undefined when it is not remembered. */
+  settled: Promise<Outcome | undefined>;
+  /** The pages it put in the ring (the result's `pages` array: a result with other pages puts those). */
+  kept: readonly Buffer[] | undefined;
+  /** Its pages could not be kept, or were written over before it ended. */
+  lost: boolean;
+}
+
 interface Entry {
   method: MutatingMethod;
   digest: string;
@@ -193,25 +203,20 @@ interface Entry {
   answer: unknown;
   /** Where the answer's `pages` are in the answer page ring. */
   pages: PageRef | undefined;
+  /** While the first call is in flight (one object then, none after: entries are many, and this is their size). */
+  flight: Flight | undefined;
   /**
-   * While the first call is in flight: the pages it put in the ring (the
-   * result's `pages` array: a result with other pages puts those), and
-   * whether they could not be kept or were written over before it ended.
+   * Where the answer is kept besides memory: a number is the bytes of its
+   * line in the requests file (once written); a Buffer its journal answer
+   * record while it is not in the file yet (a journal snapshot carries these:
+   * see unpersisted()); undefined, neither. One field, as entries are many.
    */
-  kept: readonly Buffer[] | undefined;
-  lost: boolean;
-  /**
-   * While the first call is in flight: resolves when it ends, with its
-   * outcome, or undefined when it is not remembered. Dropped once it ended.
-   */
-  settled: Promise<Outcome | undefined> | undefined;
-  /** Bytes of its line in the requests file, once written (undefined: not in the file). */
-  line: number | undefined;
-  /**
-   * Its journal answer record while the answer is not in the file yet (a
-   * journal snapshot carries these: see unpersisted()).
-   */
-  journaled: Buffer | undefined;
+  stored: number | Buffer | undefined;
+}
+
+/** The journal answer record an entry holds while its answer is not in the file. */
+function journaledOf(e: Entry): Buffer | undefined {
+  return typeof e.stored === 'object' ? e.stored : undefined;
 }
 
 /** Given to a call's `apply`: keeps its answer's pages and makes its answer's journal record (CallContext.answer). */
@@ -419,7 +424,7 @@ export class RequestLog {
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
-      if (!this.admit(a, 0, undefined)) bad++;
+      if (!this.admit(a, 0)) bad++;
     }
     this.settleRing();
     this.evict();
@@ -444,7 +449,7 @@ export class RequestLog {
     for (const p of payloads) {
       const a = parseAnswer(p.toString('utf8'));
       if (!a || a.at < oldest || this.entries.has(a.k)) continue;
-      if (this.admit(a, undefined, p)) restored++;
+      if (this.admit(a, p)) restored++;
     }
     this.settleRing();
     this.evict();
@@ -458,7 +463,7 @@ export class RequestLog {
    * against the bounds; false when it is not a consistent one. Its pages'
    * region is claimed in the ring; pages inline are moved there by settleRing().
    */
-  private admit(a: StoredAnswer, line: number | undefined, journaled: Buffer | undefined): boolean {
+  private admit(a: StoredAnswer, stored: number | Buffer): boolean {
     let answer: unknown;
     let pages: PageRef | undefined;
     let inline: Buffer[] | undefined;
@@ -482,11 +487,8 @@ export class RequestLog {
       bytes: pages?.bytes ?? 0,
       answer,
       pages,
-      kept: undefined,
-      lost: false,
-      settled: undefined,
-      line,
-      journaled,
+      flight: undefined,
+      stored,
     };
     this.entries.set(a.k, e);
     this.slots += a.size;
@@ -520,8 +522,9 @@ export class RequestLog {
       e.bytes = ref.bytes;
       this.pageBytes += ref.bytes;
       if (ref.bytes > 0) this.ringOrder.push({ k, e, pages: ref });
-      if (e.line !== undefined) e.line = 0; // its line is written anew by the compaction at start
-      if (e.journaled) e.journaled = Buffer.from(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
+      if (typeof e.stored === 'number')
+        e.stored = 0; // its line is written anew by the compaction at start
+      else if (e.stored) e.stored = Buffer.from(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
     }
     this.dropOverwritten();
   }
@@ -540,19 +543,18 @@ export class RequestLog {
   restoreFromJournal(payloads: readonly Buffer[]): void {
     const before = new Set(this.entries.keys());
     this.restore(payloads);
-    for (const [k, e] of this.entries) if (!before.has(k) && e.journaled) this.persistRestored(k, e);
+    for (const [k, e] of this.entries) if (!before.has(k) && journaledOf(e)) this.persistRestored(k, e);
   }
 
   private persistRestored(k: string, e: Entry): void {
     const o = outcomeOf(e);
     if (this.fd === undefined || !o) return;
     try {
-      const line = formatLine(e.journaled ?? encodeAnswer(storedAnswer(k, e, o)));
+      const line = formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o)));
       writeAll(this.fd, line);
       this.fileBytes += line.length;
       this.liveBytes += line.length;
-      e.line = line.length;
-      e.journaled = undefined;
+      e.stored = line.length;
       this.dirty = true;
     } catch (err) {
       this.options.log.warn({ err: String(err) }, 'request log: could not append an answer taken from the journal');
@@ -561,7 +563,10 @@ export class RequestLog {
 
   /** Journal records of the answers not yet in the file (a journal snapshot keeps them). */
   *unpersisted(): Iterable<Buffer> {
-    for (const e of this.entries.values()) if (e.journaled && e.line === undefined) yield e.journaled;
+    for (const e of this.entries.values()) {
+      const record = journaledOf(e);
+      if (record) yield record;
+    }
   }
 
   /** Rewrites the file with the live answers only, atomically, and opens it for appending. */
@@ -573,7 +578,7 @@ export class RequestLog {
       const written: [Entry, number][] = [];
       for (const [k, e] of this.entries) {
         const o = outcomeOf(e);
-        if ((e.line === undefined && !e.journaled) || !o) continue;
+        if (e.stored === undefined || !o) continue;
         const line = formatLine(encodeAnswer(storedAnswer(k, e, o)));
         writeAll(fd, line);
         written.push([e, line.length]);
@@ -582,8 +587,7 @@ export class RequestLog {
       fs.fsyncSync(fd);
       // Only now in the file: until then a journaled answer stays in the journal's snapshots.
       for (const [e, n] of written) {
-        e.line = n;
-        e.journaled = undefined;
+        e.stored = n;
       }
     } finally {
       fs.closeSync(fd);
@@ -607,12 +611,11 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
     // The journal record's JSON is the line's: no second encoding.
-    const line = formatLine(e.journaled ?? encodeAnswer(storedAnswer(k, e, o)));
+    const line = formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o)));
     writeAll(this.fd, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
-    e.line = line.length;
-    e.journaled = undefined; // in the file now (the journal's record of it may go with the next snapshot)
+    e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
     if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
     // Calls answered together share one fdatasync.
     else if (this.options.fsync === 'always') await this.syncer.sync();
@@ -662,7 +665,7 @@ export class RequestLog {
       }
       let outcome: Outcome | undefined;
       if (e.answer === IN_FLIGHT) {
-        outcome = await waitFor(e.settled!, signal);
+        outcome = await waitFor(e.flight!.settled, signal);
         if (!outcome) continue; // the first call changed nothing and was forgotten: run this one
       } else if (e.pages) {
         const pages = this.ring.read(e.pages);
@@ -680,6 +683,7 @@ export class RequestLog {
       return unpackAnswer(outcome.value) as T;
     }
     let settle!: (o: Outcome | undefined) => void;
+    const flight: Flight = { settled: new Promise((r) => (settle = r)), kept: undefined, lost: false };
     const entry: Entry = {
       method: key.method,
       digest: key.digest,
@@ -688,30 +692,27 @@ export class RequestLog {
       bytes: 0,
       answer: IN_FLIGHT,
       pages: undefined,
-      kept: undefined,
-      lost: false,
-      settled: new Promise((r) => (settle = r)),
-      line: undefined,
-      journaled: undefined,
+      flight,
+      stored: undefined,
     };
     this.entries.set(k, entry);
     this.stats.entries = this.entries.size;
     const recorder: AnswerRecorder<T> = {
       keepPages: async (pages, sums) => {
-        this.keep(k, entry, pages, sums);
+        this.keep(k, entry, flight, pages, sums);
         if (!entry.pages) return;
         try {
           await this.ring.sync();
         } catch (err) {
           // The call goes on (nothing has changed yet); only its answer is not remembered.
           this.options.log.error({ err: String(err) }, 'answer ring: fdatasync failed; the answer is not remembered');
-          entry.lost = true;
+          flight.lost = true;
         }
       },
       record: (v) => {
         const pages = pagesOf(v);
-        if (pages && entry.kept !== pages) this.keep(k, entry, pages, undefined);
-        if (pages && entry.lost) return undefined;
+        if (pages && flight.kept !== pages) this.keep(k, entry, flight, pages, undefined);
+        if (pages && flight.lost) return undefined;
         const a: StoredAnswer = {
           k,
           m: entry.method,
@@ -722,25 +723,26 @@ export class RequestLog {
           v: pages ? withoutPages(v) : v,
           ...(pages && entry.pages ? { ring: encodeRef(entry.pages) } : {}),
         };
-        entry.journaled = Buffer.from(encodeAnswer(a));
-        return entry.journaled;
+        const record = Buffer.from(encodeAnswer(a));
+        entry.stored = record;
+        return record;
       },
     };
     let value: T;
     try {
       value = await apply(recorder);
     } catch (err) {
-      entry.kept = undefined;
+      flight.kept = undefined;
       if (CHANGED_NOTHING.has(codeOf(err))) {
         this.entries.delete(k);
         this.stats.entries = this.entries.size;
         settle(undefined);
-        entry.settled = undefined;
+        entry.flight = undefined;
       } else {
         entry.pages = undefined;
         this.remember(k, entry, new Failure(rememberedError(err)), 0);
         settle(outcomeOf(entry));
-        entry.settled = undefined;
+        entry.flight = undefined;
         await this.persistOrLog(k, entry);
       }
       throw err;
@@ -749,32 +751,32 @@ export class RequestLog {
     const pages = pagesOf(value);
     if (pages) {
       // An apply that did not keep its result's pages (nor record them): kept now.
-      if (entry.kept !== pages && !entry.lost) this.keep(k, entry, pages, undefined);
-      entry.kept = undefined;
-      if (entry.lost) {
+      if (flight.kept !== pages && !flight.lost) this.keep(k, entry, flight, pages, undefined);
+      flight.kept = undefined;
+      if (flight.lost) {
         // More than the ring holds, a failed write, or written over already: the retries waiting get the
         // answer; later ones run afresh.
         this.entries.delete(k);
         this.evicted(1);
         this.updateStats();
         settle({ ok: true, value });
-        entry.settled = undefined;
+        entry.flight = undefined;
         return value;
       }
     }
     this.remember(k, entry, packAnswer(pages ? withoutPages(value) : value), sizeOf(value));
     settle(pages ? { ok: true, value } : outcomeOf(entry));
-    entry.settled = undefined;
+    entry.flight = undefined;
     await this.persistOrLog(k, entry);
     return value;
   }
 
   /** Puts an in-flight call's pages in the ring (or marks them lost) and forgets the answers they wrote over. */
-  private keep(k: string, e: Entry, pages: readonly Buffer[], sums: Uint32Array | undefined): void {
+  private keep(k: string, e: Entry, flight: Flight, pages: readonly Buffer[], sums: Uint32Array | undefined): void {
     const ref = this.ring.write(pages, sums);
-    e.kept = pages;
+    flight.kept = pages;
     e.pages = ref;
-    e.lost = ref === undefined;
+    flight.lost = ref === undefined;
     this.dropOverwritten();
     if (ref && ref.bytes > 0) this.ringOrder.push({ k, e, pages: ref });
   }
@@ -788,7 +790,7 @@ export class RequestLog {
       if (this.ring.holds(r.pages)) break;
       this.ringFirst++;
       if (r.e.pages !== r.pages) continue;
-      if (r.e.answer === IN_FLIGHT) r.e.lost = true;
+      if (r.e.flight) r.e.flight.lost = true;
       else if (this.entries.get(r.k) === r.e) {
         this.drop(r.k, r.e);
         if (this.options.now() - r.e.at < this.options.windowMs) early++;
@@ -887,7 +889,7 @@ export class RequestLog {
     this.entries.delete(k);
     this.slots -= e.size;
     this.pageBytes -= e.bytes;
-    if (e.line !== undefined) this.liveBytes -= e.line;
+    if (typeof e.stored === 'number') this.liveBytes -= e.stored;
   }
 }
 
