@@ -10,12 +10,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../../services/coordinator/coordinator';
 import { type MutatingMethod, RequestLog } from '../../../services/coordinator/request-log';
 import { virtualSwapService } from '../../../services/coordinator/virtual-swap-service';
+import { invokeUnary as invoke } from '../../support/invoke-handler';
 import { FakeBackend, page } from '../../support/fake-backend';
 
 const log = pino({ level: 'silent' });
@@ -27,24 +27,6 @@ interface Life {
   c: Coordinator;
   requests: RequestLog;
   call<Res>(method: string, request: object): Promise<Res>;
-}
-
-/** Calls a unary handler as grpc-js would, with a call object that is never cancelled. */
-function invoke<Res>(handler: unknown, request: object): Promise<Res> {
-  const call = {
-    request,
-    cancelled: false,
-    once: () => call,
-    removeListener: () => call,
-    getDeadline: () => Infinity,
-    metadata: undefined,
-  };
-  return new Promise((resolve, reject) =>
-    (handler as grpc.handleUnaryCall<object, Res>)(
-      call as unknown as grpc.ServerUnaryCall<object, Res>,
-      (err: Partial<grpc.ServiceError> | null, res?: Res | null) => (err ? reject(err as Error) : resolve(res as Res)),
-    ),
-  );
 }
 
 describe('an answer committed with its change survives a crash before requests.log', () => {

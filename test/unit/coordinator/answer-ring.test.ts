@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { AnswerRing, decodeRef, encodeRef } from '../../../services/coordinator/
 import { Coordinator } from '../../../services/coordinator/coordinator';
 import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
 import { virtualSwapService } from '../../../services/coordinator/virtual-swap-service';
+import { invokeUnary as invoke } from '../../support/invoke-handler';
 import { FakeBackend } from '../../support/fake-backend';
 
 const log = pino({ level: 'silent' });
@@ -315,24 +315,6 @@ describe('RequestLog with the answer page ring', () => {
     expect(fs.readFileSync(t.file, 'utf8')).toBe('');
   });
 });
-
-/** Calls a unary handler as grpc-js would, with a call object that is never cancelled. */
-function invoke<Res>(handler: unknown, request: object): Promise<Res> {
-  const call = {
-    request,
-    cancelled: false,
-    once: () => call,
-    removeListener: () => call,
-    getDeadline: () => Infinity,
-    metadata: undefined,
-  };
-  return new Promise((resolve, reject) =>
-    (handler as grpc.handleUnaryCall<object, Res>)(
-      call as unknown as grpc.ServerUnaryCall<object, Res>,
-      (err: Partial<grpc.ServiceError> | null, res?: Res | null) => (err ? reject(err as Error) : resolve(res as Res)),
-    ),
-  );
-}
 
 /** One coordinator process's worth over `dir`: coordinator, request log, VirtualSwap handlers. */
 async function startCoordinator(dir: string, zswap: FakeBackend, now: () => number) {
