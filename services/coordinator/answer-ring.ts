@@ -117,13 +117,12 @@ export class AnswerRing {
   private next = 0;
   private fd: number | undefined;
   private memory: Buffer | undefined;
-  private dirty = false;
-  private readonly timer: NodeJS.Timeout | undefined;
-  private readonly syncer = new SharedSync(() => this.fd);
+  private readonly syncer: SharedSync;
   private lastWarning = -Infinity;
 
   constructor(private readonly options: AnswerRingOptions) {
     this.size = options.size;
+    this.syncer = new SharedSync(() => this.fd, { fsync: options.fsync, log: options.log, what: 'answer ring' });
     if (options.file === undefined) return;
     try {
       this.fd = openRing(options.file, options.size, options.log);
@@ -133,17 +132,6 @@ export class AnswerRing {
         { err: String(err), file: options.file },
         'answer ring: cannot open the file; keeping the pages of answers in memory (a retry after a restart runs afresh)',
       );
-      return;
-    }
-    if (options.fsync === 'batch') {
-      this.timer = setInterval(() => {
-        if (!this.dirty || this.fd === undefined) return;
-        this.dirty = false;
-        fs.fdatasync(this.fd, (err) => {
-          if (err) options.log.error({ err }, 'answer ring: fdatasync failed');
-        });
-      }, 100);
-      this.timer.unref();
     }
   }
 
@@ -232,11 +220,11 @@ export class AnswerRing {
 
   /** Resolves once every region written so far is on disk (fsync `always`; otherwise at once). */
   sync(): Promise<void> {
-    return this.options.fsync === 'always' ? this.syncer.sync() : Promise.resolve();
+    return this.syncer.sync();
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.syncer.close();
     if (this.fd === undefined) return;
     try {
       fs.fdatasyncSync(this.fd);
@@ -255,7 +243,7 @@ export class AnswerRing {
       this.putAt(at, a);
       this.putAt(0, b);
     }
-    this.dirty = true;
+    this.syncer.written();
   }
 
   private putAt(at: number, data: Buffer[]): void {

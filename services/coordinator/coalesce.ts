@@ -41,6 +41,8 @@ interface Batch<P> {
   parts: P[];
   /** Pages (Put) or handles (Get) in all parts. */
   size: number;
+  /** Sends it as one backend call. */
+  send: (b: Batch<P>) => void;
 }
 
 /** Errors that are the same for every part of a combined Get: no point asking again part by part. */
@@ -100,10 +102,10 @@ export class CoalescingCalls implements BackendCalls {
     let batch = batches.get(key);
     if (batch && batch.size + size > MAX_BATCH) {
       batches.delete(key);
-      send(batch);
+      batch.send(batch);
       batch = undefined;
     }
-    if (!batch) batches.set(key, (batch = { parts: [], size: 0 }));
+    if (!batch) batches.set(key, (batch = { parts: [], size: 0, send }));
     if (!this.scheduled) {
       this.scheduled = true;
       // After the turn's I/O callbacks: the requests that arrived together have all asked by then.
@@ -114,12 +116,12 @@ export class CoalescingCalls implements BackendCalls {
 
   private flush(): void {
     this.scheduled = false;
-    const puts = [...this.puts.entries()];
-    const gets = [...this.gets.entries()];
+    const puts = [...this.puts.values()];
+    const gets = [...this.gets.values()];
     this.puts.clear();
     this.gets.clear();
-    for (const [, b] of puts) this.sendPuts(b);
-    for (const [key, b] of gets) this.sendGets(b, key.startsWith('t'), key.slice(2));
+    for (const b of puts) b.send(b);
+    for (const b of gets) b.send(b);
   }
 
   private sendPuts(b: Batch<PutPart>): void {

@@ -361,12 +361,15 @@ export class RequestLog {
   private fd: number | undefined;
   private fileBytes = 0;
   private liveBytes = 0;
-  private dirty = false;
-  private readonly syncer = new SharedSync(() => this.fd);
-  private readonly syncTimer: NodeJS.Timeout | undefined;
+  private readonly syncer: SharedSync;
 
   constructor(options: RequestLogOptions) {
     this.options = addRequestLogDefaults(options);
+    this.syncer = new SharedSync(() => this.fd, {
+      fsync: this.options.fsync,
+      log: this.options.log,
+      what: 'request log',
+    });
     const file = this.options.file;
     if (file !== undefined) fs.mkdirSync(path.dirname(file), { recursive: true });
     this.ring = new AnswerRing({
@@ -388,17 +391,6 @@ export class RequestLog {
       );
       this.fd = fs.openSync(file, 'a');
       this.fileBytes = this.liveBytes = fs.fstatSync(this.fd).size;
-    }
-    if (this.options.fsync === 'batch') {
-      this.syncTimer = setInterval(() => {
-        if (this.dirty && this.fd !== undefined) {
-          this.dirty = false;
-          fs.fdatasync(this.fd, (err) => {
-            if (err) this.options.log.error({ err }, 'request log: fdatasync failed');
-          });
-        }
-      }, 100);
-      this.syncTimer.unref();
     }
   }
 
@@ -555,7 +547,7 @@ export class RequestLog {
       this.fileBytes += line.length;
       this.liveBytes += line.length;
       e.stored = line.length;
-      this.dirty = true;
+      this.syncer.written();
     } catch (err) {
       this.options.log.warn({ err: String(err) }, 'request log: could not append an answer taken from the journal');
     }
@@ -618,13 +610,15 @@ export class RequestLog {
     e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
     if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
     // Calls answered together share one fdatasync.
-    else if (this.options.fsync === 'always') await this.syncer.sync();
-    else this.dirty = true;
+    else {
+      this.syncer.written();
+      await this.syncer.sync();
+    }
   }
 
   /** Syncs and closes the file and the ring. */
   close(): void {
-    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.syncer.close();
     this.ring.close();
     if (this.fd === undefined) return;
     fs.fdatasyncSync(this.fd);

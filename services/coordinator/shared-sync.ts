@@ -1,20 +1,54 @@
 /**
- * fdatasync shared by the callers that ask for it at about the same time:
- * one in flight serves every write made before it started; those who ask
- * while it runs share the next one. With fsync `always` and calls in flight
- * together, that is one sync of the file per group instead of one per call.
+ * When a file the coordinator appends to besides its journal (requests.log,
+ * answers.ring) reaches the disk, per the journal's fsync policy: `always`
+ * waits in sync() for an fdatasync shared by the callers that ask at about
+ * the same time (one in flight serves every write made before it started;
+ * those who ask while it runs share the next one), `batch` syncs what was
+ * written() every 100 ms, `never` leaves it to the OS.
  */
 import * as fs from 'node:fs';
+import type { FsyncPolicy } from '../common/fsync-policy';
+import type { Logger } from '../common/logger';
+
+export interface SharedSyncOptions {
+  fsync: FsyncPolicy;
+  log: Logger;
+  /** Names the file in logs, e.g. "request log". */
+  what: string;
+}
 
 export class SharedSync {
   private running: Promise<void> | undefined;
   private next: Promise<void> | undefined;
+  /** Written since the last batch sync started. */
+  private dirty = false;
+  private readonly timer: NodeJS.Timeout | undefined;
 
   /** `fd`: the file's descriptor now (undefined: closed, nothing to sync). */
-  constructor(private readonly fd: () => number | undefined) {}
+  constructor(
+    private readonly fd: () => number | undefined,
+    private readonly options: SharedSyncOptions,
+  ) {
+    if (options.fsync !== 'batch') return;
+    this.timer = setInterval(() => {
+      const f = this.fd();
+      if (!this.dirty || f === undefined) return;
+      this.dirty = false;
+      fs.fdatasync(f, (err) => {
+        if (err) options.log.error({ err }, `${options.what}: fdatasync failed`);
+      });
+    }, 100);
+    this.timer.unref();
+  }
 
-  /** Resolves once every write made before the call is on disk. */
+  /** Marks the file written: the next batch sync covers it. */
+  written(): void {
+    this.dirty = true;
+  }
+
+  /** With `always`, resolves once every write made before the call is on disk; otherwise at once. */
   sync(): Promise<void> {
+    if (this.options.fsync !== 'always') return Promise.resolve();
     if (this.running) {
       // The one in flight may have started before the caller's write: wait for the one after it.
       this.next ??= this.running.then(
@@ -32,6 +66,11 @@ export class SharedSync {
     };
     run.then(done, done);
     return run;
+  }
+
+  /** Stops the batch timer (the owner syncs and closes its file). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 
   private startNext(): Promise<void> {
