@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as BackendProto } from '../../proto/generated/backend';
 import type { ProtoGrpcType as CoordinatorProto } from '../../proto/generated/coordinator';
 import { MAX_MESSAGE_BYTES } from './limits';
+import { FLOW_CONTROL_WINDOW_BYTES } from './flow-control';
 
 /** proto/ at the package root, from source (services/common) or from dist. */
 export const PROTO_ROOT = findProtoRoot();
@@ -50,4 +51,5 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.per_rpc_retry_buffer_size': 64 * 1024,
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
+  'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
 };

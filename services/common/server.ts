@@ -8,6 +8,7 @@ import { toServiceError } from './errors';
 import { MAX_MESSAGE_BYTES } from './limits';
 import { LOADER_OPTIONS, PROTO_FILES } from './proto';
 import { withdrawReady } from './ready';
+import { FLOW_CONTROL_WINDOW_BYTES, widenServerConnectionWindow, widenServerStreamWindow } from './flow-control';
 
 export interface ServiceBinding {
   /** Fully qualified service name, e.g. "vswap.v1.Backend" (health reports it). */
@@ -52,6 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     interceptors: options.interceptors ?? [],
   });
+  const widened = widenServerStreamWindow(server, FLOW_CONTROL_WINDOW_BYTES);
   const health = new HealthImplementation({ '': 'SERVING' });
   for (const s of options.services) {
     server.addService(s.definition, s.implementation);
@@ -68,6 +70,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       err ? reject(new Error(`cannot listen on ${options.address}: ${err.message}`)) : resolve(p),
     );
   });
+  if (!widened || !widenServerConnectionWindow(server, FLOW_CONTROL_WINDOW_BYTES)) {
+    log.warn('cannot widen the HTTP/2 flow-control windows (grpc-js internals moved): links run at the 64 KiB default');
+  }
   const host = options.address.slice(0, options.address.lastIndexOf(':'));
   const address = `${host}:${port}`;
   let status: ServerStatus = 'starting';
