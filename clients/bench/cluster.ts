@@ -11,6 +11,12 @@
  * side drift much less than absolute figures). Pages are counted after each
  * await (`total += n`), so concurrent workers never lose a count.
  *
+ * The hop's ceiling: the same cycle through a forwarder (forwarder.ts), a
+ * VirtualSwap that is only the hop (SwapOut -> Put, Load -> Get, no slot
+ * table, journal or request log), in the same rounds. forwarder_vs_direct
+ * is what any coordinator made of gRPC unary calls reaches here;
+ * coordinator_vs_forwarder is what the coordinator's own work costs on top.
+ *
  * Also: single-page Load latency through the coordinator against a
  * single-page backend Get (one call in flight), and 50 owners against one
  * owner with the same 50 calls in flight (zswap target, batch 16).
@@ -21,8 +27,10 @@
  * none: secure_vs_plain_{512,16,1} (goal >= 0.8 at 512).
  *
  * Headline keys: coordinator_vs_direct_{512,16} are the lowest ratio over
- * the targets; load_*_us and direct_get_p99_us come from the target with the
- * worst p99 ratio; pages_per_s_512 is zswap's; by_target has everything.
+ * the targets, as are forwarder_vs_direct_{512,16} and
+ * coordinator_vs_forwarder_{512,16}; load_*_us, direct_get_p99_us and
+ * forwarder_load_p99_us come from the target with the worst p99 ratio;
+ * pages_per_s_512 is zswap's; by_target has everything.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -36,7 +44,7 @@ import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster
 import { startRedis } from './children';
 import { ensureCredentials } from '../credentials/credentials';
 import type { CredentialPaths } from '../credentials/layout';
-import type { VswapClient } from '../sdk/client';
+import { VswapClient } from '../sdk/client';
 import { buildCorpus } from './corpus';
 import { emitReport, median, progress, renderTable, round, type Cell } from './report';
 
@@ -54,14 +62,20 @@ interface Options {
 }
 
 interface TargetResult {
-  /** Pages/s through the coordinator and direct, per batch (medians over rounds). */
+  /** Pages/s through the coordinator, the bare forwarder and direct, per batch (medians over rounds). */
   coordinator: Record<number, number>;
+  forwarder: Record<number, number>;
   direct: Record<number, number>;
+  /** Medians of per-round ratios: coordinator/direct, forwarder/direct, coordinator/forwarder. */
   ratio: Record<number, number>;
+  forwarderRatio: Record<number, number>;
+  overForwarder: Record<number, number>;
   loadP50Us: number;
   loadP99Us: number;
   directGetP50Us: number;
   directGetP99Us: number;
+  /** Single-page Load through the forwarder: the hop's own latency. */
+  forwarderLoadP99Us: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -125,7 +139,16 @@ async function measureTarget(
 ): Promise<TargetResult> {
   const { cluster, backend } = await startTarget(name, dir, registry);
   const client = cluster.client(60_000);
-  const direct = new BackendClient(cluster.node(backend).address, { deadlineMs: 60_000 });
+  const backendAddress = cluster.node(backend).address;
+  const direct = new BackendClient(backendAddress, { deadlineMs: 60_000 });
+  const forwarder = await registry.startService({
+    script: path.join(__dirname, 'forwarder.js'),
+    args: ['--backend', backendAddress],
+    env: { VSWAP_LOG_LEVEL: 'warn' },
+    timeoutMs: 20_000,
+    stderrLimit: 64 * 1024,
+  });
+  const hop = new VswapClient({ address: forwarder.address, deadlineMs: 60_000 });
   try {
     let cursor = 0;
     const take = (n: number): Buffer[] => {
@@ -133,13 +156,11 @@ async function measureTarget(
       for (let i = 0; i < n; i++) out.push(pages[cursor++ % pages.length]!);
       return out;
     };
-    const viaCoordinator =
-      (batch: number, owner: (w: number) => string) =>
-      async (w: number): Promise<number> => {
-        const { slots } = await client.swapOut(owner(w), take(batch));
-        await client.load(owner(w), slots, { release: true });
-        return batch;
-      };
+    const through = (via: VswapClient, batch: number) => async (): Promise<number> => {
+      const { slots } = await via.swapOut('bench', take(batch));
+      await via.load('bench', slots, { release: true });
+      return batch;
+    };
     const straight = (batch: number) => async (): Promise<number> => {
       const res = await direct.put(take(batch));
       const handles = res.handles.filter((h) => h > 0);
@@ -149,49 +170,46 @@ async function measureTarget(
       }
       return handles.length;
     };
-    // Warm up both paths (JIT, connections, first allocations).
-    await timed(
-      0.3,
-      o.inFlight,
-      viaCoordinator(16, () => 'bench'),
-    );
+    // Warm up every path (JIT, connections, first allocations).
+    await timed(0.3, o.inFlight, through(client, 16));
+    await timed(0.3, o.inFlight, through(hop, 16));
     await timed(0.3, o.inFlight, straight(16));
     const coord: Record<number, number[]> = {};
+    const fwd: Record<number, number[]> = {};
     const dir2: Record<number, number[]> = {};
     const ratios: Record<number, number[]> = {};
+    const fwdRatios: Record<number, number[]> = {};
+    const overFwd: Record<number, number[]> = {};
     for (let r = 0; r < o.rounds; r++) {
       for (const b of BATCHES) {
-        const first = r % 2 === 0;
-        let c = 0;
-        let d = 0;
-        if (first)
-          c = await timed(
-            o.seconds,
-            o.inFlight,
-            viaCoordinator(b, () => 'bench'),
-          );
-        d = await timed(o.seconds, o.inFlight, straight(b));
-        if (!first)
-          c = await timed(
-            o.seconds,
-            o.inFlight,
-            viaCoordinator(b, () => 'bench'),
-          );
-        (coord[b] ??= []).push(c);
-        (dir2[b] ??= []).push(d);
+        // The order turns each round, so no path always runs first (or last) on a drifting machine.
+        const paths = [
+          { out: coord, cycle: through(client, b) },
+          { out: fwd, cycle: through(hop, b) },
+          { out: dir2, cycle: straight(b) },
+        ];
+        for (let i = 0; i < paths.length; i++) {
+          const p = paths[(i + r) % paths.length]!;
+          (p.out[b] ??= []).push(await timed(o.seconds, o.inFlight, p.cycle));
+        }
+        const [c, f, d] = [coord[b]!.at(-1)!, fwd[b]!.at(-1)!, dir2[b]!.at(-1)!];
         (ratios[b] ??= []).push(c / d);
+        (fwdRatios[b] ??= []).push(f / d);
+        (overFwd[b] ??= []).push(c / f);
       }
       progress(
         `${name}: round ${r + 1}/${o.rounds}: ` +
-          `${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} ` +
-          'pages/s (coordinator/direct)',
+          `${BATCHES.map((b) => `b${b} ${round(coord[b]!.at(-1)!)}/${round(fwd[b]!.at(-1)!)}/${round(dir2[b]!.at(-1)!)}`).join(', ')} ` +
+          'pages/s (coordinator/forwarder/direct)',
       );
     }
     // Latency: one page, one call in flight.
     const { slots } = await client.swapOut('latency', take(256));
+    const hopSlots = (await hop.swapOut('latency', take(256))).slots;
     const put = await direct.put(take(256));
     const handles = put.handles.filter((h) => h > 0);
     const loadUs: number[] = [];
+    const hopUs: number[] = [];
     const getUs: number[] = [];
     for (let i = 0; i < o.latencySamples; i++) {
       const s = slots[i % slots.length]!;
@@ -202,25 +220,33 @@ async function measureTarget(
       t = performance.now();
       await direct.get([h], true);
       getUs.push((performance.now() - t) * 1000);
+      t = performance.now();
+      await hop.load('latency', [hopSlots[i % hopSlots.length]!]);
+      hopUs.push((performance.now() - t) * 1000);
     }
-    loadUs.sort((a, b) => a - b);
-    getUs.sort((a, b) => a - b);
+    for (const samples of [loadUs, getUs, hopUs]) samples.sort((a, b) => a - b);
     await client.free('latency', slots);
     await direct.delete(handles, 'DELETE_FREED');
     const med = (rec: Record<number, number[]>): Record<number, number> =>
       Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
     return {
       coordinator: med(coord),
+      forwarder: med(fwd),
       direct: med(dir2),
       ratio: med(ratios),
+      forwarderRatio: med(fwdRatios),
+      overForwarder: med(overFwd),
       loadP50Us: percentile(loadUs, 50),
       loadP99Us: percentile(loadUs, 99),
       directGetP50Us: percentile(getUs, 50),
       directGetP99Us: percentile(getUs, 99),
+      forwarderLoadP99Us: percentile(hopUs, 99),
     };
   } finally {
     client.close();
+    hop.close();
     direct.close();
+    await forwarder.kill();
     await cluster.stop();
   }
 }
@@ -375,9 +401,14 @@ async function main(): Promise<void> {
       coordinator_vs_direct_512: round(Math.min(...list.map(([, r]) => r.ratio[512]!)), 3),
       coordinator_vs_direct_16: round(Math.min(...list.map(([, r]) => r.ratio[16]!)), 3),
       coordinator_vs_direct_1: round(Math.min(...list.map(([, r]) => r.ratio[1]!)), 3),
+      forwarder_vs_direct_512: round(Math.min(...list.map(([, r]) => r.forwarderRatio[512]!)), 3),
+      forwarder_vs_direct_16: round(Math.min(...list.map(([, r]) => r.forwarderRatio[16]!)), 3),
+      coordinator_vs_forwarder_512: round(Math.min(...list.map(([, r]) => r.overForwarder[512]!)), 3),
+      coordinator_vs_forwarder_16: round(Math.min(...list.map(([, r]) => r.overForwarder[16]!)), 3),
       load_p50_us: round(worstLatency[1].loadP50Us),
       load_p99_us: round(worstLatency[1].loadP99Us),
       direct_get_p99_us: round(worstLatency[1].directGetP99Us),
+      forwarder_load_p99_us: round(worstLatency[1].forwarderLoadP99Us),
       latency_target: worstLatency[0],
       pages_per_s_512: round(results.zswap?.coordinator[512] ?? list[0]![1].coordinator[512]!),
       fifty_vs_one_owner: round(fifty, 3),
@@ -393,12 +424,16 @@ async function main(): Promise<void> {
           t,
           {
             coordinator_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.coordinator[b]!)])),
+            forwarder_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.forwarder[b]!)])),
             direct_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.direct[b]!)])),
             coordinator_vs_direct: Object.fromEntries(BATCHES.map((b) => [b, round(r.ratio[b]!, 3)])),
+            forwarder_vs_direct: Object.fromEntries(BATCHES.map((b) => [b, round(r.forwarderRatio[b]!, 3)])),
+            coordinator_vs_forwarder: Object.fromEntries(BATCHES.map((b) => [b, round(r.overForwarder[b]!, 3)])),
             load_p50_us: round(r.loadP50Us),
             load_p99_us: round(r.loadP99Us),
             direct_get_p50_us: round(r.directGetP50Us),
             direct_get_p99_us: round(r.directGetP99Us),
+            forwarder_load_p99_us: round(r.forwarderLoadP99Us),
           },
         ]),
       ),
@@ -413,23 +448,43 @@ async function main(): Promise<void> {
     };
     const rows: Cell[][] = [];
     for (const [t, r] of list)
-      for (const b of BATCHES) rows.push([t, b, round(r.coordinator[b]!), round(r.direct[b]!), round(r.ratio[b]!, 3)]);
+      for (const b of BATCHES)
+        rows.push([
+          t,
+          b,
+          round(r.coordinator[b]!),
+          round(r.forwarder[b]!),
+          round(r.direct[b]!),
+          round(r.ratio[b]!, 3),
+          round(r.forwarderRatio[b]!, 3),
+        ]);
     const text =
       renderTable({
-        title: 'SwapOut + Load(release) through the coordinator vs Put + Get + Delete straight to the backend',
-        headers: ['target', 'batch', 'coordinator pages/s', 'direct pages/s', 'ratio'],
+        title:
+          'SwapOut + Load(release) through the coordinator and through the bare forwarder (the hop alone) ' +
+          'vs Put + Get + Delete straight to the backend',
+        headers: [
+          'target',
+          'batch',
+          'coordinator pages/s',
+          'forwarder pages/s',
+          'direct pages/s',
+          'coordinator/direct',
+          'forwarder/direct',
+        ],
         rows,
       }) +
       '\n' +
       renderTable({
         title: 'single-page latency, one call in flight (µs)',
-        headers: ['target', 'Load p50', 'Load p99', 'Get p50', 'Get p99'],
+        headers: ['target', 'Load p50', 'Load p99', 'Get p50', 'Get p99', 'forwarder Load p99'],
         rows: list.map(([t, r]) => [
           t,
           round(r.loadP50Us),
           round(r.loadP99Us),
           round(r.directGetP50Us),
           round(r.directGetP99Us),
+          round(r.forwarderLoadP99Us),
         ]),
       }) +
       '\n' +

@@ -1,0 +1,49 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { VswapClient } from '../../../clients/sdk/client';
+import { startService, type StartedService } from '../../support/service';
+import { memoryLikePages, startZswap, type RunningZswap } from '../zswap/helpers';
+
+/**
+ * bench:cluster's hop ceiling is only a ceiling if the forwarder really
+ * carries the pages both ways: a forwarder that dropped or mixed them up
+ * would be cheap and make the coordinator look slow.
+ */
+describe('the bare forwarder of bench:cluster', () => {
+  let zswap: RunningZswap | undefined;
+  let forwarder: StartedService | undefined;
+  let client: VswapClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await forwarder?.kill();
+    await zswap?.stop();
+    client = forwarder = zswap = undefined;
+  });
+
+  it('hands back each page it was given, and a Load with release frees the backend copies', async () => {
+    zswap = await startZswap(['--pool-bytes', '64M']);
+    forwarder = await startService({
+      entry: 'clients/bench/forwarder.js',
+      args: ['--backend', zswap.service.address],
+    });
+    client = new VswapClient({ address: forwarder.address, deadlineMs: 10_000 });
+    const pages = memoryLikePages(24);
+    const { slots } = await client.swapOut('bench', pages);
+    expect(slots).toHaveLength(24);
+    const reversed = [...slots].reverse();
+    const once = await client.load('bench', reversed);
+    expect(once).toEqual([...pages].reverse());
+    expect((await zswap.client.info()).usedPages).toBe(24);
+    const released = await client.load('bench', slots, { release: true });
+    expect(released).toEqual(pages);
+    // The Delete follows the Load's answer: wait for it, bounded.
+    const deadline = Date.now() + 5000;
+    while ((await zswap.client.info()).usedPages > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await zswap.client.info()).usedPages).toBe(0);
+  });
+
+  it('refuses to start without --backend, saying so', async () => {
+    await expect(startService({ entry: 'clients/bench/forwarder.js' })).rejects.toThrow(/--backend/);
+  });
+});
