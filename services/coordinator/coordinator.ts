@@ -7,15 +7,13 @@
  * (table and journal together), and the reply waits for the journal commit.
  * Writeback, swapoff, reconcile and reporting each live in their own file.
  */
-import type { Logger } from '../common/logger';
 import { VswapError, dataLoss, failedPrecondition, invalidArgument, resourceExhausted } from '../common/errors';
 import { MAX_BATCH } from '../common/limits';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
-import { type AttachedBackend, BackendRegistry, type BackendSpec } from './backend-registry';
-import type { ConnectBackend } from './backend-view';
+import { type AttachedBackend, BackendRegistry } from './backend-registry';
 import { type CallContext, checkCancelled } from './call-context';
+import { type CoordinatorOptions, type CoordinatorSettings, addDefaults } from './coordinator-options';
 import { DeleteQueue } from './delete-queue';
-import type { FsyncPolicy } from './journal';
 import { Migrator } from './migrate';
 import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
 import { TierPolicy } from './placement';
@@ -38,32 +36,6 @@ import { WritePath } from './write-path';
 import { Writeback } from './writeback';
 
 export type { BackendDescription, SlotDescription } from './stats';
-
-export interface CoordinatorOptions {
-  /** Journal, snapshot and policies live here. */
-  dataDir: string;
-  backends: BackendSpec[];
-  /** Default `batch`. */
-  journalFsync?: FsyncPolicy;
-  /** Deadline of each backend call; default 5000 ms. */
-  backendDeadlineMs?: number;
-  /** Pages per writeback batch; default 64. */
-  writebackBatch?: number;
-  /** Backend Info polling period; default 500 ms. */
-  pollMs?: number;
-  /** Wait before a backend Delete that failed (backend down) is sent again; default 1000 ms. */
-  deleteRetryMs?: number;
-  /** Journal size that triggers a snapshot; default 64 MiB. */
-  snapshotAfterBytes?: number;
-  /**
-   * Which replayed answer records (request-log payloads) the start-up
-   * snapshot carries: those the request log lacks (RequestLog.lacks); default all.
-   */
-  keepReplayedAnswer?: (payload: Buffer) => boolean;
-  /** Makes each backend's calls; default a gRPC client to its address (tests inject in-process fakes). */
-  connect?: ConnectBackend;
-  log: Logger;
-}
 
 function unwrap<T>(r: Result<T>): T {
   if (!r.ok) throw new VswapError(r.error.code, r.error.message);
@@ -88,9 +60,9 @@ export class Coordinator {
   private readonly reporting: Reporting;
   private closed = false;
 
-  private constructor(options: CoordinatorOptions) {
+  private constructor(options: CoordinatorSettings) {
     const log = options.log;
-    const batch = options.writebackBatch ?? 64;
+    const batch = options.writebackBatch;
     const { table, counters } = this;
     const cache = (this.cache = new SwapCache(table));
     const reads = (this.reads = new ReadPath({
@@ -151,7 +123,7 @@ export class Coordinator {
 
   /** Replays the journal, reconciles with every reachable backend, starts polling. */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
-    const c = new Coordinator(options);
+    const c = new Coordinator(addDefaults(options));
     await c.registry.pollOnce();
     await c.reconciler.settled();
     c.registry.start();

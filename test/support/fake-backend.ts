@@ -21,7 +21,8 @@ import type { PutOutcome__Output } from '../../proto/generated/vswap/v1/PutOutco
 import type { PutResponse__Output } from '../../proto/generated/vswap/v1/PutResponse';
 import type { ReconcileResult } from '../../services/common/backend-client';
 import type { BackendCalls, BackendKind, BackendSpec, PutOptions } from '../../services/coordinator/backend-view';
-import { Coordinator, type CoordinatorOptions } from '../../services/coordinator/coordinator';
+import { Coordinator } from '../../services/coordinator/coordinator';
+import type { CoordinatorOptions } from '../../services/coordinator/coordinator-options';
 
 export type FakeMethod = 'put' | 'get' | 'delete' | 'info' | 'coldest' | 'reconcile';
 
