@@ -7,7 +7,7 @@
  * (table and journal together), and the reply waits for the journal commit.
  * Writeback, swapoff, reconcile and reporting each live in their own file.
  */
-import { VswapError, dataLoss, failedPrecondition, invalidArgument, resourceExhausted } from '../common/errors';
+import { dataLoss, failedPrecondition, invalidArgument, resourceExhausted } from '../common/errors';
 import { MAX_BATCH } from '../common/limits';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
 import { type AttachedBackend, BackendRegistry } from './backend-registry';
@@ -20,7 +20,7 @@ import { TierPolicy } from './placement';
 import { ReadPath } from './read-path';
 import { Reconciler } from './reconcile';
 import { SlotStore } from './slot-store';
-import { type Result, SlotTable } from './slot-table';
+import { SlotTable, unwrap } from './slot-table';
 import {
   type BackendDescription,
   type MetricsView,
@@ -36,11 +36,6 @@ import { WritePath } from './write-path';
 import { Writeback } from './writeback';
 
 export type { BackendDescription, SlotDescription } from './stats';
-
-function unwrap<T>(r: Result<T>): T {
-  if (!r.ok) throw new VswapError(r.error.code, r.error.message);
-  return r.value;
-}
 
 export class Coordinator {
   readonly table = new SlotTable();
@@ -288,9 +283,7 @@ export class Coordinator {
   }
 
   inspect(owner: string, slots: number[]): SlotDescription[] {
-    checkOwner(owner);
-    unwrap(this.table.check(owner, slots));
-    return slots.map((s) => this.describe(s));
+    return this.reporting.inspect(owner, slots);
   }
 
   describe(slot: number): SlotDescription {
@@ -343,13 +336,11 @@ export class Coordinator {
   }
 
   async listBackends(): Promise<BackendDescription[]> {
-    await this.registry.pollOnce();
-    return this.registry.all.map((b) => this.describeBackend(b));
+    return this.reporting.listBackends();
   }
 
   async stats(ownerFilter: string): Promise<StatsReport> {
-    if (ownerFilter !== '') checkOwner(ownerFilter);
-    return this.reporting.stats(ownerFilter === '' ? undefined : ownerFilter);
+    return this.reporting.stats(ownerFilter);
   }
 
   /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
@@ -363,12 +354,7 @@ export class Coordinator {
    * SetOwnerPolicy and kept for a name until set back to the defaults.
    */
   ownerStateSizes(): { table: number; journalIds: number; counters: number; policies: number } {
-    return {
-      table: this.table.ownerCount(),
-      journalIds: this.slotStore.journalOwnerCount,
-      counters: this.reporting.ownerCount,
-      policies: this.policies.size,
-    };
+    return this.reporting.ownerStateSizes();
   }
 
   /** Replies once the new policy is on disk (policies.json, written atomically). */

@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { VswapError } from '../common/errors';
 import { CLUSTER_SLOTS, MAX_BATCH } from '../common/limits';
 import {
   BACKEND_BASE,
@@ -39,6 +40,12 @@ export { TierCode } from './tiers';
 export type LiveListener = (owner: string, delta: number, live: number) => void;
 export type SlotError = { code: status; message: string };
 export type Result<T> = { ok: true; value: T } | { ok: false; error: SlotError };
+
+/** The table's answer as the API's: its value, or its error thrown as the VswapError the caller is answered with. */
+export function unwrap<T>(r: Result<T>): T {
+  if (!r.ok) throw new VswapError(r.error.code, r.error.message);
+  return r.value;
+}
 export interface Backing {
   tier: TierCode;
   /** Backend id, 1..255 (0 = none). */

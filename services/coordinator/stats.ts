@@ -1,13 +1,14 @@
 /**
  * What the coordinator reports: its counters, per-owner swap-out/in counts,
- * Inspect's slot descriptions, ListBackends' rows, Stats, and the view the
- * metrics endpoint reads on a scrape. Reads only; nothing here changes a slot.
+ * Inspect, ListBackends and Stats (checked here, as the API's reads), and the
+ * view the metrics endpoint reads on a scrape. Reads only; nothing here
+ * changes a slot.
  */
 import type { AttachedBackend, BackendRegistry } from './backend-registry';
 import type { JournalStats } from './journal';
-import type { OwnerPolicies, OwnerPolicy } from './owner-policy';
+import { type OwnerPolicies, type OwnerPolicy, checkOwner } from './owner-policy';
 import type { SlotStore } from './slot-store';
-import type { SlotTable } from './slot-table';
+import { type SlotTable, unwrap } from './slot-table';
 import type { SwapCache } from './swap-cache';
 import { TIER_NAMES, TierCode, type TierName, onBackend, tierName } from './tiers';
 
@@ -145,6 +146,28 @@ export class Reporting {
     return this.ownerCounters.size;
   }
 
+  /**
+   * How many owners each per-owner structure holds (tests: owners that come
+   * and go leave nothing behind). Policies are not here: they are set by
+   * SetOwnerPolicy and kept for a name until set back to the defaults.
+   */
+  ownerStateSizes(): { table: number; journalIds: number; counters: number; policies: number } {
+    const { table, store, policies } = this.options;
+    return {
+      table: table.ownerCount(),
+      journalIds: store.journalOwnerCount,
+      counters: this.ownerCount,
+      policies: policies.size,
+    };
+  }
+
+  /** Inspect: nothing is described unless every slot is the owner's. */
+  inspect(owner: string, slots: number[]): SlotDescription[] {
+    checkOwner(owner);
+    unwrap(this.options.table.check(owner, slots));
+    return slots.map((s) => this.describe(s));
+  }
+
   describe(slot: number): SlotDescription {
     const t = this.options.table;
     const tier = t.tierOf(slot);
@@ -177,8 +200,16 @@ export class Reporting {
     };
   }
 
-  /** Stats of the whole coordinator, or of one owner (already checked). */
-  async stats(owner: string | undefined): Promise<StatsReport> {
+  /** ListBackends: each backend as an Info poll made now finds it. */
+  async listBackends(): Promise<BackendDescription[]> {
+    await this.options.registry.pollOnce();
+    return this.options.registry.all.map((b) => this.describeBackend(b));
+  }
+
+  /** Stats of the whole coordinator (`ownerFilter` empty), or of one owner. */
+  async stats(ownerFilter: string): Promise<StatsReport> {
+    if (ownerFilter !== '') checkOwner(ownerFilter);
+    const owner = ownerFilter === '' ? undefined : ownerFilter;
     const { table, registry, policies, counters, store, cache } = this.options;
     let zswap: NamedValue[] = [];
     const zs = registry.zswap();
