@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { Coordinator } from '../../services/coordinator/coordinator';
+import { type RunningCoordinator, startCoordinator } from '../../services/coordinator/running-coordinator';
 import { RequestLog, requestDigest } from '../../services/coordinator/request-log';
 import { TierCode } from '../../services/coordinator/slot-table';
 import { SinkBackend } from './sink-backend';
@@ -91,7 +91,7 @@ export async function measureCoordinator(
   ]);
   // Held in an object and dropped by helpers: a local variable of this frame
   // could keep a dropped object alive in an interpreter register.
-  const held: { coordinator?: Coordinator; requests?: RequestLog } = {};
+  const held: { coordinator?: RunningCoordinator; requests?: RequestLog } = {};
   try {
     const before = settledBytes();
     const t0 = performance.now();
@@ -107,7 +107,7 @@ export async function measureCoordinator(
           digest: requestDigest('SwapOut', [call.owner, pages, call.contiguous]),
         },
         undefined,
-        () => held.coordinator!.swapOut(call.owner, pages, call.contiguous),
+        () => held.coordinator!.coordinator.swapOut(call.owner, pages, call.contiguous),
         (res) => res.slots.length,
       );
     };
@@ -138,12 +138,12 @@ export async function measureCoordinator(
 }
 
 async function open(
-  held: { coordinator?: Coordinator; requests?: RequestLog },
+  held: { coordinator?: RunningCoordinator; requests?: RequestLog },
   dir: string,
   sink: (name: string) => SinkBackend,
 ): Promise<void> {
   const log = pino({ level: 'silent' });
-  held.coordinator = await Coordinator.start({
+  held.coordinator = await startCoordinator({
     dataDir: dir,
     backends: [
       { name: 'zswap', address: 'sink:zswap', priority: 0 },
@@ -157,7 +157,7 @@ async function open(
   held.requests = new RequestLog({ file: path.join(dir, 'requests.log'), fsync: 'never', log });
 }
 
-function tableFigures(held: { coordinator?: Coordinator }): {
+function tableFigures(held: { coordinator?: RunningCoordinator }): {
   live: number;
   owners: number;
   zero: number;
@@ -182,7 +182,7 @@ function dropRequestLog(held: { requests?: RequestLog }): void {
   held.requests = undefined;
 }
 
-async function dropCoordinator(held: { coordinator?: Coordinator }): Promise<void> {
+async function dropCoordinator(held: { coordinator?: RunningCoordinator }): Promise<void> {
   await held.coordinator!.close();
   held.coordinator = undefined;
 }

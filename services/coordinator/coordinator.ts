@@ -1,128 +1,49 @@
 /**
- * The virtual layer's API semantics: every slot's metadata and swap count
- * live here, the bytes in backends. Each call is validated once up front
- * (nothing changes on bad input), then orchestrated: the slot table changes
- * synchronously, backend I/O runs with the affected slots pinned in the swap
- * cache (write-path.ts, read-path.ts), slot changes go through the SlotStore
- * (table and journal together), and the reply waits for the journal commit.
- * Writeback, swapoff, reconcile and reporting each live in their own file.
+ * The virtual layer's data path: SwapOut, Allocate, Store, Load, Duplicate and
+ * Free. Every slot's metadata and swap count live in the slot table, the bytes
+ * in backends. Each call is validated once up front (nothing changes on bad
+ * input), then orchestrated: the slot table changes synchronously, backend I/O
+ * runs with the affected slots pinned in the swap cache (write-path.ts,
+ * read-path.ts), slot changes go through the SlotStore (table and journal
+ * together), the reply waits for the journal commit, and the pages are
+ * counted. The parts are wired in coordinator-parts.ts; the operator's calls
+ * are admin.ts, the reads (Inspect, Stats, ...) stats.ts.
  */
 import { dataLoss, failedPrecondition, invalidArgument, resourceExhausted } from '../common/errors';
 import { MAX_BATCH } from '../common/limits';
 import { checkBatchSize, checkDistinct, checkPages } from '../common/validate';
-import { type AttachedBackend, BackendRegistry } from './backend-registry';
 import { type CallContext, checkCancelled } from './call-context';
-import { type CoordinatorOptions, type CoordinatorSettings, addDefaults } from './coordinator-options';
-import { DeleteQueue } from './delete-queue';
-import { Migrator } from './migrate';
-import { DEFAULT_POLICY, type OwnerPolicy, OwnerPolicies, checkOwner } from './owner-policy';
-import { TierPolicy } from './placement';
-import { ReadPath } from './read-path';
-import { Reconciler } from './reconcile';
-import { SlotStore } from './slot-store';
-import { SlotTable, unwrap } from './slot-table';
-import {
-  type BackendDescription,
-  type MetricsView,
-  Reporting,
-  type SlotDescription,
-  type StatsReport,
-  newCounters,
-} from './stats';
-import { SwapCache } from './swap-cache';
-import { Swapoff } from './swapoff';
+import type { CoordinatorParts } from './coordinator-parts';
+import { type OwnerPolicies, checkOwner } from './owner-policy';
+import type { ReadPath } from './read-path';
+import type { SlotStore } from './slot-store';
+import { type SlotTable, unwrap } from './slot-table';
+import type { Reporting } from './stats';
+import type { SwapCache } from './swap-cache';
 import { TierCode, type TierName } from './tiers';
-import { WritePath } from './write-path';
-import { Writeback } from './writeback';
-
-export type { BackendDescription, SlotDescription } from './stats';
+import type { WritePath } from './write-path';
 
 export class Coordinator {
-  readonly table = new SlotTable();
-  readonly registry: BackendRegistry;
-  readonly cache: SwapCache;
-  readonly policies: OwnerPolicies;
-  readonly counters = newCounters();
+  private readonly table: SlotTable;
+  private readonly cache: SwapCache;
+  private readonly policies: OwnerPolicies;
   /** The only writer of slot backings and the journal. */
   private readonly slotStore: SlotStore;
-  /** Backend copies to delete, sent in batches. */
-  private readonly deletes: DeleteQueue;
   private readonly writes: WritePath;
   private readonly reads: ReadPath;
-  private readonly writebacks: Writeback;
-  private readonly swapoffs: Swapoff;
-  private readonly reconciler: Reconciler;
+  /** Counts the pages each call swapped out or in. */
   private readonly reporting: Reporting;
-  private closed = false;
 
-  private constructor(options: CoordinatorSettings) {
-    const log = options.log;
-    const batch = options.writebackBatch;
-    const { table, counters } = this;
-    const cache = (this.cache = new SwapCache(table));
-    const reads = (this.reads = new ReadPath({
-      table,
-      cache,
-      backendOf: (id) => this.registry.byIdOf(id),
-      counters,
-    }));
-    const policies = (this.policies = new OwnerPolicies(options.dataDir));
-    const registry = (this.registry = new BackendRegistry({
-      specs: options.backends,
-      log,
-      deadlineMs: options.backendDeadlineMs,
-      pollMs: options.pollMs,
-      connect: options.connect,
-      onNeedsReconcile: (b) =>
-        void this.reconcile(b).catch((err: unknown) =>
-          log.warn({ backend: b.name, err: String(err) }, 'reconcile failed'),
-        ),
-      onZswapOverThreshold: () => this.kickWriteback(),
-    }));
-    const deletes = (this.deletes = new DeleteQueue({
-      registry,
-      log,
-      retryMs: options.deleteRetryMs,
-      onRetry: () => counters.backend_delete_retries++,
-    }));
-    const store = (this.slotStore = new SlotStore({
-      table,
-      registry,
-      deletes,
-      journal: {
-        dir: options.dataDir,
-        fsync: options.journalFsync,
-        snapshotAfterBytes: options.snapshotAfterBytes,
-        log,
-      },
-      log,
-      onBackingChanged: (slot) => reads.backingChanged(slot),
-      keepReplayedAnswer: options.keepReplayedAnswer,
-    }));
-    counters.lost_pages += store.lostAtReplay;
-    const policy = new TierPolicy({
-      backends: registry,
-      table,
-      policies,
-      deletes,
-      log,
-      onZswapFull: () => this.kickWriteback(),
-    });
-    this.writes = new WritePath({ table, cache, store, deletes, policy });
-    const migrator = new Migrator({ table, cache, store, deletes, policy, counters, log });
-    this.writebacks = new Writeback({ registry, table, cache, policies, migrator, counters, log, batch });
-    this.swapoffs = new Swapoff({ registry, table, cache, store, migrator, log, batch });
-    this.reconciler = new Reconciler({ table, store, counters, log });
-    this.reporting = new Reporting({ table, cache, registry, policies, store, counters });
-  }
-
-  /** Replays the journal, reconciles with every reachable backend, starts polling. */
-  static async start(options: CoordinatorOptions): Promise<Coordinator> {
-    const c = new Coordinator(addDefaults(options));
-    await c.registry.pollOnce();
-    await c.reconciler.settled();
-    c.registry.start();
-    return c;
+  constructor(
+    parts: Pick<CoordinatorParts, 'table' | 'cache' | 'policies' | 'store' | 'writes' | 'reads' | 'reporting'>,
+  ) {
+    this.table = parts.table;
+    this.cache = parts.cache;
+    this.policies = parts.policies;
+    this.slotStore = parts.store;
+    this.writes = parts.writes;
+    this.reads = parts.reads;
+    this.reporting = parts.reporting;
   }
 
   private checkSwapLimit(owner: string, more: number): void {
@@ -270,107 +191,5 @@ export class Coordinator {
     this.slotStore.record(slots);
     await this.slotStore.commit(ctx.answer?.record(res.counts));
     return res.counts;
-  }
-
-  /** Answer records replayed from the journal at start (RequestLogOptions.replayed); taken once. */
-  takeReplayedAnswers(): Buffer[] {
-    return this.slotStore.takeReplayedAnswers();
-  }
-
-  /** The request log's answers a journal snapshot must carry (those not yet in requests.log). */
-  keepAnswers(source: () => Iterable<Buffer>): void {
-    this.slotStore.keepAnswers(source);
-  }
-
-  inspect(owner: string, slots: number[]): SlotDescription[] {
-    return this.reporting.inspect(owner, slots);
-  }
-
-  describe(slot: number): SlotDescription {
-    return this.reporting.describe(slot);
-  }
-
-  // ---- writeback, swapoff, reconcile ------------------------------------------------
-
-  /** Starts background writeback if zswap is over its threshold (writeback.ts). */
-  kickWriteback(): void {
-    if (!this.closed) this.writebacks.kick();
-  }
-
-  /**
-   * Moves up to maxPages of zswap's coldest pages to the next tier down, as
-   * zswap's shrinker does; slot ids stay, descriptors flip to TIER_SWAPFILE.
-   */
-  async writeback(maxPages: number, ownerFilter: string): Promise<number> {
-    if (ownerFilter !== '') checkOwner(ownerFilter);
-    return this.writebacks.run(maxPages, ownerFilter);
-  }
-
-  /** Migrates every slot off a backend, reporting progress; it then stays 'off' until Swapon (swapoff.ts). */
-  async swapoff(
-    name: string,
-    progress: (moved: number, remaining: number) => Promise<void>,
-    ctx: CallContext = {},
-  ): Promise<number> {
-    const b = this.registry.get(name);
-    if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
-    return this.swapoffs.run(b, progress, ctx);
-  }
-
-  swapon(name: string, priority: number): BackendDescription {
-    const b = this.registry.get(name);
-    if (!b) throw failedPrecondition(`unknown backend "${name}"; ListBackends shows the configured ones`);
-    b.swapon(priority);
-    return this.describeBackend(b);
-  }
-
-  /** Tells a backend which handles the table references (reconcile.ts). */
-  reconcile(b: AttachedBackend): Promise<void> {
-    return this.reconciler.reconcile(b);
-  }
-
-  // ---- reporting -------------------------------------------------------------------
-
-  describeBackend(b: AttachedBackend): BackendDescription {
-    return this.reporting.describeBackend(b);
-  }
-
-  async listBackends(): Promise<BackendDescription[]> {
-    return this.reporting.listBackends();
-  }
-
-  async stats(ownerFilter: string): Promise<StatsReport> {
-    return this.reporting.stats(ownerFilter);
-  }
-
-  /** What the metrics endpoint reads on a scrape: no backend call, no copy of the table. */
-  metricsView(): MetricsView {
-    return this.reporting.metricsView();
-  }
-
-  /**
-   * How many owners each per-owner structure holds (tests: owners that come
-   * and go leave nothing behind). Policies are not here: they are set by
-   * SetOwnerPolicy and kept for a name until set back to the defaults.
-   */
-  ownerStateSizes(): { table: number; journalIds: number; counters: number; policies: number } {
-    return this.reporting.ownerStateSizes();
-  }
-
-  /** Replies once the new policy is on disk (policies.json, written atomically). */
-  async setOwnerPolicy(owner: string, update: boolean, policy: OwnerPolicy): Promise<OwnerPolicy> {
-    checkOwner(owner);
-    if (update) await this.policies.set(owner, policy);
-    return { ...DEFAULT_POLICY, ...this.policies.get(owner) };
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.writebacks.close();
-    await this.deletes.settled();
-    this.deletes.close();
-    this.slotStore.close();
-    this.registry.close();
   }
 }

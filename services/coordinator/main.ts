@@ -11,8 +11,8 @@ import { coordinatorOptions } from './config';
 import { coordinatorSecurity } from './auth/coordinator-security';
 import { BackendClient } from '../common/backend-client';
 import { CoalescingCalls } from './coalesce';
-import { Coordinator } from './coordinator';
 import { RequestLog } from './request-log';
+import { type RunningCoordinator, startCoordinator } from './running-coordinator';
 import { registerCoordinatorMetrics } from './metrics';
 import { TierCode } from './slot-table';
 import { virtualSwapService } from './virtual-swap-service';
@@ -23,21 +23,21 @@ import { virtualSwapService } from './virtual-swap-service';
  * volatile) keeps what a durable tier can hold. Returns the pages moved.
  */
 async function writebackBeforeStop(
-  coordinator: Coordinator,
+  vswap: RunningCoordinator,
   ms: number,
   log: ReturnType<typeof createLogger>,
 ): Promise<number> {
   const deadline = Date.now() + ms;
   let moved = 0;
   while (Date.now() < deadline) {
-    const n = await coordinator.writeback(4096, '').catch((err: unknown) => {
+    const n = await vswap.admin.writeback(4096, '').catch((err: unknown) => {
       log.warn({ err: String(err) }, 'writeback before stop failed');
       return 0;
     });
     if (n === 0) break;
     moved += n;
   }
-  const left = coordinator.table.pagesByTier()[TierCode.ZSWAP] ?? 0;
+  const left = vswap.table.pagesByTier()[TierCode.ZSWAP] ?? 0;
   log.info(
     { moved, zswapPagesLeft: left, ms },
     left === 0 ? 'zswap written back before stop' : 'writeback before stop ended with pages still in zswap',
@@ -75,7 +75,7 @@ runMain('coordinator', async () => {
     ...(config.crashAfterCommitId === undefined ? {} : { afterCommit: crashAfterCommit(config.crashAfterCommitId) }),
     log,
   });
-  const coordinator = await Coordinator.start({
+  const vswap = await startCoordinator({
     dataDir: path.resolve(config.dataDir),
     backends: parseBackendSpecs(config.backends),
     journalFsync: config.journalFsync,
@@ -94,13 +94,13 @@ runMain('coordinator', async () => {
     log,
   });
   // Answers whose change the journal has but requests.log missed (a crash between the two).
-  requests.restoreFromJournal(coordinator.takeReplayedAnswers());
-  coordinator.keepAnswers(() => requests.unpersisted());
+  requests.restoreFromJournal(vswap.takeReplayedAnswers());
+  vswap.keepAnswers(() => requests.unpersisted());
   let metricsServer: MetricsServer | undefined;
   let server;
   try {
     if (metrics && config.metricsListen !== undefined) {
-      registerCoordinatorMetrics(metrics.registry, coordinator, { maxOwners: config.metricsMaxOwners });
+      registerCoordinatorMetrics(metrics.registry, vswap, { maxOwners: config.metricsMaxOwners });
       metricsServer = await startMetricsServer({ address: config.metricsListen, registry: metrics.registry, log });
     }
     server = await startServer({
@@ -112,13 +112,13 @@ runMain('coordinator', async () => {
         {
           name: 'vswap.v1.VirtualSwap',
           definition: loadVswapProto().vswap.v1.VirtualSwap.service,
-          implementation: virtualSwapService(coordinator, log, requests, security.gate(coordinator.table)),
+          implementation: virtualSwapService(vswap, log, requests, security.gate(vswap.table)),
         },
       ],
     });
   } catch (err) {
     await metricsServer?.close();
-    await coordinator.close();
+    await vswap.close();
     requests.close();
     security.close();
     throw err;
@@ -129,8 +129,8 @@ runMain('coordinator', async () => {
   return {
     async stop() {
       await running.shutdown();
-      if (config.stopWritebackMs > 0) await writebackBeforeStop(coordinator, config.stopWritebackMs, log);
-      await coordinator.close();
+      if (config.stopWritebackMs > 0) await writebackBeforeStop(vswap, config.stopWritebackMs, log);
+      await vswap.close();
       requests.close();
       security.close();
       await metricsServer?.close();

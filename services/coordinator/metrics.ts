@@ -10,7 +10,8 @@
  */
 import type { Registry } from 'prom-client';
 import { metricFrom } from '../common/metrics';
-import type { Coordinator } from './coordinator';
+import type { RunningCoordinator } from './running-coordinator';
+import type { BackendDescription } from './stats';
 import { TierCode, tierLabel } from './tiers';
 
 export const OTHER_OWNERS = '(other)';
@@ -47,11 +48,12 @@ export function boundedOwners(
 
 export function registerCoordinatorMetrics(
   registry: Registry,
-  coordinator: Coordinator,
+  coordinator: Pick<RunningCoordinator, 'counters' | 'table' | 'registry' | 'reporting'>,
   options: { maxOwners: number },
 ): void {
   const c = coordinator.counters;
   const table = coordinator.table;
+  const reporting = coordinator.reporting;
   metricFrom(
     registry,
     'counter',
@@ -121,54 +123,54 @@ export function registerCoordinatorMetrics(
     'gauge',
     'vswap_swap_cache_pages',
     'pages held by the coordinator while their backend write or move is in flight',
-    () => coordinator.metricsView().swapCachePages,
+    () => reporting.metricsView().swapCachePages,
   );
   metricFrom(
     registry,
     'counter',
     'vswap_journal_commits_total',
     'journal group commits',
-    () => coordinator.metricsView().journal.commits,
+    () => reporting.metricsView().journal.commits,
   );
   metricFrom(
     registry,
     'counter',
     'vswap_journal_fsyncs_total',
     'journal fsyncs',
-    () => coordinator.metricsView().journal.fsyncs,
+    () => reporting.metricsView().journal.fsyncs,
   );
   metricFrom(
     registry,
     'counter',
     'vswap_journal_fsync_seconds_total',
     'time spent in journal fsyncs (divide by vswap_journal_fsyncs_total for the mean)',
-    () => coordinator.metricsView().journal.fsyncMicrosTotal / 1e6,
+    () => reporting.metricsView().journal.fsyncMicrosTotal / 1e6,
   );
   metricFrom(
     registry,
     'gauge',
     'vswap_journal_fsync_max_seconds',
     'the longest journal fsync since the coordinator started',
-    () => coordinator.metricsView().journal.fsyncMicrosMax / 1e6,
+    () => reporting.metricsView().journal.fsyncMicrosMax / 1e6,
   );
   metricFrom(
     registry,
     'counter',
     'vswap_journal_snapshots_total',
     'journal snapshots written',
-    () => coordinator.metricsView().journal.snapshots,
+    () => reporting.metricsView().journal.snapshots,
   );
   metricFrom(
     registry,
     'gauge',
     'vswap_journal_log_bytes',
     'bytes in the journal log since the last snapshot',
-    () => coordinator.metricsView().journal.logBytes,
+    () => reporting.metricsView().journal.logBytes,
   );
 
   // Owners the slot table knows; the counts of owners gone are in (other) (stats.ts, Reporting).
   const owners = (): OwnerRow[] => {
-    const { ownerCounters, departedOwners } = coordinator.metricsView();
+    const { ownerCounters, departedOwners } = reporting.metricsView();
     const rows = table.owners().map((owner) => {
       const oc = ownerCounters.get(owner);
       return { owner, usedSlots: table.usedSlots(owner), swapOuts: oc?.swapOuts ?? 0, swapIns: oc?.swapIns ?? 0 };
@@ -200,8 +202,8 @@ export function registerCoordinatorMetrics(
     ['owner'],
   );
 
-  const backends = (read: (d: ReturnType<Coordinator['describeBackend']>) => number) => () =>
-    coordinator.registry.all.map((b) => [{ backend: b.name }, read(coordinator.describeBackend(b))] as const);
+  const backends = (read: (d: BackendDescription) => number) => () =>
+    coordinator.registry.all.map((b) => [{ backend: b.name }, read(reporting.describeBackend(b))] as const);
   metricFrom(
     registry,
     'gauge',

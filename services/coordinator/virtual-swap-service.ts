@@ -1,9 +1,9 @@
-/** vswap.v1.VirtualSwap over a Coordinator: proto messages in and out, nothing else. */
+/** vswap.v1.VirtualSwap over a running coordinator: proto messages in and out, nothing else. */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
 import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
-import type { Coordinator } from './coordinator';
+import type { RunningCoordinator } from './running-coordinator';
 import type { CallContext } from './call-context';
 import { type DigestPart, type MutatingMethod, type RequestLog, answerRecordBound, requestDigest } from './request-log';
 import type { LoadRequest__Output } from '../../proto/generated/vswap/v1/LoadRequest';
@@ -41,11 +41,12 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
 
 /** `gate`: authentication and authorization in front of every method (auth/authorize.ts); none in protected mode. */
 export function virtualSwapService(
-  c: Coordinator,
+  vswap: Pick<RunningCoordinator, 'coordinator' | 'admin' | 'reporting'>,
   log: Logger,
   requests: RequestLog,
   gate?: AuthGate,
 ): VirtualSwapHandlers {
+  const { coordinator: c, admin, reporting } = vswap;
   /**
    * A mutating method: run at most once per owner and request_id
    * (request-log.ts), its answer journaled in the commit of its change.
@@ -158,22 +159,26 @@ export function virtualSwapService(
         (v) => v.counts.length,
       ),
     ),
-    Inspect: unary(log, 'Inspect', (req) => ({ slots: c.inspect(req.owner, req.slots) })),
-    Writeback: unary(log, 'Writeback', async (req) => ({ written: await c.writeback(req.maxPages, req.owner) })),
+    Inspect: unary(log, 'Inspect', (req) => ({ slots: reporting.inspect(req.owner, req.slots) })),
+    Writeback: unary(log, 'Writeback', async (req) => ({ written: await admin.writeback(req.maxPages, req.owner) })),
     Swapoff: serverStreaming(log, 'Swapoff', async (req, _send, call) => {
-      // A reader that goes away (cancel, deadline, stops reading) ends the drain: see Coordinator.swapoff.
+      // A reader that goes away (cancel, deadline, stops reading) ends the drain: see Admin.swapoff.
       const out = new StreamWriter(call);
-      const moved = await c.swapoff(req.backend, (m, remaining) => out.write({ moved: m, remaining, done: false }), {
-        signal: out.signal,
-      });
+      const moved = await admin.swapoff(
+        req.backend,
+        (m, remaining) => out.write({ moved: m, remaining, done: false }),
+        {
+          signal: out.signal,
+        },
+      );
       await out.write({ moved, remaining: 0, done: true });
     }),
-    Swapon: unary(log, 'Swapon', (req) => ({ backend: c.swapon(req.backend, req.priority) })),
-    ListBackends: unary(log, 'ListBackends', async () => ({ backends: await c.listBackends() })),
-    Stats: unary(log, 'Stats', async (req) => c.stats(req.owner)),
+    Swapon: unary(log, 'Swapon', (req) => ({ backend: admin.swapon(req.backend, req.priority) })),
+    ListBackends: unary(log, 'ListBackends', async () => ({ backends: await reporting.listBackends() })),
+    Stats: unary(log, 'Stats', async (req) => reporting.stats(req.owner)),
     SetOwnerPolicy: unary(log, 'SetOwnerPolicy', async (req) => ({
       owner: req.owner,
-      ...(await c.setOwnerPolicy(req.owner, req.update, {
+      ...(await admin.setOwnerPolicy(req.owner, req.update, {
         zswapMaxPages: req.zswapMaxPages,
         zswapWriteback: req.zswapWriteback,
         swapMaxPages: req.swapMaxPages,

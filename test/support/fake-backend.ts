@@ -21,8 +21,8 @@ import type { PutOutcome__Output } from '../../proto/generated/vswap/v1/PutOutco
 import type { PutResponse__Output } from '../../proto/generated/vswap/v1/PutResponse';
 import type { ReconcileResult } from '../../services/common/backend-client';
 import type { BackendCalls, BackendKind, BackendSpec, PutOptions } from '../../services/coordinator/backend-view';
-import { Coordinator } from '../../services/coordinator/coordinator';
 import type { CoordinatorOptions } from '../../services/coordinator/coordinator-options';
+import { type RunningCoordinator, startCoordinator } from '../../services/coordinator/running-coordinator';
 
 export type FakeMethod = 'put' | 'get' | 'delete' | 'info' | 'coldest' | 'reconcile';
 
@@ -257,8 +257,8 @@ export class FakeBackend implements BackendCalls {
   close(): void {}
 }
 
-export interface FakeCluster {
-  coordinator: Coordinator;
+/** A running coordinator (its data path, admin, reporting, table, registry...) and its fakes. */
+export interface FakeCluster extends RunningCoordinator {
   backends: Map<string, FakeBackend>;
   dir: string;
   /** Closes the coordinator and removes its directory. */
@@ -266,10 +266,10 @@ export interface FakeCluster {
 }
 
 /**
- * Starts a real Coordinator (real journal in a temporary directory) over
+ * Starts a real coordinator (real journal in a temporary directory) over
  * in-process fake backends. `backends` in the order given, priority from the
  * spec. The Info poll does not run on a timer (pollMs is huge): tests call
- * `coordinator.registry.pollOnce()` when they want one.
+ * `registry.pollOnce()` when they want one.
  */
 export async function startOverFakes(
   backends: { name: string; priority?: number; fake: FakeBackend }[],
@@ -282,7 +282,7 @@ export async function startOverFakes(
     address: `fake:${b.name}`,
     priority: b.priority ?? 0,
   }));
-  const coordinator = await Coordinator.start({
+  const running = await startCoordinator({
     dataDir: dir,
     backends: specs,
     pollMs: 3_600_000,
@@ -295,11 +295,11 @@ export async function startOverFakes(
     },
   });
   return {
-    coordinator,
+    ...running,
     backends: byName,
     dir,
     async close() {
-      await coordinator.close();
+      await running.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

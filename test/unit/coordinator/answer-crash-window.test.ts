@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator } from '../../../services/coordinator/coordinator';
+import { type RunningCoordinator, startCoordinator } from '../../../services/coordinator/running-coordinator';
 import { type MutatingMethod, RequestLog } from '../../../services/coordinator/request-log';
 import { virtualSwapService } from '../../../services/coordinator/virtual-swap-service';
 import { invokeUnary as invoke } from '../../support/invoke-handler';
@@ -24,7 +24,7 @@ class Crash extends Error {}
 
 /** One coordinator process's worth: coordinator, request log, handlers. */
 interface Life {
-  c: Coordinator;
+  c: RunningCoordinator;
   requests: RequestLog;
   call<Res>(method: string, request: object): Promise<Res>;
 }
@@ -41,7 +41,7 @@ describe('an answer committed with its change survives a crash before requests.l
   });
 
   async function start(dir: string, file0: FakeBackend, crashOn?: MutatingMethod): Promise<Life> {
-    const c = await Coordinator.start({
+    const c = await startCoordinator({
       dataDir: dir,
       backends: [{ name: 'file0', address: 'fake:file0', priority: 0 }],
       pollMs: 3_600_000,
@@ -84,8 +84,8 @@ describe('an answer committed with its change survives a crash before requests.l
       const file0 = new FakeBackend({ kind: 'swapfile' });
       const first = await start(dir, file0, method);
       const pages = [page('a'), page('b')];
-      const { slots } = await first.c.swapOut('app', pages, false);
-      await first.c.duplicate('app', [slots[0]!]); // counts 2, 1
+      const { slots } = await first.c.coordinator.swapOut('app', pages, false);
+      await first.c.coordinator.duplicate('app', [slots[0]!]); // counts 2, 1
       const req =
         method === 'Free'
           ? { owner: 'app', slots, requestId: 'r-1' }
@@ -100,7 +100,7 @@ describe('an answer committed with its change survives a crash before requests.l
       const again = await second.call<{ counts: number[]; pages?: Buffer[] }>(handler, req);
       expect(again.counts).toEqual([1, 0]);
       if (method === 'Load') again.pages!.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
-      expect(second.c.inspect('app', [slots[0]!])[0]!.count).toBe(1);
+      expect(second.c.reporting.inspect('app', [slots[0]!])[0]!.count).toBe(1);
       expect(second.c.table.usedSlots()).toBe(1);
 
       // The start-up snapshot dropped the log the record was in: it carries the answer, and so does requests.log.
@@ -117,12 +117,12 @@ describe('an answer committed with its change survives a crash before requests.l
     dirs.push(dir);
     const file0 = new FakeBackend({ kind: 'swapfile' });
     const first = await start(dir, file0, 'Free');
-    const { slots } = await first.c.swapOut('app', [page('x')], false);
-    await first.c.duplicate('app', slots);
+    const { slots } = await first.c.coordinator.swapOut('app', [page('x')], false);
+    await first.c.coordinator.duplicate('app', slots);
     await expect(first.call('Free', { owner: 'app', slots, requestId: 'f-1' })).rejects.toBeTruthy();
     await kill(first);
     // Crash again right after start, before the request log wrote anything: only the start-up snapshot has it.
-    const second = await Coordinator.start({
+    const second = await startCoordinator({
       dataDir: dir,
       backends: [{ name: 'file0', address: 'fake:file0', priority: 0 }],
       pollMs: 3_600_000,
@@ -134,6 +134,6 @@ describe('an answer committed with its change survives a crash before requests.l
     expect((await third.call<{ counts: number[] }>('Free', { owner: 'app', slots, requestId: 'f-1' })).counts).toEqual([
       1,
     ]);
-    expect(third.c.inspect('app', slots)[0]!.count).toBe(1);
+    expect(third.c.reporting.inspect('app', slots)[0]!.count).toBe(1);
   });
 });

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pageChecksum } from '../../../services/common/checksum';
 import { AnswerRing, decodeRef, encodeRef } from '../../../services/coordinator/answer-ring';
-import { Coordinator } from '../../../services/coordinator/coordinator';
+import { startCoordinator } from '../../../services/coordinator/running-coordinator';
 import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
 import { virtualSwapService } from '../../../services/coordinator/virtual-swap-service';
 import { invokeUnary as invoke } from '../../support/invoke-handler';
@@ -317,8 +317,8 @@ describe('RequestLog with the answer page ring', () => {
 });
 
 /** One coordinator process's worth over `dir`: coordinator, request log, VirtualSwap handlers. */
-async function startCoordinator(dir: string, zswap: FakeBackend, now: () => number) {
-  const c = await Coordinator.start({
+async function startProcess(dir: string, zswap: FakeBackend, now: () => number) {
+  const c = await startCoordinator({
     dataDir: dir,
     backends: [{ name: 'zswap', address: 'fake:zswap', priority: 0 }],
     pollMs: 3_600_000,
@@ -354,12 +354,12 @@ describe('Load answers through the coordinator', () => {
     const dir = tmpDir();
     const zswap = new FakeBackend({ kind: 'zswap' });
     const now = () => 5_000_000;
-    const first = await startCoordinator(dir, zswap, now);
+    const first = await startProcess(dir, zswap, now);
     const pages = [page(0), page(61), page(0), page(62)];
-    const { slots } = await first.c.swapOut('app', pages, false);
+    const { slots } = await first.c.coordinator.swapOut('app', pages, false);
     const req = { owner: 'app', slots, release: true, requestId: 'mixed' };
     expectSamePages((await first.load(req)).pages, pages);
-    const bad = await first.c.swapOut('app', [page(63), page(64)], false);
+    const bad = await first.c.coordinator.swapOut('app', [page(63), page(64)], false);
     const [handle] = [...zswap.entries.keys()].slice(-1);
     const stored = zswap.entries.get(handle!)!.page;
     stored[5] = stored[5]! ^ 1; // the backend hands back other bytes than were written
@@ -367,13 +367,13 @@ describe('Load answers through the coordinator', () => {
     await expect(first.load(badReq)).rejects.toMatchObject({ code: Status.DATA_LOSS });
     await first.stop();
 
-    const second = await startCoordinator(dir, zswap, now);
+    const second = await startProcess(dir, zswap, now);
     const again = await second.load(req);
     expect(again.counts).toEqual([0, 0, 0, 0]);
     expectSamePages(again.pages, pages);
     await expect(second.load(badReq)).rejects.toMatchObject({ code: Status.DATA_LOSS });
     expect(second.requests.stats.replayed).toBe(2);
-    expect(second.c.inspect('app', bad.slots).map((s) => s.count)).toEqual([1, 1]);
+    expect(second.c.reporting.inspect('app', bad.slots).map((s) => s.count)).toEqual([1, 1]);
   });
 });
 
@@ -390,7 +390,7 @@ describe('answers written before the ring (pages inline)', () => {
     for (const f of fs.readdirSync(FIXTURE))
       if (f !== 'expected.json') fs.copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
     const zswap = new FakeBackend({ kind: 'zswap' });
-    const start = () => startCoordinator(dir, zswap, () => expected.lastAt + 60_000);
+    const start = () => startProcess(dir, zswap, () => expected.lastAt + 60_000);
     const check = async (life: Awaited<ReturnType<typeof start>>) => {
       for (const a of expected.answers) {
         const res = await life.load({ owner: a.owner, slots: a.slots, release: true, requestId: a.requestId });

@@ -30,8 +30,8 @@ describe('cancelled and late calls', () => {
     abort.abort(new VswapError(Status.CANCELLED, 'the client cancelled the call'));
     put.release();
     expect(await code(out)).toBe(Status.CANCELLED);
-    expect(c.table.usedSlots()).toBe(0);
-    await c.close(); // sends the queued deletes
+    expect(fc.table.usedSlots()).toBe(0);
+    await fc.close(); // sends the queued deletes
     expect(file0.entries.size).toBe(0);
   });
 
@@ -51,8 +51,8 @@ describe('cancelled and late calls', () => {
     } finally {
       Date.now = realNow;
     }
-    expect(c.table.usedSlots()).toBe(0);
-    await c.close();
+    expect(fc.table.usedSlots()).toBe(0);
+    await fc.close();
     expect(file0.entries.size).toBe(0);
   });
 
@@ -64,6 +64,6 @@ describe('cancelled and late calls', () => {
     abort.abort(new VswapError(Status.CANCELLED, 'the client cancelled the call'));
     expect((await c.load('app', done.slots, false)).pages[0]!.equals(page('a'))).toBe(true);
     expect(await code(c.allocate('app', 4, false, { signal: abort.signal }))).toBe(Status.CANCELLED);
-    expect(c.table.usedSlots()).toBe(1);
+    expect(fc.table.usedSlots()).toBe(1);
   });
 });

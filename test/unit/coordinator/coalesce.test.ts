@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_BATCH } from '../../../services/common/limits';
 import { CoalescingCalls } from '../../../services/coordinator/coalesce';
-import { Coordinator } from '../../../services/coordinator/coordinator';
+import { type RunningCoordinator, startCoordinator } from '../../../services/coordinator/running-coordinator';
 import { FakeBackend, page } from '../../support/fake-backend';
 
 const pages = (prefix: string, n: number): Buffer[] => Array.from({ length: n }, (_, i) => page(`${prefix}${i}-`));
@@ -116,35 +116,35 @@ describe('CoalescingCalls: Puts and Gets of one turn share a backend call', () =
 
   describe('through the coordinator', () => {
     let dir: string | undefined;
-    let coordinator: Coordinator | undefined;
+    let running: RunningCoordinator | undefined;
     afterEach(async () => {
-      await coordinator?.close();
+      await running?.close();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("concurrent SwapOuts and Loads share backend calls, each answered with its own pages; one Load's lost page fails only that Load", async () => {
       const fake = new FakeBackend({ kind: 'swapfile' });
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-coalesce-'));
-      coordinator = await Coordinator.start({
+      running = await startCoordinator({
         dataDir: dir,
         backends: [{ name: 'file0', address: 'fake:file0', priority: 0 }],
         pollMs: 3_600_000,
         log: pino({ level: 'silent' }),
         connect: () => new CoalescingCalls(fake),
       });
-      const c = coordinator;
+      const { coordinator: c, reporting, table } = running;
       const outs = await Promise.all(['a', 'b', 'c'].map((o) => c.swapOut(o, pages(o, 3), false)));
       expect(fake.count('put')).toBe(1);
       const lost = outs[2]!.slots[1]!;
-      fake.entries.delete(c.table.handleOf(lost));
+      fake.entries.delete(table.handleOf(lost));
       const loads = await Promise.allSettled(['a', 'b', 'c'].map((o, i) => c.load(o, outs[i]!.slots, true)));
       expect(loads[0]).toEqual({ status: 'fulfilled', value: { pages: pages('a', 3), counts: [0, 0, 0] } });
       expect(loads[1]).toEqual({ status: 'fulfilled', value: { pages: pages('b', 3), counts: [0, 0, 0] } });
       expect(loads[2]!.status).toBe('rejected');
       expect((loads[2] as PromiseRejectedResult).reason).toMatchObject({ code: Status.DATA_LOSS });
       // c's slots are still there (a failed Load releases nothing); a and b's are gone.
-      expect(c.inspect('c', outs[2]!.slots).map((s) => s.count)).toEqual([1, 1, 1]);
-      expect(c.table.usedSlots('a') + c.table.usedSlots('b')).toBe(0);
+      expect(reporting.inspect('c', outs[2]!.slots).map((s) => s.count)).toEqual([1, 1, 1]);
+      expect(table.usedSlots('a') + table.usedSlots('b')).toBe(0);
     });
   });
 });

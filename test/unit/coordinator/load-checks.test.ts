@@ -29,6 +29,6 @@ describe('Load: which bad slot an error names', () => {
     // Nothing was read or released: every slot is still there with its page.
     expect(fc.fake('file0').count('get')).toBe(0);
     expect((await c.load('app', data, true)).pages).toEqual([page('a'), page('b')]);
-    expect(c.inspect('other', theirs).map((s) => s.count)).toEqual([1]);
+    expect(fc.reporting.inspect('other', theirs).map((s) => s.count)).toEqual([1]);
   });
 });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Coordinator } from '../../../services/coordinator/coordinator';
+import { type RunningCoordinator, startCoordinator } from '../../../services/coordinator/running-coordinator';
 import { DEFAULT_POLICY } from '../../../services/coordinator/owner-policy';
 import { FakeBackend, fakeClusters, page, turns } from '../../support/fake-backend';
 
@@ -19,8 +19,8 @@ describe('owners that come and go', () => {
     const c = fc.coordinator;
     // One owner stays throughout, so "back to its size" is not "empty".
     const kept = await c.swapOut('keeper', [page('k')], false);
-    await c.setOwnerPolicy('keeper', true, { ...DEFAULT_POLICY, swapMaxPages: 100 });
-    const before = c.ownerStateSizes();
+    await fc.admin.setOwnerPolicy('keeper', true, { ...DEFAULT_POLICY, swapMaxPages: 100 });
+    const before = fc.reporting.ownerStateSizes();
     expect(before).toEqual({ table: 1, journalIds: 1, counters: 1, policies: 1 });
 
     const N = 400;
@@ -64,20 +64,20 @@ describe('owners that come and go', () => {
         }
         case 3: {
           // A policy set for the owner, then set back to the defaults.
-          await c.setOwnerPolicy(owner, true, { ...DEFAULT_POLICY, zswapWriteback: false });
+          await fc.admin.setOwnerPolicy(owner, true, { ...DEFAULT_POLICY, zswapWriteback: false });
           const { slots } = await c.swapOut(owner, [page(`d${i}`), Buffer.alloc(4096)], false);
           outs += 2;
           await c.load(owner, slots, false);
           ins += 2;
           await c.free(owner, slots);
-          await c.setOwnerPolicy(owner, true, { ...DEFAULT_POLICY });
+          await fc.admin.setOwnerPolicy(owner, true, { ...DEFAULT_POLICY });
           break;
         }
         case 4: {
           // Pages written back to the swapfile before they are freed.
           const { slots } = await c.swapOut(owner, [page(`e${i}`), page(`f${i}`)], false);
           outs += 2;
-          await c.writeback(2, owner);
+          await fc.admin.writeback(2, owner);
           await c.free(owner, slots);
           break;
         }
@@ -86,22 +86,22 @@ describe('owners that come and go', () => {
     for (let i = 0; i < N; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => one(i + k)));
     await turns(10);
 
-    expect(c.ownerStateSizes()).toEqual(before);
-    expect(c.table.usedSlots()).toBe(1);
+    expect(fc.reporting.ownerStateSizes()).toEqual(before);
+    expect(fc.table.usedSlots()).toBe(1);
     // The totals keep the pages of owners gone; an owner gone reads as one that never swapped.
-    const all = await c.stats('');
+    const all = await fc.reporting.stats('');
     expect(all.swapOuts).toBe(outs);
     expect(all.swapIns).toBe(ins);
     expect(all.owners.map((o) => o.owner)).toEqual(['keeper']);
-    const gone = await c.stats('proc-1');
+    const gone = await fc.reporting.stats('proc-1');
     expect([gone.usedSlots, gone.swapOuts, gone.swapIns, gone.owners[0]!.policy.swapMaxPages]).toEqual([0, 0, 0, 0]);
     // The metrics' per-owner rows (the owners held, then the departed) still add up to the totals.
-    const view = c.metricsView();
+    const view = fc.reporting.metricsView();
     expect(view.departedOwners.swapOuts + view.ownerCounters.get('keeper')!.swapOuts).toBe(outs);
     expect(view.departedOwners.swapIns).toBe(ins);
     // An owner that comes back starts counting again.
     const again = await c.swapOut('proc-1', [page('again')], false);
-    expect((await c.stats('proc-1')).swapOuts).toBe(1);
+    expect((await fc.reporting.stats('proc-1')).swapOuts).toBe(1);
     await c.free('proc-1', again.slots);
     expect((await c.load('keeper', kept.slots, false)).pages[0]!.equals(page('k'))).toBe(true);
   });
@@ -117,8 +117,8 @@ describe('owners that come and go', () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-churn-'));
         dirs.push(dir);
         const file0 = new FakeBackend({ kind: 'swapfile' });
-        const open = (): Promise<Coordinator> =>
-          Coordinator.start({
+        const open = (): Promise<RunningCoordinator> =>
+          startCoordinator({
             dataDir: dir,
             backends: [{ name: 'file0', address: 'fake:file0', priority: 0 }],
             pollMs: 3_600_000,
@@ -131,16 +131,16 @@ describe('owners that come and go', () => {
         try {
           // Owners take ids, leave, and new owners take their ids, with slots of both kinds live across.
           for (let round = 0; round < 6; round++) {
-            const gone = await c.swapOut(`gone-${round}`, [page(`g${round}`)], round % 2 === 0);
-            const stay = await c.swapOut(
+            const gone = await c.coordinator.swapOut(`gone-${round}`, [page(`g${round}`)], round % 2 === 0);
+            const stay = await c.coordinator.swapOut(
               `stay-${round}`,
               Array.from({ length: round === 3 ? 20 : 1 }, (_, k) => page(`s${round}.${k}`)),
               false,
             );
             held.set(`stay-${round}`, stay.slots);
-            await c.free(`gone-${round}`, gone.slots);
+            await c.coordinator.free(`gone-${round}`, gone.slots);
           }
-          expect(c.ownerStateSizes().journalIds).toBe(6);
+          expect(c.reporting.ownerStateSizes().journalIds).toBe(6);
         } finally {
           await c.close();
         }
@@ -148,7 +148,7 @@ describe('owners that come and go', () => {
         try {
           expect(c.table.owners().sort()).toEqual([...held.keys()].sort());
           for (const [owner, slots] of held) {
-            const { pages } = await c.load(owner, slots, false);
+            const { pages } = await c.coordinator.load(owner, slots, false);
             const round = owner.slice('stay-'.length);
             pages.forEach((p, k) => expect(p.equals(page(`s${round}.${k}`))).toBe(true));
           }

@@ -46,14 +46,14 @@ describe('races on one slot', () => {
     expect(tiers).toEqual(['TIER_ZSWAP', 'TIER_ZSWAP']);
     // Writeback has read both pages and is placing them on the swapfile.
     const put = file0.hold('put', 'before');
-    const wb = c.writeback(10, '');
+    const wb = fc.admin.writeback(10, '');
     await put.reached;
     expect(await c.free('app', [slots[0]!])).toEqual([0]);
     put.release();
     await wb;
     await turns(10);
-    expect(c.table.usedSlots()).toBe(1);
-    expect(c.describe(slots[1]!).tier).toBe('TIER_SWAPFILE');
+    expect(fc.table.usedSlots()).toBe(1);
+    expect(fc.reporting.describe(slots[1]!).tier).toBe('TIER_SWAPFILE');
     expect((await c.load('app', [slots[1]!], false)).pages[0]!.equals(page('kept'))).toBe(true);
     expect(zswap.entries.size).toBe(0);
     expect([...file0.entries.values()].map((e) => e.page.toString('utf8', 0, 4))).toEqual(['kept']);
@@ -69,17 +69,17 @@ describe('races on one slot', () => {
     const a = fc.fake('a');
     const b = fc.fake('b');
     const { slots } = await c.swapOut('app', [page('p0'), page('p1')], false);
-    expect(slots.map((s) => c.describe(s).backend)).toEqual(['a', 'a']);
+    expect(slots.map((s) => fc.reporting.describe(s).backend)).toEqual(['a', 'a']);
     // The drain has read both pages from a and is placing them on b.
     const put = b.hold('put', 'before');
-    const off = c.swapoff('a', async () => {});
+    const off = fc.admin.swapoff('a', async () => {});
     await put.reached;
     // a is draining: the Store goes to b.
     expect(await c.store('app', [slots[0]!], [page('new')])).toEqual(['TIER_SWAPFILE']);
     put.release();
     await off;
     await turns(10);
-    expect(c.registry.get('a')!.state).toBe('off');
+    expect(fc.registry.get('a')!.state).toBe('off');
     const { pages } = await c.load('app', slots, false);
     expect(pages[0]!.equals(page('new'))).toBe(true);
     expect(pages[1]!.equals(page('p1'))).toBe(true);
@@ -101,7 +101,7 @@ describe('races on one slot', () => {
     const out = c.swapOut('app', [page('x')], false);
     await put.reached;
     let reconciled = false;
-    const rec = c.reconcile(c.registry.get('file0')!).then(() => (reconciled = true));
+    const rec = fc.admin.reconcile(fc.registry.get('file0')!).then(() => (reconciled = true));
     await turns(10);
     expect(reconciled).toBe(false);
     expect(file0.count('reconcile')).toBe(reconciles);
@@ -118,12 +118,12 @@ describe('races on one slot', () => {
     const c = fc.coordinator;
     const file0 = fc.fake('file0');
     const held = file0.hold('reconcile', 'before');
-    const rec = c.reconcile(c.registry.get('file0')!);
+    const rec = fc.admin.reconcile(fc.registry.get('file0')!);
     await held.reached;
     const puts = file0.count('put');
     expect(await code(c.swapOut('app', [page('y')], false))).toBe(Status.UNAVAILABLE);
     expect(file0.count('put')).toBe(puts);
-    expect(c.table.usedSlots()).toBe(0);
+    expect(fc.table.usedSlots()).toBe(0);
     held.release();
     await rec;
     const again = await c.swapOut('app', [page('y')], false);

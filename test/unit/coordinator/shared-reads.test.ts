@@ -16,7 +16,7 @@ describe('shared backend reads', () => {
     const { slots } = await c.swapOut('app', [page('old')], false);
     const slot = slots[0]!;
     // Load A reads the old page from the backend and is held before its reply.
-    const fromBackend = (c.describe(slot).backend === 'file0' ? file0 : file1).hold('get', 'after');
+    const fromBackend = (fc.reporting.describe(slot).backend === 'file0' ? file0 : file1).hold('get', 'after');
     const loadA = c.load('app', [slot], false);
     await fromBackend.reached;
     // A Store is acknowledged meanwhile...

@@ -28,7 +28,7 @@ describe('swapoff', () => {
     const c = fc.coordinator;
     const pages = Array.from({ length: 12 }, (_, i) => page(`p${i}-`));
     const { slots } = await c.swapOut('app', pages, false);
-    expect(slots.every((s) => c.describe(s).backend === 'a')).toBe(true);
+    expect(slots.every((s) => fc.reporting.describe(s).backend === 'a')).toBe(true);
     const abort = new AbortController();
     let reports = 0;
     // The second batch's read is held; the caller goes away meanwhile.
@@ -38,26 +38,26 @@ describe('swapoff', () => {
       await first.reached;
       return a.hold('get', 'before');
     })();
-    const off = c.swapoff('a', () => ((reports += 1), Promise.resolve()), { signal: abort.signal });
+    const off = fc.admin.swapoff('a', () => ((reports += 1), Promise.resolve()), { signal: abort.signal });
     const second = await held;
     await second.reached;
     abort.abort(new VswapError(Status.CANCELLED, 'the client cancelled the call'));
     second.release();
     const err = await rejection(off);
     expect(err.code).toBe(Status.CANCELLED);
-    expect(c.registry.get('a')!.state).toBe('active');
-    const where = slots.map((s) => c.describe(s));
+    expect(fc.registry.get('a')!.state).toBe('active');
+    const where = slots.map((s) => fc.reporting.describe(s));
     const moved = where.filter((d) => d.backend === 'b').length;
     expect(moved).toBeGreaterThanOrEqual(4);
     expect(moved).toBeLessThan(12);
     expect(where.every((d) => !d.inSwapCache)).toBe(true);
-    expect(c.cache.size).toBe(0);
+    expect(fc.cache.size).toBe(0);
     // Every page reads back, and new stores go to `a` again (it is back in service at its priority).
     (await c.load('app', slots, false)).pages.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
-    expect(c.describe((await c.swapOut('app', [page('after')], false)).slots[0]!).backend).toBe('a');
+    expect(fc.reporting.describe((await c.swapOut('app', [page('after')], false)).slots[0]!).backend).toBe('a');
     // A later swapoff finishes the job.
-    await c.swapoff('a', () => Promise.resolve());
-    expect(c.registry.get('a')!.state).toBe('off');
+    await fc.admin.swapoff('a', () => Promise.resolve());
+    expect(fc.registry.get('a')!.state).toBe('off');
     expect(reports).toBeGreaterThan(0);
   });
 
@@ -71,13 +71,13 @@ describe('swapoff', () => {
     const c = fc.coordinator;
     const { slots } = await c.swapOut('app', [page('x'), page('y')], false);
     const held = a.hold('get');
-    const off = c.swapoff('a', () => Promise.resolve());
+    const off = fc.admin.swapoff('a', () => Promise.resolve());
     await held.reached;
-    expect(c.swapon('a', 20)).toMatchObject({ state: 'active', priority: 20 });
+    expect(fc.admin.swapon('a', 20)).toMatchObject({ state: 'active', priority: 20 });
     held.release();
     const err = await rejection(off);
     expect(err.code).toBe(Status.ABORTED);
-    expect(c.registry.get('a')).toMatchObject({ state: 'active', priority: 20 });
+    expect(fc.registry.get('a')).toMatchObject({ state: 'active', priority: 20 });
     (await c.load('app', slots, false)).pages.forEach((p, i) =>
       expect(p.equals([page('x'), page('y')][i]!)).toBe(true),
     );
@@ -98,15 +98,15 @@ describe('swapoff', () => {
     expect(a.entries.size).toBe(10);
     expect(b.entries.size).toBe(10);
     const results = await Promise.allSettled([
-      c.swapoff('a', () => Promise.resolve()),
-      c.swapoff('b', () => Promise.resolve()),
+      fc.admin.swapoff('a', () => Promise.resolve()),
+      fc.admin.swapoff('b', () => Promise.resolve()),
     ]);
     const ok = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect((refused[0]!.reason as VswapError).code).toBe(Status.FAILED_PRECONDITION);
-    const states = ['a', 'b'].map((n) => c.registry.get(n)!.state).sort();
+    const states = ['a', 'b'].map((n) => fc.registry.get(n)!.state).sort();
     expect(states).toEqual(['active', 'off']);
     (await c.load('app', slots, false)).pages.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
@@ -121,12 +121,12 @@ describe('swapoff', () => {
     const c = fc.coordinator;
     await c.swapOut('app', [page('x')], false);
     const held = a.hold('get');
-    const first = c.swapoff('a', () => Promise.resolve());
+    const first = fc.admin.swapoff('a', () => Promise.resolve());
     await held.reached;
-    expect((await rejection(c.swapoff('a', () => Promise.resolve()))).code).toBe(Status.FAILED_PRECONDITION);
-    expect(c.registry.get('a')!.state).toBe('draining');
+    expect((await rejection(fc.admin.swapoff('a', () => Promise.resolve()))).code).toBe(Status.FAILED_PRECONDITION);
+    expect(fc.registry.get('a')!.state).toBe('draining');
     held.release();
     expect(await first).toBe(1);
-    expect(c.registry.get('a')!.state).toBe('off');
+    expect(fc.registry.get('a')!.state).toBe('off');
   });
 });

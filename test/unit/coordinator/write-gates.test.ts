@@ -15,8 +15,8 @@ describe('write gates', () => {
       { name: 'b', fake: b },
     ]);
     const c = fc.coordinator;
-    const ba = c.registry.get('a')!;
-    const bb = c.registry.get('b')!;
+    const ba = fc.registry.get('a')!;
+    const bb = fc.registry.get('b')!;
     // X tries a then b, Y tries b then a (round-robin); each Put is held at its first backend.
     const putA = a.hold('put');
     const putB = b.hold('put');
@@ -32,8 +32,8 @@ describe('write gates', () => {
     await Promise.all([putA.reached, putB.reached]);
     // Reconciles start on both backends while each holds a write.
     let reconciled = 0;
-    const ra = c.reconcile(ba).then(() => reconciled++);
-    const rb = c.reconcile(bb).then(() => reconciled++);
+    const ra = fc.admin.reconcile(ba).then(() => reconciled++);
+    const rb = fc.admin.reconcile(bb).then(() => reconciled++);
     await turns(5);
     // Each Put stores one page and rejects the other (full): both spill to the other backend.
     putA.release();
@@ -44,7 +44,7 @@ describe('write gates', () => {
     await Promise.all([x, y, ra, rb]);
     // Neither was stored (each needed the backend the other's reconcile held): a retry-later answer, and nothing kept.
     expect(settled.sort()).toEqual([`x ${Status.UNAVAILABLE}`, `y ${Status.UNAVAILABLE}`]);
-    expect(c.table.usedSlots()).toBe(0);
+    expect(fc.table.usedSlots()).toBe(0);
     await turns(5);
     expect(a.entries.size + b.entries.size).toBe(0);
     // The backends are writable again.

@@ -18,8 +18,12 @@ describe('writeback by Coldest tags', () => {
     expect([...zswap.entries.values()].map((e) => e.tag)).toEqual(slots.map((s) => s + 1));
     // An entry whose tag names no slot of it (a stale tag) is skipped, not moved.
     const stray = await zswap.put([page('stray')], { tags: [slots[0]! + 1] });
-    expect(await c.writeback(10, '')).toBe(3);
-    expect(slots.map((s) => c.describe(s).tier)).toEqual(['TIER_SWAPFILE', 'TIER_SWAPFILE', 'TIER_SWAPFILE']);
+    expect(await fc.admin.writeback(10, '')).toBe(3);
+    expect(slots.map((s) => fc.reporting.describe(s).tier)).toEqual([
+      'TIER_SWAPFILE',
+      'TIER_SWAPFILE',
+      'TIER_SWAPFILE',
+    ]);
     expect(zswap.entries.has(stray.handles[0]!)).toBe(true);
     (await c.load('app', slots, false)).pages.forEach((p, i) => expect(p.equals(pages[i]!)).toBe(true));
   });
