@@ -31,7 +31,7 @@ import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
 import { MAX_BATCH, PAGE_SIZE } from '../../services/common/limits';
 import { generateKeyRingText } from '../../services/common/page-cipher';
-import * as grpc from '@grpc/grpc-js';
+import type { ClientTls } from '../../services/common/auth/tls-channel';
 import { ensureCredentials } from '../credentials/credentials';
 import { readTokenFile } from '../credentials/layout';
 import { backendSecurityArgs } from '../cluster/local-cluster';
@@ -343,7 +343,7 @@ async function startTarget(
   const listen = ['--listen', '127.0.0.1:0'];
   let script: string;
   let args: string[];
-  let security: { credentials: grpc.ChannelCredentials; token: string } | undefined;
+  let security: { tls: ClientTls; token: string } | undefined;
   switch (name) {
     case 'echo':
       script = path.join(__dirname, 'echo-server.js');
@@ -368,11 +368,7 @@ async function startTarget(
         ...backendSecurityArgs(c),
       ];
       security = {
-        credentials: grpc.credentials.createSsl(
-          fs.readFileSync(c.ca),
-          fs.readFileSync(c.clientKey),
-          fs.readFileSync(c.clientCert),
-        ),
+        tls: { ca: fs.readFileSync(c.ca), key: fs.readFileSync(c.clientKey), cert: fs.readFileSync(c.clientCert) },
         token: readTokenFile(c.clusterToken)!,
       };
       break;

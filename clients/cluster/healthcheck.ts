@@ -17,6 +17,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import * as fs from 'node:fs';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { parseReadyLine } from '../../services/common/ready';
+import { clientChannel } from '../../services/common/auth/tls-channel';
 
 export interface HealthCheckOptions {
   /** Service name to ask about; default "" (the whole server). */
@@ -36,7 +37,11 @@ interface HealthClient extends grpc.Client {
     cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
   ): void;
 }
-type HealthClientConstructor = new (address: string, creds: grpc.ChannelCredentials) => HealthClient;
+type HealthClientConstructor = new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+  options: grpc.ChannelOptions,
+) => HealthClient;
 
 let ctor: HealthClientConstructor | undefined;
 
@@ -53,11 +58,8 @@ function healthClientConstructor(): HealthClientConstructor {
 
 /** One Health/Check call. */
 export function checkHealth(address: string, options: HealthCheckOptions = {}): Promise<HealthCheckResult> {
-  const tls = options.tls;
-  const creds = tls
-    ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null)
-    : grpc.credentials.createInsecure();
-  const client = new (healthClientConstructor())(address, creds);
+  const channel = clientChannel(address, options.tls);
+  const client = new (healthClientConstructor())(address, channel.credentials, channel.options);
   const service = options.service ?? '';
   return new Promise<HealthCheckResult>((resolve) => {
     client.check({ service }, { deadline: Date.now() + (options.timeoutMs ?? 3000) }, (err, res) => {

@@ -5,6 +5,9 @@
  * probe) get it from their channel credentials, so no call can go without it.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { VirtualSwapClient } from '../../proto/generated/vswap/v1/VirtualSwap';
+import { clientChannel } from '../../services/common/auth/tls-channel';
+import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 
 export interface CoordinatorAccess {
   /** The admin bearer token. */
@@ -13,16 +16,22 @@ export interface CoordinatorAccess {
   ca: Buffer;
 }
 
-/** TLS plus `authorization: Bearer <token>` on every call; plaintext without access (protected mode). */
-export function coordinatorChannel(access: CoordinatorAccess | undefined): grpc.ChannelCredentials {
-  if (!access) return grpc.credentials.createInsecure();
-  const authorization = `Bearer ${access.token}`;
-  return grpc.credentials.combineChannelCredentials(
-    grpc.credentials.createSsl(access.ca),
-    grpc.credentials.createFromMetadataGenerator((_params, callback) => {
-      const md = new grpc.Metadata();
-      md.set('authorization', authorization);
-      callback(null, md);
-    }),
-  );
+/**
+ * A raw VirtualSwap client of `address`: TLS plus `authorization: Bearer
+ * <token>` on every call; plaintext without access (protected mode). The
+ * channel comes from tlsChannel, which knows how to dial an IP address over TLS.
+ */
+export function coordinatorClient(address: string, access: CoordinatorAccess | undefined): VirtualSwapClient {
+  const channel = clientChannel(address, access && { ca: access.ca }, CHANNEL_OPTIONS);
+  const credentials = access
+    ? grpc.credentials.combineChannelCredentials(
+        channel.credentials,
+        grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+          const md = new grpc.Metadata();
+          md.set('authorization', `Bearer ${access.token}`);
+          callback(null, md);
+        }),
+      )
+    : channel.credentials;
+  return new (loadVswapProto().vswap.v1.VirtualSwap)(address, credentials, channel.options);
 }

@@ -12,12 +12,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 import { PAGE_SIZE } from '../../services/common/limits';
 import type { Rng } from '../workload/prng';
 import type { HangTracker } from './hang-tracker';
 import type { DedupLevel } from './recording-client';
-import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
+import { type CoordinatorAccess, coordinatorClient } from './coordinator-access';
 
 export interface StormOptions {
   address: string;
@@ -54,8 +53,7 @@ type Unary = (
 const AMBIGUOUS = new Set<number>([grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED]);
 
 export async function deadlineStorm(o: StormOptions): Promise<StormReport> {
-  const proto = loadVswapProto();
-  const raw = new proto.vswap.v1.VirtualSwap(o.address, coordinatorChannel(o.access), CHANNEL_OPTIONS);
+  const raw = coordinatorClient(o.address, o.access);
   const report: StormReport = { calls: 0, answered: 0, settledByRetry: 0, unknown: 0, codes: {}, slotsLeft: 0 };
   const held: number[] = [];
   const page = Buffer.alloc(PAGE_SIZE, 0x5a);

@@ -18,12 +18,11 @@ import type { ChildProcess } from 'node:child_process';
 import { LocalCluster } from '../cluster/local-cluster';
 import { ensureCredentials } from '../credentials/credentials';
 import { readTokenFile } from '../credentials/layout';
-import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
+import { type CoordinatorAccess, coordinatorClient } from './coordinator-access';
 import { VswapClient } from '../sdk/client';
 import type { History } from './history';
 import { RedisServer } from '../cluster/redis-server';
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 import { HangTracker } from './hang-tracker';
 import { TcpProxy } from './tcp-proxy';
 
@@ -211,8 +210,7 @@ export class FaultCluster {
    * history; never rejects.
    */
   async swapoff(backend: string, boundMs = 60_000, signal?: AbortSignal): Promise<string> {
-    const proto = loadVswapProto();
-    const raw = new proto.vswap.v1.VirtualSwap(this.address, coordinatorChannel(this.access), CHANNEL_OPTIONS);
+    const raw = coordinatorClient(this.address, this.access);
     const id = this.hangs.begin(`swapoff ${backend}`, boundMs);
     let last = '';
     try {

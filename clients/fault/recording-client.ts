@@ -28,14 +28,13 @@ import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { pageChecksum } from '../../services/common/checksum';
 import { MAX_BATCH } from '../../services/common/limits';
-import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 import type { VirtualSwapClient } from '../../proto/generated/vswap/v1/VirtualSwap';
 import { VswapClient, type Tier, type VswapClientOptions } from '../sdk/client';
 import { VswapClientError } from '../sdk/errors';
 import { HangTracker } from './hang-tracker';
 import type { History } from './history';
 import { LossLedger } from './loss-ledger';
-import { type CoordinatorAccess, coordinatorChannel } from './coordinator-access';
+import { type CoordinatorAccess, coordinatorClient } from './coordinator-access';
 import { RegisterChecker, slotKey } from './register-check';
 
 /**
@@ -122,8 +121,7 @@ export class RecordingClient extends VswapClient {
     this.dedup = options.dedup ?? 'none';
     this.retryBudgetMs = options.retryBudgetMs ?? 300_000;
     this.callDeadlineMs = options.deadlineMs ?? 30_000;
-    const proto = loadVswapProto();
-    this.mut = new proto.vswap.v1.VirtualSwap(this.address, coordinatorChannel(options.access), CHANNEL_OPTIONS);
+    this.mut = coordinatorClient(this.address, options.access);
     this.hangs.start();
   }
 
@@ -427,8 +425,7 @@ export async function probeDedup(
   restart?: () => Promise<void>,
   access?: CoordinatorAccess,
 ): Promise<DedupLevel> {
-  const proto = loadVswapProto();
-  const raw = new proto.vswap.v1.VirtualSwap(client.address, coordinatorChannel(access), CHANNEL_OPTIONS);
+  const raw = coordinatorClient(client.address, access);
   const allocate = (requestId: string): Promise<number[]> =>
     new Promise((resolve, reject) =>
       raw.allocate({ owner, count: 1, requestId }, { deadline: Date.now() + 10_000 }, (err, res) =>

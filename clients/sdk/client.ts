@@ -14,6 +14,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { sharedEnv } from '../../services/common/config';
 import { MAX_BATCH } from '../../services/common/limits';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
+import { clientChannel } from '../../services/common/auth/tls-channel';
 import type { VirtualSwapClient } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { SlotInfo__Output } from '../../proto/generated/vswap/v1/SlotInfo';
 import type { BackendInfo__Output } from '../../proto/generated/vswap/v1/BackendInfo';
@@ -125,11 +126,12 @@ export class VswapClient {
     this.tokenSource = credentials.tokenSource;
     this.authorization = credentials.token === undefined ? undefined : `Bearer ${credentials.token}`;
     const proto = loadVswapProto();
-    this.raw = new proto.vswap.v1.VirtualSwap(
+    const channel = clientChannel(
       this.address,
-      credentials.caPem ? grpc.credentials.createSsl(credentials.caPem) : grpc.credentials.createInsecure(),
+      credentials.caPem === undefined ? undefined : { ca: credentials.caPem },
       CHANNEL_OPTIONS,
     );
+    this.raw = new proto.vswap.v1.VirtualSwap(this.address, channel.credentials, channel.options);
   }
 
   /** A call's metadata: the authorization, when there is a token. */

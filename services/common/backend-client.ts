@@ -10,12 +10,13 @@ import type { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 import type { ReconcileResponse__Output } from '../../proto/generated/vswap/v1/ReconcileResponse';
 import { CHANNEL_OPTIONS, loadVswapProto } from './proto';
 import { RECONCILE_CHUNK } from './limits';
+import { type ClientTls, clientChannel } from './auth/tls-channel';
 
 export interface BackendClientOptions {
   /** Deadline of each data call (Put/Get/Delete/Coldest); default 5000 ms. */
   deadlineMs?: number;
-  /** The channel's credentials (TLS, client certificate); default plaintext. */
-  credentials?: grpc.ChannelCredentials;
+  /** TLS to the backend (CA, client certificate); default plaintext. */
+  tls?: ClientTls;
   /** The cluster secret, sent as `authorization: Bearer <token>` on every call; default none. */
   token?: string;
 }
@@ -58,11 +59,8 @@ export class BackendClient {
     options: BackendClientOptions = {},
   ) {
     const proto = loadVswapProto();
-    this.raw = new proto.vswap.v1.Backend(
-      address,
-      options.credentials ?? grpc.credentials.createInsecure(),
-      BACKEND_CHANNEL_OPTIONS,
-    );
+    const channel = clientChannel(address, options.tls, BACKEND_CHANNEL_OPTIONS);
+    this.raw = new proto.vswap.v1.Backend(address, channel.credentials, channel.options);
     this.deadlineMs = options.deadlineMs ?? 5000;
     if (options.token !== undefined) this.metadata.set('authorization', `Bearer ${options.token}`);
   }

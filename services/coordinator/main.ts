@@ -63,7 +63,7 @@ runMain('coordinator', async () => {
     if (security.principals) security.principals.reload('SIGHUP');
     else log.info('SIGHUP: no principals file to re-read (protected mode)');
   });
-  const { credentials: backendChannel, token: clusterToken } = security.backends;
+  const { tls: backendTls, token: clusterToken } = security.backends;
   // Answers for retries, kept next to the journal and synced as it is.
   const requests = new RequestLog({
     windowMs: config.retryWindowMs,
@@ -89,7 +89,7 @@ runMain('coordinator', async () => {
     // Puts and Gets of concurrent requests in one turn go out as one backend call (coalesce.ts).
     connect: (spec, o) =>
       new CoalescingCalls(
-        new BackendClient(spec.address, { deadlineMs: o.deadlineMs, credentials: backendChannel, token: clusterToken }),
+        new BackendClient(spec.address, { deadlineMs: o.deadlineMs, tls: backendTls, token: clusterToken }),
       ),
     log,
   });

@@ -21,6 +21,7 @@ import { readTokenFile, type CredentialPaths } from '../../clients/credentials/l
 import { makeCredentials } from '../support/auth';
 import { Workload, type WorkloadReport } from '../../clients/workload/workload';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
+import { tlsChannel } from '../../services/common/auth/tls-channel';
 import { startService, type StartedService } from '../support/service';
 
 const S = grpc.status;
@@ -135,7 +136,8 @@ describe('bad input at scale', () => {
       swapfiles: [{ name: 'file0', capacityPages: 16384 }],
     });
     const proto = loadVswapProto();
-    coord = new proto.vswap.v1.VirtualSwap(cluster.address, grpc.credentials.createSsl(ca), CHANNEL_OPTIONS);
+    const channel = tlsChannel(cluster.address, { ca }, CHANNEL_OPTIONS);
+    coord = new proto.vswap.v1.VirtualSwap(cluster.address, channel.credentials, channel.options);
     authorization.set(coord, adminAuth);
     // Backends of their own for the backend fuzz: a backend trusts its coordinator
     // with every handle, so random Deletes must not hit the cluster's.

@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { ensureCredentials, newToken, tokenSha256 } from '../../clients/credentials/credentials';
 import type { CredentialPaths } from '../../clients/credentials/layout';
 import type { PemPair } from '../../clients/credentials/certificates';
+import { type ClientTls, clientChannel } from '../../services/common/auth/tls-channel';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../services/common/proto';
 import type { VirtualSwapClient } from '../../proto/generated/vswap/v1/VirtualSwap';
 
@@ -61,13 +62,10 @@ export interface RawClientOptions {
   authorization?: string;
 }
 
-export function channelCredentials(o: RawClientOptions): grpc.ChannelCredentials {
-  if (o.ca === undefined) return grpc.credentials.createInsecure();
-  return grpc.credentials.createSsl(
-    o.ca,
-    o.cert ? Buffer.from(o.cert.key) : null,
-    o.cert ? Buffer.from(o.cert.cert) : null,
-  );
+/** The TLS a raw client presents (undefined: plaintext), for tlsChannel or a BackendClient. */
+export function clientTls(o: RawClientOptions): ClientTls | undefined {
+  if (o.ca === undefined) return undefined;
+  return { ca: o.ca, key: o.cert ? Buffer.from(o.cert.key) : null, cert: o.cert ? Buffer.from(o.cert.cert) : null };
 }
 
 export function metadataOf(o: RawClientOptions): grpc.Metadata {
@@ -78,7 +76,8 @@ export function metadataOf(o: RawClientOptions): grpc.Metadata {
 
 /** A VirtualSwap client that sends exactly what it is given. */
 export function rawCoordinator(address: string, o: RawClientOptions): VirtualSwapClient {
-  return new (loadVswapProto().vswap.v1.VirtualSwap)(address, channelCredentials(o), CHANNEL_OPTIONS);
+  const channel = clientChannel(address, clientTls(o), CHANNEL_OPTIONS);
+  return new (loadVswapProto().vswap.v1.VirtualSwap)(address, channel.credentials, channel.options);
 }
 
 export type Outcome<T = unknown> = { code: grpc.status; details: string; value?: T };

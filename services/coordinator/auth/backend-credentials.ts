@@ -3,10 +3,14 @@
  * `authorization: Bearer <secret>` on every call (--cluster-token-file) and,
  * with --backend-ca, TLS to them, presenting a client certificate from the
  * cluster CA (--backend-client-cert/--backend-client-key: mutual TLS).
+ * The TLS material, not a channel: each backend's channel is made for its
+ * address (services/common/auth/tls-channel.ts: an IP address is checked
+ * against the certificate's IP SANs without being sent as the server name).
  */
-import * as grpc from '@grpc/grpc-js';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../../common/config';
 import { readPemFile, readSecretFile } from '../../common/auth/secrets';
+import type { ClientTls } from '../../common/auth/tls-channel';
 
 export interface BackendCredentialsConfig {
   clusterTokenFile: string | undefined;
@@ -16,7 +20,8 @@ export interface BackendCredentialsConfig {
 }
 
 export interface BackendCredentials {
-  credentials: grpc.ChannelCredentials;
+  /** TLS to the backends (CA, and the client certificate when given); undefined = plaintext. */
+  tls: ClientTls | undefined;
   token: string | undefined;
 }
 
@@ -27,14 +32,16 @@ export function backendCredentials(config: BackendCredentialsConfig): BackendCre
     throw new ConfigError('--backend-client-cert and --backend-client-key go together: give both or neither');
   if (config.backendClientCert !== undefined && config.backendCa === undefined)
     throw new ConfigError('--backend-client-cert needs TLS to the backends: give --backend-ca too');
-  if (config.backendCa === undefined) return { credentials: grpc.credentials.createInsecure(), token };
+  if (config.backendCa === undefined) return { tls: undefined, token };
   const ca = readPemFile(config.backendCa, '--backend-ca');
   const key =
     config.backendClientKey === undefined ? null : readPemFile(config.backendClientKey, '--backend-client-key');
   const cert =
     config.backendClientCert === undefined ? null : readPemFile(config.backendClientCert, '--backend-client-cert');
   try {
-    return { credentials: grpc.credentials.createSsl(ca, key, cert), token };
+    // Parsed now (as each channel will), so that bad PEM stops the coordinator at start, naming the options.
+    createSecureContext({ ca, key: key ?? undefined, cert: cert ?? undefined });
+    return { tls: { ca, key, cert }, token };
   } catch (err) {
     throw new ConfigError(`--backend-ca/--backend-client-cert/--backend-client-key: ${(err as Error).message}`);
   }

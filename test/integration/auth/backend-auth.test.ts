@@ -17,7 +17,7 @@ import { type PemPair, createCa, issueLeaf } from '../../../clients/credentials/
 import { readTokenFile, type CredentialPaths } from '../../../clients/credentials/layout';
 import { BackendClient } from '../../../services/common/backend-client';
 import { startService, type StartedService } from '../../support/service';
-import { channelCredentials, makeCredentials } from '../../support/auth';
+import { clientTls, makeCredentials } from '../../support/auth';
 
 const page = (b: number): Buffer => Buffer.alloc(4096, b);
 
@@ -77,7 +77,7 @@ describe('backends with the cluster credentials (mutual TLS and the cluster toke
   const direct = (node: string, o: { cert?: PemPair; token?: string; tls?: boolean }) =>
     new BackendClient(cluster.node(node).address, {
       deadlineMs: 3000,
-      credentials: channelCredentials(o.tls === false ? {} : { ca: fs.readFileSync(creds.ca), cert: o.cert }),
+      tls: clientTls(o.tls === false ? {} : { ca: fs.readFileSync(creds.ca), cert: o.cert }),
       token: o.token,
     });
 

@@ -217,7 +217,7 @@ describe('docker-compose.yml services as local processes', () => {
     anonymous.close();
     // A backend called with the cluster CA but neither the coordinator's certificate nor its token.
     const stranger = new BackendClient(runner.addressOf('zswap'), {
-      credentials: grpc.credentials.createSsl(fs.readFileSync(creds.ca)),
+      tls: { ca: fs.readFileSync(creds.ca) },
       deadlineMs: 5000,
     });
     const err = (await stranger.get([1]).catch((e: unknown) => e)) as { code?: number };
