@@ -25,6 +25,7 @@ import { RedisServer } from '../cluster/redis-server';
 import * as grpc from '@grpc/grpc-js';
 import { HangTracker } from './hang-tracker';
 import { TcpProxy } from './tcp-proxy';
+import { journalLogBytes } from '../../services/coordinator/journal';
 
 const execFileAsync = promisify(execFile);
 
@@ -246,18 +247,15 @@ export class FaultCluster {
     }
   }
 
-  /** Bytes of the coordinator's most recently written file (the journal log it appends to, zero-filled ahead). */
+  /**
+   * Bytes of the coordinator's journal log now (zero-filled ahead of its
+   * records). Not the newest file in its data directory: that is as often
+   * requests.log or answers.ring, and a limit at requests.log's size, below
+   * the journal's write position, failed the journal's next write (EFBIG:
+   * stopped until restart) instead of its growth, so writes never resumed.
+   */
   coordinatorJournalBytes(): number {
-    let newest = { mtime: -1, size: 0 };
-    try {
-      for (const f of fs.readdirSync(this.coordinatorDataDir)) {
-        const st = fs.statSync(path.join(this.coordinatorDataDir, f));
-        if (st.isFile() && st.mtimeMs > newest.mtime) newest = { mtime: st.mtimeMs, size: st.size };
-      }
-    } catch {
-      // not there yet
-    }
-    return newest.size;
+    return journalLogBytes(this.coordinatorDataDir);
   }
 
   /** Redis loses everything it held: killed, its files deleted, started again (a restart without persistence). */

@@ -269,6 +269,20 @@ function replayGeneration(
  * the coordinator runs. A torn tail (an append in progress) is ignored;
  * corruption throws JournalCorruptError.
  */
+/**
+ * Bytes of the log the journal in `dir` appends to now (zero-filled ahead of
+ * its records, so writes up to this size need no room); 0 when there is none.
+ * For the fault harness, which fills "the disk" at exactly this size.
+ */
+export function journalLogBytes(dir: string): number {
+  try {
+    return fs.statSync(path.join(dir, logName(listDir(dir).generation))).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
 export function readJournal(dir: string, onRecord: (r: JournalRecord) => void): void {
   for (let attempt = 0; ; attempt++) {
     const g = listDir(dir);

@@ -10,6 +10,7 @@ import {
   JournalCrash,
   type JournalOptions,
   SWITCH_STEPS,
+  journalLogBytes,
   readJournal,
 } from '../../../services/coordinator/journal';
 import { type JournalRecord, RecordType, crc32 } from '../../../services/coordinator/journal-records';
@@ -284,6 +285,27 @@ describe('journal', () => {
       else if (r.type === RecordType.Release) live.delete(r.slot);
     expect(live.size).toBe(a.table.usedSlots());
     for (const [f, data] of before) expect(fs.readFileSync(path.join(dir, f)).equals(data)).toBe(true);
+    a.journal.close();
+  });
+});
+
+describe('journalLogBytes (the fault harness fills "the disk" at this size)', () => {
+  it("is the current log's size, not the newest file's, and follows a snapshot to the new generation", async () => {
+    const dir = tmpDir();
+    expect(journalLogBytes(dir)).toBe(0);
+    const a = Model.open(dir);
+    await a.alloc('a', 8);
+    const log = fs.readdirSync(dir).find((f) => /^journal-\d+\.log$/.test(f))!;
+    const size = fs.statSync(path.join(dir, log)).size;
+    expect(size).toBeGreaterThan(0);
+    // The coordinator writes these after its journal, often: the newest file is not the journal.
+    await new Promise((r) => setTimeout(r, 20));
+    fs.writeFileSync(path.join(dir, 'requests.log'), 'x'.repeat(100));
+    expect(journalLogBytes(dir)).toBe(size);
+    expect(a.journal.snapshot()).toBe(true);
+    const next = fs.readdirSync(dir).find((f) => /^journal-\d+\.log$/.test(f))!;
+    expect(next).not.toBe(log);
+    expect(journalLogBytes(dir)).toBe(fs.statSync(path.join(dir, next)).size);
     a.journal.close();
   });
 });
