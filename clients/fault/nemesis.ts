@@ -356,9 +356,17 @@ export async function applyNemesis(kind: NemesisKind, ctx: NemesisContext): Prom
       // The coordinator's disk fills: its files cannot grow past their size now (RLIMIT_FSIZE), and a
       // filler (Allocate/Free of 512 slots) drives the journal to that end while the workload runs.
       const owner = ctx.stormOwner ?? 'storm';
-      const bytes = cluster.coordinatorJournalBytes();
+      // At the journal log's size (zero-filled ahead): writes into it go on, its growth fails. It may grow
+      // between the stat and prlimit's taking effect: then raise the limit to the new size, or its next
+      // write (not a growth) would fail and stop it until restart.
+      let bytes = cluster.coordinatorJournalBytes();
+      for (let tries = 0; tries < 5; tries++) {
+        await cluster.limitFileSize('coordinator', bytes);
+        const now = cluster.coordinatorJournalBytes();
+        if (now <= bytes) break;
+        bytes = now;
+      }
       const ms = between(rng, 1000, 3000);
-      await cluster.limitFileSize('coordinator', bytes);
       history.fault(
         `${kind}: the coordinator's files may not grow past ${bytes} bytes ` +
           `(RLIMIT_FSIZE: EFBIG); filling its journal, then ${ms} ms full`,
