@@ -6,6 +6,7 @@
  * retry with the same request_id gets.
  */
 import { status as Status } from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { VswapError } from '../common/errors';
 
 export interface CallContext {
@@ -46,16 +47,62 @@ export interface AnswerJournal {
   record(result: unknown): Buffer | undefined;
 }
 
+/** Why a call's signal aborted: its reason, as the status the caller is answered with. */
+export const CALLER_CANCELLED = (): VswapError => new VswapError(Status.CANCELLED, 'the client cancelled the call');
+export const DEADLINE_PASSED = (): VswapError => new VswapError(Status.DEADLINE_EXCEEDED, "the call's deadline passed");
+
 /** Throws the call's cancellation (CANCELLED or DEADLINE_EXCEEDED) once its caller has gone away. */
 export function checkCancelled(ctx: CallContext): void {
   const signal = ctx.signal;
-  if (signal?.aborted)
-    throw signal.reason instanceof VswapError
-      ? signal.reason
-      : new VswapError(Status.CANCELLED, 'the client cancelled the call');
+  if (signal?.aborted) throw signal.reason instanceof VswapError ? signal.reason : CALLER_CANCELLED();
   if (ctx.deadline !== undefined && Date.now() >= ctx.deadline)
     throw new VswapError(
       Status.DEADLINE_EXCEEDED,
       "the call's deadline passed before it was committed: nothing was applied",
     );
+}
+
+/** What callSignal reads of a grpc-js server call (any ServerUnaryCall is one). */
+export interface CallLifetime {
+  readonly cancelled: boolean;
+  getDeadline(): grpc.Deadline;
+  once(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+}
+
+/**
+ * The signal of a gRPC call, aborted when the caller goes away: it cancelled,
+ * or its deadline passed (a timer here, next to grpc-js's 'cancelled' event,
+ * which a late client may never send). The abort's reason is the status the
+ * call answers: DEADLINE_EXCEEDED once the deadline has passed, CANCELLED
+ * otherwise, so that a waiting call (a retry waiting for the first call with
+ * its request_id) does not tell a caller whose deadline passed that it
+ * cancelled. `done` removes the timer and the listener.
+ */
+export function callSignal(call: CallLifetime): {
+  signal: AbortSignal;
+  deadline: number | undefined;
+  done: () => void;
+} {
+  const ac = new AbortController();
+  const deadlineAt = call.getDeadline();
+  const at = deadlineAt instanceof Date ? deadlineAt.getTime() : deadlineAt;
+  const deadline = Number.isFinite(at) ? at : undefined;
+  const abort = (): void =>
+    ac.abort(deadline !== undefined && Date.now() >= deadline ? DEADLINE_PASSED() : CALLER_CANCELLED());
+  if (call.cancelled) abort();
+  else call.once('cancelled', abort);
+  const timer =
+    deadline !== undefined
+      ? setTimeout(() => ac.abort(DEADLINE_PASSED()), Math.max(0, deadline - Date.now()))
+      : undefined;
+  timer?.unref();
+  return {
+    signal: ac.signal,
+    deadline,
+    done: () => {
+      if (timer) clearTimeout(timer);
+      call.removeListener('cancelled', abort);
+    },
+  };
 }

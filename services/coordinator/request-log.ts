@@ -326,8 +326,14 @@ function rememberedError(err: unknown): VswapError {
 
 function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
+  // The caller's reason (callSignal: its deadline passed, or it cancelled) decides the status.
   const gaveUp = (): VswapError =>
-    new VswapError(Status.CANCELLED, 'cancelled while waiting for the first call with this request_id to finish');
+    signal.reason instanceof VswapError && signal.reason.code === Status.DEADLINE_EXCEEDED
+      ? new VswapError(
+          Status.DEADLINE_EXCEEDED,
+          "the call's deadline passed while waiting for the first call with this request_id to finish",
+        )
+      : new VswapError(Status.CANCELLED, 'cancelled while waiting for the first call with this request_id to finish');
   if (signal.aborted) return Promise.reject(gaveUp());
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(gaveUp());

@@ -4,40 +4,12 @@ import type { Logger } from '../common/logger';
 import { serverStreaming, unary } from '../common/server';
 import type { VirtualSwapHandlers } from '../../proto/generated/vswap/v1/VirtualSwap';
 import type { RunningCoordinator } from './running-coordinator';
-import type { CallContext } from './call-context';
+import { type CallContext, callSignal } from './call-context';
 import { type DigestPart, type MutatingMethod, type RequestLog, answerRecordBound, requestDigest } from './request-log';
 import type { LoadRequest__Output } from '../../proto/generated/vswap/v1/LoadRequest';
 import { MAX_BATCH } from '../common/limits';
 import { StreamWriter } from '../common/stream-writer';
 import type { AuthGate } from './auth/authorize';
-
-/**
- * Aborted when the caller goes away: it cancelled, or its deadline passed
- * (the timer is a second guard next to grpc-js's 'cancelled' event).
- */
-function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
-  signal: AbortSignal;
-  deadline: number | undefined;
-  done: () => void;
-} {
-  const ac = new AbortController();
-  const abort = (): void => ac.abort();
-  if (call.cancelled) ac.abort();
-  else call.once('cancelled', abort);
-  const deadline = call.getDeadline();
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  const ms = at - Date.now();
-  const timer = Number.isFinite(ms) ? setTimeout(abort, Math.max(0, ms)) : undefined;
-  timer?.unref();
-  return {
-    signal: ac.signal,
-    deadline: Number.isFinite(at) ? at : undefined,
-    done: () => {
-      if (timer) clearTimeout(timer);
-      call.removeListener('cancelled', abort);
-    },
-  };
-}
 
 /** `gate`: authentication and authorization in front of every method (auth/authorize.ts); none in protected mode. */
 export function virtualSwapService(
