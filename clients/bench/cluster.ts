@@ -83,6 +83,23 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** The corpus pages in turn, `n` at a time, round and round. */
+function pageFeed(pages: readonly Buffer[]): (n: number) => Buffer[] {
+  let cursor = 0;
+  return (n) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < n; i++) out.push(pages[cursor++ % pages.length]!);
+    return out;
+  };
+}
+
+/** The workload's cycle through a VirtualSwap: SwapOut of `batch`, then Load with release of its slots. */
+async function swapCycle(via: VswapClient, owner: string, batch: Buffer[]): Promise<number> {
+  const { slots } = await via.swapOut(owner, batch);
+  await via.load(owner, slots, { release: true });
+  return batch.length;
+}
+
 /** Runs `workers` loops of `cycle` for `seconds`; returns pages per second. */
 async function timed(seconds: number, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
   let total = 0;
@@ -150,17 +167,8 @@ async function measureTarget(
   });
   const hop = new VswapClient({ address: forwarder.address, deadlineMs: 60_000 });
   try {
-    let cursor = 0;
-    const take = (n: number): Buffer[] => {
-      const out: Buffer[] = [];
-      for (let i = 0; i < n; i++) out.push(pages[cursor++ % pages.length]!);
-      return out;
-    };
-    const through = (via: VswapClient, batch: number) => async (): Promise<number> => {
-      const { slots } = await via.swapOut('bench', take(batch));
-      await via.load('bench', slots, { release: true });
-      return batch;
-    };
+    const take = pageFeed(pages);
+    const through = (via: VswapClient, batch: number) => (): Promise<number> => swapCycle(via, 'bench', take(batch));
     const straight = (batch: number) => async (): Promise<number> => {
       const res = await direct.put(take(batch));
       const handles = res.handles.filter((h) => h > 0);
@@ -271,14 +279,9 @@ async function measureSecurity(
   try {
     if (!clients.secure.tls || clients.plain.tls)
       throw new Error('the secure cluster must use TLS and the plain one not');
-    let cursor = 0;
-    const cycle = (client: VswapClient, batch: number) => async (): Promise<number> => {
-      const out: Buffer[] = [];
-      for (let i = 0; i < batch; i++) out.push(pages[cursor++ % pages.length]!);
-      const { slots } = await client.swapOut('bench', out);
-      await client.load('bench', slots, { release: true });
-      return batch;
-    };
+    const take = pageFeed(pages);
+    const cycle = (client: VswapClient, batch: number) => (): Promise<number> =>
+      swapCycle(client, 'bench', take(batch));
     for (const c of [clients.secure, clients.plain]) await timed(0.3, o.inFlight, cycle(c, 16));
     const on: Record<number, number[]> = {};
     const off: Record<number, number[]> = {};
@@ -319,16 +322,11 @@ async function measureOwners(
   const { cluster } = await startTarget('zswap', path.join(dir, 'owners'), registry);
   const client = cluster.client(60_000);
   try {
-    let cursor = 0;
+    const take = pageFeed(pages);
     const cycle =
       (owner: (w: number) => string) =>
-      async (w: number): Promise<number> => {
-        const batch: Buffer[] = [];
-        for (let i = 0; i < 16; i++) batch.push(pages[cursor++ % pages.length]!);
-        const { slots } = await client.swapOut(owner(w), batch);
-        await client.load(owner(w), slots, { release: true });
-        return 16;
-      };
+      (w: number): Promise<number> =>
+        swapCycle(client, owner(w), take(16));
     await timed(
       0.3,
       50,

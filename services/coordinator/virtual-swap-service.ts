@@ -136,13 +136,8 @@ export function virtualSwapService(
     Swapoff: serverStreaming(log, 'Swapoff', async (req, _send, call) => {
       // A reader that goes away (cancel, deadline, stops reading) ends the drain: see Admin.swapoff.
       const out = new StreamWriter(call);
-      const moved = await admin.swapoff(
-        req.backend,
-        (m, remaining) => out.write({ moved: m, remaining, done: false }),
-        {
-          signal: out.signal,
-        },
-      );
+      const progress = (m: number, remaining: number): Promise<void> => out.write({ moved: m, remaining, done: false });
+      const moved = await admin.swapoff(req.backend, progress, { signal: out.signal });
       await out.write({ moved, remaining: 0, done: true });
     }),
     Swapon: unary(log, 'Swapon', (req) => ({ backend: admin.swapon(req.backend, req.priority) })),

@@ -96,6 +96,23 @@ class Versions {
 }
 
 /** Runs `body` in a loop until `done()` says stop; the count of rounds run. */
+/** `n` new slots of `owner`, each holding version 0 under its own id, tracked from there by a new Versions. */
+async function versionedSlots(c: VswapClient, owner: string, n: number): Promise<{ slots: number[]; vs: Versions }> {
+  const { slots } = await c.swapOut(
+    owner,
+    Array.from({ length: n }, (_, i) => versionPage(0, i)),
+  );
+  // A page names its slot, which only the SwapOut's answer tells: store version 0 again under each id.
+  const vs = new Versions();
+  vs.start(slots);
+  await c.store(
+    owner,
+    slots,
+    slots.map((s) => versionPage(s, 0)),
+  );
+  return { slots, vs };
+}
+
 async function loopUntil(done: () => boolean, body: (i: number) => Promise<void>): Promise<number> {
   let i = 0;
   while (!done()) await body(i++);
@@ -133,19 +150,7 @@ describe('race twins against a real cluster', () => {
       30_000,
     );
     const owner = 'storm';
-    const N = 96;
-    const { slots } = await c.swapOut(
-      owner,
-      Array.from({ length: N }, (_, i) => versionPage(0, i)),
-    );
-    // Version 0 of each slot is what the SwapOut stored: re-store it under the slot's own id.
-    const vs = new Versions();
-    vs.start(slots);
-    await c.store(
-      owner,
-      slots,
-      slots.map((s) => versionPage(s, 0)),
-    );
+    const { slots, vs } = await versionedSlots(c, owner, 96);
     // Four writers, each the only writer of its quarter of the slots.
     const quarters = [0, 1, 2, 3].map((q) => slots.filter((_, i) => i % 4 === q));
     let writing = 4;
@@ -230,18 +235,7 @@ describe('race twins against a real cluster', () => {
     );
     const owner = 'drained';
     for (let round = 0; round < 4; round++) {
-      const N = 160;
-      const { slots } = await c.swapOut(
-        owner,
-        Array.from({ length: N }, (_, i) => versionPage(i, 1)),
-      );
-      const vs = new Versions();
-      vs.start(slots);
-      await c.store(
-        owner,
-        slots,
-        slots.map((s) => versionPage(s, 0)),
-      );
+      const { slots, vs } = await versionedSlots(c, owner, 160);
       // The drain runs while two writers store new versions of the same slots and a reader checks them.
       let draining = true;
       const drain = (async () => {
