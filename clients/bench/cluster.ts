@@ -353,6 +353,15 @@ async function measureOwners(
   }
 }
 
+/** --targets: commander reports a bad name as the option's error (exit 1), not as a crash. */
+function targetList(v: string): TargetName[] {
+  const names = v.split(',');
+  for (const t of names)
+    if (!(TARGETS as readonly string[]).includes(t))
+      throw new InvalidArgumentError(`unknown target "${t}": one of ${TARGETS.join(', ')}`);
+  return names as TargetName[];
+}
+
 function positive(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
@@ -367,12 +376,9 @@ async function main(): Promise<void> {
     .option('--rounds <n>', 'rounds (median reported)', positive, 3)
     .option('--in-flight <n>', 'calls in flight', positive, 4)
     .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
-    .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, (v) => v.split(',') as TargetName[], [
-      ...TARGETS,
-    ])
+    .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, targetList, [...TARGETS])
     .parse();
   const raw = cmd.opts<Options>();
-  for (const t of raw.targets) if (!TARGETS.includes(t)) throw new InvalidArgumentError(`unknown target ${t}`);
   const o: Options = {
     ...raw,
     rounds: Math.round(raw.rounds),

@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { distPath } from '../../support/service';
+
+/** bench:cluster's command line (the compiled script; npm test builds first). Bad options stop it before any cluster starts. */
+function run(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [distPath('clients/bench/cluster.js'), ...args],
+      { timeout: 30_000 },
+      (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
+    );
+  });
+}
+
+describe('bench:cluster options', () => {
+  it('an unknown target is refused with the names it may be, exit 1, no stack trace', async () => {
+    const r = await run(['--targets', 'zswap,nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `option '--targets <list>' argument 'zswap,nope' is invalid. unknown target "nope": one of zswap, swapfile_file, swapfile_redis`,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a length that is not positive is refused', async () => {
+    const r = await run(['--seconds', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("option '--seconds <s>' argument '0' is invalid. must be a positive number");
+  });
+});
