@@ -429,7 +429,8 @@ async function startTarget(
       service,
       pid: service.child.pid ?? 0,
       redisPid,
-      client: new BackendClient(service.address, { deadlineMs: 60_000, ...security }),
+      // Unary calls, as the echo server (the ceiling this compares with) takes them.
+      client: new BackendClient(service.address, { deadlineMs: 60_000, link: false, ...security }),
     };
   } catch (err) {
     if (err instanceof ServiceStartError) {

@@ -14,6 +14,9 @@ import type { GetRequest as _vswap_v1_GetRequest, GetRequest__Output as _vswap_v
 import type { GetResponse as _vswap_v1_GetResponse, GetResponse__Output as _vswap_v1_GetResponse__Output } from './vswap/v1/GetResponse';
 import type { InfoRequest as _vswap_v1_InfoRequest, InfoRequest__Output as _vswap_v1_InfoRequest__Output } from './vswap/v1/InfoRequest';
 import type { InfoResponse as _vswap_v1_InfoResponse, InfoResponse__Output as _vswap_v1_InfoResponse__Output } from './vswap/v1/InfoResponse';
+import type { LinkError as _vswap_v1_LinkError, LinkError__Output as _vswap_v1_LinkError__Output } from './vswap/v1/LinkError';
+import type { LinkRequest as _vswap_v1_LinkRequest, LinkRequest__Output as _vswap_v1_LinkRequest__Output } from './vswap/v1/LinkRequest';
+import type { LinkResponse as _vswap_v1_LinkResponse, LinkResponse__Output as _vswap_v1_LinkResponse__Output } from './vswap/v1/LinkResponse';
 import type { PutRequest as _vswap_v1_PutRequest, PutRequest__Output as _vswap_v1_PutRequest__Output } from './vswap/v1/PutRequest';
 import type { PutResponse as _vswap_v1_PutResponse, PutResponse__Output as _vswap_v1_PutResponse__Output } from './vswap/v1/PutResponse';
 import type { ReconcileRequest as _vswap_v1_ReconcileRequest, ReconcileRequest__Output as _vswap_v1_ReconcileRequest__Output } from './vswap/v1/ReconcileRequest';
@@ -40,6 +43,9 @@ export interface ProtoGrpcType {
       GetResponse: MessageTypeDefinition<_vswap_v1_GetResponse, _vswap_v1_GetResponse__Output>
       InfoRequest: MessageTypeDefinition<_vswap_v1_InfoRequest, _vswap_v1_InfoRequest__Output>
       InfoResponse: MessageTypeDefinition<_vswap_v1_InfoResponse, _vswap_v1_InfoResponse__Output>
+      LinkError: MessageTypeDefinition<_vswap_v1_LinkError, _vswap_v1_LinkError__Output>
+      LinkRequest: MessageTypeDefinition<_vswap_v1_LinkRequest, _vswap_v1_LinkRequest__Output>
+      LinkResponse: MessageTypeDefinition<_vswap_v1_LinkResponse, _vswap_v1_LinkResponse__Output>
       PutOutcome: EnumTypeDefinition
       PutRequest: MessageTypeDefinition<_vswap_v1_PutRequest, _vswap_v1_PutRequest__Output>
       PutResponse: MessageTypeDefinition<_vswap_v1_PutResponse, _vswap_v1_PutResponse__Output>

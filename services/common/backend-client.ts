@@ -11,6 +11,7 @@ import type { ReconcileResponse__Output } from '../../proto/generated/vswap/v1/R
 import { CHANNEL_OPTIONS, loadVswapProto } from './proto';
 import { RECONCILE_CHUNK } from './limits';
 import { type ClientTls, clientChannel } from './auth/tls-channel';
+import { BackendLink, type LinkCallName, type LinkCallTypes } from './backend-link';
 
 export interface BackendClientOptions {
   /** Deadline of each data call (Put/Get/Delete/Coldest); default 5000 ms. */
@@ -19,6 +20,13 @@ export interface BackendClientOptions {
   tls?: ClientTls;
   /** The cluster secret, sent as `authorization: Bearer <token>` on every call; default none. */
   token?: string;
+  /**
+   * Put, Get and Delete as messages on one Link stream (backend-link.ts), or
+   * false: as a unary call each, as a stock gRPC client makes them (the
+   * benchmarks' direct baseline). Default true; a backend without Link gets
+   * unary calls either way.
+   */
+  link?: boolean;
 }
 
 export interface ReconcileResult {
@@ -53,6 +61,8 @@ export class BackendClient {
   private readonly deadlineMs: number;
   /** Sent with every call (a copy each time); empty without a token. */
   private readonly metadata = new grpc.Metadata();
+  /** Carries Put, Get and Delete unless the options said unary. */
+  private readonly link: BackendLink | undefined;
 
   constructor(
     readonly address: string,
@@ -63,6 +73,7 @@ export class BackendClient {
     this.raw = new proto.vswap.v1.Backend(address, channel.credentials, channel.options);
     this.deadlineMs = options.deadlineMs ?? 5000;
     if (options.token !== undefined) this.metadata.set('authorization', `Bearer ${options.token}`);
+    if (options.link ?? true) this.link = new BackendLink(() => this.raw.link(this.metadata.clone()));
   }
 
   private opts(deadlineMs = this.deadlineMs): grpc.CallOptions {
@@ -85,16 +96,26 @@ export class BackendClient {
     });
   }
 
+  /** A data call: on the link when there is one, else unary. */
+  private data<K extends LinkCallName>(
+    call: K,
+    req: LinkCallTypes[K]['req'],
+    unary: (req: LinkCallTypes[K]['req']) => Promise<LinkCallTypes[K]['res']>,
+  ): Promise<LinkCallTypes[K]['res']> {
+    return this.link ? this.link.request(call, req, this.deadlineMs, () => unary(req)) : unary(req);
+  }
+
   /** `tags`: one opaque tag per page (or none); `epoch`: store only in this epoch (empty: any). */
   put(pages: Buffer[], options: { tags?: readonly number[]; epoch?: string } = {}): Promise<PutResponse__Output> {
     // The encoder only reads the tags: no copy of a page-sized array per call.
-    return this.call(this.raw.put, { pages, tags: (options.tags ?? []) as number[], epoch: options.epoch ?? '' });
+    const req = { pages, tags: (options.tags ?? []) as number[], epoch: options.epoch ?? '' };
+    return this.data('put', req, (r) => this.call(this.raw.put, r));
   }
   get(handles: number[], touch = true, epoch = ''): Promise<GetResponse__Output> {
-    return this.call(this.raw.get, { handles, touch, epoch });
+    return this.data('get', { handles, touch, epoch }, (r) => this.call(this.raw.get, r));
   }
   delete(handles: number[], reason: DeleteReason, ignoreMissing = false, epoch = ''): Promise<DeleteResponse__Output> {
-    return this.call(this.raw.delete, { handles, reason, ignoreMissing, epoch });
+    return this.data('delete', { handles, reason, ignoreMissing, epoch }, (r) => this.call(this.raw.delete, r));
   }
   info(deadlineMs?: number): Promise<InfoResponse__Output> {
     return this.call(this.raw.info, {}, deadlineMs);
@@ -138,6 +159,7 @@ export class BackendClient {
   }
 
   close(): void {
+    this.link?.close();
     this.raw.close();
   }
 }

@@ -2,7 +2,6 @@
  * The swapfile service: one swap device (a local file, or Redis as the remote
  * tier) serving vswap.v1.Backend, plus health and reflection.
  */
-import { loadVswapProto } from '../common/proto';
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createLogger } from '../common/logger';
@@ -10,7 +9,7 @@ import { createServiceMetrics, startMetricsServer, type MetricsServer } from '..
 import { registerSwapfileMetrics } from './metrics';
 import { loadSwapfileConfig } from './config';
 import { backendSecurity } from '../common/auth/backend-security';
-import { swapfileBackendImplementation } from './service';
+import { swapfileBackendService } from './service';
 import { Swapfile } from './swapfile';
 import { FileStore } from './store-file';
 import { RedisStore } from './store-redis';
@@ -63,13 +62,7 @@ runMain('swapfile', async () => {
       address: config.listen,
       credentials: security.credentials,
       interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
-      services: [
-        {
-          name: 'vswap.v1.Backend',
-          definition: loadVswapProto().vswap.v1.Backend.service,
-          implementation: swapfileBackendImplementation(backend, log),
-        },
-      ],
+      services: [swapfileBackendService(backend, log)],
       log,
     });
   } catch (err) {

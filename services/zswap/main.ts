@@ -4,14 +4,13 @@
  */
 import { createLogger } from '../common/logger';
 import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
-import { loadVswapProto } from '../common/proto';
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
 import { createCompressor } from './compressor';
 import { loadZswapConfig, optionName } from './config';
 import { backendSecurity } from '../common/auth/backend-security';
 import { registerZswapMetrics } from './metrics';
-import { zswapBackendImplementation } from './service';
+import { zswapBackendService } from './service';
 import { openObjectStore } from './store-factory';
 import { Zswap } from './zswap';
 
@@ -50,13 +49,7 @@ runMain('zswap', async () => {
       log,
       credentials: security.credentials,
       interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
-      services: [
-        {
-          name: 'vswap.v1.Backend',
-          definition: loadVswapProto().vswap.v1.Backend.service,
-          implementation: zswapBackendImplementation(zswap, log),
-        },
-      ],
+      services: [zswapBackendService(zswap, log)],
     });
   })().catch(async (err: unknown) => {
     await metricsServer?.close();

@@ -1,10 +1,13 @@
 /**
  * vswap.v1.Backend over the zswap core: request/response mapping only. Errors
- * thrown by the core are VswapErrors; unary() and toServiceError map them.
+ * thrown by the core are VswapErrors; unary(), the link server and
+ * toServiceError map them.
  */
+import { LinkServer, type LinkCalls } from '../common/link-server';
 import type { Logger } from '../common/logger';
+import { loadVswapProto } from '../common/proto';
 import { reconcileHandler } from '../common/reconcile-server';
-import { unary } from '../common/server';
+import { unary, type ServiceBinding } from '../common/server';
 import type { BackendHandlers } from '../../proto/generated/vswap/v1/Backend';
 import { DeleteReason } from '../../proto/generated/vswap/v1/DeleteReason';
 import type { DeleteReasonName, Zswap } from './zswap';
@@ -17,16 +20,28 @@ function reasonName(reason: string | number): DeleteReasonName {
   return typeof reason === 'number' ? (REASONS[reason] ?? 'DELETE_REASON_UNSPECIFIED') : (reason as DeleteReasonName);
 }
 
-export function zswapBackendImplementation(zswap: Zswap, log: Logger): BackendHandlers {
-  return {
-    Put: unary(log, 'Put', async (req) => zswap.put(req.pages, req.tags, req.epoch)),
-    Get: unary(log, 'Get', async (req) => ({ pages: await zswap.get(req.handles, req.touch, req.epoch) })),
-    Delete: unary(log, 'Delete', async (req) =>
-      zswap.delete(req.handles, reasonName(req.reason), req.ignoreMissing, req.epoch),
-    ),
+/** vswap.v1.Backend over `zswap`: Put, Get and Delete both as unary calls and on links. */
+export function zswapBackendService(zswap: Zswap, log: Logger): ServiceBinding {
+  const calls: LinkCalls = {
+    put: (req) => zswap.put(req.pages, req.tags, req.epoch),
+    get: async (req) => ({ pages: await zswap.get(req.handles, req.touch, req.epoch) }),
+    delete: (req) => zswap.delete(req.handles, reasonName(req.reason), req.ignoreMissing, req.epoch),
+  };
+  const links = new LinkServer({ log, calls });
+  const implementation: BackendHandlers = {
+    Put: unary(log, 'Put', calls.put),
+    Get: unary(log, 'Get', calls.get),
+    Delete: unary(log, 'Delete', calls.delete),
     Info: unary(log, 'Info', async () => zswap.info()),
     Stats: unary(log, 'Stats', () => zswap.stats()),
     Coldest: unary(log, 'Coldest', async (req) => ({ entries: await zswap.coldest(req.maxEntries) })),
     Reconcile: reconcileHandler({ log, begin: () => zswap.beginReconcile() }),
+    Link: links.handler,
+  };
+  return {
+    name: 'vswap.v1.Backend',
+    definition: loadVswapProto().vswap.v1.Backend.service,
+    implementation,
+    drain: () => links.close(),
   };
 }

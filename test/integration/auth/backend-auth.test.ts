@@ -28,22 +28,39 @@ async function codeOf(p: Promise<unknown>): Promise<grpc.status> {
   );
 }
 
-/** Every method of vswap.v1.Backend once, each resolving to its status. */
-async function everyMethod(c: BackendClient): Promise<Record<string, grpc.status>> {
-  return {
-    Put: await codeOf(c.put([page(1)])),
-    Get: await codeOf(c.get([1])),
-    Delete: await codeOf(c.delete([1], 'DELETE_FREED', true)),
-    Info: await codeOf(c.info()),
-    Stats: await codeOf(c.stats()),
-    Coldest: await codeOf(c.coldest(10)),
-    // No handles: a caller that got through would wipe the backend.
-    Reconcile: await codeOf(c.reconcile([], 5000)),
-  };
+/**
+ * Every method of vswap.v1.Backend once, each resolving to its status: Put,
+ * Get and Delete as unary calls (`make(false)`) and on a Link stream.
+ */
+async function everyMethod(make: (link: boolean) => BackendClient): Promise<Record<string, grpc.status>> {
+  const c = make(false);
+  const linked = make(true);
+  try {
+    return {
+      Put: await codeOf(c.put([page(1)])),
+      Get: await codeOf(c.get([1])),
+      Delete: await codeOf(c.delete([1], 'DELETE_FREED', true)),
+      Info: await codeOf(c.info()),
+      Stats: await codeOf(c.stats()),
+      Coldest: await codeOf(c.coldest(10)),
+      // No handles: a caller that got through would wipe the backend.
+      Reconcile: await codeOf(c.reconcile([], 5000)),
+      'Link Put': await codeOf(linked.put([page(1)])),
+      'Link Get': await codeOf(linked.get([1])),
+      'Link Delete': await codeOf(linked.delete([1], 'DELETE_FREED', true)),
+    };
+  } finally {
+    c.close();
+    linked.close();
+  }
 }
 
 const all = (code: grpc.status): Record<string, grpc.status> =>
-  Object.fromEntries(['Put', 'Get', 'Delete', 'Info', 'Stats', 'Coldest', 'Reconcile'].map((m) => [m, code]));
+  Object.fromEntries(
+    ['Put', 'Get', 'Delete', 'Info', 'Stats', 'Coldest', 'Reconcile', 'Link Put', 'Link Get', 'Link Delete'].map(
+      (m) => [m, code],
+    ),
+  );
 
 describe('backends with the cluster credentials (mutual TLS and the cluster token)', () => {
   let dir: string;
@@ -74,11 +91,12 @@ describe('backends with the cluster credentials (mutual TLS and the cluster toke
     key: fs.readFileSync(creds.clientKey, 'utf8'),
   });
 
-  const direct = (node: string, o: { cert?: PemPair; token?: string; tls?: boolean }) =>
+  const direct = (node: string, o: { cert?: PemPair; token?: string; tls?: boolean }, link = true) =>
     new BackendClient(cluster.node(node).address, {
       deadlineMs: 3000,
       tls: clientTls(o.tls === false ? {} : { ca: fs.readFileSync(creds.ca), cert: o.cert }),
       token: o.token,
+      link,
     });
 
   it('refuses every method to everyone but the coordinator, and the coordinator keeps its pages', async () => {
@@ -119,9 +137,7 @@ describe('backends with the cluster credentials (mutual TLS and the cluster toke
     ];
     for (const node of ['zswap', 'swapfile']) {
       for (const a of attempts) {
-        const c = direct(node, a.o);
-        expect(await everyMethod(c), `${node}: ${a.who}`).toEqual(all(a.code));
-        c.close();
+        expect(await everyMethod((link) => direct(node, a.o, link)), `${node}: ${a.who}`).toEqual(all(a.code));
       }
     }
     // What the coordinator stored is all there.
@@ -161,9 +177,11 @@ describe('a backend with only a cluster token (loopback, no TLS)', () => {
       const ok = new BackendClient(s.address, { token: 'the-cluster-secret' });
       const { handles } = await ok.put([page(5)]);
       for (const token of [undefined, 'wrong', 'the-cluster-secret ', 'THE-CLUSTER-SECRET']) {
-        const c = new BackendClient(s.address, { token: token?.trim() === 'the-cluster-secret' ? `${token}x` : token });
-        expect(await everyMethod(c), `token ${String(token)}`).toEqual(all(grpc.status.UNAUTHENTICATED));
-        c.close();
+        const guess = token?.trim() === 'the-cluster-secret' ? `${token}x` : token;
+        expect(
+          await everyMethod((link) => new BackendClient(s.address, { token: guess, link })),
+          `token ${String(token)}`,
+        ).toEqual(all(grpc.status.UNAUTHENTICATED));
       }
       // The page is still there for the holder of the secret.
       expect((await ok.get(handles)).pages[0]).toEqual(page(5));

@@ -12,6 +12,8 @@ import type { GetRequest as _vswap_v1_GetRequest, GetRequest__Output as _vswap_v
 import type { GetResponse as _vswap_v1_GetResponse, GetResponse__Output as _vswap_v1_GetResponse__Output } from '../../vswap/v1/GetResponse';
 import type { InfoRequest as _vswap_v1_InfoRequest, InfoRequest__Output as _vswap_v1_InfoRequest__Output } from '../../vswap/v1/InfoRequest';
 import type { InfoResponse as _vswap_v1_InfoResponse, InfoResponse__Output as _vswap_v1_InfoResponse__Output } from '../../vswap/v1/InfoResponse';
+import type { LinkRequest as _vswap_v1_LinkRequest, LinkRequest__Output as _vswap_v1_LinkRequest__Output } from '../../vswap/v1/LinkRequest';
+import type { LinkResponse as _vswap_v1_LinkResponse, LinkResponse__Output as _vswap_v1_LinkResponse__Output } from '../../vswap/v1/LinkResponse';
 import type { PutRequest as _vswap_v1_PutRequest, PutRequest__Output as _vswap_v1_PutRequest__Output } from '../../vswap/v1/PutRequest';
 import type { PutResponse as _vswap_v1_PutResponse, PutResponse__Output as _vswap_v1_PutResponse__Output } from '../../vswap/v1/PutResponse';
 import type { ReconcileRequest as _vswap_v1_ReconcileRequest, ReconcileRequest__Output as _vswap_v1_ReconcileRequest__Output } from '../../vswap/v1/ReconcileRequest';
@@ -54,6 +56,11 @@ export interface BackendClient extends grpc.Client {
   info(argument: _vswap_v1_InfoRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_vswap_v1_InfoResponse__Output>): grpc.ClientUnaryCall;
   info(argument: _vswap_v1_InfoRequest, callback: grpc.requestCallback<_vswap_v1_InfoResponse__Output>): grpc.ClientUnaryCall;
   
+  Link(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_vswap_v1_LinkRequest, _vswap_v1_LinkResponse__Output>;
+  Link(options?: grpc.CallOptions): grpc.ClientDuplexStream<_vswap_v1_LinkRequest, _vswap_v1_LinkResponse__Output>;
+  link(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_vswap_v1_LinkRequest, _vswap_v1_LinkResponse__Output>;
+  link(options?: grpc.CallOptions): grpc.ClientDuplexStream<_vswap_v1_LinkRequest, _vswap_v1_LinkResponse__Output>;
+  
   Put(argument: _vswap_v1_PutRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_vswap_v1_PutResponse__Output>): grpc.ClientUnaryCall;
   Put(argument: _vswap_v1_PutRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_vswap_v1_PutResponse__Output>): grpc.ClientUnaryCall;
   Put(argument: _vswap_v1_PutRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_vswap_v1_PutResponse__Output>): grpc.ClientUnaryCall;
@@ -88,6 +95,8 @@ export interface BackendHandlers extends grpc.UntypedServiceImplementation {
   
   Info: grpc.handleUnaryCall<_vswap_v1_InfoRequest__Output, _vswap_v1_InfoResponse>;
   
+  Link: grpc.handleBidiStreamingCall<_vswap_v1_LinkRequest__Output, _vswap_v1_LinkResponse>;
+  
   Put: grpc.handleUnaryCall<_vswap_v1_PutRequest__Output, _vswap_v1_PutResponse>;
   
   Reconcile: grpc.handleBidiStreamingCall<_vswap_v1_ReconcileRequest__Output, _vswap_v1_ReconcileResponse>;
@@ -101,6 +110,7 @@ export interface BackendDefinition extends grpc.ServiceDefinition {
   Delete: MethodDefinition<_vswap_v1_DeleteRequest, _vswap_v1_DeleteResponse, _vswap_v1_DeleteRequest__Output, _vswap_v1_DeleteResponse__Output>
   Get: MethodDefinition<_vswap_v1_GetRequest, _vswap_v1_GetResponse, _vswap_v1_GetRequest__Output, _vswap_v1_GetResponse__Output>
   Info: MethodDefinition<_vswap_v1_InfoRequest, _vswap_v1_InfoResponse, _vswap_v1_InfoRequest__Output, _vswap_v1_InfoResponse__Output>
+  Link: MethodDefinition<_vswap_v1_LinkRequest, _vswap_v1_LinkResponse, _vswap_v1_LinkRequest__Output, _vswap_v1_LinkResponse__Output>
   Put: MethodDefinition<_vswap_v1_PutRequest, _vswap_v1_PutResponse, _vswap_v1_PutRequest__Output, _vswap_v1_PutResponse__Output>
   Reconcile: MethodDefinition<_vswap_v1_ReconcileRequest, _vswap_v1_ReconcileResponse, _vswap_v1_ReconcileRequest__Output, _vswap_v1_ReconcileResponse__Output>
   Stats: MethodDefinition<_vswap_v1_BackendStatsRequest, _vswap_v1_BackendStatsResponse, _vswap_v1_BackendStatsRequest__Output, _vswap_v1_BackendStatsResponse__Output>
