@@ -11,7 +11,7 @@
  * of pinning the requests' pages. Shutdown (close) answers what each link has
  * read, then ends it with OK; what arrives after that is not run.
  */
-import type * as grpc from '@grpc/grpc-js';
+import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { DeleteRequest__Output } from '../../proto/generated/vswap/v1/DeleteRequest';
 import type { DeleteResponse } from '../../proto/generated/vswap/v1/DeleteResponse';
 import type { GetRequest__Output } from '../../proto/generated/vswap/v1/GetRequest';
@@ -22,6 +22,7 @@ import type { PutRequest__Output } from '../../proto/generated/vswap/v1/PutReque
 import type { PutResponse } from '../../proto/generated/vswap/v1/PutResponse';
 import { invalidArgument, toServiceError } from './errors';
 import type { Logger } from './logger';
+import type { LinkCallObserver } from './metrics-grpc';
 import { StreamWriter } from './stream-writer';
 
 /** Unanswered requests per link before the backend stops reading it. */
@@ -39,9 +40,13 @@ export interface LinkServerOptions {
   calls: LinkCalls;
   /** StreamWriter's drain bound; default its own. */
   drainTimeoutMs?: number;
+  /** Counts and times each call (the gRPC metrics, grpc_type "link"); default none. */
+  observe?: LinkCallObserver;
 }
 
-type LinkCall = grpc.ServerDuplexStream<LinkRequest__Output, LinkResponse>;
+const METHODS = { put: 'Put', get: 'Get', delete: 'Delete' } as const;
+
+type LinkCall = ServerDuplexStream<LinkRequest__Output, LinkResponse>;
 
 export class LinkServer {
   /** One closer per open link: each answers what it has read, then ends the link. */
@@ -103,6 +108,16 @@ export class LinkServer {
   }
 
   private async answer(req: LinkRequest__Output): Promise<LinkResponse> {
+    const observe = this.options.observe;
+    if (!observe) return this.run(req);
+    const t0 = process.hrtime.bigint();
+    const res = await this.run(req);
+    const method = req.call ? METHODS[req.call] : 'none';
+    observe(method, res.error ? (res.error.code as Status) : Status.OK, Number(process.hrtime.bigint() - t0) / 1e9);
+    return res;
+  }
+
+  private async run(req: LinkRequest__Output): Promise<LinkResponse> {
     const { calls, log } = this.options;
     const id = req.id;
     try {
@@ -112,7 +127,7 @@ export class LinkServer {
       throw invalidArgument(`Link request ${id} names no call: set one of put, get or delete`);
     } catch (err) {
       const status = toServiceError(err, log, `Link.${req.call ?? 'none'}`);
-      return { id, error: { code: status.code ?? 2, message: status.details ?? 'internal error' } };
+      return { id, error: { code: status.code ?? Status.UNKNOWN, message: status.details ?? 'internal error' } };
     }
   }
 }

@@ -3,6 +3,9 @@
  * grpc-ecosystem): grpc_server_started_total, grpc_server_handled_total and
  * the grpc_server_handling_seconds histogram, labelled by service, method,
  * call type and (when handled) status code. One interceptor on the server.
+ * The calls a Backend.Link stream carries (link-server.ts) are counted one by
+ * one under their own method (Put, Get, Delete) with grpc_type "link", so
+ * that per-method rates and latencies do not vanish into one long stream.
  */
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -12,7 +15,15 @@ type Labels = { grpc_service: string; grpc_method: string; grpc_type: string };
 /** Seconds; batches of up to 512 pages take from well under a millisecond to seconds. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
+/** Counts and times one call a Backend.Link carried: its method, status and seconds from read to answer. */
+export type LinkCallObserver = (method: string, code: grpc.status, seconds: number) => void;
+
+export interface GrpcServerMetrics {
+  interceptor: grpc.ServerInterceptor;
+  observeLinkCall: LinkCallObserver;
+}
+
+export function grpcServerMetrics(registry: Registry): GrpcServerMetrics {
   const labelNames = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
   const started = new Counter({
     name: 'grpc_server_started_total',
@@ -51,7 +62,18 @@ export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
     }
     return l;
   };
-  return (method, call) => {
+  const linkLabels = new Map<string, Labels>();
+  const observeLinkCall: LinkCallObserver = (method, code, secs) => {
+    let labels = linkLabels.get(method);
+    if (!labels) {
+      labels = { grpc_service: 'vswap.v1.Backend', grpc_method: method, grpc_type: 'link' };
+      linkLabels.set(method, labels);
+    }
+    started.inc(labels);
+    handled.inc({ ...labels, grpc_code: grpc.status[code] ?? String(code) });
+    seconds.observe(labels, secs);
+  };
+  const interceptor: grpc.ServerInterceptor = (method, call) => {
     const labels = labelsOf(method);
     started.inc(labels);
     const t0 = process.hrtime.bigint();
@@ -73,4 +95,5 @@ export function grpcServerMetrics(registry: Registry): grpc.ServerInterceptor {
       },
     });
   };
+  return { interceptor, observeLinkCall };
 }

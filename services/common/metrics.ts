@@ -10,7 +10,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type * as grpc from '@grpc/grpc-js';
 import { address, optional, type OptionSpec } from './config';
 import type { Logger } from './logger';
-import { grpcServerMetrics } from './metrics-grpc';
+import { grpcServerMetrics, type LinkCallObserver } from './metrics-grpc';
 
 /** The --metrics-listen option every service has (empty = no metrics endpoint). */
 export function metricsListenOption(): OptionSpec<string | undefined> {
@@ -21,13 +21,16 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   /** gRPC server interceptors counting and timing every call (pass to startServer). */
   readonly interceptors: grpc.ServerInterceptor[];
+  /** Counts and times each call a Backend.Link carries (pass to the link server). */
+  readonly observeLinkCall: LinkCallObserver;
 }
 
 /** A registry with the default process metrics and the gRPC server metrics. */
 export function createServiceMetrics(): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return { registry, interceptors: [grpcServerMetrics(registry)] };
+  const grpcMetrics = grpcServerMetrics(registry);
+  return { registry, interceptors: [grpcMetrics.interceptor], observeLinkCall: grpcMetrics.observeLinkCall };
 }
 
 export interface MetricsServer {

@@ -62,7 +62,7 @@ runMain('swapfile', async () => {
       address: config.listen,
       credentials: security.credentials,
       interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
-      services: [swapfileBackendService(backend, log)],
+      services: [swapfileBackendService(backend, log, metrics?.observeLinkCall)],
       log,
     });
   } catch (err) {

@@ -49,7 +49,7 @@ runMain('zswap', async () => {
       log,
       credentials: security.credentials,
       interceptors: [...(metrics?.interceptors ?? []), ...security.interceptors],
-      services: [zswapBackendService(zswap, log)],
+      services: [zswapBackendService(zswap, log, metrics?.observeLinkCall)],
     });
   })().catch(async (err: unknown) => {
     await metricsServer?.close();

@@ -5,6 +5,7 @@
  */
 import { LinkServer, type LinkCalls } from '../common/link-server';
 import type { Logger } from '../common/logger';
+import type { LinkCallObserver } from '../common/metrics-grpc';
 import { loadVswapProto } from '../common/proto';
 import { reconcileHandler } from '../common/reconcile-server';
 import { unary, type ServiceBinding } from '../common/server';
@@ -20,14 +21,17 @@ function reasonName(reason: string | number): DeleteReasonName {
   return typeof reason === 'number' ? (REASONS[reason] ?? 'DELETE_REASON_UNSPECIFIED') : (reason as DeleteReasonName);
 }
 
-/** vswap.v1.Backend over `zswap`: Put, Get and Delete both as unary calls and on links. */
-export function zswapBackendService(zswap: Zswap, log: Logger): ServiceBinding {
+/**
+ * vswap.v1.Backend over `zswap`: Put, Get and Delete both as unary calls and on
+ * links; `observe` counts the calls links carry (the gRPC metrics).
+ */
+export function zswapBackendService(zswap: Zswap, log: Logger, observe?: LinkCallObserver): ServiceBinding {
   const calls: LinkCalls = {
     put: (req) => zswap.put(req.pages, req.tags, req.epoch),
     get: async (req) => ({ pages: await zswap.get(req.handles, req.touch, req.epoch) }),
     delete: (req) => zswap.delete(req.handles, reasonName(req.reason), req.ignoreMissing, req.epoch),
   };
-  const links = new LinkServer({ log, calls });
+  const links = new LinkServer({ log, calls, observe });
   const implementation: BackendHandlers = {
     Put: unary(log, 'Put', calls.put),
     Get: unary(log, 'Get', calls.get),

@@ -6,11 +6,15 @@
  * links instead of waiting out the grace period, and a backend without Link
  * is served unary.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendClient } from '../../../services/common/backend-client';
 import { LINK_MAX_IN_FLIGHT } from '../../../services/common/link-server';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto';
+import { parseReadyLine } from '../../../services/common/ready';
 import type { LinkResponse__Output } from '../../../proto/generated/vswap/v1/LinkResponse';
 import { freePort } from '../../support/ports';
 import { startService, type StartedService } from '../../support/service';
@@ -155,6 +159,36 @@ describe('Backend.Link', () => {
     expect(byId.get(7)!.error!.message).toMatch(/names no call: set one of put, get or delete/);
     expect(byId.get(8)!.result).toBe('put');
     expect(byId.get(8)!.put!.outcomes).toEqual(['PUT_STORED']);
+  });
+
+  it('counts each call a link carries in the gRPC metrics, under its method, as grpc_type link', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-link-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const ready = path.join(dir, 'ready');
+    const backend = await startService({
+      entry: ZSWAP_ENTRY,
+      args: ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'],
+      env: { VSWAP_READY_FILE: ready },
+    });
+    cleanups.push(() => backend.kill('SIGKILL'));
+    const link = client(backend.address);
+    const { handles } = await link.put(memoryLikePages(4));
+    await link.get(handles, false);
+    await link.get(handles, false);
+    await expectStatus(link.get([handles[0]! + 999_999]), grpc.status.NOT_FOUND);
+    const metrics = parseReadyLine(fs.readFileSync(ready, 'utf8').trim())!.metrics!;
+    const text = await (await fetch(`http://${metrics}/metrics`)).text();
+    const series = (name: string, method: string, code?: string): string =>
+      `${name}{grpc_service="vswap.v1.Backend",grpc_method="${method}",grpc_type="link"${code ? `,grpc_code="${code}"` : ''}}`;
+    expect(text).toContain(`${series('grpc_server_handled_total', 'Put', 'OK')} 1\n`);
+    expect(text).toContain(`${series('grpc_server_handled_total', 'Get', 'OK')} 2\n`);
+    expect(text).toContain(`${series('grpc_server_handled_total', 'Get', 'NOT_FOUND')} 1\n`);
+    expect(text).toContain(`${series('grpc_server_started_total', 'Get')} 3\n`);
+    expect(text).toContain(`${series('grpc_server_handling_seconds_count', 'Get')} 3\n`);
+    // The stream itself is one call, still open.
+    expect(text).toMatch(
+      /grpc_server_started_total\{grpc_service="vswap.v1.Backend",grpc_method="Link",grpc_type="bidi_stream"\} 1\n/,
+    );
   });
 
   it('serves a backend without Link with unary calls', async () => {
