@@ -16,7 +16,12 @@
  *   stream's own status otherwise, e.g. UNAUTHENTICATED), and the next
  *   request opens a new link;
  * - a backend without Link (UNIMPLEMENTED, before it read anything) gets its
- *   requests again as unary calls, now and from then on.
+ *   requests again as unary calls, now and from then on;
+ * - pages queue in this process only up to MAX_UNSENT_BYTES: past that (the
+ *   backend stopped reading, and HTTP/2 flow control holds the rest here) a
+ *   request fails UNAVAILABLE at once instead of queueing more. A unary call
+ *   would queue its pages on its own stream until its deadline; a link keeps
+ *   a request's bytes queued after its deadline, so it needs its own bound.
  */
 import { Metadata, status as Status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { DeleteRequest } from '../../proto/generated/vswap/v1/DeleteRequest';
@@ -51,7 +56,12 @@ interface Pending {
 interface OpenLink {
   stream: LinkStream;
   pending: Map<number, Pending>;
+  /** Page bytes written to the stream that grpc-js has not yet handed to HTTP/2. */
+  unsentBytes: number;
 }
+
+/** Page bytes a link may hold unsent (16 full batches) before requests fail UNAVAILABLE. */
+export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
 
 /** A status error as grpc-js makes them: callers tell errors apart by `code`. */
 export function linkError(code: Status, details: string): ServiceError {
@@ -60,6 +70,12 @@ export function linkError(code: Status, details: string): ServiceError {
     details,
     metadata: new Metadata(),
   });
+}
+
+function pageBytes(pages: PutRequest['pages']): number {
+  let n = 0;
+  for (const p of pages ?? []) n += p.length;
+  return n;
 }
 
 export class BackendLink {
@@ -91,6 +107,13 @@ export class BackendLink {
   ): Promise<LinkCallTypes[K]['res']> {
     if (!this.usable) return unary();
     const link = (this.current ??= this.start());
+    if (link.unsentBytes > MAX_UNSENT_BYTES)
+      return Promise.reject(
+        linkError(
+          Status.UNAVAILABLE,
+          `the backend is not reading its link: ${link.unsentBytes >> 20} MiB of pages wait to be sent`,
+        ),
+      );
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -108,7 +131,11 @@ export class BackendLink {
         timer,
       });
       const message: LinkRequest = { id, [call]: req };
-      link.stream.write(message);
+      const bytes = call === 'put' ? pageBytes((req as PutRequest).pages) : 0;
+      link.unsentBytes += bytes;
+      link.stream.write(message, () => {
+        link.unsentBytes -= bytes;
+      });
     });
   }
 
@@ -126,7 +153,7 @@ export class BackendLink {
   }
 
   private start(): OpenLink {
-    const link: OpenLink = { stream: this.open(), pending: new Map() };
+    const link: OpenLink = { stream: this.open(), pending: new Map(), unsentBytes: 0 };
     let failure: ServiceError | undefined;
     link.stream.on('data', (msg: LinkResponse__Output) => this.answered(link, msg));
     // grpc-js reports the status ('error' first unless OK) before the answers

@@ -102,6 +102,37 @@ describe('Backend.Link', () => {
     expect(Buffer.from(again.pages[0]!).equals(page!)).toBe(true);
   });
 
+  it('refuses requests at once, instead of queueing them, while a stopped backend leaves too many pages unsent', async () => {
+    const backend = await zswap();
+    const link = client(backend.address, { deadlineMs: 60_000 });
+    const batch = new Array<Buffer>(512).fill(memoryLikePages(1)[0]!);
+    await link.put(batch.slice(0, 1)); // the link is open
+    process.kill(backend.child.pid!, 'SIGSTOP');
+    const calls: Promise<unknown>[] = [];
+    let refused: grpc.ServiceError | undefined;
+    try {
+      // 2 MiB each: the flow-control window and the socket take a few, the rest waits here.
+      for (let i = 0; i < 64 && !refused; i++) {
+        const p = link.put(batch);
+        calls.push(p);
+        p.catch((e: unknown) => (refused ??= e as grpc.ServiceError));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      process.kill(backend.child.pid!, 'SIGCONT');
+    }
+    expect(refused?.code, 'a request should have been refused while the backend was stopped').toBe(
+      grpc.status.UNAVAILABLE,
+    );
+    expect(refused!.details).toMatch(/not reading its link/);
+    // What was queued before the bound is answered once the backend reads again.
+    const results = await Promise.allSettled(calls);
+    const stored = results.filter((r) => r.status === 'fulfilled').length;
+    expect(stored).toBeGreaterThan(0);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect((await link.info()).usedPages).toBe(1 + stored * 512);
+  });
+
   it('fails what a lost link left unanswered at once, and opens a new link for the next request', async () => {
     const port = await freePort();
     const address = `127.0.0.1:${port}`;

@@ -7,16 +7,19 @@
 import { EventEmitter } from 'node:events';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { BackendLink, linkError, type LinkStream } from '../../../services/common/backend-link';
+import { BackendLink, linkError, MAX_UNSENT_BYTES, type LinkStream } from '../../../services/common/backend-link';
 import type { LinkRequest } from '../../../proto/generated/vswap/v1/LinkRequest';
 import type { GetResponse__Output } from '../../../proto/generated/vswap/v1/GetResponse';
 
 class FakeStream extends EventEmitter {
   readonly written: LinkRequest[] = [];
+  /** Write callbacks not yet called: grpc-js has not handed those messages to HTTP/2. */
+  readonly unsent: (() => void)[] = [];
   ended = false;
   cancelled = false;
-  write(m: LinkRequest): boolean {
+  write(m: LinkRequest, cb: () => void): boolean {
     this.written.push(m);
+    this.unsent.push(cb);
     return true;
   }
   end(): void {
@@ -163,5 +166,22 @@ describe('BackendLink', () => {
       return Promise.resolve({ pages: [] });
     });
     expect(unary).toBe(1);
+  });
+
+  it('fails a request at once while the link holds more than MAX_UNSENT_BYTES of pages unsent, and goes on once they are sent', async () => {
+    const { link, streams } = harness();
+    const half = new Array<Buffer>(MAX_UNSENT_BYTES / 2 / page.length + 1).fill(page);
+    const a = settled(link.request('put', { pages: half }, 60_000, noUnary));
+    const b = settled(link.request('put', { pages: half }, 60_000, noUnary));
+    const refused = await settled(link.request('put', { pages: [page] }, 60_000, noUnary));
+    expect(!refused.ok && refused.error.code).toBe(Status.UNAVAILABLE);
+    expect(!refused.ok && refused.error.details).toMatch(/not reading its link: 32 MiB of pages wait to be sent/);
+    const s = streams[0]!;
+    expect(s.written).toHaveLength(2); // the refused one was not queued
+    for (const cb of s.unsent.splice(0)) cb();
+    const c = settled(link.request('put', { pages: [page] }, 60_000, noUnary));
+    expect(s.written).toHaveLength(3);
+    for (const id of [1, 2, 3]) s.emit('data', { id, result: 'put', put: { handles: [id] } });
+    expect((await a).ok && (await b).ok && (await c).ok).toBe(true);
   });
 });
