@@ -55,11 +55,6 @@ export class LinkServer {
 
   constructor(private readonly options: LinkServerOptions) {}
 
-  /** Links open now (tests and shutdown logs). */
-  get size(): number {
-    return this.open.size;
-  }
-
   /** The grpc-js handler of Backend.Link. */
   readonly handler = (call: LinkCall): void => {
     const writer = new StreamWriter<LinkResponse>(call, { drainTimeoutMs: this.options.drainTimeoutMs });
