@@ -88,12 +88,12 @@ describe('Backend.Link', () => {
 
   it('bounds a wait on a backend that stopped answering, then goes on on the same link', async () => {
     const backend = await zswap();
-    const link = client(backend.address, { deadlineMs: 500 });
+    const link = client(backend.address, { deadlineMs: 1500 }); // room for a loaded machine after SIGCONT
     const [page] = memoryLikePages(1, 3);
     const { handles } = await link.put([page!]);
     process.kill(backend.child.pid!, 'SIGSTOP');
     try {
-      await expectStatus(link.get(handles, false), grpc.status.DEADLINE_EXCEEDED, /500 ms on the backend link/);
+      await expectStatus(link.get(handles, false), grpc.status.DEADLINE_EXCEEDED, /1500 ms on the backend link/);
     } finally {
       process.kill(backend.child.pid!, 'SIGCONT');
     }
