@@ -70,16 +70,16 @@ interface Options {
 
 interface TargetResult {
   /** Pages/s through the coordinator, the bare forwarder and direct, per batch (medians over rounds). */
-  coordinator: Record<number, number>;
-  forwarder: Record<number, number>;
-  direct: Record<number, number>;
+  coordinator: PerBatch;
+  forwarder: PerBatch;
+  direct: PerBatch;
   /** Pages/s straight to the backend on a Link stream. */
-  directLink: Record<number, number>;
+  directLink: PerBatch;
   /** Medians of per-round ratios: coordinator/direct, forwarder/direct, coordinator/forwarder, coordinator/direct link. */
-  ratio: Record<number, number>;
-  forwarderRatio: Record<number, number>;
-  overForwarder: Record<number, number>;
-  linkRatio: Record<number, number>;
+  ratio: PerBatch;
+  forwarderRatio: PerBatch;
+  overForwarder: PerBatch;
+  linkRatio: PerBatch;
   loadP50Us: number;
   loadP99Us: number;
   directGetP50Us: number;
@@ -93,6 +93,26 @@ interface TargetResult {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Pages/s of each round, per batch. */
+type Rounds = Record<number, number[]>;
+/** One figure per batch. */
+type PerBatch = Record<number, number>;
+
+/** Per batch, the median over the rounds. */
+function medians(rec: Rounds): PerBatch {
+  return Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
+}
+
+/** Per batch, the median of the per-round ratios a/b (measured side by side, so the machine's drift cancels). */
+function roundRatios(a: Rounds, b: Rounds): PerBatch {
+  return Object.fromEntries(BATCHES.map((n) => [n, median(a[n]!.map((x, i) => x / b[n]![i]!))]));
+}
+
+/** A per-batch figure rounded for the report. */
+function perBatch(rec: PerBatch, decimals = 0): PerBatch {
+  return Object.fromEntries(BATCHES.map((b) => [b, round(rec[b]!, decimals)]));
 }
 
 /** The corpus pages in turn, `n` at a time, round and round. */
@@ -196,14 +216,10 @@ async function measureTarget(
     await timed(0.3, o.inFlight, through(hop, 16));
     await timed(0.3, o.inFlight, straight(direct, 16));
     await timed(0.3, o.inFlight, straight(directLink, 16));
-    const coord: Record<number, number[]> = {};
-    const fwd: Record<number, number[]> = {};
-    const dir2: Record<number, number[]> = {};
-    const dirLink: Record<number, number[]> = {};
-    const linkRatios: Record<number, number[]> = {};
-    const ratios: Record<number, number[]> = {};
-    const fwdRatios: Record<number, number[]> = {};
-    const overFwd: Record<number, number[]> = {};
+    const coord: Rounds = {};
+    const fwd: Rounds = {};
+    const dir2: Rounds = {};
+    const dirLink: Rounds = {};
     for (let r = 0; r < o.rounds; r++) {
       for (const b of BATCHES) {
         // The order turns each round, so no path always runs first (or last) on a drifting machine.
@@ -217,11 +233,6 @@ async function measureTarget(
           const p = paths[(i + r) % paths.length]!;
           (p.out[b] ??= []).push(await timed(o.seconds, o.inFlight, p.cycle));
         }
-        const [c, f, d] = [coord[b]!.at(-1)!, fwd[b]!.at(-1)!, dir2[b]!.at(-1)!];
-        (ratios[b] ??= []).push(c / d);
-        (fwdRatios[b] ??= []).push(f / d);
-        (overFwd[b] ??= []).push(c / f);
-        (linkRatios[b] ??= []).push(c / dirLink[b]!.at(-1)!);
       }
       progress(
         `${name}: round ${r + 1}/${o.rounds}: ` +
@@ -257,17 +268,15 @@ async function measureTarget(
     for (const samples of [loadUs, getUs, hopUs, linkGetUs]) samples.sort((a, b) => a - b);
     await client.free('latency', slots);
     await direct.delete(handles, 'DELETE_FREED');
-    const med = (rec: Record<number, number[]>): Record<number, number> =>
-      Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
     return {
-      coordinator: med(coord),
-      forwarder: med(fwd),
-      direct: med(dir2),
-      directLink: med(dirLink),
-      ratio: med(ratios),
-      linkRatio: med(linkRatios),
-      forwarderRatio: med(fwdRatios),
-      overForwarder: med(overFwd),
+      coordinator: medians(coord),
+      forwarder: medians(fwd),
+      direct: medians(dir2),
+      directLink: medians(dirLink),
+      ratio: roundRatios(coord, dir2),
+      linkRatio: roundRatios(coord, dirLink),
+      forwarderRatio: roundRatios(fwd, dir2),
+      overForwarder: roundRatios(coord, fwd),
       loadP50Us: percentile(loadUs, 50),
       loadP99Us: percentile(loadUs, 99),
       directGetP50Us: percentile(getUs, 50),
@@ -287,9 +296,9 @@ async function measureTarget(
 
 /** Pages/s with TLS and tokens against plaintext with none, per batch (medians over rounds), zswap target. */
 interface SecurityResult {
-  secure: Record<number, number>;
-  plain: Record<number, number>;
-  ratio: Record<number, number>;
+  secure: PerBatch;
+  plain: PerBatch;
+  ratio: PerBatch;
 }
 
 async function measureSecurity(
@@ -309,9 +318,8 @@ async function measureSecurity(
     const cycle = (client: VswapClient, batch: number) => (): Promise<number> =>
       swapCycle(client, 'bench', take(batch));
     for (const c of [clients.secure, clients.plain]) await timed(0.3, o.inFlight, cycle(c, 16));
-    const on: Record<number, number[]> = {};
-    const off: Record<number, number[]> = {};
-    const ratios: Record<number, number[]> = {};
+    const on: Rounds = {};
+    const off: Rounds = {};
     for (let r = 0; r < o.rounds; r++) {
       for (const b of BATCHES) {
         const order = r % 2 === 0 ? (['secure', 'plain'] as const) : (['plain', 'secure'] as const);
@@ -319,7 +327,6 @@ async function measureSecurity(
         for (const which of order) got[which] = await timed(o.seconds, o.inFlight, cycle(clients[which], b));
         (on[b] ??= []).push(got.secure!);
         (off[b] ??= []).push(got.plain!);
-        (ratios[b] ??= []).push(got.secure! / got.plain!);
       }
       progress(
         `security: round ${r + 1}/${o.rounds}: ` +
@@ -327,9 +334,7 @@ async function measureSecurity(
           'pages/s (secure/plain)',
       );
     }
-    const med = (rec: Record<number, number[]>): Record<number, number> =>
-      Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
-    return { secure: med(on), plain: med(off), ratio: med(ratios) };
+    return { secure: medians(on), plain: medians(off), ratio: roundRatios(on, off) };
   } finally {
     clients.secure.close();
     clients.plain.close();
@@ -424,19 +429,21 @@ async function main(): Promise<void> {
     const fifty = await measureOwners(o, pages, dir, registry);
     const security = await measureSecurity(o, pages, dir, registry);
     const list = Object.entries(results) as [TargetName, TargetResult][];
+    /** The lowest of a ratio over the targets: the headline keys. */
+    const lowest = (pick: (r: TargetResult) => number): number => round(Math.min(...list.map(([, r]) => pick(r))), 3);
     const worstLatency = list.reduce((a, b) =>
       b[1].loadP99Us / b[1].directGetP99Us > a[1].loadP99Us / a[1].directGetP99Us ? b : a,
     );
     const figures = {
-      coordinator_vs_direct_512: round(Math.min(...list.map(([, r]) => r.ratio[512]!)), 3),
-      coordinator_vs_direct_16: round(Math.min(...list.map(([, r]) => r.ratio[16]!)), 3),
-      coordinator_vs_direct_1: round(Math.min(...list.map(([, r]) => r.ratio[1]!)), 3),
-      forwarder_vs_direct_512: round(Math.min(...list.map(([, r]) => r.forwarderRatio[512]!)), 3),
-      forwarder_vs_direct_16: round(Math.min(...list.map(([, r]) => r.forwarderRatio[16]!)), 3),
-      coordinator_vs_forwarder_512: round(Math.min(...list.map(([, r]) => r.overForwarder[512]!)), 3),
-      coordinator_vs_forwarder_16: round(Math.min(...list.map(([, r]) => r.overForwarder[16]!)), 3),
-      coordinator_vs_direct_link_512: round(Math.min(...list.map(([, r]) => r.linkRatio[512]!)), 3),
-      coordinator_vs_direct_link_16: round(Math.min(...list.map(([, r]) => r.linkRatio[16]!)), 3),
+      coordinator_vs_direct_512: lowest((r) => r.ratio[512]!),
+      coordinator_vs_direct_16: lowest((r) => r.ratio[16]!),
+      coordinator_vs_direct_1: lowest((r) => r.ratio[1]!),
+      forwarder_vs_direct_512: lowest((r) => r.forwarderRatio[512]!),
+      forwarder_vs_direct_16: lowest((r) => r.forwarderRatio[16]!),
+      coordinator_vs_forwarder_512: lowest((r) => r.overForwarder[512]!),
+      coordinator_vs_forwarder_16: lowest((r) => r.overForwarder[16]!),
+      coordinator_vs_direct_link_512: lowest((r) => r.linkRatio[512]!),
+      coordinator_vs_direct_link_16: lowest((r) => r.linkRatio[16]!),
       load_p50_us: round(worstLatency[1].loadP50Us),
       load_p99_us: round(worstLatency[1].loadP99Us),
       direct_get_p99_us: round(worstLatency[1].directGetP99Us),
@@ -449,21 +456,21 @@ async function main(): Promise<void> {
       secure_vs_plain_16: round(security.ratio[16]!, 3),
       secure_vs_plain_1: round(security.ratio[1]!, 3),
       security: {
-        secure_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(security.secure[b]!)])),
-        plain_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(security.plain[b]!)])),
+        secure_pages_per_s: perBatch(security.secure),
+        plain_pages_per_s: perBatch(security.plain),
       },
       by_target: Object.fromEntries(
         list.map(([t, r]) => [
           t,
           {
-            coordinator_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.coordinator[b]!)])),
-            forwarder_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.forwarder[b]!)])),
-            direct_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.direct[b]!)])),
-            direct_link_pages_per_s: Object.fromEntries(BATCHES.map((b) => [b, round(r.directLink[b]!)])),
-            coordinator_vs_direct: Object.fromEntries(BATCHES.map((b) => [b, round(r.ratio[b]!, 3)])),
-            forwarder_vs_direct: Object.fromEntries(BATCHES.map((b) => [b, round(r.forwarderRatio[b]!, 3)])),
-            coordinator_vs_forwarder: Object.fromEntries(BATCHES.map((b) => [b, round(r.overForwarder[b]!, 3)])),
-            coordinator_vs_direct_link: Object.fromEntries(BATCHES.map((b) => [b, round(r.linkRatio[b]!, 3)])),
+            coordinator_pages_per_s: perBatch(r.coordinator),
+            forwarder_pages_per_s: perBatch(r.forwarder),
+            direct_pages_per_s: perBatch(r.direct),
+            direct_link_pages_per_s: perBatch(r.directLink),
+            coordinator_vs_direct: perBatch(r.ratio, 3),
+            forwarder_vs_direct: perBatch(r.forwarderRatio, 3),
+            coordinator_vs_forwarder: perBatch(r.overForwarder, 3),
+            coordinator_vs_direct_link: perBatch(r.linkRatio, 3),
             load_p50_us: round(r.loadP50Us),
             load_p99_us: round(r.loadP99Us),
             direct_get_p50_us: round(r.directGetP50Us),
