@@ -10,6 +10,7 @@
  */
 import { sharedEnv } from '../../services/common/config';
 import type * as grpc from '@grpc/grpc-js';
+import { Command } from 'commander';
 import { loadVswapProto } from '../../services/common/proto';
 import { startServer, unary, runMain } from '../../services/common/server';
 import { createLogger } from '../../services/common/logger';
@@ -27,11 +28,6 @@ import type { BackendStatsResponse } from '../../proto/generated/vswap/v1/Backen
 import type { ColdestResponse } from '../../proto/generated/vswap/v1/ColdestResponse';
 import type { ReconcileRequest__Output } from '../../proto/generated/vswap/v1/ReconcileRequest';
 import type { ReconcileResponse } from '../../proto/generated/vswap/v1/ReconcileResponse';
-
-function listenAddress(argv: readonly string[]): string {
-  const i = argv.indexOf('--listen');
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : '127.0.0.1:0';
-}
 
 runMain('echo-server', async () => {
   const log = createLogger({ name: 'echo', level: sharedEnv(undefined, { logLevel: 'warn' }).logLevel });
@@ -85,7 +81,10 @@ runMain('echo-server', async () => {
 
   const proto = loadVswapProto();
   const server = await startServer({
-    address: listenAddress(process.argv.slice(2)),
+    address: new Command('echo-server')
+      .option('--listen <host:port>', 'address to serve vswap.v1.Backend on', '127.0.0.1:0')
+      .parse()
+      .opts<{ listen: string }>().listen,
     services: [{ name: 'vswap.v1.Backend', definition: proto.vswap.v1.Backend.service, implementation }],
     log,
   });

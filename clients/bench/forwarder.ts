@@ -13,6 +13,7 @@
  *   node dist/clients/bench/forwarder.js --backend <host:port> [--listen 127.0.0.1:0]
  */
 import type * as grpc from '@grpc/grpc-js';
+import { Command } from 'commander';
 import { BackendClient } from '../../services/common/backend-client';
 import { sharedEnv } from '../../services/common/config';
 import { createLogger } from '../../services/common/logger';
@@ -25,15 +26,13 @@ import type { LoadResponse } from '../../proto/generated/vswap/v1/LoadResponse';
 import type { SwapOutRequest__Output } from '../../proto/generated/vswap/v1/SwapOutRequest';
 import type { SwapOutResponse } from '../../proto/generated/vswap/v1/SwapOutResponse';
 
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
 runMain('forwarder', async () => {
-  const argv = process.argv.slice(2);
-  const backendAddress = flag(argv, '--backend');
-  if (!backendAddress) throw new Error('--backend <host:port> is required');
+  const options = new Command('forwarder')
+    .requiredOption('--backend <host:port>', 'the backend every SwapOut and Load goes to')
+    .option('--listen <host:port>', 'address to serve vswap.v1.VirtualSwap on', '127.0.0.1:0')
+    .parse()
+    .opts<{ backend: string; listen: string }>();
+  const backendAddress = options.backend;
   const log = createLogger({ name: 'forwarder', level: sharedEnv(undefined, { logLevel: 'warn' }).logLevel });
   const backend = new CoalescingCalls(new BackendClient(backendAddress, { deadlineMs: 60_000 }));
   /** Slot id -> backend handle, for the slots handed out and not yet released. */
@@ -66,7 +65,7 @@ runMain('forwarder', async () => {
 
   const proto = loadVswapProto();
   const server = await startServer({
-    address: flag(argv, '--listen') ?? '127.0.0.1:0',
+    address: options.listen,
     services: [{ name: 'vswap.v1.VirtualSwap', definition: proto.vswap.v1.VirtualSwap.service, implementation }],
     log,
   });
