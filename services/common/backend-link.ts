@@ -23,7 +23,7 @@
  *   would queue its pages on its own stream until its deadline; a link keeps
  *   a request's bytes queued after its deadline, so it needs its own bound.
  */
-import { Metadata, status as Status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { status as Status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { DeleteRequest } from '../../proto/generated/vswap/v1/DeleteRequest';
 import type { DeleteResponse__Output } from '../../proto/generated/vswap/v1/DeleteResponse';
 import type { GetRequest } from '../../proto/generated/vswap/v1/GetRequest';
@@ -32,6 +32,7 @@ import type { LinkRequest } from '../../proto/generated/vswap/v1/LinkRequest';
 import type { LinkResponse__Output } from '../../proto/generated/vswap/v1/LinkResponse';
 import type { PutRequest } from '../../proto/generated/vswap/v1/PutRequest';
 import type { PutResponse__Output } from '../../proto/generated/vswap/v1/PutResponse';
+import { statusError } from './errors';
 
 /** The calls a link carries, with their requests and answers. */
 export interface LinkCallTypes {
@@ -62,15 +63,6 @@ interface OpenLink {
 
 /** Page bytes a link may hold unsent (16 full batches) before requests fail UNAVAILABLE. */
 export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
-
-/** A status error as grpc-js makes them: callers tell errors apart by `code`. */
-export function linkError(code: Status, details: string): ServiceError {
-  return Object.assign(new Error(`${code} ${Status[code]}: ${details}`), {
-    code,
-    details,
-    metadata: new Metadata(),
-  });
-}
 
 function pageBytes(pages: PutRequest['pages']): number {
   let n = 0;
@@ -109,7 +101,7 @@ export class BackendLink {
     const link = (this.current ??= this.start());
     if (link.unsentBytes > MAX_UNSENT_BYTES)
       return Promise.reject(
-        linkError(
+        statusError(
           Status.UNAVAILABLE,
           `the backend is not reading its link: ${link.unsentBytes >> 20} MiB of pages wait to be sent`,
         ),
@@ -118,7 +110,7 @@ export class BackendLink {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (link.pending.delete(id))
-          reject(linkError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${deadlineMs} ms on the backend link`));
+          reject(statusError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${deadlineMs} ms on the backend link`));
       }, deadlineMs);
       timer.unref();
       link.pending.set(id, {
@@ -174,9 +166,9 @@ export class BackendLink {
     if (!p) return; // given up on (deadline): the answer is late
     link.pending.delete(msg.id);
     clearTimeout(p.timer);
-    if (msg.result === 'error' && msg.error) p.reject(linkError(msg.error.code, msg.error.message));
+    if (msg.result === 'error' && msg.error) p.reject(statusError(msg.error.code, msg.error.message));
     else if (msg.result === p.call && msg[p.call]) p.resolve(msg[p.call]);
-    else p.reject(linkError(Status.INTERNAL, `the backend answered a ${p.call} with ${msg.result ?? 'nothing'}`));
+    else p.reject(statusError(Status.INTERNAL, `the backend answered a ${p.call} with ${msg.result ?? 'nothing'}`));
     if (this.closed && link.pending.size === 0) link.stream.cancel();
   }
 
@@ -202,10 +194,10 @@ export class BackendLink {
     }
     const failure =
       err === undefined
-        ? linkError(Status.UNAVAILABLE, 'the backend ended the link (shutting down) before answering')
+        ? statusError(Status.UNAVAILABLE, 'the backend ended the link (shutting down) before answering')
         : err.code === Status.CANCELLED || err.code === Status.INTERNAL
-          ? linkError(Status.UNAVAILABLE, `the backend link failed: ${err.details}`)
-          : linkError(err.code, `the backend link failed: ${err.details}`);
+          ? statusError(Status.UNAVAILABLE, `the backend link failed: ${err.details}`)
+          : statusError(err.code, `the backend link failed: ${err.details}`);
     for (const p of pending) {
       clearTimeout(p.timer);
       p.reject(failure);

@@ -26,6 +26,15 @@ export const resourceExhausted = (msg: string): VswapError => new VswapError(Sta
 export const unavailable = (msg: string): VswapError => new VswapError(Status.UNAVAILABLE, msg);
 export const dataLoss = (msg: string): VswapError => new VswapError(Status.DATA_LOSS, msg);
 
+/**
+ * A status as grpc-js reports a failed call to its caller (code, details,
+ * metadata), for errors made on the caller's side of a call: what a request
+ * on a backend link or an interceptor's refusal answers.
+ */
+export function statusError(code: Status, details: string): ServiceError {
+  return Object.assign(new Error(`${code} ${Status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+}
+
 /** A gRPC error received from a peer (it carries a numeric `code`). */
 export function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';

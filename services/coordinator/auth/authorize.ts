@@ -21,6 +21,7 @@
  * it by at most their own owners.
  */
 import * as grpc from '@grpc/grpc-js';
+import { statusError } from '../../common/errors';
 import type { Refusals, RefusalReason } from '../../common/auth/refusals';
 import type { VirtualSwapHandlers } from '../../../proto/generated/vswap/v1/VirtualSwap';
 import { authenticate } from './authenticate';
@@ -105,10 +106,6 @@ interface StatsLike {
     swapIns: number | string;
     pagesByTier: Counter[];
   }[];
-}
-
-function statusError(code: grpc.status, details: string): grpc.ServiceError {
-  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
 function shown(owner: string): string {

@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { BackendLink, linkError, MAX_UNSENT_BYTES, type LinkStream } from '../../../services/common/backend-link';
+import { BackendLink, MAX_UNSENT_BYTES, type LinkStream } from '../../../services/common/backend-link';
+import { statusError } from '../../../services/common/errors';
 import type { LinkRequest } from '../../../proto/generated/vswap/v1/LinkRequest';
 import type { GetResponse__Output } from '../../../proto/generated/vswap/v1/GetResponse';
 
@@ -66,7 +67,7 @@ describe('BackendLink', () => {
     const s = streams[0]!;
     expect(s.written.map((m) => m.id)).toEqual([1, 2]);
     // grpc-js: the status first, then the answers still buffered, then 'end'.
-    s.finish(linkError(Status.UNAVAILABLE, 'read ECONNRESET'));
+    s.finish(statusError(Status.UNAVAILABLE, 'read ECONNRESET'));
     s.answerGet(1, [page]);
     s.emit('end');
     const [ra, rb] = await Promise.all([a, b]);
@@ -81,7 +82,7 @@ describe('BackendLink', () => {
   it('opens a new stream after one ends, and the old one cannot touch the new requests', async () => {
     const { link, streams } = harness();
     const first = settled(link.request('get', { handles: [1] }, 60_000, noUnary));
-    streams[0]!.finish(linkError(Status.UNAVAILABLE, 'gone'));
+    streams[0]!.finish(statusError(Status.UNAVAILABLE, 'gone'));
     // A request made after the status goes on a new stream, even before the old one's 'end'.
     const second = settled(link.request('get', { handles: [2] }, 60_000, noUnary));
     expect(streams).toHaveLength(2);
@@ -108,7 +109,7 @@ describe('BackendLink', () => {
   it('passes on a refusal of the stream itself (UNAUTHENTICATED) with its code', async () => {
     const { link, streams } = harness();
     const p = settled(link.request('put', { pages: [page] }, 60_000, noUnary));
-    streams[0]!.finish(linkError(Status.UNAUTHENTICATED, 'no token'));
+    streams[0]!.finish(statusError(Status.UNAUTHENTICATED, 'no token'));
     streams[0]!.emit('end');
     const r = await p;
     expect(!r.ok && r.error.code).toBe(Status.UNAUTHENTICATED);
@@ -122,7 +123,7 @@ describe('BackendLink', () => {
       return Promise.resolve({ pages: [page] });
     };
     const p = link.request('get', { handles: [1] }, 60_000, unary);
-    streams[0]!.finish(linkError(Status.UNIMPLEMENTED, 'unknown method Link'));
+    streams[0]!.finish(statusError(Status.UNIMPLEMENTED, 'unknown method Link'));
     streams[0]!.emit('end');
     expect((await p).pages[0]).toEqual(page);
     expect(unaryCalls).toBe(1);
