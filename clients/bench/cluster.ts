@@ -7,9 +7,10 @@
  * in flight: through the coordinator (SwapOut, then Load with release) and
  * straight to the backend (Put, Get, Delete) as unary calls, as a stock gRPC
  * client makes them. The figure is pages per second
- * of whole cycles; the two ways alternate in rounds and each ratio is the
- * median of per-round ratios (the machine is shared: ratios measured side by
- * side drift much less than absolute figures). Pages are counted after each
+ * of whole cycles, in steady state: every path first runs unmeasured at
+ * every batch (`--warm-up`, see warmUp()); then the ways alternate in rounds
+ * and each ratio is the median of per-round ratios (the machine is shared:
+ * ratios measured side by side drift much less than absolute figures). Pages are counted after each
  * await (`total += n`), so concurrent workers never lose a count.
  *
  * The hop's ceiling: the same cycle through a forwarder (forwarder.ts), a
@@ -64,6 +65,8 @@ interface Options {
   seconds: number;
   rounds: number;
   inFlight: number;
+  /** Seconds each path runs at each batch, unmeasured, before the rounds. */
+  warmUp: number;
   latencySamples: number;
   targets: TargetName[];
 }
@@ -148,6 +151,18 @@ async function timed(seconds: number, workers: number, cycle: (worker: number) =
   return total / ((performance.now() - start) / 1000);
 }
 
+/**
+ * Runs every path at every batch for `warmUp` seconds, unmeasured, before the
+ * rounds. Each process JIT-compiles its path over its first ~20 s of load (in
+ * 0.5 s windows a fresh coordinator's pages/s rose from ~2,500 to ~5,000 at
+ * batch 16, and the direct path's with it), and the path with the most code
+ * (the coordinator) warms up last: measured cold, a ratio says more about
+ * V8's tiers than about the hop.
+ */
+async function warmUp(o: Options, paths: ((batch: number) => (worker: number) => Promise<number>)[]): Promise<void> {
+  for (const b of BATCHES) for (const p of paths) await timed(o.warmUp, o.inFlight, p(b));
+}
+
 async function startTarget(
   name: TargetName,
   dir: string,
@@ -211,11 +226,12 @@ async function measureTarget(
       }
       return handles.length;
     };
-    // Warm up every path (JIT, connections, first allocations).
-    await timed(0.3, o.inFlight, through(client, 16));
-    await timed(0.3, o.inFlight, through(hop, 16));
-    await timed(0.3, o.inFlight, straight(direct, 16));
-    await timed(0.3, o.inFlight, straight(directLink, 16));
+    await warmUp(o, [
+      (b) => through(client, b),
+      (b) => through(hop, b),
+      (b) => straight(direct, b),
+      (b) => straight(directLink, b),
+    ]);
     const coord: Rounds = {};
     const fwd: Rounds = {};
     const dir2: Rounds = {};
@@ -317,7 +333,7 @@ async function measureSecurity(
     const take = pageFeed(pages);
     const cycle = (client: VswapClient, batch: number) => (): Promise<number> =>
       swapCycle(client, 'bench', take(batch));
-    for (const c of [clients.secure, clients.plain]) await timed(0.3, o.inFlight, cycle(c, 16));
+    await warmUp(o, [(b) => cycle(clients.secure, b), (b) => cycle(clients.plain, b)]);
     const on: Rounds = {};
     const off: Rounds = {};
     for (let r = 0; r < o.rounds; r++) {
@@ -359,7 +375,7 @@ async function measureOwners(
       (w: number): Promise<number> =>
         swapCycle(client, owner(w), take(16));
     await timed(
-      0.3,
+      o.warmUp,
       50,
       cycle((w) => `warm-${w}`),
     );
@@ -403,7 +419,8 @@ async function main(): Promise<void> {
   const cmd = new Command('bench:cluster')
     .description('pages/s and latency through the coordinator against straight to the backend')
     .option('--json', 'print one JSON object', false)
-    .option('--seconds <s>', 'length of each timed measurement', positive, 1)
+    .option('--seconds <s>', 'length of each timed measurement', positive, 2)
+    .option('--warm-up <s>', 'unmeasured seconds per path and batch before the rounds', positive, 2)
     .option('--rounds <n>', 'rounds (median reported)', positive, 3)
     .option('--in-flight <n>', 'calls in flight', positive, 4)
     .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
@@ -482,6 +499,7 @@ async function main(): Promise<void> {
       ),
       settings: {
         seconds: o.seconds,
+        warm_up_seconds: o.warmUp,
         rounds: o.rounds,
         in_flight: o.inFlight,
         latency_samples: o.latencySamples,
