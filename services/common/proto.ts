@@ -52,4 +52,6 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
+  // channelz keeps per-call counters and traces for a channelz service, which no vswap process serves.
+  'grpc.enable_channelz': 0,
 };

@@ -57,6 +57,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    // channelz keeps per-call counters and traces for a channelz service, which vswap does not serve.
+    'grpc.enable_channelz': 0,
     interceptors: options.interceptors ?? [],
   });
   const widened = widenServerStreamWindow(server, FLOW_CONTROL_WINDOW_BYTES);
