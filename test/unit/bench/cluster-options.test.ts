@@ -29,4 +29,10 @@ describe('bench:cluster options', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("option '--seconds <s>' argument '0' is invalid. must be a positive number");
   });
+
+  it('a warm-up that is not positive is refused', async () => {
+    const r = await run(['--warm-up', '-1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("option '--warm-up <s>' argument '-1' is invalid. must be a positive number");
+  });
 });
