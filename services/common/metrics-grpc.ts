@@ -62,6 +62,11 @@ export function grpcServerMetrics(registry: Registry): GrpcServerMetrics {
     }
     return l;
   };
+  /** A call's end: its status and how long it took. */
+  const ended = (labels: Labels, code: grpc.status, secs: number): void => {
+    handled.inc({ ...labels, grpc_code: grpc.status[code] ?? String(code) });
+    seconds.observe(labels, secs);
+  };
   const linkLabels = new Map<string, Labels>();
   const observeLinkCall: LinkCallObserver = (method, code, secs) => {
     let labels = linkLabels.get(method);
@@ -70,8 +75,7 @@ export function grpcServerMetrics(registry: Registry): GrpcServerMetrics {
       linkLabels.set(method, labels);
     }
     started.inc(labels);
-    handled.inc({ ...labels, grpc_code: grpc.status[code] ?? String(code) });
-    seconds.observe(labels, secs);
+    ended(labels, code, secs);
   };
   const interceptor: grpc.ServerInterceptor = (method, call) => {
     const labels = labelsOf(method);
@@ -81,8 +85,7 @@ export function grpcServerMetrics(registry: Registry): GrpcServerMetrics {
     const finish = (code: grpc.status): void => {
       if (done) return;
       done = true;
-      handled.inc({ ...labels, grpc_code: grpc.status[code] ?? String(code) });
-      seconds.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
+      ended(labels, code, Number(process.hrtime.bigint() - t0) / 1e9);
     };
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
