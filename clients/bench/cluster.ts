@@ -6,12 +6,13 @@
  * for batches of 1, 16 and 512, the same cycle two ways with the same calls
  * in flight: through the coordinator (SwapOut, then Load with release) and
  * straight to the backend (Put, Get, Delete) as unary calls, as a stock gRPC
- * client makes them. The figure is pages per second
- * of whole cycles, in steady state: every path first runs unmeasured at
- * every batch (`--warm-up`, see warmUp()); then the ways alternate in rounds
- * and each ratio is the median of per-round ratios (the machine is shared:
- * ratios measured side by side drift much less than absolute figures). Pages are counted after each
- * await (`total += n`), so concurrent workers never lose a count.
+ * client makes them. The figure is pages per second of whole cycles, in
+ * steady state: every path first runs unmeasured at every batch
+ * (`--warm-up`, see warmUp()); then the ways alternate in rounds and each
+ * ratio is the median of per-round ratios (the machine is shared: ratios
+ * measured side by side drift much less than absolute figures). Pages are
+ * counted after each await (`total += n`), so concurrent workers never lose
+ * a count.
  *
  * The hop's ceiling: the same cycle through a forwarder (forwarder.ts), a
  * VirtualSwap that is only the hop (SwapOut -> Put, Load -> Get, no slot
