@@ -8,11 +8,12 @@
  * straight to the backend (Put, Get, Delete) as unary calls, as a stock gRPC
  * client makes them. The figure is pages per second of whole cycles, in
  * steady state: every path first runs unmeasured at every batch
- * (`--warm-up`, see warmUp()); then the ways alternate in rounds and each
- * ratio is the median of per-round ratios (the machine is shared: ratios
- * measured side by side drift much less than absolute figures). Pages are
- * counted after each await (`total += n`), so concurrent workers never lose
- * a count.
+ * (`--warm-up`, see warmUp()); then the ways alternate in rounds, each timed
+ * window right after a short unmeasured run of its own path (`--lead-in`,
+ * see window()), and each ratio is the median of per-round ratios (the
+ * machine is shared: ratios measured side by side drift much less than
+ * absolute figures). Pages are counted after each await (`total += n`), so
+ * concurrent workers never lose a count.
  *
  * The hop's ceiling: the same cycle through a forwarder (forwarder.ts), a
  * VirtualSwap that is only the hop (SwapOut -> Put, Load -> Get, no slot
@@ -68,6 +69,8 @@ interface Options {
   inFlight: number;
   /** Seconds each path runs at each batch, unmeasured, before the rounds. */
   warmUp: number;
+  /** Seconds each path runs, unmeasured, right before each of its timed windows (0: none). */
+  leadIn: number;
   latencySamples: number;
   targets: TargetName[];
 }
@@ -164,6 +167,24 @@ async function warmUp(o: Options, paths: ((batch: number) => (worker: number) =>
   for (const b of BATCHES) for (const p of paths) await timed(o.warmUp, o.inFlight, p(b));
 }
 
+/**
+ * One timed window of a path, right after `o.leadIn` seconds of the same path
+ * unmeasured. In the rounds a path sits idle while the others run, and a
+ * process coming back from idle starts slow: its first bursts of Buffer
+ * allocation after the lull meet a run of full GCs (V8 counts the bytes of
+ * Buffers as external memory and collects every 64 MiB of it; right after an
+ * idle spell it does so as mark-compacts, ten or so in the first 0.7 s, then
+ * as scavenges). In 0.25 s buckets after 2 s idle, the coordinator's first
+ * 0.75 s at batch 16 ran 10-20% below the rest of its window; the forwarder,
+ * which allocates less, showed no such dip. Without the lead-in each window
+ * measures how fast a path recovers from idle, which depends on the order
+ * the paths run in, more than how fast it runs.
+ */
+async function window(o: Options, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
+  if (o.leadIn > 0) await timed(o.leadIn, workers, cycle);
+  return timed(o.seconds, workers, cycle);
+}
+
 async function startTarget(
   name: TargetName,
   dir: string,
@@ -248,7 +269,7 @@ async function measureTarget(
         ];
         for (let i = 0; i < paths.length; i++) {
           const p = paths[(i + r) % paths.length]!;
-          (p.out[b] ??= []).push(await timed(o.seconds, o.inFlight, p.cycle));
+          (p.out[b] ??= []).push(await window(o, o.inFlight, p.cycle));
         }
       }
       progress(
@@ -341,7 +362,7 @@ async function measureSecurity(
       for (const b of BATCHES) {
         const order = r % 2 === 0 ? (['secure', 'plain'] as const) : (['plain', 'secure'] as const);
         const got: Record<string, number> = {};
-        for (const which of order) got[which] = await timed(o.seconds, o.inFlight, cycle(clients[which], b));
+        for (const which of order) got[which] = await window(o, o.inFlight, cycle(clients[which], b));
         (on[b] ??= []).push(got.secure!);
         (off[b] ??= []).push(got.plain!);
       }
@@ -416,12 +437,19 @@ function positive(v: string): number {
   return n;
 }
 
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
+  return n;
+}
+
 async function main(): Promise<void> {
   const cmd = new Command('bench:cluster')
     .description('pages/s and latency through the coordinator against straight to the backend')
     .option('--json', 'print one JSON object', false)
     .option('--seconds <s>', 'length of each timed measurement', positive, 2)
     .option('--warm-up <s>', 'unmeasured seconds per path and batch before the rounds', positive, 2)
+    .option('--lead-in <s>', 'unmeasured seconds of each path right before each of its timed windows', nonNegative, 1)
     .option('--rounds <n>', 'rounds (median reported)', positive, 3)
     .option('--in-flight <n>', 'calls in flight', positive, 4)
     .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
@@ -501,6 +529,7 @@ async function main(): Promise<void> {
       settings: {
         seconds: o.seconds,
         warm_up_seconds: o.warmUp,
+        lead_in_seconds: o.leadIn,
         rounds: o.rounds,
         in_flight: o.inFlight,
         latency_samples: o.latencySamples,

@@ -35,4 +35,10 @@ describe('bench:cluster options', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("option '--warm-up <s>' argument '-1' is invalid. must be a positive number");
   });
+
+  it('a lead-in below 0 is refused (0 turns it off)', async () => {
+    const r = await run(['--lead-in', '-0.5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("option '--lead-in <s>' argument '-0.5' is invalid. must be 0 or a positive number");
+  });
 });
