@@ -170,13 +170,13 @@ async function warmUp(o: Options, paths: ((batch: number) => (worker: number) =>
 /**
  * One timed window of a path, right after `o.leadIn` seconds of the same path
  * unmeasured. In the rounds a path sits idle while the others run, and a
- * process coming back from idle starts slow: its first bursts of Buffer
- * allocation after the lull meet a run of full GCs (V8 counts the bytes of
- * Buffers as external memory and collects every 64 MiB of it; right after an
- * idle spell it does so as mark-compacts, ten or so in the first 0.7 s, then
- * as scavenges). In 0.25 s buckets after 2 s idle, the coordinator's first
- * 0.75 s at batch 16 ran 10-20% below the rest of its window; the forwarder,
- * which allocates less, showed no such dip. Without the lead-in each window
+ * process coming back from idle starts slow. V8 counts Buffers' bytes as
+ * external memory and collects as they grow (--trace-gc: "external memory
+ * pressure", about every 0.1 s in the coordinator at batch 16): in steady
+ * state as scavenges, but right after an idle spell as a run of ten or so
+ * mark-compacts in the first 0.7 s. In 0.25 s buckets after 2 s idle, the
+ * coordinator's first 0.75 s at batch 16 ran 10-20% below the rest of its
+ * window; the forwarder showed no such dip. Without the lead-in each window
  * measures how fast a path recovers from idle, which depends on the order
  * the paths run in, more than how fast it runs.
  */
