@@ -180,9 +180,9 @@ async function warmUp(o: Options, paths: ((batch: number) => (worker: number) =>
  * measures how fast a path recovers from idle, which depends on the order
  * the paths run in, more than how fast it runs.
  */
-async function window(o: Options, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
-  if (o.leadIn > 0) await timed(o.leadIn, workers, cycle);
-  return timed(o.seconds, workers, cycle);
+async function window(o: Options, cycle: (worker: number) => Promise<number>): Promise<number> {
+  if (o.leadIn > 0) await timed(o.leadIn, o.inFlight, cycle);
+  return timed(o.seconds, o.inFlight, cycle);
 }
 
 async function startTarget(
@@ -269,7 +269,7 @@ async function measureTarget(
         ];
         for (let i = 0; i < paths.length; i++) {
           const p = paths[(i + r) % paths.length]!;
-          (p.out[b] ??= []).push(await window(o, o.inFlight, p.cycle));
+          (p.out[b] ??= []).push(await window(o, p.cycle));
         }
       }
       progress(
@@ -362,7 +362,7 @@ async function measureSecurity(
       for (const b of BATCHES) {
         const order = r % 2 === 0 ? (['secure', 'plain'] as const) : (['plain', 'secure'] as const);
         const got: Record<string, number> = {};
-        for (const which of order) got[which] = await window(o, o.inFlight, cycle(clients[which], b));
+        for (const which of order) got[which] = await window(o, cycle(clients[which], b));
         (on[b] ??= []).push(got.secure!);
         (off[b] ??= []).push(got.plain!);
       }
