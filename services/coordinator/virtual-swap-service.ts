@@ -38,11 +38,18 @@ export function virtualSwapService(
       const onAllocated = gate?.allocationHook(call);
       try {
         if (req.requestId === '') return reply(await apply(req, { signal, deadline, onAllocated }));
-        const digest = requestDigest(method, [req.owner, ...fields(req)]);
+        const parts = [req.owner, ...fields(req)];
+        const digest = requestDigest(method, parts);
         const named = req as { slots?: unknown[]; pages?: unknown[]; count?: number };
         const bytes = answerRecordBound(method, named.slots?.length ?? named.pages?.length ?? named.count ?? MAX_BATCH);
         return await requests.run(
-          { method, owner: req.owner, requestId: req.requestId, digest },
+          {
+            method,
+            owner: req.owner,
+            requestId: req.requestId,
+            digest,
+            legacyDigest: () => requestDigest(method, parts, 'bytes'),
+          },
           signal,
           async (journal) =>
             reply(

@@ -151,6 +151,20 @@ describe('RequestLog', () => {
     );
     expect(requestDigest('Allocate', ['o', 1, false])).not.toBe(requestDigest('Allocate', ['o', 1, true]));
   });
+
+  it('digests pages by length and CRC-32: one flipped bit or byte more tells them apart, and never as an earlier build did', () => {
+    const page = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) & 0xff));
+    const digest = (pages: Buffer[]) => requestDigest('SwapOut', ['o', pages, false]);
+    const flipped = Buffer.from(page);
+    flipped[1234] = flipped[1234]! ^ 0x10;
+    expect(digest([page])).toBe(digest([Buffer.from(page)]));
+    expect(digest([flipped])).not.toBe(digest([page]));
+    expect(digest([Buffer.concat([page, Buffer.alloc(1)])])).not.toBe(digest([page]));
+    expect(digest([page, flipped])).not.toBe(digest([flipped, page]));
+    expect(requestDigest('SwapOut', ['o', [page], false], 'bytes')).not.toBe(digest([page]));
+    // Without pages the two ways agree: only page-carrying requests need the earlier digest.
+    expect(requestDigest('Free', ['o', [1, 2]], 'bytes')).toBe(requestDigest('Free', ['o', [1, 2]]));
+  });
 });
 
 describe('RequestLog with a requests file', () => {
@@ -205,6 +219,34 @@ describe('RequestLog with a requests file', () => {
       expect(Buffer.isBuffer(back.pages[0]) && back.pages[0].equals(page)).toBe(true);
       expect(fifth.stats.pageBytes).toBe(4096);
       fifth.close();
+      // An answer an earlier build kept (its digest over the page bytes) still answers the retry that
+      // arrives after the upgrade, and still refuses another request under the same id.
+      const pages = [page, Buffer.alloc(4096, 1)];
+      const swapOut = (log: RequestLog, sent: Buffer[], digest: 'checksums' | 'bytes') => {
+        const parts = ['o', sent, false] as const;
+        return log.run(
+          {
+            method: 'SwapOut',
+            owner: 'o',
+            requestId: 's',
+            digest: requestDigest('SwapOut', parts, digest),
+            legacyDigest: () => requestDigest('SwapOut', parts, 'bytes'),
+          },
+          undefined,
+          async () => ({ slots: sent.map(() => ++applied), tiers: [] }),
+          (v) => v.slots.length,
+        );
+      };
+      const earlier = open();
+      expect((await swapOut(earlier, pages, 'bytes')).slots).toEqual([5, 6]);
+      earlier.close();
+      const upgraded = open();
+      expect((await swapOut(upgraded, pages, 'checksums')).slots).toEqual([5, 6]);
+      expect(applied).toBe(6);
+      const other = await swapOut(upgraded, [pages[1]!, pages[0]!], 'checksums').catch((e: unknown) => e);
+      expect((other as VswapError).code).toBe(Status.ALREADY_EXISTS);
+      expect(applied).toBe(6);
+      upgraded.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
