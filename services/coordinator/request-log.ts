@@ -189,6 +189,8 @@ interface Flight {
 }
 
 interface Entry {
+  /** Its place in the order entries were added (RequestLog.orderSeqs): tells it from a later entry of its key. */
+  seq: number;
   method: MutatingMethod;
   digest: string;
   /** When the first call arrived (ms): the window counts from here. */
@@ -386,6 +388,22 @@ export class RequestLog {
   private readonly options: ResolvedRequestLogOptions;
   /** owner + NUL + request_id -> entry, oldest first (Map keeps insertion order). */
   private readonly entries = new Map<string, Entry>();
+  /**
+   * The entries in the order they were added (from `orderFirst` on: each
+   * one's key and `seq`), dropped ones too until passed: the oldest-first
+   * walks of expire() and evict() start here, not at the Map's front. V8's
+   * Map keeps a deleted entry's place until its table is rehashed and
+   * iteration walks those places, so with the log full (an answer dropped
+   * for each one added) each call walked tens of thousands of them: a
+   * SwapOut + Load pair cost the log 2-3x what it did below the bound
+   * (bench:request-log). Keys and numbers, not entries: a dropped answer
+   * is not kept alive by its place here, and the places of those dropped
+   * out of order go once they are a third of the order.
+   */
+  private orderKeys: string[] = [];
+  private orderSeqs: number[] = [];
+  private nextSeq = 0;
+  private orderFirst = 0;
   private slots = 0;
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
@@ -515,6 +533,7 @@ export class RequestLog {
       answer = packAnswer(inline ? withoutPages(a.v) : a.v);
     }
     const e: Entry = {
+      seq: this.nextSeq++,
       method: a.m,
       digest: a.d,
       at: a.at,
@@ -525,7 +544,7 @@ export class RequestLog {
       flight: undefined,
       stored,
     };
-    this.entries.set(a.k, e);
+    this.add(a.k, e);
     this.slots += a.size;
     this.pageBytes += e.bytes;
     if (pages && pages.bytes > 0) this.ringOrder.push({ k: a.k, e, pages });
@@ -611,14 +630,25 @@ export class RequestLog {
     let bytes = 0;
     try {
       const written: [Entry, number][] = [];
+      // Lines go out about a MiB at a time: a write per line made a compaction of 100,000 answers cost a second.
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const flush = (): void => {
+        writeAll(fd, Buffer.concat(batch, batchBytes));
+        batch = [];
+        batchBytes = 0;
+      };
       for (const [k, e] of this.entries) {
         const o = outcomeOf(e);
         if (e.stored === undefined || !o) continue;
         const line = formatLine(encodeAnswer(storedAnswer(k, e, o)));
-        writeAll(fd, line);
+        batch.push(line);
+        batchBytes += line.length;
+        if (batchBytes >= 1 << 20) flush();
         written.push([e, line.length]);
         bytes += line.length;
       }
+      flush();
       fs.fsyncSync(fd);
       // Only now in the file: until then a journaled answer stays in the journal's snapshots.
       for (const [e, n] of written) {
@@ -722,6 +752,7 @@ export class RequestLog {
     let settle!: (o: Outcome | undefined) => void;
     const flight: Flight = { settled: new Promise((r) => (settle = r)), kept: undefined, lost: false };
     const entry: Entry = {
+      seq: this.nextSeq++,
       method: key.method,
       digest: key.digest,
       at: this.options.now(),
@@ -732,7 +763,7 @@ export class RequestLog {
       flight,
       stored: undefined,
     };
-    this.entries.set(k, entry);
+    this.add(k, entry);
     this.stats.entries = this.entries.size;
     const recorder: AnswerRecorder<T> = {
       keepPages: async (pages, sums) => {
@@ -886,25 +917,73 @@ export class RequestLog {
   /** Drops answers older than the window (in-flight ones stay until they end). */
   private expire(): void {
     const oldest = this.options.now() - this.options.windowMs;
-    for (const [k, e] of this.entries) {
-      if (e.at >= oldest) break;
-      if (e.answer !== IN_FLIGHT) this.drop(k, e);
+    let dropped = 0;
+    this.oldestFirst(
+      (e) => e.at < oldest,
+      () => dropped++,
+    );
+    // Even when the call is then answered from memory: stats (and the metrics made of them) stay current.
+    if (dropped > 0) this.updateStats();
+  }
+
+  private add(k: string, e: Entry): void {
+    this.entries.set(k, e);
+    this.orderKeys.push(k);
+    this.orderSeqs.push(e.seq);
+  }
+
+  /**
+   * Drops settled entries oldest first while `more(oldest left)` holds (in-flight ones are passed over, not
+   * dropped); `dropped` is told of each. Passed and dropped places leave the order once they are most of it.
+   */
+  private oldestFirst(more: (e: Entry) => boolean, dropped: (e: Entry) => void): void {
+    const keys = this.orderKeys;
+    const seqs = this.orderSeqs;
+    const liveAt = (i: number): Entry | undefined => {
+      const e = this.entries.get(keys[i]!);
+      return e?.seq === seqs[i] ? e : undefined;
+    };
+    for (let i = this.orderFirst; i < keys.length; i++) {
+      const e = liveAt(i);
+      if (e && !more(e)) break;
+      if (e && e.answer !== IN_FLIGHT) {
+        this.drop(keys[i]!, e);
+        dropped(e);
+      }
+      // A place leaves only from the front: an in-flight entry keeps its own and those after it.
+      if (i === this.orderFirst && !liveAt(i)) this.orderFirst++;
+    }
+    if (this.orderFirst > 1024 && this.orderFirst * 2 > keys.length) {
+      this.orderKeys = keys.slice(this.orderFirst);
+      this.orderSeqs = seqs.slice(this.orderFirst);
+      this.orderFirst = 0;
+    } else if (keys.length - this.orderFirst > this.entries.size * 1.5 + 1024) {
+      // Dropped out of order (answers whose pages the ring wrote over): keep the live ones.
+      const liveKeys: string[] = [];
+      const liveSeqs: number[] = [];
+      for (let i = this.orderFirst; i < keys.length; i++)
+        if (liveAt(i)) {
+          liveKeys.push(keys[i]!);
+          liveSeqs.push(seqs[i]!);
+        }
+      this.orderKeys = liveKeys;
+      this.orderSeqs = liveSeqs;
+      this.orderFirst = 0;
     }
   }
 
   /** Keeps within maxEntries and maxSlots, oldest answers first (the ring bounds the pages). */
   private evict(): void {
     const { maxEntries, maxSlots } = this.options;
-    const within = (): boolean => this.entries.size <= maxEntries && this.slots <= maxSlots;
-    if (within()) return;
+    if (this.entries.size <= maxEntries && this.slots <= maxSlots) return;
     const now = this.options.now();
     let early = 0;
-    for (const [k, e] of this.entries) {
-      if (within()) break;
-      if (e.answer === IN_FLIGHT) continue;
-      this.drop(k, e);
-      if (now - e.at < this.options.windowMs) early++;
-    }
+    this.oldestFirst(
+      () => this.entries.size > maxEntries || this.slots > maxSlots,
+      (e) => {
+        if (now - e.at < this.options.windowMs) early++;
+      },
+    );
     this.evicted(early);
   }
 

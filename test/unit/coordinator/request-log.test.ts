@@ -4,6 +4,7 @@
  */
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VswapError, invalidArgument } from '../../../services/common/errors';
 import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
@@ -250,5 +251,96 @@ describe('RequestLog with a requests file', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('RequestLog order of forgetting (against a model)', () => {
+  type Op =
+    | { kind: 'free'; id: string }
+    | { kind: 'fail'; id: string }
+    | { kind: 'start'; id: string }
+    | { kind: 'finish' }
+    | { kind: 'tick'; ms: number };
+  const id = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 5, arbitrary: id.map((i) => ({ kind: 'free' as const, id: i })) },
+    { weight: 1, arbitrary: id.map((i) => ({ kind: 'fail' as const, id: i })) },
+    { weight: 1, arbitrary: id.map((i) => ({ kind: 'start' as const, id: i })) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'finish' as const }) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((ms) => ({ kind: 'tick' as const, ms })) },
+  );
+
+  it('forgets past the window and over maxEntries oldest first, passing over calls in flight, whatever the order of calls', async () => {
+    const windowMs = 200;
+    const maxEntries = 3;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 120, size: 'max' }), async (ops) => {
+        let now = 0;
+        const log = new RequestLog({ windowMs, maxEntries, now: () => now, log: pino({ level: 'silent' }) });
+        // The model: entries in the order they were added, at their first call's start.
+        let model: { id: string; at: number; settled: boolean }[] = [];
+        const expire = () => (model = model.filter((e) => !e.settled || e.at >= now - windowMs));
+        const evict = () => {
+          while (model.length > maxEntries) {
+            const i = model.findIndex((e) => e.settled);
+            if (i < 0) break;
+            model.splice(i, 1);
+          }
+        };
+        let applied = 0;
+        let paused: { id: string; release: () => void; call: Promise<unknown> } | undefined;
+        const call = (i: string, apply: () => Promise<number[]>) =>
+          log.run(
+            { method: 'Free', owner: 'o', requestId: i, digest: requestDigest('Free', ['o', [1]]) },
+            undefined,
+            apply,
+            (v) => v.length,
+          );
+        for (const o of ops) {
+          if (o.kind === 'tick') {
+            now += o.ms;
+            continue;
+          }
+          if (o.kind === 'finish') {
+            if (!paused) continue;
+            paused.release();
+            await paused.call;
+            model.find((e) => e.id === paused!.id && !e.settled)!.settled = true;
+            evict();
+            paused = undefined;
+            expect(log.stats.entries).toBe(model.length);
+            continue;
+          }
+          if (o.id === paused?.id) continue; // a retry of a call in flight waits for it: not modelled here
+          expire();
+          const known = model.some((e) => e.id === o.id);
+          const before = applied;
+          if (o.kind === 'start') {
+            if (paused || known) continue;
+            let release!: () => void;
+            const gate = new Promise<void>((r) => (release = r));
+            paused = { id: o.id, release, call: call(o.id, async () => (await gate, [++applied])) };
+            model.push({ id: o.id, at: now, settled: false });
+          } else if (o.kind === 'fail') {
+            const r = await call(o.id, () => Promise.reject(invalidArgument('bad'))).catch((e: unknown) => e);
+            // Remembered: answered from memory; otherwise it failed and changed nothing, so it is not remembered.
+            expect(r instanceof VswapError).toBe(!known);
+          } else {
+            await call(o.id, async () => [++applied]);
+            expect(applied).toBe(known ? before : before + 1);
+            if (!known) {
+              model.push({ id: o.id, at: now, settled: true });
+              evict();
+            }
+          }
+          expect(log.stats.entries).toBe(model.length);
+        }
+        if (paused) {
+          paused.release();
+          await paused.call;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
