@@ -13,8 +13,10 @@
  *
  * Figures: µs per pair below the bound and at it (medians of the windows),
  * their ratio `full_vs_below` (1.0: a full log costs what an empty one does),
- * and `max_pair_ms`, the slowest pair (a rewrite of the file stalls the
- * coordinator's event loop that long).
+ * `max_pair_ms`, the slowest pair (a rewrite of the file stalls the
+ * coordinator's event loop that long), and `heap_bytes_per_answer`, the
+ * heap the full log holds per answer (with --expose-gc, which the npm script
+ * passes): what every garbage collection of the coordinator has to mark.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -47,6 +49,12 @@ async function main(): Promise<void> {
     maxEntries: o.maxEntries,
     log: createLogger({ name: 'bench', level: 'error' }),
   });
+  const heapNow = (): number => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const emptyHeap = heapNow();
+  let fullHeap = NaN;
   const pages = Array.from({ length: BATCH }, (_, i) => Buffer.alloc(4096, i + 1));
   const sums = new Uint32Array(BATCH);
   const below: number[] = [];
@@ -103,6 +111,7 @@ async function main(): Promise<void> {
       else if (log.stats.entries < o.maxEntries) below.push(us);
       progress(`window ${w + 1}/${windows}: ${round(us, 1)} µs/pair, ${log.stats.entries} answers`);
     }
+    fullHeap = heapNow();
   } finally {
     log.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
     full_us_per_pair: round(median(full), 1),
     full_vs_below: round(median(full) / median(below), 3),
     max_pair_ms: round(slowestMs, 1),
+    heap_bytes_per_answer: round((fullHeap - emptyHeap) / o.maxEntries),
   };
   emitReport({
     json: o.json === true,
@@ -121,7 +131,8 @@ async function main(): Promise<void> {
       `request log, SwapOut + Load(release) answers of ${BATCH} slots under their own request_ids:\n` +
       `  below the bound: ${figures.below_bound_us_per_pair} µs/pair\n` +
       `  full (${o.maxEntries} answers): ${figures.full_us_per_pair} µs/pair (${figures.full_vs_below}x)\n` +
-      `  slowest pair: ${figures.max_pair_ms} ms\n`,
+      `  slowest pair: ${figures.max_pair_ms} ms\n` +
+      `  heap per answer held: ${figures.heap_bytes_per_answer} B\n`,
   });
 }
 

@@ -14,7 +14,21 @@
 
 /** The packed form: JSON of [0, field] for an array answer, [1, {key: field}] for an object answer. */
 class Packed {
-  constructor(readonly text: string) {}
+  readonly text: string;
+  constructor(text: string) {
+    this.text = flatString(text);
+  }
+}
+
+/**
+ * The string as one flat piece. V8 may hand back a concatenation (JSON.stringify's
+ * result, a template literal) as a tree of pieces: kept for minutes, as the
+ * request log keeps keys and answers, that is two more heap objects (and
+ * ~50 B) an entry for every garbage collection to mark, and it keeps the
+ * pieces' sources alive. The JSON round trip gives back any string exactly.
+ */
+export function flatString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 /**

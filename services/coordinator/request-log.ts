@@ -60,7 +60,7 @@ import type { Logger } from '../common/logger';
 import { pageChecksum } from '../common/checksum';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
 import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
-import { packAnswer, unpackAnswer } from './packed-answer';
+import { flatString, packAnswer, unpackAnswer } from './packed-answer';
 import { SharedSync } from './shared-sync';
 
 /** The contract's limit on request_id (API.md). */
@@ -715,7 +715,7 @@ export class RequestLog {
   ): Promise<T> {
     if (key.requestId === '') return apply(undefined);
     checkRequestId(key.requestId);
-    const k = flat(`${key.owner}\0${key.requestId}`);
+    const k = flatString(`${key.owner}\0${key.requestId}`);
     for (;;) {
       this.expire();
       const e = this.entries.get(k);
@@ -1013,15 +1013,6 @@ export class RequestLog {
 function outcomeOf(e: Entry): Outcome | undefined {
   if (e.answer === IN_FLIGHT) return undefined;
   return e.answer instanceof Failure ? { ok: false, error: e.answer.error } : { ok: true, value: e.answer };
-}
-
-/**
- * The key as one flat string: a concatenation is a tree of string pieces
- * that keeps the request's request_id string alive (about 60 B more an
- * entry). The JSON round trip gives back any string exactly.
- */
-function flat(s: string): string {
-  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 /** An answer's line in the requests file (and journal record payload). */
