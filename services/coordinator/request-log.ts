@@ -386,7 +386,7 @@ function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> 
 
 export class RequestLog {
   private readonly options: ResolvedRequestLogOptions;
-  /** owner + NUL + request_id -> entry, oldest first (Map keeps insertion order). */
+  /** owner + NUL + request_id -> entry (oldest first is orderKeys' business, below). */
   private readonly entries = new Map<string, Entry>();
   /**
    * The entries in the order they were added (from `orderFirst` on: each
