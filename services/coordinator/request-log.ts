@@ -189,8 +189,6 @@ interface Flight {
 }
 
 interface Entry {
-  /** Its place in the order entries were added (RequestLog.orderSeqs): tells it from a later entry of its key. */
-  seq: number;
   method: MutatingMethod;
   digest: string;
   /** When the first call arrived (ms): the window counts from here. */
@@ -339,7 +337,18 @@ export function requestDigest(
       h.update(new Uint8Array(ids.buffer));
     }
   }
-  return h.digest('base64');
+  // 32 one-byte characters: 48 B of heap an entry, where base64 took 64 (the file keeps base64: storedDigest).
+  return h.digest().toString('latin1');
+}
+
+/** A digest as the requests file and journal answer records keep it (base64, as they always have). */
+function storedDigest(digest: string): string {
+  return Buffer.from(digest, 'latin1').toString('base64');
+}
+
+/** A digest read back from the file or the journal, in the form requestDigest gives. */
+function memoryDigest(stored: string): string {
+  return Buffer.from(stored, 'base64').toString('latin1');
 }
 
 export function checkRequestId(requestId: string): void {
@@ -386,24 +395,25 @@ function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> 
 
 export class RequestLog {
   private readonly options: ResolvedRequestLogOptions;
-  /** owner + NUL + request_id -> entry (oldest first is orderKeys' business, below). */
+  /** owner + NUL + request_id -> entry, oldest first (Map keeps insertion order). */
   private readonly entries = new Map<string, Entry>();
   /**
-   * The entries in the order they were added (from `orderFirst` on: each
-   * one's key and `seq`), dropped ones too until passed: the oldest-first
-   * walks of expire() and evict() start here, not at the Map's front. V8's
-   * Map keeps a deleted entry's place until its table is rehashed and
-   * iteration walks those places, so with the log full (an answer dropped
-   * for each one added) each call walked tens of thousands of them: a
-   * SwapOut + Load pair cost the log 2-3x what it did below the bound
-   * (bench:request-log). Keys and numbers, not entries: a dropped answer
-   * is not kept alive by its place here, and the places of those dropped
-   * out of order go once they are a third of the order.
+   * Where the oldest-first walks of expire() and evict() resume: an
+   * iterator over `entries` and the entry it last gave (`head`), older than
+   * every entry still to come. V8's Map keeps a deleted entry's place until
+   * its table is rehashed, and iteration walks those places; walking from
+   * the front on every call, with the log full (an answer dropped for each
+   * one added), passed tens of thousands of them per call: a SwapOut + Load
+   * pair cost the log 2x what it did below the bound (bench:request-log). An
+   * iterator passes each place once, survives rehashes and sees entries
+   * added after it, and costs no memory per entry (the coordinator's bytes
+   * per slot count every one).
    */
-  private orderKeys: string[] = [];
-  private orderSeqs: number[] = [];
-  private nextSeq = 0;
-  private orderFirst = 0;
+  private cursor: Iterator<[string, Entry]> | undefined;
+  private head: [string, Entry] | undefined;
+  /** Entries added, ever, and how many had been when one was last deleted: see oldestFirst(). */
+  private added = 0;
+  private addedAtDelete = 0;
   private slots = 0;
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
@@ -533,9 +543,8 @@ export class RequestLog {
       answer = packAnswer(inline ? withoutPages(a.v) : a.v);
     }
     const e: Entry = {
-      seq: this.nextSeq++,
       method: a.m,
-      digest: a.d,
+      digest: memoryDigest(a.d),
       at: a.at,
       size: a.size,
       bytes: pages?.bytes ?? 0,
@@ -752,7 +761,6 @@ export class RequestLog {
     let settle!: (o: Outcome | undefined) => void;
     const flight: Flight = { settled: new Promise((r) => (settle = r)), kept: undefined, lost: false };
     const entry: Entry = {
-      seq: this.nextSeq++,
       method: key.method,
       digest: key.digest,
       at: this.options.now(),
@@ -784,7 +792,7 @@ export class RequestLog {
         const a: StoredAnswer = {
           k,
           m: entry.method,
-          d: entry.digest,
+          d: storedDigest(entry.digest),
           at: entry.at,
           size: sizeOf(v),
           ok: true,
@@ -802,7 +810,7 @@ export class RequestLog {
     } catch (err) {
       flight.kept = undefined;
       if (CHANGED_NOTHING.has(codeOf(err))) {
-        this.entries.delete(k);
+        this.forget(k);
         this.stats.entries = this.entries.size;
         settle(undefined);
         entry.flight = undefined;
@@ -824,7 +832,7 @@ export class RequestLog {
       if (flight.lost) {
         // More than the ring holds, a failed write, or written over already: the retries waiting get the
         // answer; later ones run afresh.
-        this.entries.delete(k);
+        this.forget(k);
         this.evicted(1);
         this.updateStats();
         settle({ ok: true, value });
@@ -918,57 +926,53 @@ export class RequestLog {
   private expire(): void {
     const oldest = this.options.now() - this.options.windowMs;
     let dropped = 0;
-    this.oldestFirst(
-      (e) => e.at < oldest,
-      () => dropped++,
-    );
+    this.oldestFirst((k, e) => {
+      if (e.at >= oldest) return false;
+      this.drop(k, e);
+      dropped++;
+      return true;
+    });
     // Even when the call is then answered from memory: stats (and the metrics made of them) stay current.
     if (dropped > 0) this.updateStats();
   }
 
-  private add(k: string, e: Entry): void {
-    this.entries.set(k, e);
-    this.orderKeys.push(k);
-    this.orderSeqs.push(e.seq);
-  }
-
   /**
-   * Drops settled entries oldest first while `more(oldest left)` holds (in-flight ones are passed over, not
-   * dropped); `dropped` is told of each. Passed and dropped places leave the order once they are most of it.
+   * Offers settled entries to `take` oldest first, until it returns false
+   * (it drops those it takes); entries in flight are passed over, not
+   * offered. Resumes at `head` (see `cursor`); while the oldest entry is in
+   * flight (a call older than the rest of the log) it walks from the front.
    */
-  private oldestFirst(more: (e: Entry) => boolean, dropped: (e: Entry) => void): void {
-    const keys = this.orderKeys;
-    const seqs = this.orderSeqs;
-    const liveAt = (i: number): Entry | undefined => {
-      const e = this.entries.get(keys[i]!);
-      return e?.seq === seqs[i] ? e : undefined;
-    };
-    for (let i = this.orderFirst; i < keys.length; i++) {
-      const e = liveAt(i);
-      if (e && !more(e)) break;
-      if (e && e.answer !== IN_FLIGHT) {
-        this.drop(keys[i]!, e);
-        dropped(e);
-      }
-      // A place leaves only from the front: an in-flight entry keeps its own and those after it.
-      if (i === this.orderFirst && !liveAt(i)) this.orderFirst++;
-    }
-    if (this.orderFirst > 1024 && this.orderFirst * 2 > keys.length) {
-      this.orderKeys = keys.slice(this.orderFirst);
-      this.orderSeqs = seqs.slice(this.orderFirst);
-      this.orderFirst = 0;
-    } else if (keys.length - this.orderFirst > this.entries.size * 1.5 + 1024) {
-      // Dropped out of order (answers whose pages the ring wrote over): keep the live ones.
-      const liveKeys: string[] = [];
-      const liveSeqs: number[] = [];
-      for (let i = this.orderFirst; i < keys.length; i++)
-        if (liveAt(i)) {
-          liveKeys.push(keys[i]!);
-          liveSeqs.push(seqs[i]!);
+  private oldestFirst(take: (k: string, e: Entry) => boolean): void {
+    for (;;) {
+      if (this.head === undefined || this.entries.get(this.head[0]) !== this.head[1]) {
+        this.cursor ??= this.entries.entries();
+        const next = this.cursor.next();
+        // A finished iterator sees nothing added later: the next walk starts a new one.
+        if (next.done === true) {
+          this.cursor = undefined;
+          this.head = undefined;
+          return;
         }
-      this.orderKeys = liveKeys;
-      this.orderSeqs = liveSeqs;
-      this.orderFirst = 0;
+        this.head = next.value;
+        continue;
+      }
+      const [k, e] = this.head;
+      if (e.answer === IN_FLIGHT) break;
+      if (!take(k, e)) {
+        // An iterator keeps each table the Map outgrew alive until it is next
+        // advanced (~36 B an entry while the log only grows): once a quarter of
+        // the log was added with nothing deleted, there are no holes worth
+        // skipping, and the next walk starts a new one.
+        if (this.added - this.addedAtDelete >= this.entries.size / 4) {
+          this.cursor = undefined;
+          this.head = undefined;
+        }
+        return;
+      }
+    }
+    for (const [k, e] of this.entries) {
+      if (e.answer === IN_FLIGHT) continue;
+      if (!take(k, e)) return;
     }
   }
 
@@ -978,12 +982,12 @@ export class RequestLog {
     if (this.entries.size <= maxEntries && this.slots <= maxSlots) return;
     const now = this.options.now();
     let early = 0;
-    this.oldestFirst(
-      () => this.entries.size > maxEntries || this.slots > maxSlots,
-      (e) => {
-        if (now - e.at < this.options.windowMs) early++;
-      },
-    );
+    this.oldestFirst((k, e) => {
+      if (this.entries.size <= maxEntries && this.slots <= maxSlots) return false;
+      this.drop(k, e);
+      if (now - e.at < this.options.windowMs) early++;
+      return true;
+    });
     this.evicted(early);
   }
 
@@ -1001,8 +1005,19 @@ export class RequestLog {
     );
   }
 
-  private drop(k: string, e: Entry): void {
+  private add(k: string, e: Entry): void {
+    this.entries.set(k, e);
+    this.added++;
+  }
+
+  /** Every delete leaves a hole in the Map's table until V8 rehashes it (see `cursor`). */
+  private forget(k: string): void {
     this.entries.delete(k);
+    this.addedAtDelete = this.added;
+  }
+
+  private drop(k: string, e: Entry): void {
+    this.forget(k);
     this.slots -= e.size;
     this.pageBytes -= e.bytes;
     if (typeof e.stored === 'number') this.liveBytes -= e.stored;
@@ -1020,7 +1035,7 @@ function storedAnswer(k: string, e: Entry, o: Outcome): StoredAnswer {
   return {
     k,
     m: e.method,
-    d: e.digest,
+    d: storedDigest(e.digest),
     at: e.at,
     size: e.size,
     ok: o.ok,

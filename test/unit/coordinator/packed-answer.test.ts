@@ -22,9 +22,9 @@ describe('packed answers', () => {
 
   it('keeps a run of consecutive slot ids in a few characters, and a tier in one', () => {
     const slots = Array.from({ length: 512 }, (_, i) => 4096 + i);
-    const packed = packAnswer({ slots, tiers: slots.map(() => 'TIER_ZSWAP') }) as { text: string };
-    expect(packed.text.length).toBeLessThan(512 + 64);
-    expect(packed.text).toContain('[4096,1,512]');
+    const packed = packAnswer({ slots, tiers: slots.map(() => 'TIER_ZSWAP') }) as string;
+    expect(packed.length).toBeLessThan(512 + 64);
+    expect(packed).toContain('[4096,1,512]');
   });
 
   it('keeps answers it cannot give back exactly as they are (pages, nested objects, -0, undefined)', () => {
@@ -33,10 +33,16 @@ describe('packed answers', () => {
       { nested: { slots: [1, 2, 3, 4] } },
       { counts: [-0, 0, 0, 0] },
       { slots: undefined },
-      'text',
       7,
     ];
     for (const a of answers) expect(packAnswer(a)).toBe(a);
+  });
+
+  it("packs a string answer too: a string in an answer's place is always a packed one", () => {
+    for (const a of ['text', '[0,{"r":[1,1,5]}]', '']) {
+      expect(packAnswer(a)).not.toBe(a);
+      expect(unpackAnswer(packAnswer(a))).toBe(a);
+    }
   });
 
   it('round-trips any JSON-like answer (property)', () => {
