@@ -241,6 +241,11 @@ describe('RequestLog with a requests file', () => {
       const earlier = open();
       expect((await swapOut(earlier, pages, 'bytes')).slots).toEqual([5, 6]);
       earlier.close();
+      // The file keeps digests as every build has (base64 of the SHA-256), whatever form memory holds.
+      const legacy = requestDigest('SwapOut', ['o', pages, false], 'bytes');
+      const stored = Buffer.from(legacy, 'latin1').toString('base64');
+      expect(stored).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(fs.readFileSync(file, 'utf8')).toContain(`"d":"${stored}"`);
       const upgraded = open();
       expect((await swapOut(upgraded, pages, 'checksums')).slots).toEqual([5, 6]);
       expect(applied).toBe(6);
