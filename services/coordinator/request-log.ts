@@ -82,6 +82,11 @@ export interface RequestLogOptions {
    * ring wrote over is forgotten; default 16 MiB.
    */
   maxPageBytes?: number;
+  /**
+   * The file is rewritten with its live answers only once it is twice their
+   * size and at least this many bytes; default 16 MiB.
+   */
+  compactAfterBytes?: number;
   /** Wall clock in ms (kept across restarts; a test seam); default Date.now. */
   now?: () => number;
   /** Where answers are kept across restarts (e.g. <data dir>/requests.log); default none (memory only). */
@@ -123,6 +128,7 @@ export function addRequestLogDefaults(o: RequestLogOptions): ResolvedRequestLogO
     maxEntries: o.maxEntries ?? 100_000,
     maxSlots: o.maxSlots ?? 4_000_000,
     maxPageBytes: o.maxPageBytes ?? 16 * 1024 * 1024,
+    compactAfterBytes: o.compactAfterBytes ?? 16 * 1024 * 1024,
     now: o.now ?? Date.now,
     file: o.file,
     ringFile: o.ringFile ?? (o.file === undefined ? undefined : path.join(path.dirname(o.file), 'answers.ring')),
@@ -690,7 +696,7 @@ export class RequestLog {
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
-    if (this.fileBytes > Math.max(2 * this.liveBytes, 16 * 1024 * 1024)) this.compact(file);
+    if (this.fileBytes > Math.max(2 * this.liveBytes, this.options.compactAfterBytes)) this.compact(file);
     // Calls answered together share one fdatasync.
     else {
       this.syncer.written();

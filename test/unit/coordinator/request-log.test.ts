@@ -169,6 +169,47 @@ describe('RequestLog', () => {
 });
 
 describe('RequestLog with a requests file', () => {
+  it('rewrites a grown file with its live answers only, which a restart reads back (and not the dropped ones)', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    const file = path.join(dir, 'requests.log');
+    let applied = 0;
+    const open = () =>
+      new RequestLog({ file, maxEntries: 40, compactAfterBytes: 8192, fsync: 'never', log: pino({ level: 'silent' }) });
+    const free = (log: RequestLog, i: number) =>
+      log.run(
+        { method: 'Free', owner: 'o', requestId: `r${i}`, digest: requestDigest('Free', ['o', [i, i + 1]]) },
+        undefined,
+        async () => [++applied, i],
+        (v) => v.length,
+      );
+    try {
+      const first = open();
+      let largest = 0;
+      for (let i = 0; i < 600; i++) {
+        expect(await free(first, i)).toEqual([i + 1, i]);
+        largest = Math.max(largest, fs.statSync(file).size);
+      }
+      const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
+      const longest = Math.max(...lines.map((l) => l.length + 1));
+      // 600 answers went through; the file never held more than twice the 40 live ones (or 8 KiB) and a line.
+      expect(largest).toBeLessThanOrEqual(Math.max(8192, 2 * 40 * longest) + longest);
+      expect(lines.length).toBeLessThan(600 / 4);
+      first.close();
+      const second = open();
+      expect(second.stats.entries).toBe(40);
+      // The last 40 are answered from the file, as first given; an older one is applied again.
+      for (let i = 560; i < 600; i++) expect(await free(second, i)).toEqual([i + 1, i]);
+      expect(applied).toBe(600);
+      expect(await free(second, 100)).toEqual([601, 100]);
+      second.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads its answers back after a restart, skips a torn last line, and forgets answers past the window', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
