@@ -43,7 +43,8 @@
  * have yet (unpersisted(); e.g. while the disk is full). With `fsync` batch a
  * machine crash may lose the last 100 ms of all three. The file is rewritten
  * with the live answers only (temp file, fsync, rename, directory fsync) once
- * it is twice their size.
+ * it is twice their size: a slice a turn (Rewrite), appends going to both
+ * files meanwhile; at start, in one go.
  *
  * Formats: an answer holding a PageRef is JSON behind an `R` (so a build that
  * kept pages inline skips it rather than answering without pages); answers
@@ -399,6 +400,31 @@ function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> 
   });
 }
 
+/**
+ * A rewrite of the requests file with its live answers only, done a slice a
+ * turn so that the coordinator's calls go on meanwhile (in one turn, 100,000
+ * answers stalled every call for ~0.7 s: bench:request-log). Appends go on
+ * to the old file, and also to `tail`: the new one takes them last.
+ */
+interface Rewrite {
+  readonly tmp: string;
+  readonly fd: number;
+  /** The answers in the file when it began, oldest first; those from `next` on are still to be written. */
+  readonly keys: string[];
+  readonly entries: Entry[];
+  next: number;
+  /** Lines appended to the old file since it began. */
+  tail: { k: string; e: Entry; line: Buffer }[];
+  /** What the new file holds, by key: the entry of its last line and that line's bytes. */
+  readonly written: Map<string, { e: Entry; n: number }>;
+  bytes: number;
+  /** Its bulk fsync is under way: the descriptor is closed when it ends, not under it. */
+  syncing: boolean;
+}
+
+/** Bytes of lines a rewrite writes in one turn (a few ms of encoding). */
+const REWRITE_SLICE_BYTES = 256 * 1024;
+
 export class RequestLog {
   private readonly options: ResolvedRequestLogOptions;
   /** owner + NUL + request_id -> entry, oldest first (Map keeps insertion order). */
@@ -439,6 +465,10 @@ export class RequestLog {
   private fileBytes = 0;
   private liveBytes = 0;
   private readonly syncer: SharedSync;
+  /** The rewrite of the file under way, if one is (see startRewrite()). */
+  private rewrite: Rewrite | undefined;
+  /** No rewrite is begun before the file reaches this size (one failed: not again on every append). */
+  private rewriteAfterBytes = 0;
 
   constructor(options: RequestLogOptions) {
     this.options = addRequestLogDefaults(options);
@@ -619,11 +649,7 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (this.fd === undefined || !o) return;
     try {
-      const line = formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o)));
-      writeAll(this.fd, line);
-      this.fileBytes += line.length;
-      this.liveBytes += line.length;
-      e.stored = line.length;
+      this.append(k, e, formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o))));
       this.syncer.written();
     } catch (err) {
       this.options.log.warn({ err: String(err) }, 'request log: could not append an answer taken from the journal');
@@ -638,7 +664,7 @@ export class RequestLog {
     }
   }
 
-  /** Rewrites the file with the live answers only, atomically, and opens it for appending. */
+  /** Rewrites the file with the live answers only, atomically, and opens it for appending (at start: in one go). */
   private compact(file: string): void {
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, 'w');
@@ -673,7 +699,13 @@ export class RequestLog {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
-    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.switchTo(file);
+    this.fileBytes = this.liveBytes = bytes;
+  }
+
+  /** Appends to `file` (just renamed into place) from now on; the rename is made durable first. */
+  private switchTo(file: string): void {
+    if (this.fd !== undefined) this.syncer.retire(this.fd);
     this.fd = undefined;
     const dirFd = fs.openSync(path.dirname(file), 'r');
     try {
@@ -682,7 +714,6 @@ export class RequestLog {
       fs.closeSync(dirFd);
     }
     this.fd = fs.openSync(file, 'a');
-    this.fileBytes = this.liveBytes = bytes;
   }
 
   /** Appends a remembered answer; with fsync `always`, resolves once it is on disk. */
@@ -691,21 +722,156 @@ export class RequestLog {
     const o = outcomeOf(e);
     if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
     // The journal record's JSON is the line's: no second encoding.
-    const line = formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o)));
-    writeAll(this.fd, line);
+    this.append(k, e, formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o))));
+    if (
+      this.rewrite === undefined &&
+      this.fileBytes > Math.max(2 * this.liveBytes, this.options.compactAfterBytes, this.rewriteAfterBytes)
+    )
+      this.startRewrite(file);
+    // Calls answered together share one fdatasync.
+    this.syncer.written();
+    await this.syncer.sync();
+  }
+
+  private append(k: string, e: Entry, line: Buffer): void {
+    writeAll(this.fd!, line);
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
-    if (this.fileBytes > Math.max(2 * this.liveBytes, this.options.compactAfterBytes)) this.compact(file);
-    // Calls answered together share one fdatasync.
-    else {
-      this.syncer.written();
-      await this.syncer.sync();
+    this.rewrite?.tail.push({ k, e, line });
+  }
+
+  /**
+   * Begins a rewrite of the file with the answers it holds now (those whose
+   * `stored` is set: in the file, or journal records not in it yet), oldest
+   * first; rewriteSlice() goes on with it each turn.
+   */
+  private startRewrite(file: string): void {
+    const tmp = `${file}.tmp`;
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'w');
+    } catch (err) {
+      this.rewriteFailed(err);
+      return;
+    }
+    const keys: string[] = [];
+    const entries: Entry[] = [];
+    for (const [k, e] of this.entries)
+      if (e.stored !== undefined && e.answer !== IN_FLIGHT) {
+        keys.push(k);
+        entries.push(e);
+      }
+    const r: Rewrite = { tmp, fd, keys, entries, next: 0, tail: [], written: new Map(), bytes: 0, syncing: false };
+    this.rewrite = r;
+    setImmediate(() => this.rewriteSlice(r, file));
+  }
+
+  private rewriteSlice(r: Rewrite, file: string): void {
+    if (this.rewrite !== r) return; // closed, or given up
+    try {
+      const lines: Buffer[] = [];
+      let bytes = 0;
+      while (r.next < r.keys.length && bytes < REWRITE_SLICE_BYTES) {
+        const k = r.keys[r.next]!;
+        const e = r.entries[r.next]!;
+        r.next++;
+        if (this.entries.get(k) !== e) continue; // dropped since
+        const line = formatLine(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
+        lines.push(line);
+        bytes += line.length;
+        r.written.set(k, { e, n: line.length });
+      }
+      writeAll(r.fd, Buffer.concat(lines, bytes));
+      r.bytes += bytes;
+    } catch (err) {
+      this.rewriteFailed(err);
+      return;
+    }
+    if (r.next < r.keys.length) {
+      setImmediate(() => this.rewriteSlice(r, file));
+      return;
+    }
+    // The bulk of it reaches the disk off the event loop; finishRewrite() syncs only what was appended meanwhile.
+    r.syncing = true;
+    fs.fsync(r.fd, (err) => {
+      r.syncing = false;
+      if (this.rewrite !== r)
+        this.discardRewrite(r); // given up meanwhile (closed): its descriptor is free now
+      else if (err) this.rewriteFailed(err);
+      else this.finishRewrite(r, file);
+    });
+  }
+
+  /** Adds the lines appended meanwhile, syncs, and puts the new file in the old one's place. */
+  private finishRewrite(r: Rewrite, file: string): void {
+    if (this.rewrite !== r) return;
+    try {
+      if (r.tail.length > 0) {
+        let bytes = 0;
+        for (const t of r.tail) {
+          bytes += t.line.length;
+          r.written.set(t.k, { e: t.e, n: t.line.length });
+        }
+        writeAll(
+          r.fd,
+          Buffer.concat(
+            r.tail.map((t) => t.line),
+            bytes,
+          ),
+        );
+        r.bytes += bytes;
+      }
+      fs.fsyncSync(r.fd);
+      fs.closeSync(r.fd);
+      fs.renameSync(r.tmp, file);
+    } catch (err) {
+      this.rewriteFailed(err);
+      return;
+    }
+    this.rewrite = undefined;
+    try {
+      this.switchTo(file);
+    } catch (err) {
+      // Appends stop (the journal's answer records keep the answers to come); the file in place holds the rest.
+      this.options.log.error({ err: String(err), file }, 'request log: could not open the rewritten file');
+    }
+    this.fileBytes = r.bytes;
+    this.liveBytes = 0;
+    // Only now in the file: until then a journaled answer stays in the journal's snapshots.
+    for (const [k, { e, n }] of r.written)
+      if (this.entries.get(k) === e) {
+        e.stored = n;
+        this.liveBytes += n;
+      }
+  }
+
+  /** Gives up a rewrite (the old file goes on) until the file has grown by another compactAfterBytes. */
+  private rewriteFailed(err: unknown): void {
+    const r = this.rewrite;
+    this.rewrite = undefined;
+    if (r) this.discardRewrite(r);
+    this.rewriteAfterBytes = this.fileBytes + this.options.compactAfterBytes;
+    this.options.log.warn(
+      { err: String(err), file: this.options.file },
+      'request log: could not rewrite the file; appending to it as it is',
+    );
+  }
+
+  private discardRewrite(r: Rewrite): void {
+    fs.rmSync(r.tmp, { force: true });
+    if (r.syncing) return; // the fsync's end closes it
+    try {
+      fs.closeSync(r.fd);
+    } catch {
+      // closed already (the failure was at or after the close)
     }
   }
 
-  /** Syncs and closes the file and the ring. */
+  /** Syncs and closes the file and the ring (a rewrite under way is given up: the file as it is holds every answer). */
   close(): void {
+    if (this.rewrite) this.discardRewrite(this.rewrite);
+    this.rewrite = undefined;
     this.syncer.close();
     this.ring.close();
     if (this.fd === undefined) return;

@@ -169,45 +169,118 @@ describe('RequestLog', () => {
 });
 
 describe('RequestLog with a requests file', () => {
-  it('rewrites a grown file with its live answers only, which a restart reads back (and not the dropped ones)', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
-    const file = path.join(dir, 'requests.log');
-    let applied = 0;
-    const open = () =>
-      new RequestLog({ file, maxEntries: 40, compactAfterBytes: 8192, fsync: 'never', log: pino({ level: 'silent' }) });
-    const free = (log: RequestLog, i: number) =>
-      log.run(
-        { method: 'Free', owner: 'o', requestId: `r${i}`, digest: requestDigest('Free', ['o', [i, i + 1]]) },
-        undefined,
-        async () => [++applied, i],
-        (v) => v.length,
-      );
-    try {
-      const first = open();
-      let largest = 0;
-      for (let i = 0; i < 600; i++) {
-        expect(await free(first, i)).toEqual([i + 1, i]);
-        largest = Math.max(largest, fs.statSync(file).size);
+  describe('rewrite of a grown file', () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    const setup = async () => {
+      const fs = await import('node:fs');
+      const os = await import('node:os');
+      const path = await import('node:path');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+      const file = path.join(dir, 'requests.log');
+      let applied = 0;
+      const open = (fsync: 'always' | 'never' = 'never') =>
+        new RequestLog({ file, maxEntries: 40, compactAfterBytes: 8192, fsync, log: pino({ level: 'silent' }) });
+      const free = (log: RequestLog, i: number) =>
+        log.run(
+          { method: 'Free', owner: 'o', requestId: `r${i}`, digest: requestDigest('Free', ['o', [i, i + 1]]) },
+          undefined,
+          async () => [++applied, i],
+          (v) => v.length,
+        );
+      /** After a restart: the last 40 are answered from the file as first given, an older one is applied again. */
+      const checkRestart = async (calls: number, first: (i: number) => number) => {
+        const log = open();
+        try {
+          expect(log.stats.entries).toBe(40);
+          const before = applied;
+          for (let i = calls - 40; i < calls; i++) expect(await free(log, i)).toEqual([first(i), i]);
+          expect(applied).toBe(before);
+          expect(await free(log, 0)).toEqual([before + 1, 0]);
+        } finally {
+          log.close();
+        }
+        expect(fs.existsSync(`${file}.tmp`)).toBe(false);
+      };
+      const lines = () => fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
+      return {
+        fs,
+        file,
+        open,
+        free,
+        checkRestart,
+        lines,
+        done: () => fs.rmSync(dir, { recursive: true, force: true }),
+      };
+    };
+
+    it('keeps the file to twice its live answers, and a restart answers those (not the dropped ones)', async () => {
+      const t = await setup();
+      try {
+        const log = t.open();
+        let largest = 0;
+        for (let i = 0; i < 600; i++) {
+          expect(await t.free(log, i)).toEqual([i + 1, i]);
+          await turn(); // as gRPC calls give the event loop a turn between them
+          largest = Math.max(largest, t.fs.statSync(t.file).size);
+        }
+        // The last rewrite ends (bounded: its fsync is off the event loop).
+        for (let w = 0; w < 500 && t.fs.existsSync(`${t.file}.tmp`); w++) await new Promise((r) => setTimeout(r, 10));
+        // At rest the file is at most twice its 40 live answers (and a line); while rewrites ran, it never held
+        // more than half of the 600 answers given.
+        expect(t.lines().length).toBeLessThanOrEqual(2 * 40 + 1);
+        const longest = Math.max(...t.lines().map((l) => l.length + 1));
+        expect(largest).toBeLessThan((600 / 2) * longest);
+        log.close();
+        await t.checkRestart(600, (i) => i + 1);
+      } finally {
+        t.done();
       }
-      const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
-      const longest = Math.max(...lines.map((l) => l.length + 1));
-      // 600 answers went through; the file never held more than twice the 40 live ones (or 8 KiB) and a line.
-      expect(largest).toBeLessThanOrEqual(Math.max(8192, 2 * 40 * longest) + longest);
-      expect(lines.length).toBeLessThan(600 / 4);
-      first.close();
-      const second = open();
-      expect(second.stats.entries).toBe(40);
-      // The last 40 are answered from the file, as first given; an older one is applied again.
-      for (let i = 560; i < 600; i++) expect(await free(second, i)).toEqual([i + 1, i]);
-      expect(applied).toBe(600);
-      expect(await free(second, 100)).toEqual([601, 100]);
-      second.close();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
+
+    it('loses no answer given while a rewrite runs (calls in flight, answers dropped meanwhile)', async () => {
+      const t = await setup();
+      try {
+        for (const fsync of ['always', 'never'] as const) {
+          const log = t.open(fsync);
+          const given = new Map<number, number>();
+          const base = fsync === 'always' ? 0 : 10_000;
+          // 16 calls at a time: answers are appended, and older ones dropped, between the rewrite's slices.
+          for (let i = 0; i < 800; i += 16)
+            await Promise.all(
+              Array.from({ length: 16 }, async (_, j) => {
+                const [first] = await t.free(log, base + i + j);
+                given.set(base + i + j, first!);
+              }),
+            );
+          log.close();
+          await t.checkRestart(base + 800, (i) => given.get(i)!);
+        }
+      } finally {
+        t.done();
+      }
+    });
+
+    it('leaves the file as it is when closed while a rewrite runs', async () => {
+      const t = await setup();
+      try {
+        const log = t.open();
+        const given = new Map<number, number>();
+        let closedMidway = false;
+        for (let i = 0; i < 400; i++) {
+          given.set(i, (await t.free(log, i))[0]!);
+          if (t.fs.existsSync(`${t.file}.tmp`) && i > 300) {
+            await turn(); // its first slice is written, and its fsync under way
+            log.close(); // a rewrite is under way
+            closedMidway = true;
+            await t.checkRestart(i + 1, (n) => given.get(n)!);
+            break;
+          }
+        }
+        expect(closedMidway).toBe(true);
+      } finally {
+        t.done();
+      }
+    });
   });
 
   it('reads its answers back after a restart, skips a torn last line, and forgets answers past the window', async () => {
