@@ -796,8 +796,8 @@ export class RequestLog {
     r.syncing = true;
     fs.fsync(r.fd, (err) => {
       r.syncing = false;
-      if (this.rewrite !== r)
-        this.discardRewrite(r); // given up meanwhile (closed): its descriptor is free now
+      // Given up meanwhile (closed; its file is gone already, and the name may be another rewrite's now).
+      if (this.rewrite !== r) fs.close(r.fd, () => undefined);
       else if (err) this.rewriteFailed(err);
       else this.finishRewrite(r, file);
     });
