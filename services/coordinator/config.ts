@@ -61,6 +61,12 @@ export const coordinatorOptions = {
     16 * 1024 * 1024,
     { min: 4096, max: 64 * 1024 * 1024 * 1024 },
   ),
+  retryCompactAfterBytes: int(
+    'requests.log is rewritten with the answers it still holds once it is twice their size and at least this many ' +
+      'bytes (a slice per turn, while calls go on)',
+    16 * 1024 * 1024,
+    { min: 4096, max: 64 * 1024 * 1024 * 1024 },
+  ),
   stopWritebackMs: int(
     "on SIGTERM, first write zswap's pages back to a durable swapfile for " +
       "up to this many ms (0 = off: a volatile zswap's pages are lost when " +

@@ -70,6 +70,7 @@ runMain('coordinator', async () => {
     maxEntries: config.retryMaxEntries,
     maxSlots: config.retryMaxSlots,
     maxPageBytes: config.retryMaxPageBytes,
+    compactAfterBytes: config.retryCompactAfterBytes,
     file: path.join(path.resolve(config.dataDir), 'requests.log'),
     fsync: config.journalFsync,
     ...(config.crashAfterCommitId === undefined ? {} : { afterCommit: crashAfterCommit(config.crashAfterCommitId) }),

@@ -550,6 +550,7 @@ export class RequestLog {
       if (!a || a.at < oldest || this.entries.has(a.k)) continue;
       if (this.admit(a, p)) restored++;
     }
+    if (restored > 0) this.inArrivalOrder();
     this.settleRing();
     this.evict();
     this.updateStats();
@@ -1175,6 +1176,21 @@ export class RequestLog {
       { dropped: early, droppedSoFar: this.stats.evictedEarly, maxEntries, maxSlots, maxPageBytes },
       'request log: answers dropped before their retry window ended (a retry of those is applied again)',
     );
+  }
+
+  /**
+   * Puts the entries back in the order their first calls arrived. Answers
+   * taken from the journal are added after those read from the file, though
+   * most are older (the journal keeps the answers the bound had dropped): in
+   * the Map's order, the walks that forget the oldest first would drop the
+   * newest answers instead, and a retry of one would be applied again.
+   */
+  private inArrivalOrder(): void {
+    const sorted = [...this.entries].sort((x, y) => x[1].at - y[1].at);
+    this.entries.clear();
+    for (const [k, e] of sorted) this.entries.set(k, e);
+    this.cursor = undefined;
+    this.head = undefined;
   }
 
   private add(k: string, e: Entry): void {

@@ -282,3 +282,52 @@ describe('request_id across a kill -9 between the journal commit and requests.lo
     }
   });
 });
+
+describe('request_id while requests.log is rewritten', () => {
+  const fx = clusterPerTest();
+
+  it('answers given while the file was rewritten (calls in flight) are answered after a kill -9, applied once', async () => {
+    const client = await fx.start(
+      {
+        zswap: { poolBytes: '16M' },
+        coordinatorArgs: [
+          '--retry-compact-after-bytes',
+          '4096',
+          '--retry-max-entries',
+          '40',
+          '--journal-fsync',
+          'always',
+        ],
+      },
+      30_000,
+    );
+    const raw = rawClient(fx.cluster.address);
+    try {
+      const slots = await client.allocate('host-r', 8);
+      // 400 Duplicates under their own ids, 8 at a time: each adds one to a slot's swap count.
+      const counts = new Map<string, number[]>();
+      for (let i = 0; i < 400; i += 8)
+        await Promise.all(
+          slots.map(async (slot, j) => {
+            const id = `dup-${i + j}`;
+            counts.set(id, (await raw.call('duplicate', { owner: 'host-r', slots: [slot], requestId: id })).counts!);
+          }),
+        );
+      const file = path.join(fx.dir, 'coordinator', 'requests.log');
+      // Rewritten as it grew: far fewer lines than the 400 answers given.
+      expect(fs.readFileSync(file, 'utf8').split('\n').length).toBeLessThan(200);
+      await fx.cluster.restart('coordinator', 'SIGKILL');
+      // The last 32 retried (the bound of 40 counts calls in flight too): the same counts, and no swap count moves.
+      for (let i = 360; i < 400; i++) {
+        const id = `dup-${i}`;
+        const slot = slots[i % 8]!;
+        expect((await raw.call('duplicate', { owner: 'host-r', slots: [slot], requestId: id })).counts).toEqual(
+          counts.get(id),
+        );
+      }
+      expect((await client.inspect('host-r', slots)).map((s) => s.count)).toEqual(slots.map(() => 51));
+    } finally {
+      raw.close();
+    }
+  });
+});

@@ -169,6 +169,45 @@ describe('RequestLog', () => {
 });
 
 describe('RequestLog with a requests file', () => {
+  it('keeps the newest answers when the journal hands back older ones the bound had dropped', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    const file = path.join(dir, 'requests.log');
+    let now = 1_000_000;
+    let applied = 0;
+    const journal: Buffer[] = [];
+    const open = (replayed: Buffer[] = []) =>
+      new RequestLog({ file, maxEntries: 5, now: () => now, replayed, log: pino({ level: 'silent' }) });
+    const free = (log: RequestLog, i: number) =>
+      log.run<number[]>(
+        { method: 'Free', owner: 'o', requestId: `f${i}`, digest: requestDigest('Free', ['o', [i]]) },
+        undefined,
+        async (answer) => {
+          const v = [++applied];
+          const record = answer?.record(v);
+          if (record) journal.push(record); // as the coordinator commits it with the change
+          return v;
+        },
+        (v) => v.length,
+      );
+    try {
+      const first = open();
+      for (let i = 0; i < 20; i++, now += 10) await free(first, i);
+      first.close();
+      // Restarted: the file's answers, then every answer record the journal still holds.
+      const second = open(journal);
+      expect(second.stats.entries).toBe(5);
+      for (let i = 15; i < 20; i++) expect(await free(second, i)).toEqual([i + 1]);
+      expect(applied).toBe(20);
+      expect(await free(second, 3)).toEqual([21]);
+      second.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('rewrite of a grown file', () => {
     const turn = () => new Promise((r) => setImmediate(r));
     const setup = async () => {
