@@ -2,6 +2,9 @@
  * The request log's bounds and window, on a fake clock (the gRPC behaviour is in
  * test/integration/coordinator/retry.test.ts).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import fc from 'fast-check';
@@ -170,9 +173,6 @@ describe('RequestLog', () => {
 
 describe('RequestLog with a requests file', () => {
   it('keeps the newest answers when the journal hands back older ones the bound had dropped', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
     const file = path.join(dir, 'requests.log');
     let now = 1_000_000;
@@ -211,9 +211,6 @@ describe('RequestLog with a requests file', () => {
   describe('rewrite of a grown file', () => {
     const turn = () => new Promise((r) => setImmediate(r));
     const setup = async () => {
-      const fs = await import('node:fs');
-      const os = await import('node:os');
-      const path = await import('node:path');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
       const file = path.join(dir, 'requests.log');
       let applied = 0;
@@ -323,9 +320,6 @@ describe('RequestLog with a requests file', () => {
   });
 
   it('reads its answers back after a restart, skips a torn last line, and forgets answers past the window', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
     const file = path.join(dir, 'requests.log');
     let now = 5_000_000;
