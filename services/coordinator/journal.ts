@@ -34,6 +34,7 @@ import {
   readRecords,
 } from './journal-records';
 import type { FsyncPolicy } from '../common/fsync-policy';
+import { DescriptorSyncs } from './descriptor-syncs';
 
 export type { FsyncPolicy };
 
@@ -356,9 +357,8 @@ export class Journal {
   private snapshotWriter: ((w: RecordWriter) => void) | undefined;
   /** No automatic snapshot before this time (after one failed). */
   private snapshotRetryAt = 0;
-  /** fdatasyncs in flight per fd: a log retired by a switch is closed when its count reaches 0. */
-  private readonly syncsInFlight = new Map<number, number>();
-  private readonly retiring = new Set<number>();
+  /** fdatasyncs in flight: a log retired by a switch is closed when the last on it ends. */
+  private readonly syncs = new DescriptorSyncs();
   /** Set when a write or sync failed after the table changed: memory and disk may differ, so no more writes. */
   private failed: Error | undefined;
   private closed = false;
@@ -557,17 +557,9 @@ export class Journal {
   /** fdatasync on the thread pool, so the event loop keeps serving meanwhile. */
   private syncInBackground(): Promise<void> {
     this.dirty = false;
-    const fd = this.fd;
-    this.syncsInFlight.set(fd, (this.syncsInFlight.get(fd) ?? 0) + 1);
     const started = process.hrtime.bigint();
     return new Promise<void>((resolve, reject) => {
-      fs.fdatasync(fd, (err) => {
-        const left = (this.syncsInFlight.get(fd) ?? 1) - 1;
-        if (left > 0) this.syncsInFlight.set(fd, left);
-        else {
-          this.syncsInFlight.delete(fd);
-          if (this.retiring.delete(fd)) fs.close(fd, () => undefined);
-        }
+      this.syncs.fdatasync(this.fd, (err) => {
         if (err) {
           this.options.log.error({ err }, 'journal: fdatasync failed');
           reject(err);
@@ -674,8 +666,7 @@ export class Journal {
     this.logBytes = HEADER_BYTES;
     this.allocated = this.preallocateBytes;
     this.dirty = false; // the old log's records are in the synced snapshot
-    if (this.syncsInFlight.has(oldFd)) this.retiring.add(oldFd);
-    else fs.closeSync(oldFd);
+    this.syncs.retire(oldFd);
     unlinkQuietly(path.join(this.dir, logName(oldGen)));
     unlinkQuietly(path.join(this.dir, snapshotName(oldGen)));
     if (oldGen === 0) {

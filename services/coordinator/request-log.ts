@@ -62,6 +62,7 @@ import { pageChecksum } from '../common/checksum';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
 import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
 import { flatString, packAnswer, unpackAnswer } from './packed-answer';
+import { DescriptorSyncs } from './descriptor-syncs';
 import { SharedSync } from './shared-sync';
 
 /** The contract's limit on request_id (API.md). */
@@ -418,8 +419,6 @@ interface Rewrite {
   /** What the new file holds, by key: the entry of its last line and that line's bytes. */
   readonly written: Map<string, { e: Entry; n: number }>;
   bytes: number;
-  /** Its bulk fsync is under way: the descriptor is closed when it ends, not under it. */
-  syncing: boolean;
 }
 
 /** Bytes of lines a rewrite writes in one turn (a few ms of encoding). */
@@ -467,6 +466,8 @@ export class RequestLog {
   private readonly syncer: SharedSync;
   /** The rewrite of the file under way, if one is (see startRewrite()). */
   private rewrite: Rewrite | undefined;
+  /** The bulk fdatasyncs of rewrites: one given up is closed when its sync ends, not under it. */
+  private readonly rewriteSyncs = new DescriptorSyncs();
   /** No rewrite is begun before the file reaches this size (one failed: not again on every append). */
   private rewriteAfterBytes = 0;
 
@@ -665,43 +666,17 @@ export class RequestLog {
     }
   }
 
-  /** Rewrites the file with the live answers only, atomically, and opens it for appending (at start: in one go). */
+  /** Rewrites the file with the live answers only, atomically, and opens it for appending: at start, in one go. */
   private compact(file: string): void {
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    let bytes = 0;
+    const r = this.beginRewrite(file);
     try {
-      const written: [Entry, number][] = [];
-      // Lines go out about a MiB at a time: a write per line made a compaction of 100,000 answers cost a second.
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      const flush = (): void => {
-        writeAll(fd, Buffer.concat(batch, batchBytes));
-        batch = [];
-        batchBytes = 0;
-      };
-      for (const [k, e] of this.entries) {
-        const o = outcomeOf(e);
-        if (e.stored === undefined || !o) continue;
-        const line = formatLine(encodeAnswer(storedAnswer(k, e, o)));
-        batch.push(line);
-        batchBytes += line.length;
-        if (batchBytes >= 1 << 20) flush();
-        written.push([e, line.length]);
-        bytes += line.length;
-      }
-      flush();
-      fs.fsyncSync(fd);
-      // Only now in the file: until then a journaled answer stays in the journal's snapshots.
-      for (const [e, n] of written) {
-        e.stored = n;
-      }
-    } finally {
-      fs.closeSync(fd);
+      while (r.next < r.keys.length) this.writeSlice(r);
+      this.installRewrite(r, file);
+    } catch (err) {
+      this.discardRewrite(r);
+      throw err;
     }
-    fs.renameSync(tmp, file);
     this.switchTo(file);
-    this.fileBytes = this.liveBytes = bytes;
   }
 
   /** Appends to `file` (just renamed into place) from now on; the rename is made durable first. */
@@ -742,28 +717,15 @@ export class RequestLog {
     this.rewrite?.tail.push({ k, e, line });
   }
 
-  /**
-   * Begins a rewrite of the file with the answers it holds now (those whose
-   * `stored` is set: in the file, or journal records not in it yet), oldest
-   * first; rewriteSlice() goes on with it each turn.
-   */
+  /** Begins a rewrite of the file while calls go on: a slice a turn (rewriteSlice()), then finishRewrite(). */
   private startRewrite(file: string): void {
-    const tmp = `${file}.tmp`;
-    let fd: number;
+    let r: Rewrite;
     try {
-      fd = fs.openSync(tmp, 'w');
+      r = this.beginRewrite(file);
     } catch (err) {
       this.rewriteFailed(err);
       return;
     }
-    const keys: string[] = [];
-    const entries: Entry[] = [];
-    for (const [k, e] of this.entries)
-      if (e.stored !== undefined && e.answer !== IN_FLIGHT) {
-        keys.push(k);
-        entries.push(e);
-      }
-    const r: Rewrite = { tmp, fd, keys, entries, next: 0, tail: [], written: new Map(), bytes: 0, syncing: false };
     this.rewrite = r;
     setImmediate(() => this.rewriteSlice(r, file));
   }
@@ -771,20 +733,7 @@ export class RequestLog {
   private rewriteSlice(r: Rewrite, file: string): void {
     if (this.rewrite !== r) return; // closed, or given up
     try {
-      const lines: Buffer[] = [];
-      let bytes = 0;
-      while (r.next < r.keys.length && bytes < REWRITE_SLICE_BYTES) {
-        const k = r.keys[r.next]!;
-        const e = r.entries[r.next]!;
-        r.next++;
-        if (this.entries.get(k) !== e) continue; // dropped since
-        const line = formatLine(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
-        lines.push(line);
-        bytes += line.length;
-        r.written.set(k, { e, n: line.length });
-      }
-      writeAll(r.fd, Buffer.concat(lines, bytes));
-      r.bytes += bytes;
+      this.writeSlice(r);
     } catch (err) {
       this.rewriteFailed(err);
       return;
@@ -793,39 +742,17 @@ export class RequestLog {
       setImmediate(() => this.rewriteSlice(r, file));
       return;
     }
-    // The bulk of it reaches the disk off the event loop; finishRewrite() syncs only what was appended meanwhile.
-    r.syncing = true;
-    fs.fsync(r.fd, (err) => {
-      r.syncing = false;
-      // Given up meanwhile (closed; its file is gone already, and the name may be another rewrite's now).
-      if (this.rewrite !== r) fs.close(r.fd, () => undefined);
-      else if (err) this.rewriteFailed(err);
+    // The bulk of it reaches the disk off the event loop; installRewrite() syncs only what was appended meanwhile.
+    this.rewriteSyncs.fdatasync(r.fd, (err) => {
+      if (this.rewrite !== r) return; // given up meanwhile (closed): its descriptor is closed by now
+      if (err) this.rewriteFailed(err);
       else this.finishRewrite(r, file);
     });
   }
 
-  /** Adds the lines appended meanwhile, syncs, and puts the new file in the old one's place. */
   private finishRewrite(r: Rewrite, file: string): void {
-    if (this.rewrite !== r) return;
     try {
-      if (r.tail.length > 0) {
-        let bytes = 0;
-        for (const t of r.tail) {
-          bytes += t.line.length;
-          r.written.set(t.k, { e: t.e, n: t.line.length });
-        }
-        writeAll(
-          r.fd,
-          Buffer.concat(
-            r.tail.map((t) => t.line),
-            bytes,
-          ),
-        );
-        r.bytes += bytes;
-      }
-      fs.fsyncSync(r.fd);
-      fs.closeSync(r.fd);
-      fs.renameSync(r.tmp, file);
+      this.installRewrite(r, file);
     } catch (err) {
       this.rewriteFailed(err);
       return;
@@ -837,6 +764,67 @@ export class RequestLog {
       // Appends stop (the journal's answer records keep the answers to come); the file in place holds the rest.
       this.options.log.error({ err: String(err), file }, 'request log: could not open the rewritten file');
     }
+  }
+
+  /**
+   * Opens the new file and lists the answers the old one holds now (those
+   * whose `stored` is set: in the file, or journal records not in it yet),
+   * oldest first.
+   */
+  private beginRewrite(file: string): Rewrite {
+    const fd = fs.openSync(`${file}.tmp`, 'w');
+    const keys: string[] = [];
+    const entries: Entry[] = [];
+    for (const [k, e] of this.entries)
+      if (e.stored !== undefined && e.answer !== IN_FLIGHT) {
+        keys.push(k);
+        entries.push(e);
+      }
+    return { tmp: `${file}.tmp`, fd, keys, entries, next: 0, tail: [], written: new Map(), bytes: 0 };
+  }
+
+  /** Writes the next REWRITE_SLICE_BYTES of lines (one write), skipping answers dropped since the rewrite began. */
+  private writeSlice(r: Rewrite): void {
+    const lines: Buffer[] = [];
+    let bytes = 0;
+    while (r.next < r.keys.length && bytes < REWRITE_SLICE_BYTES) {
+      const k = r.keys[r.next]!;
+      const e = r.entries[r.next]!;
+      r.next++;
+      if (this.entries.get(k) !== e) continue;
+      const line = formatLine(encodeAnswer(storedAnswer(k, e, outcomeOf(e)!)));
+      lines.push(line);
+      bytes += line.length;
+      r.written.set(k, { e, n: line.length });
+    }
+    this.writeLines(r, lines, bytes);
+  }
+
+  private writeLines(r: Rewrite, lines: Buffer[], bytes: number): void {
+    writeAll(r.fd, Buffer.concat(lines, bytes));
+    r.bytes += bytes;
+  }
+
+  /**
+   * Adds the lines appended to the old file meanwhile, syncs, and renames the
+   * new file into the old one's place (not yet appended to: switchTo()).
+   */
+  private installRewrite(r: Rewrite, file: string): void {
+    let bytes = 0;
+    for (const t of r.tail) {
+      bytes += t.line.length;
+      r.written.set(t.k, { e: t.e, n: t.line.length });
+    }
+    if (bytes > 0)
+      this.writeLines(
+        r,
+        r.tail.map((t) => t.line),
+        bytes,
+      );
+    fs.fsyncSync(r.fd);
+    fs.renameSync(r.tmp, file);
+    // Nothing after the rename may fail: the new file is in place.
+    fs.close(r.fd, () => undefined);
     this.fileBytes = r.bytes;
     this.liveBytes = 0;
     // Only now in the file: until then a journaled answer stays in the journal's snapshots.
@@ -861,12 +849,7 @@ export class RequestLog {
 
   private discardRewrite(r: Rewrite): void {
     fs.rmSync(r.tmp, { force: true });
-    if (r.syncing) return; // the fsync's end closes it
-    try {
-      fs.closeSync(r.fd);
-    } catch {
-      // closed already (the failure was at or after the close)
-    }
+    this.rewriteSyncs.retire(r.fd);
   }
 
   /** Syncs and closes the file and the ring (a rewrite under way is given up: the file as it is holds every answer). */

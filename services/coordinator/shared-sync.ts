@@ -6,9 +6,9 @@
  * those who ask while it runs share the next one), `batch` syncs what was
  * written() every 100 ms, `never` leaves it to the OS.
  */
-import * as fs from 'node:fs';
 import type { FsyncPolicy } from '../common/fsync-policy';
 import type { Logger } from '../common/logger';
+import { DescriptorSyncs } from './descriptor-syncs';
 
 export interface SharedSyncOptions {
   fsync: FsyncPolicy;
@@ -22,9 +22,7 @@ export class SharedSync {
   private next: Promise<void> | undefined;
   /** Written since the last batch sync started. */
   private dirty = false;
-  /** fdatasyncs under way, by descriptor: a descriptor retired while one runs on it is closed after. */
-  private readonly syncing = new Map<number, number>();
-  private readonly retiring = new Set<number>();
+  private readonly syncs = new DescriptorSyncs();
   private readonly timer: NodeJS.Timeout | undefined;
 
   /** `fd`: the file's descriptor now (undefined: closed, nothing to sync). */
@@ -37,7 +35,7 @@ export class SharedSync {
       const f = this.fd();
       if (!this.dirty || f === undefined) return;
       this.dirty = false;
-      this.fdatasync(f, (err) => {
+      this.syncs.fdatasync(f, (err) => {
         if (err) options.log.error({ err }, `${options.what}: fdatasync failed`);
       });
     }, 100);
@@ -62,7 +60,7 @@ export class SharedSync {
     }
     const fd = this.fd();
     if (fd === undefined) return Promise.resolve();
-    const run = new Promise<void>((resolve, reject) => this.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    const run = new Promise<void>((resolve, reject) => this.syncs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
     this.running = run;
     const done = (): void => {
       if (this.running === run) this.running = undefined;
@@ -71,27 +69,9 @@ export class SharedSync {
     return run;
   }
 
-  /**
-   * Closes a descriptor the owner no longer writes to (its file was replaced),
-   * once no fdatasync runs on it: closed under one, the number could be
-   * reused and the sync fail, or sync another file.
-   */
+  /** Closes a descriptor the owner no longer writes to (its file was replaced), once no fdatasync runs on it. */
   retire(fd: number): void {
-    if (this.syncing.has(fd)) this.retiring.add(fd);
-    else fs.closeSync(fd);
-  }
-
-  private fdatasync(fd: number, done: (err: NodeJS.ErrnoException | null) => void): void {
-    this.syncing.set(fd, (this.syncing.get(fd) ?? 0) + 1);
-    fs.fdatasync(fd, (err) => {
-      const left = this.syncing.get(fd)! - 1;
-      if (left > 0) this.syncing.set(fd, left);
-      else {
-        this.syncing.delete(fd);
-        if (this.retiring.delete(fd)) fs.close(fd, () => undefined);
-      }
-      done(err);
-    });
+    this.syncs.retire(fd);
   }
 
   /** Stops the batch timer (the owner syncs and closes its file). */
