@@ -4,6 +4,7 @@
  * call's result and applies nothing again.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
@@ -11,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { VswapClient } from '../../../clients/sdk/client';
 import { VswapClientError } from '../../../clients/sdk/errors';
 import { CHANNEL_OPTIONS, loadVswapProto } from '../../../services/common/proto';
+import { expectStartFailure } from '../../support/service';
 import { clusterPerTest, expectCode } from './helpers';
 import { textPage } from './pages';
 
@@ -285,6 +287,20 @@ describe('request_id across a kill -9 between the journal commit and requests.lo
 
 describe('request_id while requests.log is rewritten', () => {
   const fx = clusterPerTest();
+
+  it('--retry-compact-after-bytes below 4096 is refused at start, naming the option, and nothing is created', async () => {
+    const dataDir = path.join(os.tmpdir(), `vswap-compact-refused-${process.pid}`);
+    const res = await expectStartFailure({
+      entry: 'services/coordinator/main.js',
+      args: ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--backends', 'a=127.0.0.1:1'],
+      env: { VSWAP_COORDINATOR_RETRY_COMPACT_AFTER_BYTES: '10' },
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(
+      /--retry-compact-after-bytes \(VSWAP_COORDINATOR_RETRY_COMPACT_AFTER_BYTES\): 10 is below the minimum 4096/,
+    );
+    expect(fs.existsSync(dataDir)).toBe(false);
+  });
 
   it('answers given while the file was rewritten (calls in flight) are answered after a kill -9, applied once', async () => {
     const client = await fx.start(
