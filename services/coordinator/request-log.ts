@@ -513,6 +513,8 @@ export class RequestLog {
     }
     const oldest = this.options.now() - this.options.windowMs;
     let bad = 0;
+    let last = -Infinity;
+    let settleOrder = false;
     for (const line of data.split('\n')) {
       if (line === '') continue;
       const a = parseLine(line);
@@ -525,7 +527,11 @@ export class RequestLog {
       if (old) this.drop(a.k, old);
       // Its line length is set by the compaction that follows the load.
       if (!this.admit(a, 0)) bad++;
+      if (a.at < last) settleOrder = true;
+      last = a.at;
     }
+    // Lines are appended as calls end: a call that ran long follows calls that came after it.
+    if (settleOrder) this.inArrivalOrder();
     this.settleRing();
     this.evict();
     this.updateStats();
@@ -1162,11 +1168,14 @@ export class RequestLog {
   }
 
   /**
-   * Puts the entries back in the order their first calls arrived. Answers
-   * taken from the journal are added after those read from the file, though
-   * most are older (the journal keeps the answers the bound had dropped): in
-   * the Map's order, the walks that forget the oldest first would drop the
-   * newest answers instead, and a retry of one would be applied again.
+   * Puts the entries back in the order their first calls arrived (a stable
+   * sort: calls of the same millisecond keep their order). The walks that
+   * forget the oldest first go in the Map's order, which while running is
+   * arrival order; answers read back are not in it: the file has them in the
+   * order the calls ended, and answers taken from the journal are added after
+   * those, though most are older (the journal keeps the answers the bound had
+   * dropped). Left so, the walks would drop newer answers instead, and a
+   * retry of one would be applied again.
    */
   private inArrivalOrder(): void {
     const sorted = [...this.entries].sort((x, y) => x[1].at - y[1].at);

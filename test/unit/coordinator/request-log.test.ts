@@ -208,6 +208,52 @@ describe('RequestLog with a requests file', () => {
     }
   });
 
+  it('after a restart forgets the oldest by arrival, as it did before, though the file holds answers as they settled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    const file = path.join(dir, 'requests.log');
+    let now = 1_000_000;
+    let applied = 0;
+    const open = () => new RequestLog({ file, maxEntries: 4, now: () => now, log: pino({ level: 'silent' }) });
+    const free = (log: RequestLog, id: string, held?: Promise<void>) =>
+      log.run<number[]>(
+        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [1]]) },
+        undefined,
+        async () => {
+          await held;
+          return [++applied];
+        },
+        (v) => v.length,
+      );
+    try {
+      const first = open();
+      let release!: () => void;
+      // 's' arrives first and settles after a, b and c: its line follows theirs in the file.
+      const s = free(first, 's', new Promise<void>((r) => (release = r)));
+      for (const id of ['a', 'b', 'c']) {
+        now += 10;
+        await free(first, id);
+      }
+      release();
+      await s;
+      now += 10;
+      await free(first, 'd'); // over the bound: the oldest to arrive, 's', goes
+      expect(first.stats.entries).toBe(4);
+      const before = applied;
+      for (const id of ['a', 'b', 'c', 'd']) await free(first, id);
+      expect(applied).toBe(before);
+      first.close();
+      // Restarted: the same four answers are remembered, not 'b', 'c', 's', 'd' (the file's last four).
+      const second = open();
+      for (const id of ['a', 'b', 'c', 'd']) await free(second, id);
+      expect(applied).toBe(before);
+      await free(second, 's');
+      expect(applied).toBe(before + 1);
+      second.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('rewrite of a grown file', () => {
     const turn = () => new Promise((r) => setImmediate(r));
     const setup = async () => {
