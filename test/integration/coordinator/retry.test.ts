@@ -347,3 +347,57 @@ describe('request_id while requests.log is rewritten', () => {
     }
   });
 });
+
+describe('request_id: the bound after a restart', () => {
+  const fx = clusterPerTest();
+
+  it('after a kill -9 the bound forgets the answers it forgot before, though a long call wrote its answer after later ones', async () => {
+    const client = await fx.start(
+      {
+        zswap: { poolBytes: '16M' },
+        swapfiles: [],
+        // A small journal: snapshots soon drop the answer records, so requests.log alone brings the answers back.
+        coordinatorArgs: ['--retry-max-entries', '4', '--snapshot-after-bytes', '4096'],
+      },
+      30_000,
+    );
+    const raw = rawClient(fx.cluster.address);
+    const dir = path.join(fx.dir, 'coordinator');
+    const snapshots = () => fs.readdirSync(dir).filter((n) => /^snapshot-\d+\.bin$/.test(n));
+    try {
+      // Calls without a request_id (raw, not the SDK): the request log keeps nothing of them.
+      const [slot] = ids(await raw.call('allocate', { owner: 'host-o', count: 1 }));
+      const dup = async (id: string) =>
+        (await raw.call('duplicate', { owner: 'host-o', slots: [slot], requestId: id })).counts;
+      fx.cluster.pause('zswap'); // 'long' arrives first and hangs in its zswap Put
+      let long;
+      try {
+        long = raw.call('swapOut', { owner: 'host-o', pages: [textPage(80)], requestId: 'long' });
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await dup('a')).toEqual([2]);
+        expect(await dup('b')).toEqual([3]);
+        expect(await dup('c')).toEqual([4]);
+      } finally {
+        fx.cluster.resume('zswap');
+      }
+      await long; // its answer follows a, b and c in requests.log
+      expect(await dup('d')).toEqual([5]); // over the bound of 4: 'long', the first to arrive, is forgotten
+      // Filler commits (no request_id) until a snapshot has replaced the journal that held a..d's answer records.
+      const before = snapshots().join();
+      for (let i = 0; i < 2000 && snapshots().join() === before; i++) {
+        await raw.call('duplicate', { owner: 'host-o', slots: [slot] });
+        await raw.call('free', { owner: 'host-o', slots: [slot] });
+      }
+      expect(snapshots().join()).not.toBe(before);
+      await fx.cluster.restart('coordinator', 'SIGKILL');
+      // The four answers remembered before the kill are remembered after it: retried, each is applied once.
+      expect(await dup('a')).toEqual([2]);
+      expect(await dup('b')).toEqual([3]);
+      expect(await dup('c')).toEqual([4]);
+      expect(await dup('d')).toEqual([5]);
+      expect((await client.inspect('host-o', [slot!]))[0]!.count).toBe(5);
+    } finally {
+      raw.close();
+    }
+  });
+});
