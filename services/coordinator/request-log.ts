@@ -28,7 +28,15 @@
  * counts among them, and `maxPageBytes` of pages (the ring); past one, the
  * oldest answers go first (for the ring, those whose pages were written over).
  * A retry whose answer was forgotten (outside the window, or evicted early) is
- * a new request and is applied again.
+ * a new request and is applied again. "Oldest" is by the first call's
+ * arrival, but a call in flight is passed over, however old: its answer (the
+ * one a client that timed out retries) is kept, and a newer one goes.
+ *
+ * A restart remembers what the running coordinator did: the answers read
+ * back go into arrival order (the file has them in the order their calls
+ * ended; arrival times are distinct, see arrival()), and every answer the
+ * bounds drop gets a forget line in the file (forgetAnswer()), as the oldest
+ * first cannot tell which answers were passed over.
  *
  * Durability: a call's answer is written twice. First as an answer record
  * in the coordinator's journal, in the same commit as the change it answers
@@ -47,7 +55,8 @@
  * files meanwhile; at start, in one go.
  *
  * Formats: an answer holding a PageRef is JSON behind an `R` (so a build that
- * kept pages inline skips it rather than answering without pages); answers
+ * kept pages inline skips it rather than answering without pages); a forget
+ * line is `-["<key>",<arrival>]` (an earlier build skips it as bad); answers
  * with their pages inline as base64 (written by that build, in requests.log
  * or in journal answer records) are still read, and their pages moved into
  * the ring.
@@ -414,8 +423,8 @@ interface Rewrite {
   readonly keys: string[];
   readonly entries: Entry[];
   next: number;
-  /** Lines appended to the old file since it began. */
-  tail: { k: string; e: Entry; line: Buffer }[];
+  /** Lines appended to the old file since it began (`e` undefined: a forget line). */
+  tail: { k: string; e: Entry | undefined; line: Buffer }[];
   /** What the new file holds, by key: the entry of its last line and that line's bytes. */
   readonly written: Map<string, { e: Entry; n: number }>;
   bytes: number;
@@ -445,6 +454,23 @@ export class RequestLog {
   /** Entries added, ever, and how many had been when one was last deleted: see oldestFirst(). */
   private added = 0;
   private addedAtDelete = 0;
+  /**
+   * The latest arrival time given (Entry.at), or read back: arrival times
+   * only grow, so they order calls of the same millisecond too (see arrival()).
+   */
+  private lastArrival = -Infinity;
+  /**
+   * Forget lines (see forgetAnswer()) of answers the bounds dropped, not yet in
+   * the file: they go with the next line appended, which is mostly the line
+   * of the call whose end made the bound drop them.
+   */
+  private forgetLines: { k: string; line: Buffer }[] = [];
+  /**
+   * At start: the answers the file's forget lines dropped, by key, with the
+   * latest arrival forgotten. The journal's answer records of those are not
+   * taken back (restore()). Emptied once the journal's are in (restoreFromJournal()).
+   */
+  private readonly forgotten = new Map<string, number>();
   private slots = 0;
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
@@ -522,6 +548,12 @@ export class RequestLog {
         bad++;
         continue;
       }
+      if ('forget' in a) {
+        const old = this.entries.get(a.forget);
+        if (old && old.at <= a.at) this.drop(a.forget, old);
+        if (a.at > (this.forgotten.get(a.forget) ?? -Infinity)) this.forgotten.set(a.forget, a.at);
+        continue;
+      }
       if (a.at < oldest) continue;
       const old = this.entries.get(a.k);
       if (old) this.drop(a.k, old);
@@ -554,7 +586,7 @@ export class RequestLog {
     let restored = 0;
     for (const p of payloads) {
       const a = parseAnswer(p.toString('utf8'));
-      if (!a || a.at < oldest || this.entries.has(a.k)) continue;
+      if (!a || a.at < oldest || this.entries.has(a.k) || this.wasForgotten(a)) continue;
       if (this.admit(a, p)) restored++;
     }
     if (restored > 0) this.inArrivalOrder();
@@ -586,6 +618,7 @@ export class RequestLog {
       inline = pagesOf(a.v);
       answer = packAnswer(inline ? withoutPages(a.v) : a.v);
     }
+    if (a.at > this.lastArrival) this.lastArrival = a.at;
     const e: Entry = {
       method: a.m,
       digest: memoryDigest(a.d),
@@ -639,7 +672,17 @@ export class RequestLog {
   /** Whether a journal answer record is one this log lacks (within the window, not known): restore() would add it. */
   lacks(payload: Buffer): boolean {
     const a = parseAnswer(payload.toString('utf8'));
-    return a !== undefined && a.at >= this.options.now() - this.options.windowMs && !this.entries.has(a.k);
+    return (
+      a !== undefined &&
+      a.at >= this.options.now() - this.options.windowMs &&
+      !this.entries.has(a.k) &&
+      !this.wasForgotten(a)
+    );
+  }
+
+  /** Whether the file's forget lines dropped this answer (or a later call's with its key). */
+  private wasForgotten(a: StoredAnswer): boolean {
+    return a.at <= (this.forgotten.get(a.k) ?? -Infinity);
   }
 
   /**
@@ -650,6 +693,7 @@ export class RequestLog {
   restoreFromJournal(payloads: readonly Buffer[]): void {
     const before = new Set(this.entries.keys());
     this.restore(payloads);
+    this.forgotten.clear();
     for (const [k, e] of this.entries) if (!before.has(k) && journaledOf(e)) this.persistRestored(k, e);
   }
 
@@ -676,6 +720,15 @@ export class RequestLog {
   private compact(file: string): void {
     const r = this.beginRewrite(file);
     try {
+      // Until the journal's start-up snapshot, the journal may still hand back what these forgot.
+      const oldest = this.options.now() - this.options.windowMs;
+      const forget = [...this.forgotten].filter(([, at]) => at >= oldest).map(([k, at]) => forgetLine(k, at));
+      if (forget.length > 0)
+        this.writeLines(
+          r,
+          forget,
+          forget.reduce((n, l) => n + l.length, 0),
+        );
       while (r.next < r.keys.length) this.writeSlice(r);
       this.installRewrite(r, file);
     } catch (err) {
@@ -716,11 +769,32 @@ export class RequestLog {
   }
 
   private append(k: string, e: Entry, line: Buffer): void {
-    writeAll(this.fd!, line);
+    const forget = this.forgetLines;
+    if (forget.length === 0) writeAll(this.fd!, line);
+    else {
+      writeAll(this.fd!, Buffer.concat([...forget.map((f) => f.line), line]));
+      this.forgetLines = [];
+      for (const f of forget) {
+        this.fileBytes += f.line.length;
+        this.rewrite?.tail.push({ k: f.k, e: undefined, line: f.line });
+      }
+    }
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
     this.rewrite?.tail.push({ k, e, line });
+  }
+
+  /**
+   * The bound dropped an answer: a line in the file says so, so that a
+   * restart drops it too. Without one, answers read back would be cut to the
+   * bound oldest first, which is not always what the bound dropped while
+   * running: it passes over a call in flight, however old, and drops a newer
+   * answer instead. (The window needs no line: it is the same after a restart.)
+   */
+  private forgetAnswer(k: string, e: Entry): void {
+    if (this.fd === undefined) return; // at start, before the compaction that writes only what is kept
+    this.forgetLines.push({ k, line: forgetLine(k, e.at) });
   }
 
   /** Begins a rewrite of the file while calls go on: a slice a turn (rewriteSlice()), then finishRewrite(). */
@@ -819,7 +893,8 @@ export class RequestLog {
     let bytes = 0;
     for (const t of r.tail) {
       bytes += t.line.length;
-      r.written.set(t.k, { e: t.e, n: t.line.length });
+      if (t.e) r.written.set(t.k, { e: t.e, n: t.line.length });
+      else r.written.delete(t.k);
     }
     if (bytes > 0)
       this.writeLines(
@@ -865,6 +940,8 @@ export class RequestLog {
     this.syncer.close();
     this.ring.close();
     if (this.fd === undefined) return;
+    if (this.forgetLines.length > 0) writeAll(this.fd, Buffer.concat(this.forgetLines.map((f) => f.line)));
+    this.forgetLines = [];
     fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = undefined;
@@ -925,7 +1002,7 @@ export class RequestLog {
     const entry: Entry = {
       method: key.method,
       digest: key.digest,
-      at: this.options.now(),
+      at: this.arrival(),
       size: 0,
       bytes: 0,
       answer: IN_FLIGHT,
@@ -1031,6 +1108,7 @@ export class RequestLog {
       if (r.e.flight) r.e.flight.lost = true;
       else if (this.entries.get(r.k) === r.e) {
         this.drop(r.k, r.e);
+        this.forgetAnswer(r.k, r.e);
         if (this.options.now() - r.e.at < this.options.windowMs) early++;
       }
     }
@@ -1147,6 +1225,7 @@ export class RequestLog {
     this.oldestFirst((k, e) => {
       if (this.entries.size <= maxEntries && this.slots <= maxSlots) return false;
       this.drop(k, e);
+      this.forgetAnswer(k, e);
       if (now - e.at < this.options.windowMs) early++;
       return true;
     });
@@ -1168,8 +1247,9 @@ export class RequestLog {
   }
 
   /**
-   * Puts the entries back in the order their first calls arrived (a stable
-   * sort: calls of the same millisecond keep their order). The walks that
+   * Puts the entries back in the order their first calls arrived (arrival
+   * times are distinct: arrival(); a stable sort keeps the order of equal
+   * ones an earlier build wrote). The walks that
    * forget the oldest first go in the Map's order, which while running is
    * arrival order; answers read back are not in it: the file has them in the
    * order the calls ended, and answers taken from the journal are added after
@@ -1183,6 +1263,20 @@ export class RequestLog {
     for (const [k, e] of sorted) this.entries.set(k, e);
     this.cursor = undefined;
     this.head = undefined;
+  }
+
+  /**
+   * A call's arrival time: now, or just after the last one (by 1/1024 ms,
+   * exact in a double) when the clock has not moved on or went back. Answers
+   * read back after a restart are put in arrival order by it (inArrivalOrder),
+   * and calls of one millisecond that ended in another order than they came
+   * must keep theirs too. The window counts from it: a clock set back keeps
+   * answers longer, never shorter.
+   */
+  private arrival(): number {
+    const now = this.options.now();
+    this.lastArrival = now > this.lastArrival ? now : this.lastArrival + 1 / 1024;
+    return this.lastArrival;
   }
 
   private add(k: string, e: Entry): void {
@@ -1244,6 +1338,14 @@ function reviveBuffers(_key: string, value: unknown): unknown {
 
 /** The marker of an answer whose pages are in the ring: invalid JSON to a build that kept pages inline. */
 const RING_MARK = 'R';
+/** The marker of a forget line: `-["<key>",<arrival>]`. */
+const FORGET_MARK = '-';
+
+/** A forget line: the bound dropped the answer of `forget` whose first call arrived at `at`. */
+interface ForgetLine {
+  forget: string;
+  at: number;
+}
 
 /** A journal answer record's payload, and the JSON of its line in the requests file. */
 function encodeAnswer(a: StoredAnswer): string {
@@ -1262,9 +1364,22 @@ function formatLine(payload: string | Buffer): Buffer {
   return line;
 }
 
-function parseLine(line: string): StoredAnswer | undefined {
+/** The line that says the bound dropped the answer of `k` whose first call arrived at `at`. */
+function forgetLine(k: string, at: number): Buffer {
+  return formatLine(FORGET_MARK + JSON.stringify([k, at]));
+}
+
+function parseLine(line: string): StoredAnswer | ForgetLine | undefined {
   const json = line.slice(9);
   if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
+  if (json.startsWith(FORGET_MARK)) {
+    try {
+      const [forget, at] = JSON.parse(json.slice(FORGET_MARK.length)) as [unknown, unknown];
+      return typeof forget === 'string' && typeof at === 'number' ? { forget, at } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   return parseAnswer(json);
 }
 

@@ -351,12 +351,15 @@ describe('request_id while requests.log is rewritten', () => {
 describe('request_id: the bound after a restart', () => {
   const fx = clusterPerTest();
 
-  it('after a kill -9 the bound forgets the answers it forgot before, though a long call wrote its answer after later ones', async () => {
+  /**
+   * A coordinator with a bound of 4 answers and a small journal (snapshots soon drop the answer records, so
+   * requests.log alone brings the answers back), one slot to Duplicate, and a SwapOut held in its zswap Put.
+   */
+  const setup = async () => {
     const client = await fx.start(
       {
         zswap: { poolBytes: '16M' },
         swapfiles: [],
-        // A small journal: snapshots soon drop the answer records, so requests.log alone brings the answers back.
         coordinatorArgs: ['--retry-max-entries', '4', '--snapshot-after-bytes', '4096'],
       },
       30_000,
@@ -364,25 +367,20 @@ describe('request_id: the bound after a restart', () => {
     const raw = rawClient(fx.cluster.address);
     const dir = path.join(fx.dir, 'coordinator');
     const snapshots = () => fs.readdirSync(dir).filter((n) => /^snapshot-\d+\.bin$/.test(n));
-    try {
-      // Calls without a request_id (raw, not the SDK): the request log keeps nothing of them.
-      const [slot] = ids(await raw.call('allocate', { owner: 'host-o', count: 1 }));
-      const dup = async (id: string) =>
-        (await raw.call('duplicate', { owner: 'host-o', slots: [slot], requestId: id })).counts;
-      fx.cluster.pause('zswap'); // 'long' arrives first and hangs in its zswap Put
-      let long;
-      try {
-        long = raw.call('swapOut', { owner: 'host-o', pages: [textPage(80)], requestId: 'long' });
-        await new Promise((r) => setTimeout(r, 300));
-        expect(await dup('a')).toEqual([2]);
-        expect(await dup('b')).toEqual([3]);
-        expect(await dup('c')).toEqual([4]);
-      } finally {
-        fx.cluster.resume('zswap');
-      }
-      await long; // its answer follows a, b and c in requests.log
-      expect(await dup('d')).toEqual([5]); // over the bound of 4: 'long', the first to arrive, is forgotten
-      // Filler commits (no request_id) until a snapshot has replaced the journal that held a..d's answer records.
+    // Calls without a request_id (raw, not the SDK): the request log keeps nothing of them.
+    const [slot] = ids(await raw.call('allocate', { owner: 'host-o', count: 1 }));
+    const dup = async (id: string) =>
+      (await raw.call('duplicate', { owner: 'host-o', slots: [slot], requestId: id })).counts;
+    const swapOut = (id: string) => raw.call('swapOut', { owner: 'host-o', pages: [textPage(80)], requestId: id });
+    /** Starts a SwapOut that hangs in its zswap Put until `go` is called (after it has reached the coordinator). */
+    const held = async (id: string) => {
+      fx.cluster.pause('zswap');
+      const call = swapOut(id);
+      await new Promise((r) => setTimeout(r, 300));
+      return { call, go: () => fx.cluster.resume('zswap') };
+    };
+    /** Commits without a request_id until a snapshot has replaced the journal that held the answers' records, then kill -9. */
+    const snapshotAndKill = async () => {
       const before = snapshots().join();
       for (let i = 0; i < 2000 && snapshots().join() === before; i++) {
         await raw.call('duplicate', { owner: 'host-o', slots: [slot] });
@@ -390,14 +388,57 @@ describe('request_id: the bound after a restart', () => {
       }
       expect(snapshots().join()).not.toBe(before);
       await fx.cluster.restart('coordinator', 'SIGKILL');
-      // The four answers remembered before the kill are remembered after it: retried, each is applied once.
-      expect(await dup('a')).toEqual([2]);
-      expect(await dup('b')).toEqual([3]);
-      expect(await dup('c')).toEqual([4]);
-      expect(await dup('d')).toEqual([5]);
-      expect((await client.inspect('host-o', [slot!]))[0]!.count).toBe(5);
+    };
+    const count = async () => (await client.inspect('host-o', [slot!]))[0]!.count;
+    return { client, raw, dup, swapOut, held, snapshotAndKill, count };
+  };
+
+  it('after a kill -9 it remembers the answers it remembered before, though a long call wrote its answer after later ones', async () => {
+    const t = await setup();
+    try {
+      const long = await t.held('long');
+      try {
+        expect(await t.dup('a')).toEqual([2]);
+        expect(await t.dup('b')).toEqual([3]);
+        expect(await t.dup('c')).toEqual([4]);
+      } finally {
+        long.go();
+      }
+      await long.call; // its answer follows a, b and c in requests.log
+      expect(await t.dup('d')).toEqual([5]); // over the bound: 'long', the first to arrive, is forgotten
+      await t.snapshotAndKill();
+      // Retried, each of the four answers remembered before the kill is applied once.
+      expect(await t.dup('a')).toEqual([2]);
+      expect(await t.dup('b')).toEqual([3]);
+      expect(await t.dup('c')).toEqual([4]);
+      expect(await t.dup('d')).toEqual([5]);
+      expect(await t.count()).toBe(5);
     } finally {
-      raw.close();
+      t.raw.close();
+    }
+  });
+
+  it('after a kill -9 it forgets what the bound forgot while a long call was in flight, and remembers that call', async () => {
+    const t = await setup();
+    try {
+      const long = await t.held('long');
+      let first;
+      try {
+        for (const [i, id] of ['a', 'b', 'c', 'd'].entries()) expect(await t.dup(id)).toEqual([i + 2]);
+        // At 'd' the bound dropped 'a', passing over 'long' in flight (a client that timed out retries just that).
+      } finally {
+        long.go();
+        first = await long.call;
+      }
+      await t.snapshotAndKill();
+      expect(ids(await t.swapOut('long'))).toEqual(ids(first));
+      expect(await t.dup('b')).toEqual([3]);
+      expect(await t.dup('c')).toEqual([4]);
+      expect(await t.dup('d')).toEqual([5]);
+      expect(await t.count()).toBe(5);
+      expect((await t.client.stats('host-o')).usedSlots).toBe(2); // one SwapOut, applied once
+    } finally {
+      t.raw.close();
     }
   });
 });

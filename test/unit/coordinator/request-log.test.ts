@@ -254,6 +254,56 @@ describe('RequestLog with a requests file', () => {
     }
   });
 
+  it('after a restart forgets what the bound forgot while a call was in flight, also when the journal hands it back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    const file = path.join(dir, 'requests.log');
+    let now = 1_000_000;
+    let applied = 0;
+    const journal: Buffer[] = [];
+    const open = (replayed: Buffer[] = []) =>
+      new RequestLog({ file, maxEntries: 3, now: () => now, replayed, log: pino({ level: 'silent' }) });
+    const free = (log: RequestLog, id: string, held?: Promise<void>) =>
+      log.run<number[]>(
+        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [1]]) },
+        undefined,
+        async (answer) => {
+          await held;
+          const v = [++applied];
+          const record = answer?.record(v);
+          if (record) journal.push(record);
+          return v;
+        },
+        (v) => v.length,
+      );
+    try {
+      const first = open();
+      let release!: () => void;
+      const a = free(first, 'a', new Promise<void>((r) => (release = r)));
+      for (const id of ['e', 'd', 'b']) {
+        now += 10;
+        await free(first, id); // at 'b' the bound drops 'e', passing over 'a' in flight
+      }
+      release();
+      await a;
+      const before = applied;
+      for (const id of ['a', 'd', 'b']) await free(first, id);
+      expect(applied).toBe(before);
+      first.close();
+      // A start that died before the journal was read (its rewrite of the file at start carries what it forgot).
+      open().close();
+      // Restarted with every answer record the journal holds, 'e' included: 'a', 'd' and 'b' are remembered.
+      const second = open(journal);
+      expect(second.stats.entries).toBe(3);
+      for (const id of ['a', 'd', 'b']) await free(second, id);
+      expect(applied).toBe(before);
+      await free(second, 'e');
+      expect(applied).toBe(before + 1);
+      second.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('rewrite of a grown file', () => {
     const turn = () => new Promise((r) => setImmediate(r));
     const setup = async () => {
@@ -307,10 +357,13 @@ describe('RequestLog with a requests file', () => {
         }
         // The last rewrite ends (bounded: its fsync is off the event loop).
         for (let w = 0; w < 500 && t.fs.existsSync(`${t.file}.tmp`); w++) await new Promise((r) => setTimeout(r, 10));
-        // At rest the file is at most twice its 40 live answers (and a line); while rewrites ran, it never held
-        // more than half of the 600 answers given.
-        expect(t.lines().length).toBeLessThanOrEqual(2 * 40 + 1);
-        const longest = Math.max(...t.lines().map((l) => l.length + 1));
+        // At rest the file is at most twice the bytes of its 40 live answers (and a line; the rest are answers
+        // the bound dropped, and the lines that say so); while rewrites ran, it never held more than half of the
+        // 600 answers given.
+        const answers = t.lines().filter((l) => l[9] !== '-');
+        const longest = Math.max(...answers.map((l) => l.length + 1));
+        expect(t.fs.statSync(t.file).size).toBeLessThanOrEqual((2 * 40 + 1) * longest);
+        expect(answers.length).toBeLessThanOrEqual(2 * 40 + 1);
         expect(largest).toBeLessThan((600 / 2) * longest);
         log.close();
         await t.checkRestart(600, (i) => i + 1);
@@ -458,7 +511,8 @@ describe('RequestLog order of forgetting (against a model)', () => {
     | { kind: 'fail'; id: string }
     | { kind: 'start'; id: string }
     | { kind: 'finish' }
-    | { kind: 'tick'; ms: number };
+    | { kind: 'tick'; ms: number }
+    | { kind: 'restart' };
   const id = fc.constantFrom('a', 'b', 'c', 'd', 'e');
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 5, arbitrary: id.map((i) => ({ kind: 'free' as const, id: i })) },
@@ -466,15 +520,29 @@ describe('RequestLog order of forgetting (against a model)', () => {
     { weight: 1, arbitrary: id.map((i) => ({ kind: 'start' as const, id: i })) },
     { weight: 1, arbitrary: fc.constant({ kind: 'finish' as const }) },
     { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((ms) => ({ kind: 'tick' as const, ms })) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   );
 
-  it('forgets past the window and over maxEntries oldest first, passing over calls in flight, whatever the order of calls', async () => {
+  it('forgets past the window and over maxEntries oldest first, passing over calls in flight, whatever the order of calls, across restarts', async () => {
     const windowMs = 200;
     const maxEntries = 3;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+    let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 120, size: 'max' }), async (ops) => {
         let now = 0;
-        const log = new RequestLog({ windowMs, maxEntries, now: () => now, log: pino({ level: 'silent' }) });
+        // A restart reads back requests.log, which has answers in the order their calls ended.
+        const file = path.join(dir, `requests-${run++}.log`);
+        const open = () =>
+          new RequestLog({
+            file,
+            windowMs,
+            maxEntries,
+            fsync: 'never',
+            now: () => now,
+            log: pino({ level: 'silent' }),
+          });
+        let log = open();
         // The model: entries in the order they were added, at their first call's start.
         let model: { id: string; at: number; settled: boolean }[] = [];
         const expire = () => (model = model.filter((e) => !e.settled || e.at >= now - windowMs));
@@ -497,6 +565,14 @@ describe('RequestLog order of forgetting (against a model)', () => {
         for (const o of ops) {
           if (o.kind === 'tick') {
             now += o.ms;
+            continue;
+          }
+          if (o.kind === 'restart') {
+            if (paused) continue; // an answer in flight at a crash is not remembered: not modelled here
+            log.close();
+            log = open();
+            expire(); // as reading the file back does
+            expect(log.stats.entries).toBe(model.length);
             continue;
           }
           if (o.kind === 'finish') {
@@ -538,8 +614,11 @@ describe('RequestLog order of forgetting (against a model)', () => {
           paused.release();
           await paused.call;
         }
+        log.close();
+        fs.rmSync(file, { force: true });
       }),
       { numRuns: 500 },
     );
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
