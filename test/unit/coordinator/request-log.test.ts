@@ -171,136 +171,125 @@ describe('RequestLog', () => {
   });
 });
 
+/**
+ * A request log on a file, restarted by closing it and opening another on the same file (with the journal's
+ * answer records, as the coordinator hands them back), on a fake clock.
+ */
+function restartable(maxEntries: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
+  const file = path.join(dir, 'requests.log');
+  let now = 1_000_000;
+  let applied = 0;
+  /** Every answer record committed, as the coordinator's journal holds them. */
+  const journal: Buffer[] = [];
+  const open = (replayed: Buffer[] = []) =>
+    new RequestLog({ file, maxEntries, now: () => now, replayed, log: pino({ level: 'silent' }) });
+  /** A Free under request_id `id`, answered with how many calls were applied by then; in flight until `held`. */
+  const free = (log: RequestLog, id: string, held?: Promise<void>) =>
+    log.run<number[]>(
+      { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [1]]) },
+      undefined,
+      async (answer) => {
+        await held;
+        const v = [++applied];
+        const record = answer?.record(v);
+        if (record) journal.push(record); // as the coordinator commits it with the change
+        return v;
+      },
+      (v) => v.length,
+    );
+  /** A Free that stays in flight until release(). */
+  const hold = (log: RequestLog, id: string) => {
+    let release!: () => void;
+    const call = free(log, id, new Promise<void>((r) => (release = r)));
+    return { call, release };
+  };
+  return {
+    open,
+    free,
+    hold,
+    journal,
+    applied: () => applied,
+    tick: (ms: number) => (now += ms),
+    done: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 describe('RequestLog with a requests file', () => {
   it('keeps the newest answers when the journal hands back older ones the bound had dropped', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
-    const file = path.join(dir, 'requests.log');
-    let now = 1_000_000;
-    let applied = 0;
-    const journal: Buffer[] = [];
-    const open = (replayed: Buffer[] = []) =>
-      new RequestLog({ file, maxEntries: 5, now: () => now, replayed, log: pino({ level: 'silent' }) });
-    const free = (log: RequestLog, i: number) =>
-      log.run<number[]>(
-        { method: 'Free', owner: 'o', requestId: `f${i}`, digest: requestDigest('Free', ['o', [i]]) },
-        undefined,
-        async (answer) => {
-          const v = [++applied];
-          const record = answer?.record(v);
-          if (record) journal.push(record); // as the coordinator commits it with the change
-          return v;
-        },
-        (v) => v.length,
-      );
+    const t = restartable(5);
     try {
-      const first = open();
-      for (let i = 0; i < 20; i++, now += 10) await free(first, i);
+      const first = t.open();
+      for (let i = 0; i < 20; i++, t.tick(10)) await t.free(first, `f${i}`);
       first.close();
       // Restarted: the file's answers, then every answer record the journal still holds.
-      const second = open(journal);
+      const second = t.open(t.journal);
       expect(second.stats.entries).toBe(5);
-      for (let i = 15; i < 20; i++) expect(await free(second, i)).toEqual([i + 1]);
-      expect(applied).toBe(20);
-      expect(await free(second, 3)).toEqual([21]);
+      for (let i = 15; i < 20; i++) expect(await t.free(second, `f${i}`)).toEqual([i + 1]);
+      expect(t.applied()).toBe(20);
+      expect(await t.free(second, 'f3')).toEqual([21]);
       second.close();
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      t.done();
     }
   });
 
-  it('after a restart forgets the oldest by arrival, as it did before, though the file holds answers as they settled', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
-    const file = path.join(dir, 'requests.log');
-    let now = 1_000_000;
-    let applied = 0;
-    const open = () => new RequestLog({ file, maxEntries: 4, now: () => now, log: pino({ level: 'silent' }) });
-    const free = (log: RequestLog, id: string, held?: Promise<void>) =>
-      log.run<number[]>(
-        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [1]]) },
-        undefined,
-        async () => {
-          await held;
-          return [++applied];
-        },
-        (v) => v.length,
-      );
+  it('after a restart forgets the oldest by arrival first, though the file holds answers as their calls ended', async () => {
+    const t = restartable(4);
     try {
-      const first = open();
-      let release!: () => void;
-      // 's' arrives first and settles after a, b and c: its line follows theirs in the file.
-      const s = free(first, 's', new Promise<void>((r) => (release = r)));
-      for (const id of ['a', 'b', 'c']) {
-        now += 10;
-        await free(first, id);
+      const first = t.open();
+      // 's' arrives first and ends after 'a' and 'b': its line follows theirs in the file.
+      const s = t.hold(first, 's');
+      for (const id of ['a', 'b']) {
+        t.tick(10);
+        await t.free(first, id);
       }
-      release();
-      await s;
-      now += 10;
-      await free(first, 'd'); // over the bound: the oldest to arrive, 's', goes
-      expect(first.stats.entries).toBe(4);
-      const before = applied;
-      for (const id of ['a', 'b', 'c', 'd']) await free(first, id);
-      expect(applied).toBe(before);
+      s.release();
+      await s.call;
       first.close();
-      // Restarted: the same four answers are remembered, not 'b', 'c', 's', 'd' (the file's last four).
-      const second = open();
-      for (const id of ['a', 'b', 'c', 'd']) await free(second, id);
-      expect(applied).toBe(before);
-      await free(second, 's');
-      expect(applied).toBe(before + 1);
+      const second = t.open();
+      for (const id of ['c', 'd']) {
+        t.tick(10);
+        await t.free(second, id); // at 'd', over the bound: the oldest to arrive, 's', goes (not 'a')
+      }
+      const before = t.applied();
+      for (const id of ['a', 'b', 'c', 'd']) await t.free(second, id);
+      expect(t.applied()).toBe(before);
+      await t.free(second, 's');
+      expect(t.applied()).toBe(before + 1);
       second.close();
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      t.done();
     }
   });
 
   it('after a restart forgets what the bound forgot while a call was in flight, also when the journal hands it back', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
-    const file = path.join(dir, 'requests.log');
-    let now = 1_000_000;
-    let applied = 0;
-    const journal: Buffer[] = [];
-    const open = (replayed: Buffer[] = []) =>
-      new RequestLog({ file, maxEntries: 3, now: () => now, replayed, log: pino({ level: 'silent' }) });
-    const free = (log: RequestLog, id: string, held?: Promise<void>) =>
-      log.run<number[]>(
-        { method: 'Free', owner: 'o', requestId: id, digest: requestDigest('Free', ['o', [1]]) },
-        undefined,
-        async (answer) => {
-          await held;
-          const v = [++applied];
-          const record = answer?.record(v);
-          if (record) journal.push(record);
-          return v;
-        },
-        (v) => v.length,
-      );
+    const t = restartable(3);
     try {
-      const first = open();
-      let release!: () => void;
-      const a = free(first, 'a', new Promise<void>((r) => (release = r)));
+      const first = t.open();
+      const a = t.hold(first, 'a');
       for (const id of ['e', 'd', 'b']) {
-        now += 10;
-        await free(first, id); // at 'b' the bound drops 'e', passing over 'a' in flight
+        t.tick(10);
+        await t.free(first, id); // at 'b' the bound drops 'e', passing over 'a' in flight
       }
-      release();
-      await a;
-      const before = applied;
-      for (const id of ['a', 'd', 'b']) await free(first, id);
-      expect(applied).toBe(before);
+      a.release();
+      await a.call;
+      const before = t.applied();
+      for (const id of ['a', 'd', 'b']) await t.free(first, id);
+      expect(t.applied()).toBe(before);
       first.close();
       // A start that died before the journal was read (its rewrite of the file at start carries what it forgot).
-      open().close();
+      t.open().close();
       // Restarted with every answer record the journal holds, 'e' included: 'a', 'd' and 'b' are remembered.
-      const second = open(journal);
+      const second = t.open(t.journal);
       expect(second.stats.entries).toBe(3);
-      for (const id of ['a', 'd', 'b']) await free(second, id);
-      expect(applied).toBe(before);
-      await free(second, 'e');
-      expect(applied).toBe(before + 1);
+      for (const id of ['a', 'd', 'b']) await t.free(second, id);
+      expect(t.applied()).toBe(before);
+      await t.free(second, 'e');
+      expect(t.applied()).toBe(before + 1);
       second.close();
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      t.done();
     }
   });
 
