@@ -36,7 +36,11 @@
  * back go into arrival order (the file has them in the order their calls
  * ended; arrival times are distinct, see arrival()), and every answer the
  * bounds drop gets a forget line in the file (forgetAnswer()), as the oldest
- * first cannot tell which answers were passed over.
+ * first cannot tell which answers were passed over. The journal still holds
+ * the records of dropped answers until its next snapshot, and must not hand
+ * them back: a forget line says so, and a rewrite while running (which drops
+ * the forget lines) begins the file with a mark line: every call that had
+ * arrived by then is in the file or was dropped, except those then in flight.
  *
  * Durability: a call's answer is written twice. First as an answer record
  * in the coordinator's journal, in the same commit as the change it answers
@@ -56,7 +60,8 @@
  *
  * Formats: an answer holding a PageRef is JSON behind an `R` (so a build that
  * kept pages inline skips it rather than answering without pages); a forget
- * line is `-["<key>",<arrival>]` (an earlier build skips it as bad); answers
+ * line is `-["<key>",<arrival>]`, a mark line `W[<arrival>,["<key>",...]]`
+ * (an earlier build skips both as bad lines); answers
  * with their pages inline as base64 (written by that build, in requests.log
  * or in journal answer records) are still read, and their pages moved into
  * the ring.
@@ -471,6 +476,14 @@ export class RequestLog {
    * taken back (restore()). Emptied once the journal's are in (restoreFromJournal()).
    */
   private readonly forgotten = new Map<string, number>();
+  /**
+   * The mark of the file's last rewrite while running (see markLine()), read
+   * at start: the answers that had arrived by then and are neither in the file
+   * nor pending were dropped before it, and the journal's records of those
+   * are not taken back either (their forget lines went with the rewrite).
+   * Emptied once the journal's are in.
+   */
+  private fileMark: { at: number; pending: Set<string> } | undefined;
   private slots = 0;
   /** When early eviction was last logged (logged at most once a minute). */
   private lastEvictWarning = -Infinity;
@@ -546,6 +559,10 @@ export class RequestLog {
       const a = parseLine(line);
       if (!a) {
         bad++;
+        continue;
+      }
+      if ('mark' in a) {
+        this.fileMark = { at: a.mark, pending: new Set(a.pending) };
         continue;
       }
       if ('forget' in a) {
@@ -680,9 +697,11 @@ export class RequestLog {
     );
   }
 
-  /** Whether the file's forget lines dropped this answer (or a later call's with its key). */
+  /** Whether the file says this answer (or a later call's with its key) was dropped: a forget line, or its mark. */
   private wasForgotten(a: StoredAnswer): boolean {
-    return a.at <= (this.forgotten.get(a.k) ?? -Infinity);
+    if (a.at <= (this.forgotten.get(a.k) ?? -Infinity)) return true;
+    const mark = this.fileMark;
+    return mark !== undefined && a.at <= mark.at && !mark.pending.has(a.k);
   }
 
   /**
@@ -694,6 +713,7 @@ export class RequestLog {
     const before = new Set(this.entries.keys());
     this.restore(payloads);
     this.forgotten.clear();
+    this.fileMark = undefined;
     for (const [k, e] of this.entries) if (!before.has(k) && journaledOf(e)) this.persistRestored(k, e);
   }
 
@@ -720,14 +740,15 @@ export class RequestLog {
   private compact(file: string): void {
     const r = this.beginRewrite(file);
     try {
-      // Until the journal's start-up snapshot, the journal may still hand back what these forgot.
+      // Until the journal's start-up snapshot, the journal may still hand back what these forgot: they go on.
       const oldest = this.options.now() - this.options.windowMs;
-      const forget = [...this.forgotten].filter(([, at]) => at >= oldest).map(([k, at]) => forgetLine(k, at));
-      if (forget.length > 0)
+      const lines = [...this.forgotten].filter(([, at]) => at >= oldest).map(([k, at]) => forgetLine(k, at));
+      if (this.fileMark) lines.unshift(markLine(this.fileMark.at, [...this.fileMark.pending]));
+      if (lines.length > 0)
         this.writeLines(
           r,
-          forget,
-          forget.reduce((n, l) => n + l.length, 0),
+          lines,
+          lines.reduce((n, l) => n + l.length, 0),
         );
       while (r.next < r.keys.length) this.writeSlice(r);
       this.installRewrite(r, file);
@@ -799,13 +820,20 @@ export class RequestLog {
 
   /** Begins a rewrite of the file while calls go on: a slice a turn (rewriteSlice()), then finishRewrite(). */
   private startRewrite(file: string): void {
-    let r: Rewrite;
+    let begun: Rewrite | undefined;
     try {
-      r = this.beginRewrite(file);
+      begun = this.beginRewrite(file);
+      // The file will lack the forget lines of the answers dropped so far: its mark says what it covers.
+      const pending: string[] = [];
+      for (const [k, e] of this.entries) if (e.answer === IN_FLIGHT) pending.push(k);
+      const mark = markLine(this.lastArrival, pending);
+      this.writeLines(begun, [mark], mark.length);
     } catch (err) {
+      if (begun) this.discardRewrite(begun);
       this.rewriteFailed(err);
       return;
     }
+    const r = begun;
     this.rewrite = r;
     setImmediate(() => this.rewriteSlice(r, file));
   }
@@ -1346,6 +1374,19 @@ interface ForgetLine {
   forget: string;
   at: number;
 }
+/** The marker of a mark line: `W[<arrival>,["<key>",...]]`. */
+const MARK_MARK = 'W';
+
+/**
+ * A mark line, the first line of a file rewritten while calls went on: every
+ * call that had arrived by `mark` is in the file unless it was dropped,
+ * except those in flight then (`pending`), whose answers may be only in the
+ * journal.
+ */
+interface MarkLine {
+  mark: number;
+  pending: string[];
+}
 
 /** A journal answer record's payload, and the JSON of its line in the requests file. */
 function encodeAnswer(a: StoredAnswer): string {
@@ -1369,9 +1410,24 @@ function forgetLine(k: string, at: number): Buffer {
   return formatLine(FORGET_MARK + JSON.stringify([k, at]));
 }
 
-function parseLine(line: string): StoredAnswer | ForgetLine | undefined {
+/** The mark line of a rewrite that began after the arrival at `at`, with the calls then in flight. */
+function markLine(at: number, pending: string[]): Buffer {
+  return formatLine(MARK_MARK + JSON.stringify([at, pending]));
+}
+
+function parseLine(line: string): StoredAnswer | ForgetLine | MarkLine | undefined {
   const json = line.slice(9);
   if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
+  if (json.startsWith(MARK_MARK)) {
+    try {
+      const [mark, pending] = JSON.parse(json.slice(MARK_MARK.length)) as [unknown, unknown];
+      return typeof mark === 'number' && Array.isArray(pending) && pending.every((k) => typeof k === 'string')
+        ? { mark, pending: pending as string[] }
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   if (json.startsWith(FORGET_MARK)) {
     try {
       const [forget, at] = JSON.parse(json.slice(FORGET_MARK.length)) as [unknown, unknown];

@@ -175,7 +175,7 @@ describe('RequestLog', () => {
  * A request log on a file, restarted by closing it and opening another on the same file (with the journal's
  * answer records, as the coordinator hands them back), on a fake clock.
  */
-function restartable(maxEntries: number) {
+function restartable(maxEntries: number, compactAfterBytes?: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-requests-'));
   const file = path.join(dir, 'requests.log');
   let now = 1_000_000;
@@ -183,7 +183,7 @@ function restartable(maxEntries: number) {
   /** Every answer record committed, as the coordinator's journal holds them. */
   const journal: Buffer[] = [];
   const open = (replayed: Buffer[] = []) =>
-    new RequestLog({ file, maxEntries, now: () => now, replayed, log: pino({ level: 'silent' }) });
+    new RequestLog({ file, maxEntries, compactAfterBytes, now: () => now, replayed, log: pino({ level: 'silent' }) });
   /** A Free under request_id `id`, answered with how many calls were applied by then; in flight until `held`. */
   const free = (log: RequestLog, id: string, held?: Promise<void>) =>
     log.run<number[]>(
@@ -205,6 +205,7 @@ function restartable(maxEntries: number) {
     return { call, release };
   };
   return {
+    file,
     open,
     free,
     hold,
@@ -287,6 +288,49 @@ describe('RequestLog with a requests file', () => {
       expect(t.applied()).toBe(before);
       await t.free(second, 'e');
       expect(t.applied()).toBe(before + 1);
+      second.close();
+    } finally {
+      t.done();
+    }
+  });
+
+  it('after a crash answers from the journal a call that was in flight when the file was last rewritten', async () => {
+    const t = restartable(2, 1);
+    try {
+      const first = t.open();
+      // 'p' commits (its answer record is in the journal), then stays in flight: its line never reaches the file.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const p = first.run<number[]>(
+        { method: 'Free', owner: 'o', requestId: 'p', digest: requestDigest('Free', ['o', [1]]) },
+        undefined,
+        async (answer) => {
+          const v = [100];
+          t.journal.push(answer!.record(v)!);
+          await gate;
+          return v;
+        },
+        (v) => v.length,
+      );
+      // Answers dropped by the bound grow the file: it is rewritten, with 'p' in flight.
+      for (let i = 0; i < 6; i++) await t.free(first, `x${i}`);
+      for (let w = 0; w < 500 && fs.existsSync(`${t.file}.tmp`); w++) await new Promise((r) => setTimeout(r, 10));
+      expect(fs.readFileSync(t.file, 'utf8')).toMatch(/^[0-9a-f]{8} W/);
+      first.close(); // the crash: 'p' is never answered, and its line never written
+      release();
+      await p.catch(() => undefined);
+      const second = t.open(t.journal);
+      const before = t.applied();
+      // Its retry gets the committed answer from the journal, not a second application.
+      expect(
+        await second.run<number[]>(
+          { method: 'Free', owner: 'o', requestId: 'p', digest: requestDigest('Free', ['o', [1]]) },
+          undefined,
+          async () => [t.applied() + 1000],
+          (v) => v.length,
+        ),
+      ).toEqual([100]);
+      expect(t.applied()).toBe(before);
       second.close();
     } finally {
       t.done();
@@ -501,7 +545,8 @@ describe('RequestLog order of forgetting (against a model)', () => {
     | { kind: 'start'; id: string }
     | { kind: 'finish' }
     | { kind: 'tick'; ms: number }
-    | { kind: 'restart'; twice: boolean };
+    | { kind: 'restart'; twice: boolean }
+    | { kind: 'turn' };
   const id = fc.constantFrom('a', 'b', 'c', 'd', 'e');
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 5, arbitrary: id.map((i) => ({ kind: 'free' as const, id: i })) },
@@ -510,6 +555,7 @@ describe('RequestLog order of forgetting (against a model)', () => {
     { weight: 1, arbitrary: fc.constant({ kind: 'finish' as const }) },
     { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 }).map((ms) => ({ kind: 'tick' as const, ms })) },
     { weight: 1, arbitrary: fc.boolean().map((twice) => ({ kind: 'restart' as const, twice })) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'turn' as const }) },
   );
 
   it('forgets past the window and over maxEntries oldest first, passing over calls in flight, whatever the order of calls, across restarts', async () => {
@@ -530,6 +576,8 @@ describe('RequestLog order of forgetting (against a model)', () => {
             windowMs,
             maxEntries,
             fsync: 'never',
+            // Rewritten as soon as it is twice its answers: rewrites run (a slice a turn) while calls go on.
+            compactAfterBytes: 1,
             replayed,
             now: () => now,
             log: pino({ level: 'silent' }),
@@ -562,6 +610,11 @@ describe('RequestLog order of forgetting (against a model)', () => {
         for (const o of ops) {
           if (o.kind === 'tick') {
             now += o.ms;
+            continue;
+          }
+          if (o.kind === 'turn') {
+            // A turn of the event loop and the thread pool: a rewrite's next slice, or its end.
+            await new Promise((r) => setTimeout(r, 1));
             continue;
           }
           if (o.kind === 'restart') {
