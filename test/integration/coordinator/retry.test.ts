@@ -283,6 +283,60 @@ describe('request_id across a kill -9 between the journal commit and requests.lo
       raw.close();
     }
   });
+
+  it('a SwapOut in flight while requests.log was rewritten, dead right after its commit, is answered from the journal', async () => {
+    const client = await fx.start(
+      {
+        zswap: { poolBytes: '16M' },
+        swapfiles: [],
+        coordinatorArgs: [
+          '--crash-after-commit-id',
+          'in-flight',
+          '--retry-max-entries',
+          '4',
+          '--retry-compact-after-bytes',
+          '4096',
+        ],
+      },
+      30_000,
+    );
+    const raw = rawClient(fx.cluster.address);
+    const file = path.join(fx.dir, 'coordinator', 'requests.log');
+    try {
+      const [slot] = ids(await raw.call('allocate', { owner: 'host-w', count: 1 }));
+      fx.cluster.pause('zswap'); // the SwapOut hangs in its zswap Put, not committed yet
+      let dead;
+      try {
+        dead = raw.call('swapOut', { owner: 'host-w', pages: [textPage(90)], requestId: 'in-flight' }, 10_000).then(
+          () => undefined,
+          (e: unknown) => e as VswapClientError,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        // Answers the bound of 4 drops grow the file past 4096 bytes: it is rewritten, the SwapOut in flight.
+        for (let i = 0; i < 60; i++)
+          await raw.call('duplicate', { owner: 'host-w', slots: [slot], requestId: `w${i}` });
+        await new Promise((r) => setTimeout(r, 300));
+        // Its mark line lists the SwapOut as in flight.
+        expect(fs.readFileSync(file, 'utf8')).toMatch(/^[0-9a-f]{8} W\[[^\n]*in-flight/);
+      } finally {
+        fx.cluster.resume('zswap');
+      }
+      // Its Put ends, it commits, and the coordinator kills itself before the answer reaches requests.log.
+      expect((await dead)?.codeName).toMatch(/UNAVAILABLE|DEADLINE_EXCEEDED|CANCELLED|INTERNAL|UNKNOWN/);
+      expect(fs.readFileSync(file, 'utf8')).not.toContain('"k":"host-w\\u0000in-flight"');
+      await fx.cluster.kill('coordinator'); // already dead: waits for its exit
+      await fx.cluster.startAgain('coordinator');
+      // The retry: the committed SwapOut's answer, from the journal; it allocated one slot, once. (Applied again, it
+      // would commit again under the same id, and the crash seam would kill the coordinator a second time.)
+      const again = ids(await raw.call('swapOut', { owner: 'host-w', pages: [textPage(90)], requestId: 'in-flight' }));
+      expect(again).toHaveLength(1);
+      expect((await client.stats('host-w')).usedSlots).toBe(2);
+      const [page] = await client.load('host-w', again);
+      expect(page!.equals(textPage(90))).toBe(true);
+    } finally {
+      raw.close();
+    }
+  });
 });
 
 describe('request_id while requests.log is rewritten', () => {
