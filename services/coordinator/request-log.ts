@@ -738,18 +738,15 @@ export class RequestLog {
 
   /** Rewrites the file with the live answers only, atomically, and opens it for appending: at start, in one go. */
   private compact(file: string): void {
-    const r = this.beginRewrite(file);
+    // Until the journal's start-up snapshot, the journal may still hand back what the file's mark and forget lines
+    // dropped: they go on.
+    const oldest = this.options.now() - this.options.windowMs;
+    const mark = this.fileMark;
+    const r = this.beginRewrite(file, () => [
+      ...(mark ? [markLine(mark.at, [...mark.pending])] : []),
+      ...[...this.forgotten].filter(([, at]) => at >= oldest).map(([k, at]) => forgetLine(k, at)),
+    ]);
     try {
-      // Until the journal's start-up snapshot, the journal may still hand back what these forgot: they go on.
-      const oldest = this.options.now() - this.options.windowMs;
-      const lines = [...this.forgotten].filter(([, at]) => at >= oldest).map(([k, at]) => forgetLine(k, at));
-      if (this.fileMark) lines.unshift(markLine(this.fileMark.at, [...this.fileMark.pending]));
-      if (lines.length > 0)
-        this.writeLines(
-          r,
-          lines,
-          lines.reduce((n, l) => n + l.length, 0),
-        );
       while (r.next < r.keys.length) this.writeSlice(r);
       this.installRewrite(r, file);
     } catch (err) {
@@ -790,16 +787,7 @@ export class RequestLog {
   }
 
   private append(k: string, e: Entry, line: Buffer): void {
-    const forget = this.forgetLines;
-    if (forget.length === 0) writeAll(this.fd!, line);
-    else {
-      writeAll(this.fd!, Buffer.concat([...forget.map((f) => f.line), line]));
-      this.forgetLines = [];
-      for (const f of forget) {
-        this.fileBytes += f.line.length;
-        this.rewrite?.tail.push({ k: f.k, e: undefined, line: f.line });
-      }
-    }
+    writeAll(this.fd!, this.forgetLines.length === 0 ? line : Buffer.concat([...this.takeForgetLines(), line]));
     this.fileBytes += line.length;
     this.liveBytes += line.length;
     e.stored = line.length; // in the file now (the journal's record of it may go with the next snapshot)
@@ -818,22 +806,27 @@ export class RequestLog {
     this.forgetLines.push({ k, line: forgetLine(k, e.at) });
   }
 
+  /** The forget lines not yet in the file, counted as written (and for a rewrite under way, its tail). */
+  private takeForgetLines(): Buffer[] {
+    const taken = this.forgetLines;
+    this.forgetLines = [];
+    for (const f of taken) {
+      this.fileBytes += f.line.length;
+      this.rewrite?.tail.push({ k: f.k, e: undefined, line: f.line });
+    }
+    return taken.map((f) => f.line);
+  }
+
   /** Begins a rewrite of the file while calls go on: a slice a turn (rewriteSlice()), then finishRewrite(). */
   private startRewrite(file: string): void {
-    let begun: Rewrite | undefined;
+    let r: Rewrite;
     try {
-      begun = this.beginRewrite(file);
       // The file will lack the forget lines of the answers dropped so far: its mark says what it covers.
-      const pending: string[] = [];
-      for (const [k, e] of this.entries) if (e.answer === IN_FLIGHT) pending.push(k);
-      const mark = markLine(this.lastArrival, pending);
-      this.writeLines(begun, [mark], mark.length);
+      r = this.beginRewrite(file, (inFlight) => [markLine(this.lastArrival, inFlight)]);
     } catch (err) {
-      if (begun) this.discardRewrite(begun);
       this.rewriteFailed(err);
       return;
     }
-    const r = begun;
     this.rewrite = r;
     setImmediate(() => this.rewriteSlice(r, file));
   }
@@ -875,20 +868,35 @@ export class RequestLog {
   }
 
   /**
-   * Opens the new file and lists the answers the old one holds now (those
-   * whose `stored` is set: in the file, or journal records not in it yet),
-   * oldest first.
+   * Opens the new file, lists the answers the old one holds now (those whose
+   * `stored` is set: in the file, or journal records not in it yet), oldest
+   * first, and writes the lines `head` gives for the calls in flight now.
    */
-  private beginRewrite(file: string): Rewrite {
-    const fd = fs.openSync(`${file}.tmp`, 'w');
-    const keys: string[] = [];
-    const entries: Entry[] = [];
+  private beginRewrite(file: string, head: (inFlight: string[]) => Buffer[]): Rewrite {
+    const r: Rewrite = {
+      tmp: `${file}.tmp`,
+      fd: fs.openSync(`${file}.tmp`, 'w'),
+      keys: [],
+      entries: [],
+      next: 0,
+      tail: [],
+      written: new Map(),
+      bytes: 0,
+    };
+    const inFlight: string[] = [];
     for (const [k, e] of this.entries)
-      if (e.stored !== undefined && e.answer !== IN_FLIGHT) {
-        keys.push(k);
-        entries.push(e);
+      if (e.answer === IN_FLIGHT) inFlight.push(k);
+      else if (e.stored !== undefined) {
+        r.keys.push(k);
+        r.entries.push(e);
       }
-    return { tmp: `${file}.tmp`, fd, keys, entries, next: 0, tail: [], written: new Map(), bytes: 0 };
+    try {
+      this.writeLines(r, head(inFlight));
+    } catch (err) {
+      this.discardRewrite(r);
+      throw err;
+    }
+    return r;
   }
 
   /** Writes the next REWRITE_SLICE_BYTES of lines (one write), skipping answers dropped since the rewrite began. */
@@ -905,12 +913,14 @@ export class RequestLog {
       bytes += line.length;
       r.written.set(k, { e, n: line.length });
     }
-    this.writeLines(r, lines, bytes);
+    this.writeLines(r, lines);
   }
 
-  private writeLines(r: Rewrite, lines: Buffer[], bytes: number): void {
-    writeAll(r.fd, Buffer.concat(lines, bytes));
-    r.bytes += bytes;
+  private writeLines(r: Rewrite, lines: Buffer[]): void {
+    if (lines.length === 0) return;
+    const out = Buffer.concat(lines);
+    writeAll(r.fd, out);
+    r.bytes += out.length;
   }
 
   /**
@@ -918,18 +928,13 @@ export class RequestLog {
    * new file into the old one's place (not yet appended to: switchTo()).
    */
   private installRewrite(r: Rewrite, file: string): void {
-    let bytes = 0;
-    for (const t of r.tail) {
-      bytes += t.line.length;
+    for (const t of r.tail)
       if (t.e) r.written.set(t.k, { e: t.e, n: t.line.length });
       else r.written.delete(t.k);
-    }
-    if (bytes > 0)
-      this.writeLines(
-        r,
-        r.tail.map((t) => t.line),
-        bytes,
-      );
+    this.writeLines(
+      r,
+      r.tail.map((t) => t.line),
+    );
     fs.fsyncSync(r.fd);
     fs.renameSync(r.tmp, file);
     // Nothing after the rename may fail: the new file is in place.
@@ -968,8 +973,7 @@ export class RequestLog {
     this.syncer.close();
     this.ring.close();
     if (this.fd === undefined) return;
-    if (this.forgetLines.length > 0) writeAll(this.fd, Buffer.concat(this.forgetLines.map((f) => f.line)));
-    this.forgetLines = [];
+    if (this.forgetLines.length > 0) writeAll(this.fd, Buffer.concat(this.takeForgetLines()));
     fs.fdatasyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = undefined;
@@ -1419,24 +1423,26 @@ function parseLine(line: string): StoredAnswer | ForgetLine | MarkLine | undefin
   const json = line.slice(9);
   if (line[8] !== ' ' || Number.parseInt(line.slice(0, 8), 16) !== zlib.crc32(json)) return undefined;
   if (json.startsWith(MARK_MARK)) {
-    try {
-      const [mark, pending] = JSON.parse(json.slice(MARK_MARK.length)) as [unknown, unknown];
-      return typeof mark === 'number' && Array.isArray(pending) && pending.every((k) => typeof k === 'string')
-        ? { mark, pending: pending as string[] }
-        : undefined;
-    } catch {
-      return undefined;
-    }
+    const [mark, pending] = pairAfter(json, MARK_MARK);
+    return typeof mark === 'number' && Array.isArray(pending) && pending.every((k) => typeof k === 'string')
+      ? { mark, pending: pending as string[] }
+      : undefined;
   }
   if (json.startsWith(FORGET_MARK)) {
-    try {
-      const [forget, at] = JSON.parse(json.slice(FORGET_MARK.length)) as [unknown, unknown];
-      return typeof forget === 'string' && typeof at === 'number' ? { forget, at } : undefined;
-    } catch {
-      return undefined;
-    }
+    const [forget, at] = pairAfter(json, FORGET_MARK);
+    return typeof forget === 'string' && typeof at === 'number' ? { forget, at } : undefined;
   }
   return parseAnswer(json);
+}
+
+/** The two values of a `<marker>[a,b]` line; undefined ones when it does not parse (the caller's checks fail). */
+function pairAfter(json: string, marker: string): [unknown, unknown] {
+  try {
+    const v = JSON.parse(json.slice(marker.length)) as unknown;
+    return Array.isArray(v) ? [v[0], v[1]] : [undefined, undefined];
+  } catch {
+    return [undefined, undefined];
+  }
 }
 
 /** A line's JSON, or a journal answer record's payload (the record carries its own CRC). */
