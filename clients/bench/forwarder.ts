@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { Command } from 'commander';
 import { BackendClient } from '../../services/common/backend-client';
 import { sharedEnv } from '../../services/common/config';
+import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth } from '../../services/common/heap-growth';
 import { createLogger } from '../../services/common/logger';
 import { loadVswapProto } from '../../services/common/proto';
 import { announceReady } from '../../services/common/ready';
@@ -33,6 +34,8 @@ runMain('forwarder', async () => {
     .parse()
     .opts<{ backend: string; listen: string }>();
   const backendAddress = options.backend;
+  // The services' default (heap-growth.ts): the hop's ceiling runs as the coordinator does.
+  applyHeapGrowth(DEFAULT_HEAP_GROWTH_PERCENT);
   const log = createLogger({ name: 'forwarder', level: sharedEnv(undefined, { logLevel: 'warn' }).logLevel });
   const backend = new CoalescingCalls(new BackendClient(backendAddress, { deadlineMs: 60_000 }));
   /** Slot id -> backend handle, for the slots handed out and not yet released. */

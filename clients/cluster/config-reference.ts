@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import { describeOptions, sharedEnv } from '../../services/common/config';
+import { DEFAULT_HEAP_GROWTH_PERCENT } from '../../services/common/heap-growth';
 import { startCommand } from './start-options';
 
 export const BEGIN_MARKER = '<!-- config:begin -->';
@@ -93,6 +94,12 @@ export async function renderConfigReference(): Promise<string> {
           code(shared.logLevel),
           'log level of every service whose own `VSWAP_*_LOG_LEVEL` is not set ' +
             '(`npm start` writes the logs to `<data-dir>/logs`)',
+        ],
+        [
+          '`VSWAP_HEAP_GROWTH_PERCENT`',
+          code(String(DEFAULT_HEAP_GROWTH_PERCENT)),
+          'heap growth of every service whose own `VSWAP_*_HEAP_GROWTH_PERCENT` is not set ' +
+            '(see Benchmarks, *Heap growth*)',
         ],
         [
           '`VSWAP_READY_FILE`',

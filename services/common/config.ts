@@ -172,9 +172,10 @@ export function optional<T>(spec: OptionSpec<T>): OptionSpec<T | undefined> {
 
 /**
  * Options every service has, whose service-specific variable falls back to a
- * shared one: VSWAP_ZSWAP_LOG_LEVEL, then VSWAP_LOG_LEVEL, then the default.
+ * shared one: VSWAP_ZSWAP_LOG_LEVEL, then VSWAP_LOG_LEVEL, then the default
+ * (likewise VSWAP_HEAP_GROWTH_PERCENT).
  */
-export const SHARED_OPTIONS: ReadonlySet<string> = new Set(['logLevel']);
+export const SHARED_OPTIONS: ReadonlySet<string> = new Set(['logLevel', 'heapGrowthPercent']);
 
 /** The log levels pino knows, for every service's logLevel option. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

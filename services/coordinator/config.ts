@@ -1,4 +1,5 @@
 import { LOG_LEVELS, address, int, oneOf, optional, str } from '../common/config';
+import { heapGrowthOption } from '../common/heap-growth';
 import { listenerSecurityOptions } from '../common/auth/listener';
 import { metricsListenOption } from '../common/metrics';
 import { parseBackendSpecs } from './backend-registry';
@@ -81,6 +82,7 @@ export const coordinatorOptions = {
     { min: 0, max: 10_000 },
   ),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  heapGrowthPercent: heapGrowthOption(),
   principals: optional(
     str(
       'principals file (YAML or JSON; README, Security): who may call, as ' +

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as path from 'node:path';
 import { loadConfig } from '../common/config';
+import { applyHeapGrowth } from '../common/heap-growth';
 import { createLogger } from '../common/logger';
 import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { loadVswapProto } from '../common/proto';
@@ -54,6 +55,7 @@ function crashAfterCommit(requestId: string): (method: string, key: string) => v
 
 runMain('coordinator', async () => {
   const config = loadConfig(coordinatorOptions, { program: 'vswap-coordinator', envPrefix: 'VSWAP_COORDINATOR' });
+  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger({ name: 'coordinator', level: config.logLevel });
   const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   // Credentials are read and checked before the journal is opened.

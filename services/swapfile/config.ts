@@ -19,6 +19,7 @@ import {
   type ConfigOf,
   type LoadConfigOptions,
 } from '../common/config';
+import { heapGrowthOption } from '../common/heap-growth';
 import type { KeyRing } from '../common/page-cipher';
 import { metricsListenOption } from '../common/metrics';
 import { listenerSecurityOptions } from '../common/auth/listener';
@@ -56,6 +57,7 @@ export const swapfileOptions = {
   ...redisEncryptionOptions(),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level on stderr (falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  heapGrowthPercent: heapGrowthOption(),
   ...listenerSecurityOptions(),
   ...clusterGuardOptions(),
 };

@@ -4,6 +4,7 @@
  */
 import { announceReady } from '../common/ready';
 import { runMain, startServer } from '../common/server';
+import { applyHeapGrowth } from '../common/heap-growth';
 import { createLogger } from '../common/logger';
 import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { registerSwapfileMetrics } from './metrics';
@@ -17,6 +18,7 @@ import type { PageStore } from './page-store';
 
 runMain('swapfile', async () => {
   const config = loadSwapfileConfig();
+  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger({ name: 'swapfile', level: config.logLevel });
   const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   // Before anything is opened: a listener that may not be exposed stops the start here.

@@ -18,6 +18,7 @@ import {
   str,
   type ConfigOf,
 } from '../common/config';
+import { heapGrowthOption } from '../common/heap-growth';
 import type { KeyRing } from '../common/page-cipher';
 import { PAGE_SIZE } from '../common/limits';
 import { metricsListenOption } from '../common/metrics';
@@ -73,6 +74,7 @@ export const zswapOptionSpecs = {
   ...redisEncryptionOptions(),
   metricsListen: metricsListenOption(),
   logLevel: oneOf('log level (logs go to stderr; falls back to VSWAP_LOG_LEVEL)', LOG_LEVELS, 'info'),
+  heapGrowthPercent: heapGrowthOption(),
   ...listenerSecurityOptions(),
   ...clusterGuardOptions(),
 };

@@ -2,6 +2,7 @@
  * The zswap service: a compressed page pool serving vswap.v1.Backend.
  *   node dist/services/zswap/main.js --listen 127.0.0.1:50052 --compressor lz4 --pool-bytes 256M
  */
+import { applyHeapGrowth } from '../common/heap-growth';
 import { createLogger } from '../common/logger';
 import { createServiceMetrics, startMetricsServer, type MetricsServer } from '../common/metrics';
 import { announceReady } from '../common/ready';
@@ -16,6 +17,7 @@ import { Zswap } from './zswap';
 
 runMain('zswap', async () => {
   const config = loadZswapConfig();
+  applyHeapGrowth(config.heapGrowthPercent);
   const log = createLogger({ name: 'zswap', level: config.logLevel });
   const metrics = config.metricsListen === undefined ? undefined : createServiceMetrics();
   // Before anything is opened: a listener that may not be exposed stops the start here.

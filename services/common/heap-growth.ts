@@ -1,0 +1,48 @@
+/**
+ * How far V8 lets the old generation grow past what a full GC left live,
+ * for every vswap service (the `heapGrowthPercent` option).
+ *
+ * Why a service sets it: a vswap service keeps a small heap (the slot table
+ * and page pools are typed arrays and buffers, outside it) while HTTP/2 and
+ * grpc-js allocate a short-lived buffer for every socket read and message.
+ * V8 sizes the old generation's limit from the live heap alone (about 2x
+ * for 15 MB), and starts incremental marking as soon as the room left under
+ * that limit is less than the young generation's capacity (16 MB once the
+ * load has grown it), so under load it ran a mark-compact every 100-250 ms:
+ * measured on the coordinator, zswap and a bare forwarder at batch 16,
+ * 40-45% of each process's CPU went to marking (the main thread and V8's
+ * helper threads), and the functions that the frequent collections flushed
+ * and deoptimized were compiled again and again. A growth of 300% (limit 4x
+ * the live heap) brought the mark-compacts down from 65 to 11 in 8 s and
+ * each service's CPU per page down by about 40% (bench:cluster prints the
+ * throughput; the README's Benchmarks section has the figures).
+ *
+ * The cost is memory: between full GCs the heap may hold up to that much
+ * garbage on top of what is live (a coordinator with 20 MB live peaks near
+ * 80 MB). 0 leaves V8's own heuristic.
+ */
+import * as v8 from 'node:v8';
+import { int, type OptionSpec } from './config';
+
+export const DEFAULT_HEAP_GROWTH_PERCENT = 300;
+
+/** The option every service declares (shared: VSWAP_HEAP_GROWTH_PERCENT is its fallback). */
+export function heapGrowthOption(): OptionSpec<number> {
+  return int(
+    'how far the V8 heap may grow past the live heap before a full GC, in percent ' +
+      '(0: V8 decides; README, Benchmarks)',
+    DEFAULT_HEAP_GROWTH_PERCENT,
+    { min: 0, max: 1000 },
+  );
+}
+
+/**
+ * Applies the growth to this process's V8 heap; 0 changes nothing. V8 reads
+ * the flag whenever it recomputes the heap's limits (after each GC), so it
+ * takes effect from the next collection on.
+ */
+export function applyHeapGrowth(percent: number): void {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 1000)
+    throw new RangeError(`heap growth ${percent}% is not an integer from 0 to 1000`);
+  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
