@@ -6,16 +6,18 @@
  * and page pools are typed arrays and buffers, outside it) while HTTP/2 and
  * grpc-js allocate a short-lived buffer for every socket read and message.
  * V8 sizes the old generation's limit from the live heap alone (about 2x
- * for 15 MB), and starts incremental marking as soon as the room left under
- * that limit is less than the young generation's capacity (16 MB once the
- * load has grown it), so under load it ran a mark-compact every 100-250 ms:
+ * for 15 MB), and its trace showed marking starting right after each
+ * collection, with 14 of 30 MB used: the 16 MB left is no more than the
+ * young generation's capacity once the load has grown it. So under load it
+ * ran a mark-compact every 100-250 ms:
  * measured on the coordinator, zswap and a bare forwarder at batch 16,
- * 40-45% of each process's CPU went to marking (the main thread and V8's
+ * 30-45% of each process's CPU went to marking (the main thread and V8's
  * helper threads), and the functions that the frequent collections flushed
  * and deoptimized were compiled again and again. A growth of 300% (limit 4x
- * the live heap) brought the mark-compacts down from 65 to 11 in 8 s and
- * each service's CPU per page down by about 40% (bench:cluster prints the
- * throughput; the README's Benchmarks section has the figures).
+ * the live heap) brought the coordinator's mark-compacts down from 21-65 to
+ * 4-11 in 4-8 s of that load and its CPU per page down by about 30%
+ * (bench:cluster prints the throughput; the README's Benchmarks section has
+ * the figures).
  *
  * The cost is memory: between full GCs the heap may hold up to that much
  * garbage on top of what is live (a coordinator with 20 MB live peaks near
