@@ -4,6 +4,12 @@
  * closed only once no sync runs on it: closed under one, its number could be
  * reused by the next open, and the sync would fail (EBADF) or sync another
  * file.
+ *
+ * A retired descriptor is closed on the thread pool, never on the event
+ * loop: its file has just been renamed over or unlinked, so the last close
+ * is what frees the file's blocks, and for a requests.log of 100,000 answers
+ * (35 MB) that took about 50 ms, during which every call waited
+ * (bench:request-log's slowest pair: 85 ms with closeSync, 34 ms without).
  */
 import * as fs from 'node:fs';
 
@@ -21,15 +27,20 @@ export class DescriptorSyncs {
       if (left > 0) this.running.set(fd, left);
       else {
         this.running.delete(fd);
-        if (this.retiring.delete(fd)) fs.close(fd, () => undefined);
+        if (this.retiring.delete(fd)) closeInBackground(fd);
       }
       done(err);
     });
   }
 
-  /** Closes `fd` now, or when the syncs running on it end. */
+  /** Closes `fd` (on the thread pool) now, or when the syncs running on it end. Not to be used after. */
   retire(fd: number): void {
     if (this.running.has(fd)) this.retiring.add(fd);
-    else fs.closeSync(fd);
+    else closeInBackground(fd);
   }
+}
+
+/** A close that fails leaves nothing to do: the descriptor is gone either way, and nothing is written through it. */
+function closeInBackground(fd: number): void {
+  fs.close(fd, () => undefined);
 }

@@ -666,8 +666,9 @@ export class Journal {
     this.logBytes = HEADER_BYTES;
     this.allocated = this.preallocateBytes;
     this.dirty = false; // the old log's records are in the synced snapshot
-    this.syncs.retire(oldFd);
+    // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
     unlinkQuietly(path.join(this.dir, logName(oldGen)));
+    this.syncs.retire(oldFd);
     unlinkQuietly(path.join(this.dir, snapshotName(oldGen)));
     if (oldGen === 0) {
       unlinkQuietly(path.join(this.dir, LEGACY_SNAPSHOT));

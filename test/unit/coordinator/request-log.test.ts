@@ -428,6 +428,82 @@ describe('RequestLog with a requests file', () => {
       }
     });
 
+    it('writes each answer once, that of a call in flight when it began too, and a restart answers them', async () => {
+      const t = await setup();
+      try {
+        const log = t.open();
+        const given = new Map<number, number>();
+        const slowKey = {
+          method: 'Free' as const,
+          owner: 'o',
+          requestId: 'slow',
+          digest: requestDigest('Free', ['o', [-1]]),
+        };
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        // In flight when the rewrite begins: its answer is appended (to the old file and the rewrite's tail),
+        // never written by the walk as well.
+        const slow = log.run(
+          slowKey,
+          undefined,
+          async () => {
+            await held;
+            return [-1, -1];
+          },
+          (v) => v.length,
+        );
+        let i = 0;
+        while (i < 2000) {
+          given.set(i, (await t.free(log, i))[0]!);
+          i++;
+          if (t.fs.existsSync(`${t.file}.tmp`)) break; // begun by that call: its first slice waits for a turn
+          await turn();
+        }
+        expect(t.fs.existsSync(`${t.file}.tmp`)).toBe(true);
+        // More calls in the same turn, before the first slice (the bound drops older answers; "slow", in flight,
+        // is passed over), and "slow" ends: the walk then finds it answered, and must leave it to the tail.
+        for (const end = i + 10; i < end; i++) given.set(i, (await t.free(log, i))[0]!);
+        release();
+        expect(await slow).toEqual([-1, -1]);
+        for (let w = 0; w < 500 && t.fs.existsSync(`${t.file}.tmp`); w++) await new Promise((r) => setTimeout(r, 10));
+        expect(t.fs.existsSync(`${t.file}.tmp`)).toBe(false);
+        const keys = t
+          .lines()
+          .filter((l) => l[9] === '{')
+          .map((l) => (JSON.parse(l.slice(9)) as { k: string }).k);
+        expect(keys).toContain('o\0slow');
+        expect(keys.length, `answer lines: ${keys.join(', ')}`).toBe(new Set(keys).size);
+        log.close();
+        // The 40 kept: "slow" and the last 39 calls, each answered from the file as first given.
+        const restarted = t.open();
+        try {
+          expect(restarted.stats.entries).toBe(40);
+          let applied = 0;
+          const again = await restarted.run(
+            slowKey,
+            undefined,
+            async () => [++applied, 0],
+            (v) => v.length,
+          );
+          expect(again).toEqual([-1, -1]);
+          for (let n = i - 39; n < i; n++)
+            expect(
+              await restarted.run(
+                { method: 'Free', owner: 'o', requestId: `r${n}`, digest: requestDigest('Free', ['o', [n, n + 1]]) },
+                undefined,
+                async () => [++applied, n],
+                (v) => v.length,
+              ),
+            ).toEqual([given.get(n), n]);
+          expect(applied).toBe(0);
+        } finally {
+          restarted.close();
+        }
+      } finally {
+        t.done();
+      }
+    });
+
     it('leaves the file as it is when closed while a rewrite runs', async () => {
       const t = await setup();
       try {
