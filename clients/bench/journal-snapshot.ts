@@ -19,7 +19,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from './option-parsers';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster } from '../cluster/local-cluster';
 import { emitReport, progress, round } from './report';
@@ -28,12 +29,6 @@ const OWNERS = 1000;
 const BATCH = 512;
 const PAGE_SIZE = 4096;
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
 /** The `q` quantile of ascending `sorted`. */
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -41,8 +36,8 @@ function quantile(sorted: readonly number[], q: number): number {
 
 async function main(): Promise<void> {
   const o = new Command('bench:snapshot')
-    .option('--slots <n>', 'live slots before the window', positive, 1_000_000)
-    .option('--seconds <s>', 'length of the timed window', positive, 30)
+    .option('--slots <n>', 'live slots before the window', positiveInteger, 1_000_000)
+    .option('--seconds <s>', 'length of the timed window', positiveInteger, 30)
     .option('--json', 'print one JSON object')
     .parse()
     .opts<{ slots: number; seconds: number; json?: boolean }>();

@@ -11,22 +11,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from './option-parsers';
 import { freePort } from '../cluster/free-port';
 import { LocalCluster } from '../cluster/local-cluster';
 import { Workload } from '../workload';
 import { median, round } from './report';
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
 async function main(): Promise<void> {
   const o = new Command('bench:metrics')
-    .option('--duration <s>', 'seconds per measurement', positive, 10)
-    .option('--rounds <n>', 'rounds of (none, scraped)', positive, 2)
+    .option('--duration <s>', 'seconds per measurement', positiveInteger, 10)
+    .option('--rounds <n>', 'rounds of (none, scraped)', positiveInteger, 2)
     .option('--json', 'print one JSON object')
     .parse()
     .opts<{ duration: number; rounds: number; json?: boolean }>();

@@ -22,24 +22,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from './option-parsers';
 import { createLogger } from '../../services/common/logger';
 import { RequestLog, requestDigest } from '../../services/coordinator/request-log';
 import { emitReport, median, progress, round } from './report';
-
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
 const BATCH = 16;
 
 async function main(): Promise<void> {
   const o = new Command('bench:request-log')
-    .option('--max-entries <n>', "the log's bound on answers", positive, 100_000)
-    .option('--window <n>', 'pairs per timed window', positive, 10_000)
-    .option('--full-windows <n>', 'windows timed once the log is full', positive, 8)
+    .option('--max-entries <n>', "the log's bound on answers", positiveInteger, 100_000)
+    .option('--window <n>', 'pairs per timed window', positiveInteger, 10_000)
+    .option('--full-windows <n>', 'windows timed once the log is full', positiveInteger, 8)
     .option('--json', 'print one JSON object')
     .parse()
     .opts<{ maxEntries: number; window: number; fullWindows: number; json?: boolean }>();
