@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { spawnService, type StartedService } from '../../clients/cluster/spawn-service';
 
@@ -7,6 +7,19 @@ export const REPO_ROOT = path.resolve(__dirname, '../..');
 /** The compiled entry point of a service or client (npm test builds first). */
 export function distPath(rel: string): string {
   return path.join(REPO_ROOT, 'dist', rel);
+}
+
+/**
+ * Runs a compiled script (a benchmark or tool) to its exit: its exit code
+ * (-1 when killed) and stderr. For command-line checks that end before
+ * anything starts.
+ */
+export function runScript(rel: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [distPath(rel), ...args], { timeout: 30_000 }, (err, _out, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
+    );
+  });
 }
 
 export type { StartedService } from '../../clients/cluster/spawn-service';

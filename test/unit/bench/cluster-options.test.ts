@@ -1,17 +1,9 @@
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { distPath } from '../../support/service';
+import { runScript } from '../../support/service';
 
 /** bench:cluster's command line (the compiled script; npm test builds first). Bad options stop it before any cluster starts. */
 function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [distPath('clients/bench/cluster.js'), ...args],
-      { timeout: 30_000 },
-      (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
-    );
-  });
+  return runScript('clients/bench/cluster.js', args);
 }
 
 describe('bench:cluster options', () => {

@@ -1,18 +1,10 @@
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { positiveInteger } from '../../../clients/bench/option-parsers';
-import { distPath } from '../../support/service';
+import { runScript } from '../../support/service';
 
 /** bench:snapshot's command line (the compiled script; npm test builds first). Bad options stop it before any cluster starts. */
 function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [distPath('clients/bench/journal-snapshot.js'), ...args],
-      { timeout: 30_000 },
-      (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
-    );
-  });
+  return runScript('clients/bench/journal-snapshot.js', args);
 }
 
 describe('bench option parsers', () => {
