@@ -474,28 +474,24 @@ describe('RequestLog with a requests file', () => {
         expect(keys).toContain('o\0slow');
         expect(keys.length, `answer lines: ${keys.join(', ')}`).toBe(new Set(keys).size);
         log.close();
-        // The 40 kept: "slow" and the last 39 calls, each answered from the file as first given.
+        // The 40 kept: "slow" and the last 39 calls, each answered from the file as first given (applied again,
+        // a call would get a new first number).
         const restarted = t.open();
         try {
           expect(restarted.stats.entries).toBe(40);
-          let applied = 0;
+          let applied = false;
           const again = await restarted.run(
             slowKey,
             undefined,
-            async () => [++applied, 0],
+            async () => {
+              applied = true;
+              return [0, 0];
+            },
             (v) => v.length,
           );
           expect(again).toEqual([-1, -1]);
-          for (let n = i - 39; n < i; n++)
-            expect(
-              await restarted.run(
-                { method: 'Free', owner: 'o', requestId: `r${n}`, digest: requestDigest('Free', ['o', [n, n + 1]]) },
-                undefined,
-                async () => [++applied, n],
-                (v) => v.length,
-              ),
-            ).toEqual([given.get(n), n]);
-          expect(applied).toBe(0);
+          expect(applied).toBe(false);
+          for (let n = i - 39; n < i; n++) expect(await t.free(restarted, n)).toEqual([given.get(n), n]);
         } finally {
           restarted.close();
         }
