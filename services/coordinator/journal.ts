@@ -21,6 +21,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { Logger } from '../common/logger';
 import { resourceExhausted, unavailable, type VswapError } from '../common/errors';
 import {
@@ -56,6 +59,12 @@ export interface JournalOptions {
   batchIntervalMs?: number;
   /** Log size after which the next commit writes a snapshot; default 64 MiB. */
   snapshotAfterBytes?: number;
+  /**
+   * Longest a background snapshot builds its image in one event-loop turn,
+   * in milliseconds; default 4. 0 builds one piece per turn (tests: every
+   * piece a point where commits cut in).
+   */
+  snapshotSliceMs?: number;
   /** The log grows by this much at a time, zero-filled; default 1 MiB. */
   preallocateBytes?: number;
   log: Logger;
@@ -83,6 +92,36 @@ export interface JournalStats {
   /** Bytes of records in the current log. */
   logBytes: number;
   generation: number;
+}
+
+/**
+ * Writes the table's image into a snapshot: all of it at once, or as a
+ * generator that yields between pieces, so that a background snapshot can
+ * spread the work over event-loop turns. Either way, what it writes must be
+ * the table as it was when it was called: a generator copies what it needs
+ * before its first yield.
+ */
+export type SnapshotWriter = (w: RecordWriter) => Iterator<unknown> | void;
+
+/**
+ * A snapshot written while the journal goes on (Journal.startSnapshot). Its
+ * image is the table as it was when it began, at a group-commit boundary
+ * (nothing pending), so the records written to the current log since then
+ * (`carry`) are exactly what must follow the image: they begin the new log.
+ */
+interface BackgroundSnapshot {
+  readonly generation: number;
+  readonly image: RecordWriter;
+  /** Every byte written to the current log since the image was taken, in order. */
+  readonly carry: RecordWriter;
+  /** Settles when the snapshot has switched, failed or been abandoned; never rejects. */
+  task: Promise<void>;
+  /**
+   * Set when the journal closes or stops: the snapshot ends at its next
+   * step, closing its files but leaving them for the next start-up to
+   * remove (another journal may be opening this directory by then).
+   */
+  abandoned: boolean;
 }
 
 /** Thrown by an `afterSwitchStep` seam to simulate a crash at that step. */
@@ -114,6 +153,10 @@ export class JournalCorruptError extends Error {
 /** Free room kept beyond what callers reserve, for records appended without a reservation (clean-ups). */
 const HEADROOM_BYTES = 64 * 1024;
 const SNAPSHOT_RETRY_MS = 10_000;
+/** A background snapshot copies what was appended meanwhile off the event loop until this little is left. */
+const CARRY_CATCH_UP_BYTES = 64 * 1024;
+/** ...or for this many rounds, if appends keep up with it. */
+const CARRY_CATCH_UP_ROUNDS = 8;
 const ZEROS = Buffer.alloc(64 * 1024);
 const LEGACY_SNAPSHOT = 'snapshot.bin';
 const LEGACY_LOG = 'journal.log';
@@ -320,6 +363,29 @@ function zeroFill(fd: number, from: number, to: number): void {
   }
 }
 
+const openAsync = promisify(fs.open);
+const closeAsync = promisify(fs.close);
+const fsyncAsync = promisify(fs.fsync);
+const fdatasyncAsync = promisify(fs.fdatasync);
+const writeAsync = promisify(fs.write);
+
+/** writeAllAt on the thread pool. */
+async function writeAllAtAsync(fd: number, data: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await writeAsync(fd, data, off, data.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+/** zeroFill on the thread pool. */
+async function zeroFillAsync(fd: number, from: number, to: number): Promise<void> {
+  for (let at = from; at < to;) {
+    const n = Math.min(ZEROS.length, to - at);
+    at += (await writeAsync(fd, ZEROS, 0, n, at)).bytesWritten;
+  }
+}
+
 function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {
@@ -327,6 +393,11 @@ function fsyncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Closes a descriptor on the thread pool, ignoring errors (it is being given up). */
+function closeQuietly(fd: number): void {
+  fs.close(fd, () => undefined);
 }
 
 function unlinkQuietly(file: string): void {
@@ -353,8 +424,11 @@ export class Journal {
   private dirty = false;
   private readonly fsync: FsyncPolicy;
   private readonly snapshotAfterBytes: number;
+  private readonly snapshotSliceMs: number;
   private readonly preallocateBytes: number;
-  private snapshotWriter: ((w: RecordWriter) => void) | undefined;
+  private snapshotWriter: SnapshotWriter | undefined;
+  /** The snapshot being written in the background; at most one at a time. */
+  private background: BackgroundSnapshot | undefined;
   /** No automatic snapshot before this time (after one failed). */
   private snapshotRetryAt = 0;
   /** fdatasyncs in flight: a log retired by a switch is closed when the last on it ends. */
@@ -378,6 +452,7 @@ export class Journal {
     this.allocated = allocated;
     this.fsync = options.fsync ?? 'batch';
     this.snapshotAfterBytes = options.snapshotAfterBytes ?? 64 * 1024 * 1024;
+    this.snapshotSliceMs = options.snapshotSliceMs ?? 4;
     this.preallocateBytes = Math.max(HEADROOM_BYTES * 2, options.preallocateBytes ?? 1024 * 1024);
     this.stats = {
       commits: 0,
@@ -439,9 +514,9 @@ export class Journal {
     return new Journal(options, g.generation, fd, validBytes, validBytes);
   }
 
-  /** Called when a snapshot is due: must write every live record into `w`. */
-  onSnapshot(writeAll: (w: RecordWriter) => void): void {
-    this.snapshotWriter = writeAll;
+  /** Called when a snapshot is due: must write every live record into `w` (see SnapshotWriter). */
+  onSnapshot(writer: SnapshotWriter): void {
+    this.snapshotWriter = writer;
   }
 
   /**
@@ -505,6 +580,7 @@ export class Journal {
   private stop(what: string, err: unknown): Error {
     if (!this.failed) {
       this.failed = ioError(what, err);
+      if (this.background) this.background.abandoned = true;
       this.options.log.error({ err: String(err) }, `journal: ${what}; refusing further changes until restart`);
     }
     return unavailable(`${this.failed.message}; the outcome of this call is unknown`);
@@ -533,6 +609,7 @@ export class Journal {
         // The write goes to the page cache: a crash of this process after it
         // loses nothing. fsync (below) is about the machine crashing.
         writeAllAt(this.fd, data, this.logBytes);
+        this.background?.carry.raw(data);
       } catch (err) {
         this.pending.clear();
         return failed(this.stop('journal write failed', err));
@@ -542,8 +619,13 @@ export class Journal {
       this.dirty = true;
       this.stats.commits++;
     }
-    if (this.logBytes >= this.snapshotAfterBytes && this.snapshotWriter && Date.now() >= this.snapshotRetryAt)
-      this.snapshot();
+    if (
+      this.logBytes >= this.snapshotAfterBytes &&
+      this.snapshotWriter &&
+      !this.background &&
+      Date.now() >= this.snapshotRetryAt
+    )
+      this.startSnapshot();
     this.stats.logBytes = this.logBytes;
     const done = (): void => {
       for (const w of waiters) w.resolve();
@@ -596,45 +678,34 @@ export class Journal {
   }
 
   /**
-   * Starts generation N+1: writes the whole table to its snapshot (synced),
-   * creates its empty log (synced), renames the snapshot into place (the
-   * switch), fsyncs the directory, and removes generation N. Returns false,
-   * with generation N still in use, when the new files cannot be written
-   * (e.g. the disk is full); a later commit tries again.
+   * Starts generation N+1 now, on the event loop: writes the whole table to
+   * its snapshot (synced), creates its empty log (synced), renames the
+   * snapshot into place (the switch), fsyncs the directory, and removes
+   * generation N. Returns false, with generation N still in use, when the new
+   * files cannot be written (e.g. the disk is full; a later commit tries
+   * again) or a background snapshot is being written (it will switch).
+   * Commits start background snapshots themselves (startSnapshot); this is
+   * for start-up and tests.
    */
   snapshot(): boolean {
-    if (!this.snapshotWriter || this.closed || this.failed) return false;
+    if (!this.snapshotWriter || this.closed || this.failed || this.background) return false;
     const next = this.generation + 1;
-    const w = new RecordWriter(1024 * 1024);
-    w.raw(fileHeader(FileKind.Snapshot, next));
-    this.snapshotWriter(w);
-    w.end();
-    const snapshotPath = path.join(this.dir, snapshotName(next));
-    const tmp = `${snapshotPath}.tmp`;
+    const { image, rest } = this.beginImage(next);
+    if (rest) while (!rest.next().done);
+    image.end();
+    const tmp = this.snapshotTmpPath(next);
     const logPath = path.join(this.dir, logName(next));
     let newFd: number | undefined;
-    const givenUp = (err: unknown): boolean => {
-      if (newFd !== undefined) fs.closeSync(newFd);
-      unlinkQuietly(tmp);
-      unlinkQuietly(logPath);
-      this.stats.snapshotFailures++;
-      this.snapshotRetryAt = Date.now() + SNAPSHOT_RETRY_MS;
-      this.options.log.warn(
-        { err: String(err), generation: this.generation },
-        'journal: snapshot failed; the current generation goes on',
-      );
-      return false;
-    };
     try {
       const fd = fs.openSync(tmp, 'w');
       try {
-        writeAllAt(fd, w.view(), 0);
+        writeAllAt(fd, image.view(), 0);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
     } catch (err) {
-      return givenUp(err);
+      return this.snapshotFailed(err, next, newFd);
     }
     this.step('snapshot-synced');
     try {
@@ -643,13 +714,143 @@ export class Journal {
       zeroFill(newFd, HEADER_BYTES, this.preallocateBytes);
       fs.fsyncSync(newFd);
     } catch (err) {
-      return givenUp(err);
+      return this.snapshotFailed(err, next, newFd);
     }
     this.step('log-created', newFd);
+    return this.switchTo(next, newFd, HEADER_BYTES, image.length);
+  }
+
+  /** Settles once the background snapshot under way, if any, has switched, failed or been abandoned. */
+  async snapshotSettled(): Promise<void> {
+    await this.background?.task;
+  }
+
+  /** A new generation's image: its header, then the writer's first piece, run now (where a generator copies the table). */
+  private beginImage(generation: number): { image: RecordWriter; rest: Iterator<unknown> | undefined } {
+    const image = new RecordWriter(1024 * 1024);
+    image.raw(fileHeader(FileKind.Snapshot, generation));
+    const pieces = this.snapshotWriter!(image);
+    return { image, rest: pieces && !pieces.next().done ? pieces : undefined };
+  }
+
+  private snapshotTmpPath(generation: number): string {
+    return `${path.join(this.dir, snapshotName(generation))}.tmp`;
+  }
+
+  /**
+   * Starts generation N+1 without stopping the callers: the image is taken
+   * now (a copy, see SnapshotWriter) and built a slice per event-loop turn;
+   * it is written and synced on the thread pool; the new log is created
+   * there too, and the records committed meanwhile (which also went to
+   * generation N's log, so a crash before the switch loses nothing) are
+   * copied into it. Only the switch itself (the last of those records, a
+   * sync, the rename and the directory's fsync) runs in one turn.
+   */
+  private startSnapshot(): void {
+    const next = this.generation + 1;
+    const { image, rest } = this.beginImage(next);
+    const s: BackgroundSnapshot = {
+      generation: next,
+      image,
+      carry: new RecordWriter(),
+      task: Promise.resolve(),
+      abandoned: false,
+    };
+    this.background = s;
+    s.task = this.writeInBackground(s, rest).catch((err: unknown) => {
+      // The crash seam stops the journal dead (step() closed its files); anything else is a bug.
+      if (!(err instanceof JournalCrash))
+        this.options.log.error({ err: String(err) }, 'journal: background snapshot failed unexpectedly');
+    });
+  }
+
+  private async writeInBackground(s: BackgroundSnapshot, rest: Iterator<unknown> | undefined): Promise<void> {
+    const next = s.generation;
+    const tmp = this.snapshotTmpPath(next);
+    const logPath = path.join(this.dir, logName(next));
+    let newFd: number | undefined;
+    let copied = 0;
     try {
-      fs.renameSync(tmp, snapshotPath);
+      while (rest) {
+        const until = performance.now() + this.snapshotSliceMs;
+        let done: boolean | undefined;
+        while (!(done = rest.next().done) && performance.now() < until);
+        if (done) break;
+        await nextTurn();
+        // Every await is a point where the journal may have closed or stopped.
+        if (s.abandoned) return;
+      }
+      s.image.end();
+      const fd = await openAsync(tmp, 'w');
+      try {
+        await writeAllAtAsync(fd, s.image.view(), 0);
+        await fsyncAsync(fd);
+      } finally {
+        await closeAsync(fd);
+      }
+      if (s.abandoned) return;
+      this.step('snapshot-synced');
+      newFd = await openAsync(logPath, 'w+');
+      await writeAllAtAsync(newFd, fileHeader(FileKind.Log, next), 0);
+      await zeroFillAsync(newFd, HEADER_BYTES, this.preallocateBytes);
+      await fsyncAsync(newFd);
+      if (s.abandoned) return closeQuietly(newFd);
+      this.step('log-created', newFd);
+      // Copy what was committed meanwhile until little is left; appends go on during each round.
+      for (let round = 0; round < CARRY_CATCH_UP_ROUNDS; round++) {
+        const part = s.carry.view().subarray(copied);
+        if (part.length <= CARRY_CATCH_UP_BYTES) break;
+        await writeAllAtAsync(newFd, part, HEADER_BYTES + copied);
+        await fdatasyncAsync(newFd);
+        copied += part.length;
+        if (s.abandoned) return closeQuietly(newFd);
+      }
     } catch (err) {
-      return givenUp(err);
+      if (err instanceof JournalCrash) throw err;
+      this.background = undefined;
+      this.snapshotFailed(err, next, newFd);
+      return;
+    }
+    // From here to the switch in one turn: no commit can reach generation N's log without reaching the new one.
+    this.background = undefined;
+    const last = s.carry.view().subarray(copied);
+    try {
+      if (last.length > 0) {
+        writeAllAt(newFd, last, HEADER_BYTES + copied);
+        fs.fdatasyncSync(newFd);
+      }
+    } catch (err) {
+      this.snapshotFailed(err, next, newFd);
+      return;
+    }
+    this.switchTo(next, newFd, HEADER_BYTES + s.carry.length, s.image.length);
+  }
+
+  /** A snapshot could not be written: its files go, generation N goes on, and commits try again later. */
+  private snapshotFailed(err: unknown, generation: number, newFd: number | undefined): false {
+    if (newFd !== undefined) closeQuietly(newFd);
+    unlinkQuietly(this.snapshotTmpPath(generation));
+    unlinkQuietly(path.join(this.dir, logName(generation)));
+    this.stats.snapshotFailures++;
+    this.snapshotRetryAt = Date.now() + SNAPSHOT_RETRY_MS;
+    this.options.log.warn(
+      { err: String(err), generation: this.generation },
+      'journal: snapshot failed; the current generation goes on',
+    );
+    return false;
+  }
+
+  /**
+   * The switch to generation `next`, whose synced snapshot is at its tmp
+   * path and whose synced log (`logBytes` of records, zero-filled to at least
+   * preallocateBytes) is open at `newFd`: renames the snapshot into place,
+   * fsyncs the directory, and removes generation N.
+   */
+  private switchTo(next: number, newFd: number, logBytes: number, imageBytes: number): boolean {
+    try {
+      fs.renameSync(this.snapshotTmpPath(next), path.join(this.dir, snapshotName(next)));
+    } catch (err) {
+      return this.snapshotFailed(err, next, newFd);
     }
     this.step('renamed', newFd);
     try {
@@ -663,9 +864,9 @@ export class Journal {
     const oldGen = this.generation;
     this.fd = newFd;
     this.generation = next;
-    this.logBytes = HEADER_BYTES;
-    this.allocated = this.preallocateBytes;
-    this.dirty = false; // the old log's records are in the synced snapshot
+    this.logBytes = logBytes;
+    this.allocated = Math.max(logBytes, this.preallocateBytes);
+    this.dirty = false; // the old log's records are in the synced snapshot and the synced new log
     // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
     unlinkQuietly(path.join(this.dir, logName(oldGen)));
     this.syncs.retire(oldFd);
@@ -678,14 +879,16 @@ export class Journal {
     this.stats.snapshots++;
     this.stats.generation = next;
     this.stats.logBytes = this.logBytes;
-    this.options.log.info({ bytes: w.length, generation: next }, 'journal: snapshot written, new generation');
+    this.options.log.info({ bytes: imageBytes, generation: next }, 'journal: snapshot written, new generation');
     return true;
   }
 
-  /** Writes what is pending, syncs, and closes. */
+  /** Writes what is pending, syncs, and closes; a background snapshot under way is abandoned. */
   close(): void {
     if (this.closed) return;
+    this.snapshotWriter = undefined; // no snapshot starts now
     this.flush();
+    if (this.background) this.background.abandoned = true;
     if (this.dirty && !this.failed) {
       const started = process.hrtime.bigint();
       try {

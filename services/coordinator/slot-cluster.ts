@@ -99,6 +99,22 @@ export class SlotCluster {
     this.slotOwners = undefined;
   }
 
+  /**
+   * A copy of the cluster's slots (storage, owner ids, index, owner, order),
+   * not on any list: what a journal snapshot writes out while the table
+   * goes on changing.
+   */
+  copy(): SlotCluster {
+    const c = new SlotCluster();
+    new Uint8Array(c.counts.buffer).set(new Uint8Array(this.counts.buffer));
+    c.index = this.index;
+    c.owner = this.owner;
+    c.order = this.order;
+    c.used = this.used;
+    c.slotOwners = this.slotOwners?.slice();
+    return c;
+  }
+
   /** Takes the cluster (storage all zero: every slot released) into service. */
   reset(index: number, owner: number, order: number): void {
     this.index = index;

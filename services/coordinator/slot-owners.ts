@@ -91,6 +91,11 @@ export class SlotOwners {
     this.onRemove(o.name);
   }
 
+  /** Each owner's name at its id (undefined where no owner has the id; '' for SHARED_OWNER): a copy. */
+  namesById(): (string | undefined)[] {
+    return this.byId.map((o) => o?.name);
+  }
+
   names(): string[] {
     return [...this.byName.keys()];
   }

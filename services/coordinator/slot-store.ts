@@ -18,6 +18,7 @@ import {
 } from './journal-records';
 import { replayJournal } from './journal-replay';
 import type { Backing, Released, SlotTable } from './slot-table';
+import type { ImageSlotVisitor } from './slot-table-image';
 import { TierCode, onBackend } from './tiers';
 
 export interface SlotStoreOptions {
@@ -86,14 +87,7 @@ export class SlotStore {
       );
     // Start every log with the names its records use.
     this.writeNames(journal.pending);
-    journal.onSnapshot((w) => {
-      this.writeNames(w);
-      // Slots of a SwapOut still in flight are not acknowledged: a crash must not keep them.
-      this.table.forEachSlot((slot) => {
-        if (!this.unacked.has(slot)) this.writeSlot(w, slot);
-      });
-      for (const a of this.answersToKeep()) w.answer(a);
-    });
+    journal.onSnapshot((w) => this.writeImage(w));
     // A snapshot now makes the replayed state (with remapped ids) the base.
     journal.snapshot();
   }
@@ -169,6 +163,35 @@ export class SlotStore {
 
   close(): void {
     this.journal.close();
+  }
+
+  /**
+   * A journal snapshot's image: the names, every allocated slot but those of
+   * a SwapOut not yet answered (a crash must not keep them), and the answers
+   * the request log still needs from the journal. All of it is as it is now:
+   * the table is copied before the first yield, and the slots are written
+   * from the copy a cluster per piece, while the table goes on changing.
+   */
+  private *writeImage(w: RecordWriter): Generator<void> {
+    const image = this.table.capture();
+    const unacked = this.unacked.size > 0 ? new Set(this.unacked) : undefined;
+    const answers = [...this.answersToKeep()];
+    // Journal ids by the table's owner ids, fixed now: ids are reused once an owner is gone.
+    const journalIds = new Uint32Array(image.ownerNames.length);
+    image.ownerNames.forEach((name, id) => {
+      if (name) journalIds[id] = this.ownerId(name, this.journal.pending);
+    });
+    this.writeNames(w);
+    const visit: ImageSlotVisitor = (slot, owner, order, count, tier, backend, handle, checksum) => {
+      if (unacked?.has(slot)) return;
+      if (count === 0) w.release(slot);
+      else w.set(slot, journalIds[owner]!, order, count, tier, backend, handle, checksum);
+    };
+    for (let k = 0; k < image.clusterCount; k++) {
+      image.forEachSlotIn(k, visit);
+      yield;
+    }
+    for (const a of answers) w.answer(a);
   }
 
   private writeNames(w: RecordWriter): void {

@@ -19,6 +19,7 @@ import {
   TIER_MASK,
 } from './slot-cluster';
 import { SHARED_OWNER, SHARE_LIMIT, SlotOwner, SlotOwners, TIER_SLOTS } from './slot-owners';
+import { SlotTableImage } from './slot-table-image';
 import { TierCode } from './tiers';
 
 /**
@@ -348,6 +349,20 @@ export class SlotTable {
         if ((c.bytes[off]! & TIER_MASK) !== 0) fn(base + off);
       }
     }
+  }
+
+  /**
+   * A copy of every allocated slot as it is now (see SlotTableImage), for a
+   * journal snapshot written out while the table goes on changing. Costs a
+   * memcpy per cluster in use.
+   */
+  capture(): SlotTableImage {
+    const copies: SlotCluster[] = [];
+    for (let i = 1; i < this.clusters.length; i++) {
+      const c = this.clusters[i];
+      if (c !== undefined) copies.push(c.copy());
+    }
+    return new SlotTableImage(copies, this.registry.namesById());
   }
 
   /** Live slots (count > 0) of one owner, or of all owners. */
