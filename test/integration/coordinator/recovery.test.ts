@@ -4,7 +4,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { VswapClient } from '../../../clients/sdk/client';
 import { clusterPerTest, counter, expectCode, until } from './helpers';
-import { mixedPages, randomPage, textPage } from './pages';
+import { mixedPages, randomPage, textPage, zeroPage } from './pages';
 
 describe('crash recovery', () => {
   const fx = clusterPerTest();
@@ -68,6 +68,81 @@ describe('crash recovery', () => {
     }
     const stats = await c.stats();
     expect(counter(stats.counters, 'lost_pages')).toBe(0);
+  });
+
+  it('loses no acknowledged page when killed (SIGKILL) while journal snapshots run in the background, three times', async () => {
+    // A 4 KiB threshold: every commit past it starts the next background
+    // snapshot, so a kill lands before, during or after one's switch.
+    const c = await start({
+      zswap: { poolBytes: '32M' },
+      swapfiles: [{ name: 'file0', capacityPages: 16384, fsync: 'always' }],
+      coordinatorArgs: ['--snapshot-after-bytes', '4096'],
+    });
+    const acked = new Map<string, Map<number, { page: Buffer; count: number }>>();
+    const ack = (owner: string): Map<number, { page: Buffer; count: number }> => {
+      let m = acked.get(owner);
+      if (!m) acked.set(owner, (m = new Map()));
+      return m;
+    };
+    // 10,240 zero pages first, so that each image is built over more than one slice.
+    const zeros = Array.from({ length: 512 }, () => zeroPage());
+    for (let i = 0; i < 20; i++) {
+      const { slots } = await c.swapOut(`base-${i % 4}`, zeros);
+      for (const s of slots) ack(`base-${i % 4}`).set(s, { page: zeros[0]!, count: 1 });
+    }
+    const snapshots = async (): Promise<number> => Number((await c.stats()).journal?.snapshots ?? 0);
+    for (let round = 0; round < 3; round++) {
+      const startedAt = await snapshots();
+      let stop = false;
+      const w = new VswapClient({ address: fx.cluster.address, deadlineMs: 10_000, writeRetries: 0 });
+      // Owners come and go: a leaving owner frees everything, and a new one takes its slot ids.
+      const writers = [0, 1].map(async (k) => {
+        for (let i = 0; !stop; i++) {
+          const owner = `r${round}-w${k}-${i % 3}`;
+          const pages = mixedPages(24, i * 24);
+          try {
+            const { slots } = await w.swapOut(owner, pages);
+            slots.forEach((s, j) => ack(owner).set(s, { page: pages[j]!, count: 1 }));
+            const dup = slots.slice(0, 4);
+            const counts = await w.duplicate(owner, dup);
+            dup.forEach((s, j) => (ack(owner).get(s)!.count = counts[j]!));
+            if (i % 3 === 2) {
+              const leaving = `r${round}-w${k}-${(i + 1) % 3}`;
+              const held = [...ack(leaving)];
+              // Forgotten before the calls: with the coordinator killed mid-call, they may or may not be applied.
+              acked.delete(leaving);
+              // One Free per reference (a slot appears once per call).
+              for (let level = 1; level <= 2; level++) {
+                const refs = held.filter(([, v]) => v.count >= level).map(([s]) => s);
+                for (let at = 0; at < refs.length; at += 512) await w.free(leaving, refs.slice(at, at + 512));
+              }
+            }
+          } catch {
+            return; // killed under us
+          }
+        }
+      });
+      await until(snapshots, (n) => n >= startedAt + 2 + round, 20_000);
+      expect(await snapshots()).toBeGreaterThanOrEqual(startedAt + 2 + round);
+      await fx.cluster.kill('coordinator', 'SIGKILL');
+      stop = true;
+      await Promise.all(writers);
+      w.close();
+      await fx.cluster.startAgain('coordinator');
+      for (const [owner, want] of acked) {
+        const slots = [...want.keys()];
+        for (let at = 0; at < slots.length; at += 512) {
+          const part = slots.slice(at, at + 512);
+          const infos = await c.inspect(owner, part);
+          infos.forEach((info, j) => expect(info.count).toBeGreaterThanOrEqual(want.get(part[j]!)!.count));
+          const pages = await c.load(owner, part);
+          pages.forEach((p, j) => expect(p.equals(want.get(part[j]!)!.page)).toBe(true));
+        }
+      }
+      const stats = await c.stats();
+      expect(counter(stats.counters, 'lost_pages')).toBe(0);
+      expect(Number(stats.journal?.snapshotFailures ?? 0)).toBe(0);
+    }
   });
 
   it('reports pages of a restarted volatile zswap as lost (DATA_LOSS), never as other bytes', async () => {
