@@ -12,7 +12,8 @@
  * directory is fsynced before anything is appended to the new log. Start-up
  * uses the highest N with a snapshot; everything older is removed. So a crash
  * at any point replays one snapshot and the log that belongs to it, never an
- * old log over a newer snapshot.
+ * old log over a newer snapshot. A snapshot a commit starts runs in the
+ * background (startSnapshot): callers wait only for its switch.
  *
  * The log grows in preallocated (zero-filled) steps, and callers reserve room
  * before they change the table: a full disk is refused up front with
