@@ -18,7 +18,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import { pageChecksum } from '../../services/common/checksum';
 import { MAX_BATCH } from '../../services/common/limits';
-import { readJournal } from '../../services/coordinator/journal';
+import { readJournal } from '../../services/coordinator/journal-files';
 import { RecordType } from '../../services/coordinator/journal-records';
 import { VswapClientError } from '../sdk/errors';
 import type { Workload } from '../workload/workload';

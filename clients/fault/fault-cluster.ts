@@ -25,7 +25,7 @@ import { RedisServer } from '../cluster/redis-server';
 import * as grpc from '@grpc/grpc-js';
 import { HangTracker } from './hang-tracker';
 import { TcpProxy } from './tcp-proxy';
-import { journalLogBytes } from '../../services/coordinator/journal';
+import { journalLogBytes } from '../../services/coordinator/journal-files';
 
 const execFileAsync = promisify(execFile);
 

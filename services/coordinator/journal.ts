@@ -24,19 +24,29 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type { Logger } from '../common/logger';
 import { resourceExhausted, unavailable, type VswapError } from '../common/errors';
 import {
-  FileKind,
-  HEADER_BYTES,
-  type JournalRecord,
-  RecordWriter,
-  fileHeader,
-  parseHeader,
-  readLegacyRecords,
-  readRecords,
-} from './journal-records';
+  LEGACY_LOG,
+  LEGACY_SNAPSHOT,
+  closeAsync,
+  closeQuietly,
+  fdatasyncAsync,
+  fsyncAsync,
+  fsyncDir,
+  listDir,
+  logName,
+  openAsync,
+  readGeneration,
+  replayGeneration,
+  snapshotName,
+  unlinkQuietly,
+  writeAllAt,
+  writeAllAtAsync,
+  zeroFill,
+  zeroFillAsync,
+} from './journal-files';
+import { FileKind, HEADER_BYTES, type JournalRecord, RecordWriter, fileHeader } from './journal-records';
 import type { FsyncPolicy } from '../common/fsync-policy';
 import { DescriptorSyncs } from './descriptor-syncs';
 
@@ -130,27 +140,6 @@ export class JournalCrash extends Error {
   override readonly name = 'JournalCrash';
 }
 
-/** The journal cannot be read: corruption (not a torn tail), or a file that is not what its name says. */
-export class JournalCorruptError extends Error {
-  override readonly name = 'JournalCorruptError';
-  constructor(
-    readonly file: string,
-    readonly offset: number,
-    reason: string,
-    nextValid?: number,
-  ) {
-    super(
-      `journal file ${file} is corrupt at byte offset ${offset}: ${reason}` +
-        (nextValid !== undefined
-          ? `; a valid record follows at offset ${nextValid}, so this is not a torn tail and nothing is truncated.` +
-            ' Restore the data directory from a backup, or truncate the file at ' +
-            `offset ${offset} to start with the records before it (later records ` +
-            'are lost)'
-          : ''),
-    );
-  }
-}
-
 /** Free room kept beyond what callers reserve, for records appended without a reservation (clean-ups). */
 const HEADROOM_BYTES = 64 * 1024;
 const SNAPSHOT_RETRY_MS = 10_000;
@@ -158,255 +147,12 @@ const SNAPSHOT_RETRY_MS = 10_000;
 const CARRY_CATCH_UP_BYTES = 64 * 1024;
 /** ...or for this many rounds, if appends keep up with it. */
 const CARRY_CATCH_UP_ROUNDS = 8;
-const ZEROS = Buffer.alloc(64 * 1024);
-const LEGACY_SNAPSHOT = 'snapshot.bin';
-const LEGACY_LOG = 'journal.log';
-
-const snapshotName = (gen: number): string => `snapshot-${String(gen).padStart(8, '0')}.bin`;
-const logName = (gen: number): string => `journal-${String(gen).padStart(8, '0')}.log`;
-const SNAPSHOT_RE = /^snapshot-(\d{8,})\.bin$/;
-const LOG_RE = /^journal-(\d{8,})\.log$/;
-
-/** What a data directory holds: the generation to use and the files that are left over. */
-interface DirListing {
-  generation: number;
-  /** Format-1 files, the base of generation 0 when no snapshot exists. */
-  legacy: boolean;
-  /** Files of older generations, failed switches, or a migrated format. */
-  stale: string[];
-}
-
-function listDir(dir: string): DirListing {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { generation: 0, legacy: false, stale: [] };
-    throw err;
-  }
-  let generation = 0;
-  for (const n of names) {
-    const m = SNAPSHOT_RE.exec(n);
-    if (m) generation = Math.max(generation, Number(m[1]));
-  }
-  const stale: string[] = [];
-  let legacy = false;
-  for (const n of names) {
-    const s = SNAPSHOT_RE.exec(n);
-    const l = LOG_RE.exec(n);
-    if (
-      (s && Number(s[1]) !== generation) ||
-      (l && Number(l[1]) !== generation) ||
-      (n.endsWith('.tmp') && (n.startsWith('snapshot') || n.startsWith('journal')))
-    )
-      stale.push(n);
-    else if (n === LEGACY_SNAPSHOT || n === LEGACY_LOG) {
-      if (generation > 0) stale.push(n);
-      else legacy = true;
-    }
-  }
-  return { generation, legacy, stale };
-}
-
-/** The bytes of a generation's files, read together so a concurrent switch is seen whole or not at all. */
-interface GenerationFiles {
-  base: { name: string; data: Buffer }[];
-  log: { name: string; data: Buffer } | undefined;
-}
-
-function readOptional(file: string): Buffer | undefined {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-function readGeneration(dir: string, g: DirListing): GenerationFiles {
-  const base: { name: string; data: Buffer }[] = [];
-  if (g.generation > 0) {
-    const name = snapshotName(g.generation);
-    const data = fs.readFileSync(path.join(dir, name)); // ENOENT: removed by a switch meanwhile (the caller retries)
-    base.push({ name, data });
-  } else if (g.legacy) {
-    for (const name of [LEGACY_SNAPSHOT, LEGACY_LOG]) {
-      const data = readOptional(path.join(dir, name));
-      if (data) base.push({ name, data });
-    }
-  }
-  const name = logName(g.generation);
-  const data = readOptional(path.join(dir, name));
-  return { base, log: data ? { name, data } : undefined };
-}
-
-/** How the generation's log ended, for the writer to continue from. */
-interface LogEnd {
-  /** Offset after the last valid record (0: no usable header yet). */
-  validBytes: number;
-  /** Bytes of a torn tail after validBytes (cut off by the writer). */
-  tornBytes: number;
-  tornReason?: string;
-}
-
-/** Replays a generation's files into `apply`; throws JournalCorruptError when they cannot be trusted. */
-function replayGeneration(
-  dir: string,
-  g: DirListing,
-  files: GenerationFiles,
-  apply: (r: JournalRecord) => void,
-): LogEnd {
-  for (const { name, data } of files.base) {
-    const file = path.join(dir, name);
-    if (g.generation === 0) {
-      readLegacyRecords(data, apply); // format 1 had no CRC: its torn tail is all it could tell
-      continue;
-    }
-    const header = parseHeader(data);
-    if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-    if (header.kind !== FileKind.Snapshot || header.generation !== g.generation)
-      throw new JournalCorruptError(
-        file,
-        0,
-        `header says ${header.kind === FileKind.Snapshot ? 'snapshot' : 'log'} of generation ${header.generation}`,
-      );
-    const end = readRecords(data, HEADER_BYTES, apply);
-    // A snapshot is synced before it is renamed into place: any bad byte in it is corruption.
-    if (end.kind === 'corrupt')
-      throw new JournalCorruptError(
-        file,
-        end.offset,
-        end.reason,
-        end.nextValid === end.offset ? undefined : end.nextValid,
-      );
-    if (end.kind === 'torn')
-      throw new JournalCorruptError(
-        file,
-        end.validBytes,
-        `${end.reason}; a snapshot is complete before it is used, so it was damaged afterwards`,
-      );
-    if (end.endCount === undefined)
-      throw new JournalCorruptError(file, end.validBytes, 'snapshot has no END record (cut short)');
-  }
-  if (!files.log) return { validBytes: 0, tornBytes: 0 };
-  const { name, data } = files.log;
-  const file = path.join(dir, name);
-  // A log whose header never reached the disk (a crash while creating it) holds nothing.
-  if (data.length <= HEADER_BYTES && data.every((b) => b === 0)) return { validBytes: 0, tornBytes: data.length };
-  const header = parseHeader(data);
-  if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-  if (header.kind !== FileKind.Log || header.generation !== g.generation)
-    throw new JournalCorruptError(
-      file,
-      0,
-      `header says ${header.kind === FileKind.Log ? 'log' : 'snapshot'} of generation ${header.generation}`,
-    );
-  const end = readRecords(data, HEADER_BYTES, apply);
-  if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid);
-  if (end.kind === 'torn')
-    return { validBytes: end.validBytes, tornBytes: data.length - end.validBytes, tornReason: end.reason };
-  return { validBytes: end.validBytes, tornBytes: 0 };
-}
-
-/**
- * Reads the journal in `dir` as a restart would (snapshot, then its log),
- * without changing anything: for tools such as the fault checker, also while
- * the coordinator runs. A torn tail (an append in progress) is ignored;
- * corruption throws JournalCorruptError.
- */
-/**
- * Bytes of the log the journal in `dir` appends to now (zero-filled ahead of
- * its records, so writes up to this size need no room); 0 when there is none.
- * For the fault harness, which fills "the disk" at exactly this size.
- */
-export function journalLogBytes(dir: string): number {
-  try {
-    return fs.statSync(path.join(dir, logName(listDir(dir).generation))).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-}
-
-export function readJournal(dir: string, onRecord: (r: JournalRecord) => void): void {
-  for (let attempt = 0; ; attempt++) {
-    const g = listDir(dir);
-    let files: GenerationFiles;
-    try {
-      files = readGeneration(dir, g);
-    } catch (err) {
-      // A snapshot switch removed this generation between listing and reading: list again.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 10) continue;
-      throw err;
-    }
-    replayGeneration(dir, g, files, onRecord);
-    return;
-  }
-}
 
 /** A journal write or sync error, as the caller sees it. */
 function ioError(what: string, err: unknown): VswapError {
   const code = (err as NodeJS.ErrnoException).code;
   const msg = `${what}: ${(err as Error).message}`;
   return code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT' ? resourceExhausted(msg) : unavailable(msg);
-}
-
-function writeAllAt(fd: number, data: Buffer, position: number): void {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off, position + off);
-}
-
-/** Writes zeros over [from, to): the blocks are allocated now, so later appends there cannot run out of space. */
-function zeroFill(fd: number, from: number, to: number): void {
-  for (let at = from; at < to;) {
-    const n = Math.min(ZEROS.length, to - at);
-    at += fs.writeSync(fd, ZEROS, 0, n, at);
-  }
-}
-
-const openAsync = promisify(fs.open);
-const closeAsync = promisify(fs.close);
-const fsyncAsync = promisify(fs.fsync);
-const fdatasyncAsync = promisify(fs.fdatasync);
-const writeAsync = promisify(fs.write);
-
-/** writeAllAt on the thread pool. */
-async function writeAllAtAsync(fd: number, data: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    const { bytesWritten } = await writeAsync(fd, data, off, data.length - off, position + off);
-    off += bytesWritten;
-  }
-}
-
-/** zeroFill on the thread pool. */
-async function zeroFillAsync(fd: number, from: number, to: number): Promise<void> {
-  for (let at = from; at < to;) {
-    const n = Math.min(ZEROS.length, to - at);
-    at += (await writeAsync(fd, ZEROS, 0, n, at)).bytesWritten;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Closes a descriptor on the thread pool, ignoring errors (it is being given up). */
-function closeQuietly(fd: number): void {
-  fs.close(fd, () => undefined);
-}
-
-function unlinkQuietly(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    // already gone, or left for the next start-up to remove
-  }
 }
 
 export class Journal {

@@ -4,15 +4,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  Journal,
-  JournalCorruptError,
-  JournalCrash,
-  type JournalOptions,
-  SWITCH_STEPS,
-  journalLogBytes,
-  readJournal,
-} from '../../../services/coordinator/journal';
+import { Journal, JournalCrash, type JournalOptions, SWITCH_STEPS } from '../../../services/coordinator/journal';
+import { JournalCorruptError, journalLogBytes, readJournal } from '../../../services/coordinator/journal-files';
 import { type JournalRecord, RecordType, crc32 } from '../../../services/coordinator/journal-records';
 import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
 
