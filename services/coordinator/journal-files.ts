@@ -273,6 +273,15 @@ export function closeQuietly(fd: number): void {
   fs.close(fd, () => undefined);
 }
 
+/**
+ * Removes a file on the thread pool, ignoring errors: for a large file that
+ * nothing holds open, whose removal frees its blocks there and then (a 32 MB
+ * snapshot: 20-40 ms). A file left behind by a crash is a start-up's to remove.
+ */
+export function unlinkInBackground(file: string): void {
+  fs.unlink(file, () => undefined);
+}
+
 export function unlinkQuietly(file: string): void {
   try {
     fs.unlinkSync(file);

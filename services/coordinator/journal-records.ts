@@ -162,6 +162,14 @@ export class RecordWriter {
     this.buf.writeUInt32LE(crc32(this.buf, at, at + n - 4), at + n - 4);
   }
 
+  /** Makes room for `bytes` more at once, so that a large image is not copied again and again as it grows. */
+  ensureRoom(bytes: number): void {
+    if (this.len + bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(this.len + bytes);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
   /** Raw bytes (a file header) at the current end; not counted as a record. */
   raw(bytes: Buffer): void {
     const at = this.reserve(bytes.length);

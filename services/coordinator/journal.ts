@@ -40,6 +40,7 @@ import {
   readGeneration,
   replayGeneration,
   snapshotName,
+  unlinkInBackground,
   unlinkQuietly,
   writeAllAt,
   writeAllAtAsync,
@@ -617,7 +618,7 @@ export class Journal {
     // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
     unlinkQuietly(path.join(this.dir, logName(oldGen)));
     this.syncs.retire(oldFd);
-    unlinkQuietly(path.join(this.dir, snapshotName(oldGen)));
+    unlinkInBackground(path.join(this.dir, snapshotName(oldGen)));
     if (oldGen === 0) {
       unlinkQuietly(path.join(this.dir, LEGACY_SNAPSHOT));
       unlinkQuietly(path.join(this.dir, LEGACY_LOG));

@@ -182,6 +182,7 @@ export class SlotStore {
       if (name) journalIds[id] = this.ownerId(name, this.journal.pending);
     });
     this.writeNames(w);
+    w.ensureRoom(this.table.usedSlots() * SET_BYTES);
     const visit: ImageSlotVisitor = (slot, owner, order, count, tier, backend, handle, checksum) => {
       if (unacked?.has(slot)) return;
       if (count === 0) w.release(slot);
