@@ -456,16 +456,17 @@ export class Journal {
       return this.snapshotFailed(err, next, newFd);
     }
     this.step('snapshot-synced');
+    const allocated = this.roomAfter(HEADER_BYTES);
     try {
       newFd = fs.openSync(logPath, 'w+');
       writeAllAt(newFd, fileHeader(FileKind.Log, next), 0);
-      zeroFill(newFd, HEADER_BYTES, this.preallocateBytes);
+      zeroFill(newFd, HEADER_BYTES, allocated);
       fs.fsyncSync(newFd);
     } catch (err) {
       return this.snapshotFailed(err, next, newFd);
     }
     this.step('log-created', newFd);
-    return this.switchTo(next, newFd, HEADER_BYTES, image.length);
+    return this.switchTo(next, newFd, HEADER_BYTES, allocated, image.length);
   }
 
   /** Settles once the background snapshot under way, if any, has switched, failed or been abandoned. */
@@ -562,16 +563,31 @@ export class Journal {
     // From here to the switch in one turn: no commit can reach generation N's log without reaching the new one.
     this.background = undefined;
     const last = s.carry.view().subarray(copied);
+    const logBytes = HEADER_BYTES + s.carry.length;
+    const zeroed = Math.max(this.preallocateBytes, logBytes);
+    const allocated = this.roomAfter(logBytes);
     try {
-      if (last.length > 0) {
+      if (last.length > 0 || allocated > zeroed) {
         writeAllAt(newFd, last, HEADER_BYTES + copied);
+        zeroFill(newFd, zeroed, allocated);
         fs.fdatasyncSync(newFd);
       }
     } catch (err) {
       this.snapshotFailed(err, next, newFd);
       return;
     }
-    this.switchTo(next, newFd, HEADER_BYTES + s.carry.length, s.image.length);
+    this.switchTo(next, newFd, logBytes, allocated, s.image.length);
+  }
+
+  /**
+   * How far a new log starting with `logBytes` of records is zero-filled:
+   * at least preallocateBytes, and as much room as the current log has left,
+   * which calls under way have reserved (reserve()) and will commit into the
+   * new log: a switch must not take back room they were promised.
+   */
+  private roomAfter(logBytes: number): number {
+    const need = logBytes + (this.allocated - this.logBytes);
+    return Math.max(this.preallocateBytes, Math.ceil(need / this.preallocateBytes) * this.preallocateBytes);
   }
 
   /** A snapshot could not be written: its files go, generation N goes on, and commits try again later. */
@@ -590,11 +606,11 @@ export class Journal {
 
   /**
    * The switch to generation `next`, whose synced snapshot is at its tmp
-   * path and whose synced log (`logBytes` of records, zero-filled to at least
-   * preallocateBytes) is open at `newFd`: renames the snapshot into place,
-   * fsyncs the directory, and removes generation N.
+   * path and whose synced log (`logBytes` of records, zero-filled up to
+   * `allocated`) is open at `newFd`: renames the snapshot into place, fsyncs
+   * the directory, and removes generation N.
    */
-  private switchTo(next: number, newFd: number, logBytes: number, imageBytes: number): boolean {
+  private switchTo(next: number, newFd: number, logBytes: number, allocated: number, imageBytes: number): boolean {
     try {
       fs.renameSync(this.snapshotTmpPath(next), path.join(this.dir, snapshotName(next)));
     } catch (err) {
@@ -613,7 +629,7 @@ export class Journal {
     this.fd = newFd;
     this.generation = next;
     this.logBytes = logBytes;
-    this.allocated = Math.max(logBytes, this.preallocateBytes);
+    this.allocated = allocated;
     this.dirty = false; // the old log's records are in the synced snapshot and the synced new log
     // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
     unlinkQuietly(path.join(this.dir, logName(oldGen)));

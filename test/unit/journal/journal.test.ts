@@ -398,6 +398,26 @@ describe('background snapshots (started by a commit, written while commits go on
     a.journal.close();
   });
 
+  // A call reserves room (reserve()) before it changes the table and commits
+  // after: a switch in between must not take that room back, or its commit
+  // could fail for space after its change was applied.
+  for (const background of [false, true])
+    it(`a switch keeps the room calls under way reserved (${background ? 'background' : 'foreground'})`, async () => {
+      const dir = tmpDir();
+      const a = await modelDueForSnapshot(dir, { preallocateBytes: 128 * 1024 });
+      a.journal.reserve(600 * 1024);
+      const gen = a.journal.stats.generation;
+      if (background) {
+        await a.alloc('x', 10);
+        await a.journal.snapshotSettled();
+      } else expect(a.journal.snapshot()).toBe(true);
+      expect(a.journal.stats.generation).toBe(gen + 1);
+      const log = path.join(dir, `journal-${String(gen + 1).padStart(8, '0')}.log`);
+      expect(fs.statSync(log).size).toBeGreaterThanOrEqual(a.journal.stats.logBytes + 600 * 1024);
+      a.journal.close();
+      expect(Model.open(dir).state()).toEqual(a.state());
+    });
+
   for (const step of SWITCH_STEPS) {
     it(`a crash at step "${step}" of one restarts with every committed change`, async () => {
       const dir = tmpDir();
