@@ -128,6 +128,16 @@ interface LogEnd {
   tornReason?: string;
 }
 
+/** Throws JournalCorruptError unless `data` starts with the header of a `kind` file of `generation`. */
+function checkHeader(file: string, data: Buffer, kind: FileKind, generation: number): void {
+  const header = parseHeader(data);
+  if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
+  if (header.kind !== kind || header.generation !== generation) {
+    const says = header.kind === FileKind.Snapshot ? 'snapshot' : 'log';
+    throw new JournalCorruptError(file, 0, `header says ${says} of generation ${header.generation}`);
+  }
+}
+
 /** Replays a generation's files into `apply`; throws JournalCorruptError when they cannot be trusted. */
 export function replayGeneration(
   dir: string,
@@ -141,14 +151,7 @@ export function replayGeneration(
       readLegacyRecords(data, apply); // format 1 had no CRC: its torn tail is all it could tell
       continue;
     }
-    const header = parseHeader(data);
-    if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-    if (header.kind !== FileKind.Snapshot || header.generation !== g.generation)
-      throw new JournalCorruptError(
-        file,
-        0,
-        `header says ${header.kind === FileKind.Snapshot ? 'snapshot' : 'log'} of generation ${header.generation}`,
-      );
+    checkHeader(file, data, FileKind.Snapshot, g.generation);
     const end = readRecords(data, HEADER_BYTES, apply);
     // A snapshot is synced before it is renamed into place: any bad byte in it is corruption.
     if (end.kind === 'corrupt')
@@ -172,14 +175,7 @@ export function replayGeneration(
   const file = path.join(dir, name);
   // A log whose header never reached the disk (a crash while creating it) holds nothing.
   if (data.length <= HEADER_BYTES && data.every((b) => b === 0)) return { validBytes: 0, tornBytes: data.length };
-  const header = parseHeader(data);
-  if (typeof header === 'string') throw new JournalCorruptError(file, 0, header);
-  if (header.kind !== FileKind.Log || header.generation !== g.generation)
-    throw new JournalCorruptError(
-      file,
-      0,
-      `header says ${header.kind === FileKind.Log ? 'log' : 'snapshot'} of generation ${header.generation}`,
-    );
+  checkHeader(file, data, FileKind.Log, g.generation);
   const end = readRecords(data, HEADER_BYTES, apply);
   if (end.kind === 'corrupt') throw new JournalCorruptError(file, end.offset, end.reason, end.nextValid);
   if (end.kind === 'torn')
