@@ -251,6 +251,21 @@ describe('journal', () => {
     expect(() => readJournal(dir, () => undefined)).toThrow(JournalCorruptError);
   });
 
+  it('refuses a file that is not what its name says (a snapshot copied over the log), naming it', async () => {
+    const dir = tmpDir();
+    const a = Model.open(dir);
+    await a.alloc('alice', 3);
+    expect(a.journal.snapshot()).toBe(true);
+    a.journal.close();
+    const names = fs.readdirSync(dir);
+    const snap = names.find((f) => f.startsWith('snapshot-'))!;
+    const log = names.find((f) => f.startsWith('journal-'))!;
+    fs.copyFileSync(path.join(dir, snap), path.join(dir, log));
+    expect(() => Model.open(dir)).toThrow(
+      `journal file ${path.join(dir, log)} is corrupt at byte offset 0: header says snapshot of generation 1`,
+    );
+  });
+
   it('refuses a damaged snapshot rather than starting from part of it', async () => {
     const dir = tmpDir();
     const a = Model.open(dir);
