@@ -626,7 +626,11 @@ export class RequestLog {
     let restored = 0;
     for (const p of payloads) {
       const a = parseAnswer(p.toString('utf8'));
-      if (!a || a.at < oldest || this.entries.has(a.k) || this.wasForgotten(a)) continue;
+      if (!a || a.at < oldest || this.wasForgotten(a)) continue;
+      const old = this.entries.get(a.k);
+      if (old && old.at >= a.at) continue;
+      // A later call under the same key (a retry run again after the bound dropped the first answer): its answer wins.
+      if (old) this.drop(a.k, old);
       if (this.admit(a, p)) restored++;
     }
     if (restored > 0) this.inArrivalOrder();
