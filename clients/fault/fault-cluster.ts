@@ -46,6 +46,12 @@ export interface FaultClusterOptions {
   backendDeadlineMs?: number;
   /** How often the coordinator polls backends' Info; default 200 ms. */
   pollMs?: number;
+  /**
+   * Journal size after which the coordinator starts a snapshot; default
+   * 256 KiB, so that kills, full disks and stalls land on background
+   * snapshots and their switches too, not only on appends.
+   */
+  snapshotAfterBytes?: number;
   /** Called with every child process as it is spawned (cleanup on signals). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -126,6 +132,8 @@ export class FaultCluster {
           String(options.backendDeadlineMs ?? 1000),
           '--poll-ms',
           String(options.pollMs ?? 200),
+          '--snapshot-after-bytes',
+          String(options.snapshotAfterBytes ?? 256 * 1024),
         ],
         logDir: path.join(options.dataDir, 'logs'),
         onSpawn: options.onSpawn,
