@@ -40,7 +40,10 @@ export class DescriptorSyncs {
   }
 }
 
-/** A close that fails leaves nothing to do: the descriptor is gone either way, and nothing is written through it. */
-function closeInBackground(fd: number): void {
+/**
+ * Closes a descriptor on the thread pool. A close that fails leaves nothing
+ * to do: the descriptor is gone either way, and nothing is written through it.
+ */
+export function closeInBackground(fd: number): void {
   fs.close(fd, () => undefined);
 }

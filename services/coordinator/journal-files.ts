@@ -264,11 +264,6 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** Closes a descriptor on the thread pool, ignoring errors (it is being given up). */
-export function closeQuietly(fd: number): void {
-  fs.close(fd, () => undefined);
-}
-
 /**
  * Removes a file on the thread pool, ignoring errors: for a large file that
  * nothing holds open, whose removal frees its blocks there and then (a 32 MB

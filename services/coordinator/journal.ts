@@ -30,7 +30,6 @@ import {
   LEGACY_LOG,
   LEGACY_SNAPSHOT,
   closeAsync,
-  closeQuietly,
   fdatasyncAsync,
   fsyncAsync,
   fsyncDir,
@@ -49,7 +48,7 @@ import {
 } from './journal-files';
 import { FileKind, HEADER_BYTES, type JournalRecord, RecordWriter, fileHeader } from './journal-records';
 import type { FsyncPolicy } from '../common/fsync-policy';
-import { DescriptorSyncs } from './descriptor-syncs';
+import { DescriptorSyncs, closeInBackground } from './descriptor-syncs';
 
 export type { FsyncPolicy };
 
@@ -442,7 +441,7 @@ export class Journal {
     if (rest) while (!rest.next().done);
     image.end();
     const tmp = this.snapshotTmpPath(next);
-    const logPath = path.join(this.dir, logName(next));
+    const logPath = this.logPath(next);
     let newFd: number | undefined;
     try {
       const fd = fs.openSync(tmp, 'w');
@@ -482,6 +481,10 @@ export class Journal {
     return { image, rest: pieces && !pieces.next().done ? pieces : undefined };
   }
 
+  private logPath(generation: number): string {
+    return path.join(this.dir, logName(generation));
+  }
+
   private snapshotTmpPath(generation: number): string {
     return `${path.join(this.dir, snapshotName(generation))}.tmp`;
   }
@@ -516,7 +519,7 @@ export class Journal {
   private async writeInBackground(s: BackgroundSnapshot, rest: Iterator<unknown> | undefined): Promise<void> {
     const next = s.generation;
     const tmp = this.snapshotTmpPath(next);
-    const logPath = path.join(this.dir, logName(next));
+    const logPath = this.logPath(next);
     let newFd: number | undefined;
     let copied = 0;
     try {
@@ -543,7 +546,7 @@ export class Journal {
       await writeAllAtAsync(newFd, fileHeader(FileKind.Log, next), 0);
       await zeroFillAsync(newFd, HEADER_BYTES, this.preallocateBytes);
       await fsyncAsync(newFd);
-      if (s.abandoned) return closeQuietly(newFd);
+      if (s.abandoned) return closeInBackground(newFd);
       this.step('log-created', newFd);
       // Copy what was committed meanwhile until little is left; appends go on during each round.
       for (let round = 0; round < CARRY_CATCH_UP_ROUNDS; round++) {
@@ -552,7 +555,7 @@ export class Journal {
         await writeAllAtAsync(newFd, part, HEADER_BYTES + copied);
         await fdatasyncAsync(newFd);
         copied += part.length;
-        if (s.abandoned) return closeQuietly(newFd);
+        if (s.abandoned) return closeInBackground(newFd);
       }
     } catch (err) {
       if (err instanceof JournalCrash) throw err;
@@ -592,9 +595,9 @@ export class Journal {
 
   /** A snapshot could not be written: its files go, generation N goes on, and commits try again later. */
   private snapshotFailed(err: unknown, generation: number, newFd: number | undefined): false {
-    if (newFd !== undefined) closeQuietly(newFd);
+    if (newFd !== undefined) closeInBackground(newFd);
     unlinkQuietly(this.snapshotTmpPath(generation));
-    unlinkQuietly(path.join(this.dir, logName(generation)));
+    unlinkQuietly(this.logPath(generation));
     this.stats.snapshotFailures++;
     this.snapshotRetryAt = Date.now() + SNAPSHOT_RETRY_MS;
     this.options.log.warn(
@@ -632,7 +635,7 @@ export class Journal {
     this.allocated = allocated;
     this.dirty = false; // the old log's records are in the synced snapshot and the synced new log
     // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
-    unlinkQuietly(path.join(this.dir, logName(oldGen)));
+    unlinkQuietly(this.logPath(oldGen));
     this.syncs.retire(oldFd);
     unlinkInBackground(path.join(this.dir, snapshotName(oldGen)));
     if (oldGen === 0) {

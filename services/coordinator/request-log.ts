@@ -76,7 +76,8 @@ import { pageChecksum } from '../common/checksum';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
 import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
 import { flatString, packAnswer, unpackAnswer } from './packed-answer';
-import { DescriptorSyncs } from './descriptor-syncs';
+import { DescriptorSyncs, closeInBackground } from './descriptor-syncs';
+import { fsyncDir } from './journal-files';
 import { SharedSync } from './shared-sync';
 
 /** The contract's limit on request_id (API.md). */
@@ -790,12 +791,7 @@ export class RequestLog {
   private switchTo(file: string): void {
     if (this.fd !== undefined) this.syncer.retire(this.fd);
     this.fd = undefined;
-    const dirFd = fs.openSync(path.dirname(file), 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
+    fsyncDir(path.dirname(file));
     this.fd = fs.openSync(file, 'a');
   }
 
@@ -983,7 +979,7 @@ export class RequestLog {
     fs.fsyncSync(r.fd);
     fs.renameSync(r.tmp, file);
     // Nothing after the rename may fail: the new file is in place.
-    fs.close(r.fd, () => undefined);
+    closeInBackground(r.fd);
     this.fileBytes = r.bytes;
     // Only now in the file: until then a journaled answer stays in the journal's snapshots. (The tail's answers
     // were stamped as they were appended; one dropped since is no longer in `entries`.)
