@@ -269,8 +269,8 @@ export function fsyncDir(dir: string): void {
  * nothing holds open, whose removal frees its blocks there and then (a 32 MB
  * snapshot: 20-40 ms). A file left behind by a crash is a start-up's to remove.
  */
-export function unlinkInBackground(file: string): void {
-  fs.unlink(file, () => undefined);
+export function unlinkInBackground(file: string): Promise<void> {
+  return fs.promises.unlink(file).catch(() => undefined);
 }
 
 export function unlinkQuietly(file: string): void {

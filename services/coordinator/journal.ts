@@ -176,6 +176,8 @@ export class Journal {
   private snapshotWriter: SnapshotWriter | undefined;
   /** The snapshot being written in the background; at most one at a time. */
   private background: BackgroundSnapshot | undefined;
+  /** The removal of the last replaced snapshot, on the thread pool; settled once the file is gone. */
+  private removingOld: Promise<void> = Promise.resolve();
   /** No automatic snapshot before this time (after one failed). */
   private snapshotRetryAt = 0;
   /** fdatasyncs in flight: a log retired by a switch is closed when the last on it ends. */
@@ -468,9 +470,13 @@ export class Journal {
     return this.switchTo(next, newFd, HEADER_BYTES, allocated, image.length);
   }
 
-  /** Settles once the background snapshot under way, if any, has switched, failed or been abandoned. */
+  /**
+   * Settles once the background snapshot under way, if any, has switched,
+   * failed or been abandoned, and the snapshot it replaced is removed.
+   */
   async snapshotSettled(): Promise<void> {
     await this.background?.task;
+    await this.removingOld;
   }
 
   /** A new generation's image: its header, then the writer's first piece, run now (where a generator copies the table). */
@@ -637,7 +643,7 @@ export class Journal {
     // Unlinked while still open, so that the last close (on the thread pool) is what frees its blocks.
     unlinkQuietly(this.logPath(oldGen));
     this.syncs.retire(oldFd);
-    unlinkInBackground(path.join(this.dir, snapshotName(oldGen)));
+    this.removingOld = unlinkInBackground(path.join(this.dir, snapshotName(oldGen)));
     if (oldGen === 0) {
       unlinkQuietly(path.join(this.dir, LEGACY_SNAPSHOT));
       unlinkQuietly(path.join(this.dir, LEGACY_LOG));

@@ -306,6 +306,7 @@ describe('journal', () => {
     const a = Model.open(dir, { snapshotAfterBytes: 4096 });
     const slots = await a.alloc('alice', 300);
     await a.free('alice', slots.slice(0, 10));
+    await a.journal.snapshotSettled(); // a background snapshot still writing would change the files under us
     const before = new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
     const records: JournalRecord[] = [];
     readJournal(dir, (r) => records.push(r));
