@@ -315,12 +315,15 @@ export type PageDigest = 'checksums' | 'bytes';
  * SwapOut took ~40 µs, a twentieth of the coordinator's CPU for the call,
  * and the digest only tells a retry (the same bytes again) from a different
  * request under the same id, a client's mistake that a differing page then
- * escapes only if its CRC-32 collides (2^-32 per page).
+ * escapes only if its CRC-32 collides (2^-32 per page). `sums`: the
+ * pageChecksum of each page of the request's page list, when the caller has
+ * them (the write path keeps the same ones: CallContext.pageSums).
  */
 export function requestDigest(
   method: MutatingMethod,
   parts: readonly DigestPart[],
   pages: PageDigest = 'checksums',
+  sums?: Uint32Array,
 ): string {
   const h = createHash('sha256');
   const head = Buffer.alloc(12);
@@ -347,12 +350,13 @@ export function requestDigest(
       } else {
         // Its own tag: a digest of checksums never equals one of bytes.
         tag(7, list.length);
-        const sums = new Uint32Array(2 * list.length);
+        const given = sums?.length === list.length ? sums : undefined;
+        const pairs = new Uint32Array(2 * list.length);
         for (let i = 0; i < list.length; i++) {
-          sums[2 * i] = list[i]!.length;
-          sums[2 * i + 1] = pageChecksum(list[i]!);
+          pairs[2 * i] = list[i]!.length;
+          pairs[2 * i + 1] = given ? given[i]! : pageChecksum(list[i]!);
         }
-        h.update(new Uint8Array(sums.buffer));
+        h.update(new Uint8Array(pairs.buffer));
       }
     } else {
       tag(6, p.length);
@@ -802,11 +806,7 @@ export class RequestLog {
     if (file === undefined || this.fd === undefined || !o || this.entries.get(k) !== e) return;
     // The journal record's JSON is the line's: no second encoding.
     this.append(k, e, formatLine(journaledOf(e) ?? encodeAnswer(storedAnswer(k, e, o))));
-    if (
-      this.rewrite === undefined &&
-      this.fileBytes > Math.max(2 * this.liveBytes, this.options.compactAfterBytes, this.rewriteAfterBytes)
-    )
-      this.startRewrite(file);
+    this.maybeRewrite(file);
     // Calls answered together share one fdatasync.
     this.syncer.written();
     await this.syncer.sync();
@@ -841,6 +841,15 @@ export class RequestLog {
       this.rewrite?.tail.push(f.line);
     }
     return taken.map((f) => f.line);
+  }
+
+  /** Begins a rewrite once the file is past twice its live answers, unless one is under way. */
+  private maybeRewrite(file: string): void {
+    if (
+      this.rewrite === undefined &&
+      this.fileBytes > Math.max(2 * this.liveBytes, this.options.compactAfterBytes, this.rewriteAfterBytes)
+    )
+      this.startRewrite(file);
   }
 
   /** Begins a rewrite of the file while calls go on: a slice a turn (rewriteSlice()), then finishRewrite(). */
@@ -891,7 +900,11 @@ export class RequestLog {
     } catch (err) {
       // Appends stop (the journal's answer records keep the answers to come); the file in place holds the rest.
       this.options.log.error({ err: String(err), file }, 'request log: could not open the rewritten file');
+      return;
     }
+    // What was appended while it ran came along (its tail): that may have grown the file past the bound again,
+    // and with no append after this one, nothing else would notice. (With no tail there is nothing to drop.)
+    if (r.tail.length > 0) this.maybeRewrite(file);
   }
 
   /**

@@ -406,6 +406,35 @@ describe('RequestLog with a requests file', () => {
       }
     });
 
+    it('rewrites again when what was appended during a rewrite leaves the file past the bound, with no append after', async () => {
+      const t = await setup();
+      try {
+        const log = t.open();
+        let i = 0;
+        // One at a time until a rewrite begins...
+        while (!t.fs.existsSync(`${t.file}.tmp`)) {
+          expect(i).toBeLessThan(600);
+          expect(await t.free(log, i)).toEqual([i + 1, i]);
+          i++;
+        }
+        // ...then 200 answers before its first slice: they are its tail, and all but 40 are dropped meanwhile.
+        const burst = await Promise.all(Array.from({ length: 200 }, (_, j) => t.free(log, i + j)));
+        expect(burst.map((v) => v[1])).toEqual(Array.from({ length: 200 }, (_, j) => i + j));
+        i += 200;
+        // No more calls: the file comes to rest (bounded: 30 s for a loaded machine's disk) within twice its answers.
+        for (let w = 0; w < 3000 && t.fs.existsSync(`${t.file}.tmp`); w++) await new Promise((r) => setTimeout(r, 10));
+        expect(t.fs.existsSync(`${t.file}.tmp`)).toBe(false);
+        const answers = t.lines().filter((l) => l[9] !== '-');
+        const longest = Math.max(...answers.map((l) => l.length + 1));
+        expect(answers.length).toBeLessThanOrEqual(2 * 40 + 1);
+        expect(t.fs.statSync(t.file).size).toBeLessThanOrEqual((2 * 40 + 1) * longest);
+        log.close();
+        await t.checkRestart(i, (k) => k + 1);
+      } finally {
+        t.done();
+      }
+    });
+
     it('loses no answer given while a rewrite runs (calls in flight, answers dropped meanwhile)', async () => {
       const t = await setup();
       try {
