@@ -30,3 +30,10 @@ const crc32 = fastestCrc32();
 export function pageChecksum(page: Uint8Array): number {
   return crc32(page) >>> 0;
 }
+
+/** pageChecksum of each page, in order. */
+export function pageChecksums(pages: readonly Uint8Array[]): Uint32Array {
+  const sums = new Uint32Array(pages.length);
+  for (let i = 0; i < pages.length; i++) sums[i] = crc32(pages[i]!) >>> 0;
+  return sums;
+}

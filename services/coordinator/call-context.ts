@@ -30,6 +30,12 @@ export interface CallContext {
    * turn (auth/usage.ts), so calls admitted meanwhile see them counted once.
    */
   onAllocated?: (slots: number) => void;
+  /**
+   * The pageChecksum of each of the request's pages (SwapOut, Store), when
+   * the service computed them for the request's digest: the write path keeps
+   * these rather than computing each page's CRC-32 a second time.
+   */
+  pageSums?: Uint32Array;
 }
 
 /** How an operation journals its answer (request-log.ts). */

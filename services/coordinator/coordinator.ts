@@ -81,7 +81,7 @@ export class Coordinator {
     for (const s of slots) this.slotStore.unacked.add(s);
     let tiers: TierName[];
     try {
-      tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes);
+      tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes, ctx.pageSums);
       // The commit point: a caller gone by now would never learn these ids.
       checkCancelled(ctx);
     } catch (err) {
@@ -121,7 +121,7 @@ export class Coordinator {
     checkPages(pages);
     unwrap(this.table.check(owner, slots));
     this.slotStore.reserve(slots.length, ctx.answer?.bytes);
-    const tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes);
+    const tiers = await this.writes.write(owner, slots, pages, ctx.answer?.bytes, ctx.pageSums);
     await this.slotStore.commit(ctx.answer?.record(tiers));
     this.reporting.countSwapOuts(owner, pages.length);
     return tiers;

@@ -9,6 +9,7 @@ import { type DigestPart, type MutatingMethod, type RequestLog, answerRecordBoun
 import type { LoadRequest__Output } from '../../proto/generated/vswap/v1/LoadRequest';
 import { MAX_BATCH } from '../common/limits';
 import { StreamWriter } from '../common/stream-writer';
+import { pageChecksums } from '../common/checksum';
 import type { AuthGate } from './auth/authorize';
 
 /** `gate`: authentication and authorization in front of every method (auth/authorize.ts); none in protected mode. */
@@ -23,7 +24,9 @@ export function virtualSwapService(
    * A mutating method: run at most once per owner and request_id
    * (request-log.ts), its answer journaled in the commit of its change.
    * `fields`: what the digest covers besides the owner; `reply`: the answer
-   * made of the coordinator's result; `slotsOf`: how many slots it names.
+   * made of the coordinator's result; `slotsOf`: how many slots it names;
+   * `pagesOf`: the pages it carries, whose checksums the digest and the
+   * write path then share.
    */
   const mutation =
     <Req extends { owner: string; requestId: string }, R, Res>(
@@ -32,6 +35,7 @@ export function virtualSwapService(
       apply: (req: Req, ctx: CallContext) => Promise<R>,
       reply: (r: R) => Res,
       slotsOf: (res: Res) => number,
+      pagesOf?: (req: Req) => readonly Buffer[],
     ) =>
     async (req: Req, call: grpc.ServerUnaryCall<Req, Res>): Promise<Res> => {
       const { signal, deadline, done } = callSignal(call);
@@ -39,7 +43,8 @@ export function virtualSwapService(
       try {
         if (req.requestId === '') return reply(await apply(req, { signal, deadline, onAllocated }));
         const parts = [req.owner, ...fields(req)];
-        const digest = requestDigest(method, parts);
+        const pageSums = pagesOf && pageChecksums(pagesOf(req));
+        const digest = requestDigest(method, parts, 'checksums', pageSums);
         const named = req as { slots?: unknown[]; pages?: unknown[]; count?: number };
         const bytes = answerRecordBound(method, named.slots?.length ?? named.pages?.length ?? named.count ?? MAX_BATCH);
         return await requests.run(
@@ -57,6 +62,7 @@ export function virtualSwapService(
                 signal,
                 deadline,
                 onAllocated,
+                pageSums,
                 answer: journal && {
                   bytes,
                   keepPages: (pages, sums) => journal.keepPages(pages, sums),
@@ -89,6 +95,7 @@ export function virtualSwapService(
         (r, ctx) => c.swapOut(r.owner, r.pages, r.contiguous, ctx),
         same,
         (v) => v.slots.length,
+        (r) => r.pages,
       ),
     ),
     Allocate: unary(
@@ -111,6 +118,7 @@ export function virtualSwapService(
         (r, ctx) => c.store(r.owner, r.slots, r.pages, ctx),
         (tiers) => ({ tiers }),
         (v) => v.tiers.length,
+        (r) => r.pages,
       ),
     ),
     Load: unary(log, 'Load', async (req, call) =>

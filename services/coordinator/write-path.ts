@@ -31,22 +31,28 @@ export class WritePath {
   /**
    * Writes `pages[i]` to `slots[i]` (slots already checked); returns each
    * page's tier. `answerBytes`: journal room the call's answer record needs
-   * (CallContext.answer), reserved with the records of the commit.
+   * (CallContext.answer), reserved with the records of the commit; `sums`:
+   * the pages' checksums when the caller has them (CallContext.pageSums).
    */
-  async write(owner: string, slots: readonly number[], pages: readonly Buffer[], answerBytes = 0): Promise<TierName[]> {
+  async write(
+    owner: string,
+    slots: readonly number[],
+    pages: readonly Buffer[],
+    answerBytes = 0,
+    sums?: Uint32Array,
+  ): Promise<TierName[]> {
     const { table, cache, store, deletes } = this.options;
     const n = slots.length;
     const tokens = new Array<number>(n);
+    const given = sums?.length === n ? sums : undefined;
     const checksums = new Uint32Array(n);
     const dataIdx: number[] = [];
     for (let i = 0; i < n; i++) {
       const page = pages[i]!;
       tokens[i] = cache.beginWrite(slots[i]!, page);
-      if (isZeroPage(page)) checksums[i] = ZERO_CHECKSUM;
-      else {
-        checksums[i] = pageChecksum(page);
-        dataIdx.push(i);
-      }
+      const sum = given ? given[i]! : pageChecksum(page);
+      checksums[i] = sum;
+      if (sum !== ZERO_CHECKSUM || !isZeroPage(page)) dataIdx.push(i);
     }
     const tiers = new Array<TierName>(n);
     try {
