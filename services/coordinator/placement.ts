@@ -70,13 +70,18 @@ export class TierPolicy {
     let transient = 0;
     /** Candidates skipped because a reconcile held them: a reason to retry, not a lack of room. */
     let busy = 0;
-    let unreachableSeen = false;
+    /**
+     * An active backend out of service for now: unreachable, or reachable but
+     * waiting for the reconcile that a Put lost in transit calls for. Pages it
+     * could have taken are a reason to retry, not a lack of room.
+     */
+    let outOfServiceSeen = false;
     try {
       const zs = backends.zswap();
       const candidates: BackendView[] = [];
       if (opts.allowZswap && zs && zs !== opts.exclude && zs.writable && !zs.info?.overThreshold) candidates.push(zs);
       candidates.push(...backends.swapfileOrder(opts.exclude));
-      unreachableSeen = backends.all.some((b) => b.state === 'active' && !b.reachable && b !== opts.exclude);
+      outOfServiceSeen = backends.all.some((b) => b.state === 'active' && !b.writable && b !== opts.exclude);
       for (const b of candidates) {
         if (remaining.length === 0) break;
         let batch = remaining;
@@ -160,7 +165,7 @@ export class TierPolicy {
           throw unavailable(
             `backends are being reconciled: ${remaining.length} of ${pages.length} pages not stored; retry later`,
           );
-        if (transient > 0 || (unreachableSeen && candidates.length === 0))
+        if (transient > 0 || (outOfServiceSeen && candidates.length === 0))
           throw unavailable(
             `no backend could be reached for ${remaining.length} of ${pages.length} pages; retry later`,
           );
