@@ -1,4 +1,5 @@
 import * as zlib from 'node:zlib';
+import { PAGE_SIZE } from './limits';
 
 /** The IEEE CRC-32 of some bytes, as zlib computes it. */
 type Crc32 = (data: Uint8Array) => number;
@@ -31,8 +32,15 @@ export function pageChecksum(page: Uint8Array): number {
   return crc32(page) >>> 0;
 }
 
-/** pageChecksum of each page, in order. */
-export function pageChecksums(pages: readonly Uint8Array[]): Uint32Array {
+/** The checksum of an all-zero page: a page with any other is not all zeros (no need to look). */
+export const ZERO_PAGE_CHECKSUM = pageChecksum(new Uint8Array(PAGE_SIZE));
+
+/**
+ * pageChecksum of each page, in order. `known`: checksums the caller already
+ * has for these pages, returned as they are when there is one per page.
+ */
+export function pageChecksums(pages: readonly Uint8Array[], known?: Uint32Array): Uint32Array {
+  if (known?.length === pages.length) return known;
   const sums = new Uint32Array(pages.length);
   for (let i = 0; i < pages.length; i++) sums[i] = crc32(pages[i]!) >>> 0;
   return sums;

@@ -21,13 +21,12 @@
  * the head starts past all of them.
  */
 import * as fs from 'node:fs';
-import { pageChecksum } from '../common/checksum';
+import { ZERO_PAGE_CHECKSUM, pageChecksum, pageChecksums } from '../common/checksum';
 import type { Logger } from '../common/logger';
 import { PAGE_SIZE } from '../common/limits';
 import { isZeroPage } from '../common/pages';
 import { SharedSync } from './shared-sync';
 
-const ZERO_CHECKSUM = pageChecksum(Buffer.alloc(PAGE_SIZE));
 const NO_ZEROS: readonly number[] = [];
 
 /** Where an answer's pages are in the ring, and what they are. */
@@ -159,7 +158,7 @@ export class AnswerRing {
    */
   write(pages: readonly Buffer[], sums?: Uint32Array): PageRef | undefined {
     const n = pages.length;
-    const checksums = sums ?? Uint32Array.from(pages, (p) => pageChecksum(p));
+    const checksums = pageChecksums(pages, sums);
     const lengths = new Uint32Array(n);
     const data: Buffer[] = [];
     let zero = NO_ZEROS;
@@ -168,7 +167,7 @@ export class AnswerRing {
       const p = pages[i]!;
       lengths[i] = p.length;
       if (p.length === 0) continue;
-      if (checksums[i] === ZERO_CHECKSUM && isZeroPage(p)) {
+      if (checksums[i] === ZERO_PAGE_CHECKSUM && isZeroPage(p)) {
         if (zero === NO_ZEROS) zero = [];
         (zero as number[]).push(i);
         continue;

@@ -6,7 +6,7 @@
  * (SlotStore.setBacking calls `backingChanged`) drops the shared read.
  */
 import { status as Status } from '@grpc/grpc-js';
-import { pageChecksum } from '../common/checksum';
+import { ZERO_PAGE_CHECKSUM, pageChecksum } from '../common/checksum';
 import { dataLoss, failedPrecondition, isServiceError, unavailable } from '../common/errors';
 import { PAGE_SIZE } from '../common/limits';
 import type { BackendView } from './backend-view';
@@ -17,7 +17,6 @@ import type { SwapCache } from './swap-cache';
 import { TierCode } from './tiers';
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
-const ZERO_CHECKSUM = pageChecksum(ZERO_PAGE);
 
 /** A backend read's pages and the checksums they were verified against. */
 interface GroupRead {
@@ -80,7 +79,7 @@ export class ReadPath {
       const tier = table.tierOf(s);
       if (tier === TierCode.ZERO) {
         out[i] = ZERO_PAGE;
-        sum[i] = ZERO_CHECKSUM;
+        sum[i] = ZERO_PAGE_CHECKSUM;
         continue;
       }
       if (tier === TierCode.LOST) throw dataLoss(`slot ${s} lost its data: its backend restarted without it`);

@@ -72,7 +72,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from '../common/logger';
-import { pageChecksum } from '../common/checksum';
+import { pageChecksums } from '../common/checksum';
 import { VswapError, invalidArgument, isServiceError } from '../common/errors';
 import { AnswerRing, type PageRef, type PageRefJson, decodeRef, encodeRef } from './answer-ring';
 import { flatString, packAnswer, unpackAnswer } from './packed-answer';
@@ -350,11 +350,11 @@ export function requestDigest(
       } else {
         // Its own tag: a digest of checksums never equals one of bytes.
         tag(7, list.length);
-        const given = sums?.length === list.length ? sums : undefined;
+        const crcs = pageChecksums(list, sums);
         const pairs = new Uint32Array(2 * list.length);
         for (let i = 0; i < list.length; i++) {
           pairs[2 * i] = list[i]!.length;
-          pairs[2 * i + 1] = given ? given[i]! : pageChecksum(list[i]!);
+          pairs[2 * i + 1] = crcs[i]!;
         }
         h.update(new Uint8Array(pairs.buffer));
       }

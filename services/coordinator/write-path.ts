@@ -5,8 +5,7 @@
  * recorded; the latest write to a slot wins and an older one finishing later
  * deletes its own copy. All or nothing: on failure no slot changes.
  */
-import { pageChecksum } from '../common/checksum';
-import { PAGE_SIZE } from '../common/limits';
+import { ZERO_PAGE_CHECKSUM, pageChecksums } from '../common/checksum';
 import { isZeroPage } from '../common/pages';
 import type { DeleteQueue } from './delete-queue';
 import type { Placement, TierPolicy } from './placement';
@@ -14,8 +13,6 @@ import type { SlotStore } from './slot-store';
 import type { Backing, SlotTable } from './slot-table';
 import type { SwapCache } from './swap-cache';
 import { TierCode, type TierName, onBackend, tierName, tierOfBackend } from './tiers';
-
-const ZERO_CHECKSUM = pageChecksum(Buffer.alloc(PAGE_SIZE));
 
 export interface WritePathOptions {
   table: SlotTable;
@@ -44,15 +41,12 @@ export class WritePath {
     const { table, cache, store, deletes } = this.options;
     const n = slots.length;
     const tokens = new Array<number>(n);
-    const given = sums?.length === n ? sums : undefined;
-    const checksums = new Uint32Array(n);
+    const checksums = pageChecksums(pages, sums);
     const dataIdx: number[] = [];
     for (let i = 0; i < n; i++) {
       const page = pages[i]!;
       tokens[i] = cache.beginWrite(slots[i]!, page);
-      const sum = given ? given[i]! : pageChecksum(page);
-      checksums[i] = sum;
-      if (sum !== ZERO_CHECKSUM || !isZeroPage(page)) dataIdx.push(i);
+      if (checksums[i] !== ZERO_PAGE_CHECKSUM || !isZeroPage(page)) dataIdx.push(i);
     }
     const tiers = new Array<TierName>(n);
     try {

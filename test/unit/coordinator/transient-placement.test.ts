@@ -18,12 +18,7 @@ describe('placement while a backend waits for its reconcile', () => {
     const c = fc.coordinator;
     const file0 = fc.fake('file0');
     file0.failNext('put', Status.UNAVAILABLE, 'connection lost');
-    const code = (p: Promise<unknown>) =>
-      p.then(
-        () => 'ok',
-        (e: unknown) => (e as { code: number }).code,
-      );
-    expect(await code(c.swapOut('app', [page('a')], false))).toBe(Status.UNAVAILABLE);
+    await expect(c.swapOut('app', [page('a')], false)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
     // The retry, before any poll: the backend is reachable but not yet reconciled.
     const retry = await c.swapOut('app', [page('a')], false).catch((e: unknown) => e);
     expect(retry).toMatchObject({ code: Status.UNAVAILABLE, message: expect.stringMatching(/retry later/) });

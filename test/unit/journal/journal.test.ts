@@ -5,7 +5,13 @@ import * as zlib from 'node:zlib';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, JournalCrash, type JournalOptions, SWITCH_STEPS } from '../../../services/coordinator/journal';
-import { JournalCorruptError, journalLogBytes, readJournal } from '../../../services/coordinator/journal-files';
+import {
+  JournalCorruptError,
+  journalLogBytes,
+  logName,
+  readJournal,
+  snapshotName,
+} from '../../../services/coordinator/journal-files';
 import { type JournalRecord, RecordType, crc32 } from '../../../services/coordinator/journal-records';
 import { SlotTable, TierCode } from '../../../services/coordinator/slot-table';
 
@@ -399,14 +405,14 @@ describe('background snapshots (started by a commit, written while commits go on
     const a = await modelDueForSnapshot(dir, { log: cap.log });
     const gen = a.journal.stats.generation;
     // The snapshot's file name is taken by a directory: its open fails (EISDIR), as on a broken disk.
-    const blocked = path.join(dir, `snapshot-${String(gen + 1).padStart(8, '0')}.bin.tmp`);
+    const blocked = path.join(dir, `${snapshotName(gen + 1)}.tmp`);
     fs.mkdirSync(blocked);
     await a.alloc('x', 10);
     await a.journal.snapshotSettled();
     expect(a.journal.stats.snapshotFailures).toBe(1);
     expect(a.journal.stats.snapshots).toBe(0);
     expect(cap.lines().join('')).toMatch(/snapshot failed; the current generation goes on/);
-    expect(fs.existsSync(path.join(dir, `journal-${String(gen + 1).padStart(8, '0')}.log`))).toBe(false);
+    expect(fs.existsSync(path.join(dir, logName(gen + 1)))).toBe(false);
     await a.alloc('y', 10);
     const b = Model.open(killedCopy(dir));
     expect(b.state()).toEqual(a.state());
@@ -428,7 +434,7 @@ describe('background snapshots (started by a commit, written while commits go on
         await a.journal.snapshotSettled();
       } else expect(a.journal.snapshot()).toBe(true);
       expect(a.journal.stats.generation).toBe(gen + 1);
-      const log = path.join(dir, `journal-${String(gen + 1).padStart(8, '0')}.log`);
+      const log = path.join(dir, logName(gen + 1));
       expect(fs.statSync(log).size).toBeGreaterThanOrEqual(a.journal.stats.logBytes + 600 * 1024);
       a.journal.close();
       expect(Model.open(dir).state()).toEqual(a.state());
