@@ -28,3 +28,44 @@ export function processCpuSeconds(pid: number): number {
     return NaN;
   }
 }
+
+/**
+ * CPU per page of named processes, summed over the windows it measures:
+ * where a path's CPU goes (the client, the hop, the backend). On a machine
+ * whose cores are all busy, pages/s follows the sum over the processes, so
+ * two paths' sums say what their ratio can be, however noisy pages/s is.
+ */
+export class CpuMeter {
+  /** CPU seconds per process name, over the measured windows only. */
+  private readonly seconds = new Map<string, number>();
+  private pages = 0;
+
+  constructor(private readonly pids: Readonly<Record<string, number>>) {}
+
+  /** Runs `window` (which reports the pages it completed) and adds what each process used meanwhile. */
+  async measure<T extends { pages: number }>(window: () => Promise<T>): Promise<T> {
+    const before = this.read();
+    const result = await window();
+    const after = this.read();
+    for (const [name, s] of after) this.seconds.set(name, (this.seconds.get(name) ?? 0) + s - before.get(name)!);
+    this.pages += result.pages;
+    return result;
+  }
+
+  /** Milliseconds of CPU per 1000 pages, per process and their `total`; NaN before any page or without /proc. */
+  msPer1000Pages(): Record<string, number> {
+    const out: Record<string, number> = {};
+    let total = 0;
+    for (const name of Object.keys(this.pids)) {
+      const ms = ((this.seconds.get(name) ?? NaN) * 1e6) / this.pages;
+      out[name] = ms;
+      total += ms;
+    }
+    out.total = total;
+    return out;
+  }
+
+  private read(): Map<string, number> {
+    return new Map(Object.entries(this.pids).map(([name, pid]) => [name, processCpuSeconds(pid)]));
+  }
+}

@@ -31,6 +31,15 @@
  * single-page backend Get (one call in flight), and 50 owners against one
  * owner with the same 50 calls in flight (zswap target, batch 16).
  *
+ * Where the CPU goes: in every timed window, the CPU time (user + system,
+ * /proc/<pid>/stat) of each process on the path, per 1000 pages
+ * (by_target.*.cpu_ms_per_1000_pages: client, coordinator or forwarder,
+ * backend and its Redis server, total). This machine's cores are shared by
+ * the client, the hop and the backend, so once they are all busy pages/s
+ * follows the total: cpu_bound_ratio_{512,16} (direct total / coordinator
+ * total, the lowest over the targets) is what coordinator_vs_direct comes to
+ * when CPU is the only limit, and moves far less from run to run than pages/s.
+ *
  * And the cost of security: the same SwapOut + Load(release) cycle through
  * two zswap clusters side by side, one with TLS, tokens, the principals file
  * and mutual TLS to the backend (what `npm start` runs), one plaintext with
@@ -51,7 +60,7 @@ import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
-import { startRedis } from './children';
+import { CpuMeter, startRedis } from './children';
 import { ensureCredentials } from '../credentials/credentials';
 import type { CredentialPaths } from '../credentials/layout';
 import { VswapClient } from '../sdk/client';
@@ -95,6 +104,49 @@ interface TargetResult {
   directLinkGetP99Us: number;
   /** Single-page Load through the forwarder: the hop's own latency. */
   forwarderLoadP99Us: number;
+  /** Per path and batch: ms of CPU per 1000 pages of each process on it, and their total. */
+  cpu: Record<PathName, Record<number, Record<string, number>>>;
+}
+
+const PATHS = ['coordinator', 'forwarder', 'direct', 'direct_link'] as const;
+type PathName = (typeof PATHS)[number];
+
+/** One CpuMeter per path and batch, over the processes of that path. */
+function cpuMeters(pids: Record<PathName, Record<string, number>>): Record<PathName, Record<number, CpuMeter>> {
+  const perBatch = (p: PathName): Record<number, CpuMeter> =>
+    Object.fromEntries(BATCHES.map((b) => [b, new CpuMeter(pids[p])]));
+  return {
+    coordinator: perBatch('coordinator'),
+    forwarder: perBatch('forwarder'),
+    direct: perBatch('direct'),
+    direct_link: perBatch('direct_link'),
+  };
+}
+
+function cpuFigures(meters: Record<PathName, Record<number, CpuMeter>>): TargetResult['cpu'] {
+  const path = (p: PathName): Record<number, Record<string, number>> =>
+    Object.fromEntries(
+      BATCHES.map((b) => [
+        b,
+        Object.fromEntries(Object.entries(meters[p][b]!.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)])),
+      ]),
+    );
+  return {
+    coordinator: path('coordinator'),
+    forwarder: path('forwarder'),
+    direct: path('direct'),
+    direct_link: path('direct_link'),
+  };
+}
+
+/** What the coordinator/direct ratio would be if the CPU the processes use were the only limit. */
+function cpuBoundRatio(r: TargetResult, batch: number): number {
+  return r.cpu.direct[batch]!.total! / r.cpu.coordinator[batch]!.total!;
+}
+
+/** A started service's pid (NaN, so CPU figures read NaN, should it have none). */
+function pidOf(service: { child: { pid?: number } } | undefined): number {
+  return service?.child.pid ?? NaN;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -139,8 +191,14 @@ async function swapCycle(via: VswapClient, owner: string, batch: Buffer[]): Prom
   return batch.length;
 }
 
-/** Runs `workers` loops of `cycle` for `seconds`; returns pages per second. */
-async function timed(seconds: number, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
+/** What a timed run completed: pages, in how many seconds. */
+interface Completed {
+  pages: number;
+  seconds: number;
+}
+
+/** Runs `workers` loops of `cycle` for `seconds`; returns the pages they completed. */
+async function run(seconds: number, workers: number, cycle: (worker: number) => Promise<number>): Promise<Completed> {
   let total = 0;
   const end = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -152,7 +210,13 @@ async function timed(seconds: number, workers: number, cycle: (worker: number) =
       }
     }),
   );
-  return total / ((performance.now() - start) / 1000);
+  return { pages: total, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Runs `workers` loops of `cycle` for `seconds`; returns pages per second. */
+async function timed(seconds: number, workers: number, cycle: (worker: number) => Promise<number>): Promise<number> {
+  const done = await run(seconds, workers, cycle);
+  return done.pages / done.seconds;
 }
 
 /**
@@ -180,9 +244,11 @@ async function warmUp(o: Options, paths: ((batch: number) => (worker: number) =>
  * measures how fast a path recovers from idle, which depends on the order
  * the paths run in, more than how fast it runs.
  */
-async function window(o: Options, cycle: (worker: number) => Promise<number>): Promise<number> {
+async function window(o: Options, cycle: (worker: number) => Promise<number>, cpu?: CpuMeter): Promise<number> {
   if (o.leadIn > 0) await timed(o.leadIn, o.inFlight, cycle);
-  return timed(o.seconds, o.inFlight, cycle);
+  const measured = (): Promise<Completed> => run(o.seconds, o.inFlight, cycle);
+  const done = await (cpu ? cpu.measure(measured) : measured());
+  return done.pages / done.seconds;
 }
 
 async function startTarget(
@@ -190,9 +256,10 @@ async function startTarget(
   dir: string,
   registry: ChildRegistry,
   credentials?: CredentialPaths,
-): Promise<{ cluster: LocalCluster; backend: string }> {
+): Promise<{ cluster: LocalCluster; backend: string; redisPid?: number }> {
   let opts: Omit<LocalClusterOptions, 'dataDir'>;
   let backend: string;
+  let redisPid: number | undefined;
   if (name === 'zswap') {
     opts = { zswap: { poolBytes: '1G' }, swapfiles: [] };
     backend = 'zswap';
@@ -201,6 +268,7 @@ async function startTarget(
     backend = 'file0';
   } else {
     const redis = await startRedis(registry, path.join(dir, 'redis'));
+    redisPid = redis.pid;
     opts = {
       zswap: false,
       swapfiles: [{ name: 'redis0', store: 'redis', redisUrl: redis.url, capacityPages: 262144 }],
@@ -213,7 +281,7 @@ async function startTarget(
     credentials,
     onSpawn: (c) => registry.track(c),
   });
-  return { cluster, backend };
+  return { cluster, backend, redisPid };
 }
 
 async function measureTarget(
@@ -223,7 +291,7 @@ async function measureTarget(
   dir: string,
   registry: ChildRegistry,
 ): Promise<TargetResult> {
-  const { cluster, backend } = await startTarget(name, dir, registry);
+  const { cluster, backend, redisPid } = await startTarget(name, dir, registry);
   const client = cluster.client(60_000);
   const backendAddress = cluster.node(backend).address;
   const direct = new BackendClient(backendAddress, { deadlineMs: 60_000, link: false });
@@ -258,18 +326,26 @@ async function measureTarget(
     const fwd: Rounds = {};
     const dir2: Rounds = {};
     const dirLink: Rounds = {};
+    // The backend's CPU includes its Redis server's, where it has one.
+    const backendPids = { backend: pidOf(cluster.node(backend).service), ...(redisPid ? { redis: redisPid } : {}) };
+    const cpu = cpuMeters({
+      coordinator: { client: process.pid, coordinator: pidOf(cluster.coordinator.service), ...backendPids },
+      forwarder: { client: process.pid, forwarder: pidOf(forwarder), ...backendPids },
+      direct: { client: process.pid, ...backendPids },
+      direct_link: { client: process.pid, ...backendPids },
+    });
     for (let r = 0; r < o.rounds; r++) {
       for (const b of BATCHES) {
         // The order turns each round, so no path always runs first (or last) on a drifting machine.
         const paths = [
-          { out: coord, cycle: through(client, b) },
-          { out: fwd, cycle: through(hop, b) },
-          { out: dir2, cycle: straight(direct, b) },
-          { out: dirLink, cycle: straight(directLink, b) },
+          { out: coord, cycle: through(client, b), cpu: cpu.coordinator[b] },
+          { out: fwd, cycle: through(hop, b), cpu: cpu.forwarder[b] },
+          { out: dir2, cycle: straight(direct, b), cpu: cpu.direct[b] },
+          { out: dirLink, cycle: straight(directLink, b), cpu: cpu.direct_link[b] },
         ];
         for (let i = 0; i < paths.length; i++) {
           const p = paths[(i + r) % paths.length]!;
-          (p.out[b] ??= []).push(await window(o, p.cycle));
+          (p.out[b] ??= []).push(await window(o, p.cycle, p.cpu));
         }
       }
       progress(
@@ -321,6 +397,7 @@ async function measureTarget(
       directGetP99Us: percentile(getUs, 99),
       directLinkGetP99Us: percentile(linkGetUs, 99),
       forwarderLoadP99Us: percentile(hopUs, 99),
+      cpu: cpuFigures(cpu),
     };
   } finally {
     client.close();
@@ -490,6 +567,8 @@ async function main(): Promise<void> {
       coordinator_vs_forwarder_16: lowest((r) => r.overForwarder[16]!),
       coordinator_vs_direct_link_512: lowest((r) => r.linkRatio[512]!),
       coordinator_vs_direct_link_16: lowest((r) => r.linkRatio[16]!),
+      cpu_bound_ratio_512: lowest((r) => cpuBoundRatio(r, 512)),
+      cpu_bound_ratio_16: lowest((r) => cpuBoundRatio(r, 16)),
       load_p50_us: round(worstLatency[1].loadP50Us),
       load_p99_us: round(worstLatency[1].loadP99Us),
       direct_get_p99_us: round(worstLatency[1].directGetP99Us),
@@ -523,6 +602,7 @@ async function main(): Promise<void> {
             direct_get_p99_us: round(r.directGetP99Us),
             direct_link_get_p99_us: round(r.directLinkGetP99Us),
             forwarder_load_p99_us: round(r.forwarderLoadP99Us),
+            cpu_ms_per_1000_pages: r.cpu,
           },
         ]),
       ),
@@ -582,6 +662,30 @@ async function main(): Promise<void> {
           round(r.directLinkGetP99Us),
           round(r.forwarderLoadP99Us),
         ]),
+      }) +
+      '\n' +
+      renderTable({
+        title:
+          'CPU per 1000 pages (ms, user + system, /proc/<pid>/stat) of each process on a path, in its timed windows; ' +
+          'cpu-bound ratio: direct total / coordinator total',
+        headers: ['target', 'batch', 'path', 'client', 'hop', 'backend', 'total', 'cpu-bound ratio'],
+        rows: list.flatMap(([t, r]) =>
+          [16, 512].flatMap((b) =>
+            PATHS.map((p): Cell[] => {
+              const c = r.cpu[p][b]!;
+              return [
+                t,
+                b,
+                p,
+                c.client!,
+                c.coordinator ?? c.forwarder ?? '',
+                (c.backend ?? 0) + (c.redis ?? 0),
+                c.total!,
+                p === 'coordinator' ? round(cpuBoundRatio(r, b), 3) : '',
+              ];
+            }),
+          ),
+        ),
       }) +
       '\n' +
       renderTable({
