@@ -111,32 +111,27 @@ interface TargetResult {
 const PATHS = ['coordinator', 'forwarder', 'direct', 'direct_link'] as const;
 type PathName = (typeof PATHS)[number];
 
+/** A value for each path. */
+function byPath<T>(f: (p: PathName) => T): Record<PathName, T> {
+  return Object.fromEntries(PATHS.map((p) => [p, f(p)])) as Record<PathName, T>;
+}
+
+/** A value for each batch. */
+function byBatch<T>(f: (b: number) => T): Record<number, T> {
+  return Object.fromEntries(BATCHES.map((b) => [b, f(b)]));
+}
+
 /** One CpuMeter per path and batch, over the processes of that path. */
 function cpuMeters(pids: Record<PathName, Record<string, number>>): Record<PathName, Record<number, CpuMeter>> {
-  const perBatch = (p: PathName): Record<number, CpuMeter> =>
-    Object.fromEntries(BATCHES.map((b) => [b, new CpuMeter(pids[p])]));
-  return {
-    coordinator: perBatch('coordinator'),
-    forwarder: perBatch('forwarder'),
-    direct: perBatch('direct'),
-    direct_link: perBatch('direct_link'),
-  };
+  return byPath((p) => byBatch(() => new CpuMeter(pids[p])));
 }
 
 function cpuFigures(meters: Record<PathName, Record<number, CpuMeter>>): TargetResult['cpu'] {
-  const path = (p: PathName): Record<number, Record<string, number>> =>
-    Object.fromEntries(
-      BATCHES.map((b) => [
-        b,
-        Object.fromEntries(Object.entries(meters[p][b]!.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)])),
-      ]),
-    );
-  return {
-    coordinator: path('coordinator'),
-    forwarder: path('forwarder'),
-    direct: path('direct'),
-    direct_link: path('direct_link'),
-  };
+  return byPath((p) =>
+    byBatch((b) =>
+      Object.fromEntries(Object.entries(meters[p][b]!.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)])),
+    ),
+  );
 }
 
 /** What the coordinator/direct ratio would be if the CPU the processes use were the only limit. */
@@ -161,17 +156,17 @@ type PerBatch = Record<number, number>;
 
 /** Per batch, the median over the rounds. */
 function medians(rec: Rounds): PerBatch {
-  return Object.fromEntries(BATCHES.map((b) => [b, median(rec[b]!)]));
+  return byBatch((b) => median(rec[b]!));
 }
 
 /** Per batch, the median of the per-round ratios a/b (measured side by side, so the machine's drift cancels). */
 function roundRatios(a: Rounds, b: Rounds): PerBatch {
-  return Object.fromEntries(BATCHES.map((n) => [n, median(a[n]!.map((x, i) => x / b[n]![i]!))]));
+  return byBatch((n) => median(a[n]!.map((x, i) => x / b[n]![i]!)));
 }
 
 /** A per-batch figure rounded for the report. */
 function perBatch(rec: PerBatch, decimals = 0): PerBatch {
-  return Object.fromEntries(BATCHES.map((b) => [b, round(rec[b]!, decimals)]));
+  return byBatch((b) => round(rec[b]!, decimals));
 }
 
 /** The corpus pages in turn, `n` at a time, round and round. */

@@ -20,8 +20,10 @@ describe('placement while a backend waits for its reconcile', () => {
     file0.failNext('put', Status.UNAVAILABLE, 'connection lost');
     await expect(c.swapOut('app', [page('a')], false)).rejects.toMatchObject({ code: Status.UNAVAILABLE });
     // The retry, before any poll: the backend is reachable but not yet reconciled.
-    const retry = await c.swapOut('app', [page('a')], false).catch((e: unknown) => e);
-    expect(retry).toMatchObject({ code: Status.UNAVAILABLE, message: expect.stringMatching(/retry later/) });
+    await expect(c.swapOut('app', [page('a')], false)).rejects.toMatchObject({
+      code: Status.UNAVAILABLE,
+      message: expect.stringMatching(/retry later/),
+    });
     expect(fc.table.usedSlots()).toBe(0);
     await fc.registry.pollOnce();
     await fc.admin.reconcile(fc.registry.get('file0')!);
