@@ -10,6 +10,7 @@ import pino from 'pino';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VswapError, invalidArgument } from '../../../services/common/errors';
+import { pageChecksums } from '../../../services/common/checksum';
 import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
 
 function setup(opts: { windowMs?: number; maxEntries?: number; maxSlots?: number } = {}) {
@@ -168,6 +169,39 @@ describe('RequestLog', () => {
     expect(requestDigest('SwapOut', ['o', [page], false], 'bytes')).not.toBe(digest([page]));
     // Without pages the two ways agree: only page-carrying requests need the earlier digest.
     expect(requestDigest('Free', ['o', [1, 2]], 'bytes')).toBe(requestDigest('Free', ['o', [1, 2]]));
+  });
+
+  it('digests are the ones earlier builds kept: a retry after a restart or an upgrade still matches its first call', () => {
+    // Printed by the build before requestDigest hashed one buffer (field by field into a Hash): requests.log
+    // and the journal's answer records hold digests made that way.
+    const page = (n: number, fill: number) => Buffer.alloc(n, fill);
+    const swapOut = ['owner-é', [page(4096, 1), page(4096, 0), page(100, 7)], true] as const;
+    const store = ['o', [5, 6], [page(4096, 9), page(4096, 10)]] as const;
+    const hex = (d: string) => Buffer.from(d, 'latin1').toString('hex');
+    expect(hex(requestDigest('SwapOut', swapOut))).toBe(
+      '8657d7f98fbe60c18c3849dddd73f9768cab0c2d61d2e150dd7684cf41898254',
+    );
+    expect(hex(requestDigest('SwapOut', swapOut, 'bytes'))).toBe(
+      '09d07c5ce85396000a93f4fac2561f3a468e2e544fc7c093bd7a74ffccaae09b',
+    );
+    expect(hex(requestDigest('Store', store))).toBe('ed669170090cf1015afc3e513d63e860309b2a5c9c0aeccf6c71bc9bb0dda184');
+    expect(hex(requestDigest('Store', store, 'bytes'))).toBe(
+      'a5ea7103e5d722a252755ce4f5f04b05897dd4a2f6cb6777dcde4806c4389b2c',
+    );
+    expect(hex(requestDigest('Load', ['o', [1, 2, 4294967297, 2 ** 53 - 1], true]))).toBe(
+      '47f68494f8419a94f616485aea4e3faccf11bb11d5c25cb7e35f7aeea0bf991b',
+    );
+    expect(hex(requestDigest('Allocate', ['o', 512, false]))).toBe(
+      '8eae66b81fa31779df73cef38c8d431e06b96873e1df2b5ab89694304a098e5e',
+    );
+    expect(hex(requestDigest('Free', ['o', []]))).toBe(
+      '3fa36346f920f6db7cfd85f86dae89c18aa2844079e2ebfa379ed9cf5a53920f',
+    );
+    // Checksums the caller already has give the same digest as computing them.
+    const pages = swapOut[1];
+    expect(requestDigest('SwapOut', swapOut, 'checksums', pageChecksums(pages))).toBe(
+      requestDigest('SwapOut', swapOut),
+    );
   });
 });
 
