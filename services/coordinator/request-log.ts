@@ -79,6 +79,7 @@ import { flatString, packAnswer, unpackAnswer } from './packed-answer';
 import { DescriptorSyncs, closeInBackground } from './descriptor-syncs';
 import { fsyncDir } from './journal-files';
 import { SharedSync } from './shared-sync';
+import type { CallerSignal } from './call-context';
 
 /** The contract's limit on request_id (API.md). */
 export const MAX_REQUEST_ID_LENGTH = 64;
@@ -432,7 +433,7 @@ function rememberedError(err: unknown): VswapError {
   );
 }
 
-function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+function waitFor<T>(p: Promise<T>, signal: CallerSignal | undefined): Promise<T> {
   if (!signal) return p;
   // The caller's reason (callSignal: its deadline passed, or it cancelled) decides the status.
   const gaveUp = (): VswapError =>
@@ -1077,7 +1078,7 @@ export class RequestLog {
    */
   async run<T>(
     key: RequestKey,
-    signal: AbortSignal | undefined,
+    signal: CallerSignal | undefined,
     apply: (answer: AnswerRecorder<T> | undefined) => Promise<T>,
     sizeOf: (value: T) => number,
   ): Promise<T> {

@@ -3,7 +3,12 @@ import { status as Status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { VswapError } from '../../../services/common/errors';
-import { CALLER_CANCELLED, DEADLINE_PASSED, callSignal } from '../../../services/coordinator/call-context';
+import {
+  CALLER_CANCELLED,
+  DEADLINE_PASSED,
+  type CallerSignal,
+  callSignal,
+} from '../../../services/coordinator/call-context';
 import { RequestLog, requestDigest } from '../../../services/coordinator/request-log';
 
 /** What callSignal reads of a grpc-js server call. */
@@ -15,9 +20,15 @@ class FakeCall extends EventEmitter {
   getDeadline(): Date | number {
     return this.deadline;
   }
+  /** As grpc-js's server does when the client cancels: the flag, then the event. */
+  cancel(): void {
+    this.cancelled = true;
+    this.emit('cancelled', 'cancelled');
+  }
 }
 
-const reasonCode = (s: AbortSignal): Status | undefined => (s.reason instanceof VswapError ? s.reason.code : undefined);
+const reasonCode = (s: CallerSignal): Status | undefined =>
+  s.reason instanceof VswapError ? s.reason.code : undefined;
 
 describe('callSignal: why a call gave up is the status it answers', () => {
   it('its deadline passing aborts it as DEADLINE_EXCEEDED', async () => {
@@ -30,7 +41,8 @@ describe('callSignal: why a call gave up is the status it answers', () => {
   it("grpc-js's 'cancelled' before the deadline is CANCELLED; after it (the timer late), DEADLINE_EXCEEDED", () => {
     const early = new FakeCall(Date.now() + 60_000);
     const a = callSignal(early);
-    early.emit('cancelled');
+    a.signal.addEventListener('abort', () => undefined);
+    early.cancel();
     expect(reasonCode(a.signal)).toBe(Status.CANCELLED);
     a.done();
     const late = new FakeCall(Date.now() - 1);
@@ -45,6 +57,33 @@ describe('callSignal: why a call gave up is the status it answers', () => {
     const c = callSignal(call);
     expect(c.deadline).toBeUndefined();
     expect(c.signal.aborted).toBe(false);
+    c.done();
+    expect(call.listenerCount('cancelled')).toBe(0);
+  });
+
+  it('answers aborted and its reason without a listener, and makes no listener or timer until one is added', () => {
+    const call = new FakeCall(Date.now() + 60_000);
+    const c = callSignal(call);
+    expect(c.signal.aborted).toBe(false);
+    expect(c.signal.reason).toBeUndefined();
+    expect(call.listenerCount('cancelled')).toBe(0);
+    call.cancel();
+    expect(c.signal.aborted).toBe(true);
+    expect(reasonCode(c.signal)).toBe(Status.CANCELLED);
+    c.done();
+    const late = callSignal(new FakeCall(Date.now() - 1));
+    expect(late.signal.aborted).toBe(true);
+    expect(reasonCode(late.signal)).toBe(Status.DEADLINE_EXCEEDED);
+    late.done();
+  });
+
+  it('a listener added after the caller went away finds the signal aborted, with its reason', () => {
+    const call = new FakeCall(Date.now() + 60_000);
+    const c = callSignal(call);
+    call.cancel();
+    c.signal.addEventListener('abort', () => undefined);
+    expect(c.signal.aborted).toBe(true);
+    expect(reasonCode(c.signal)).toBe(Status.CANCELLED);
     c.done();
     expect(call.listenerCount('cancelled')).toBe(0);
   });
