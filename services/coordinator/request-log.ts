@@ -332,74 +332,93 @@ export function requestDigest(
   pages: PageDigest = 'checksums',
   sums?: Uint32Array,
 ): string {
-  // 32 one-byte characters: 48 B of heap an entry, where base64 took 64 (the file keeps base64: storedDigest).
-  return hash('sha256', digestInput(method, parts, pages, sums), 'binary');
-}
-
-/** A field's tag: its type, then its length or value, as a double. */
-const TAG_BYTES = 12;
-
-function isPageList(p: DigestPart): p is readonly Uint8Array[] {
-  return typeof p === 'object' && p.length > 0 && typeof p[0] !== 'number';
-}
-
-/** What requestDigest hashes (little-endian, as the typed arrays it once hashed were on every supported platform). */
-function digestInput(
-  method: MutatingMethod,
-  parts: readonly DigestPart[],
-  pages: PageDigest,
-  sums: Uint32Array | undefined,
-): Buffer {
-  let size = Buffer.byteLength(method);
-  for (const p of parts) {
-    if (typeof p === 'string') size += TAG_BYTES + Buffer.byteLength(p);
-    else if (typeof p !== 'object') size += TAG_BYTES;
-    else if (isPageList(p) && pages === 'bytes') {
-      size += TAG_BYTES;
-      for (const b of p) size += TAG_BYTES + b.length;
-    } else size += TAG_BYTES + 8 * p.length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(method, 0);
-  const tag = (t: number, n: number): void => {
-    out.writeUInt32LE(t, at);
-    out.writeDoubleLE(n, at + 4);
-    at += TAG_BYTES;
-  };
+  const h = new DigestInput();
+  h.update(method);
   for (const p of parts) {
     if (typeof p === 'string') {
-      tag(1, Buffer.byteLength(p));
-      at += out.write(p, at);
-    } else if (typeof p === 'number') tag(2, p);
-    else if (typeof p === 'boolean') tag(3, p ? 1 : 0);
-    else if (isPageList(p)) {
+      h.tag(1, Buffer.byteLength(p));
+      h.update(p);
+    } else if (typeof p === 'number') h.tag(2, p);
+    else if (typeof p === 'boolean') h.tag(3, p ? 1 : 0);
+    else if (p.length > 0 && typeof p[0] !== 'number') {
+      const list = p as readonly Uint8Array[];
       if (pages === 'bytes') {
-        tag(4, p.length);
-        for (const b of p) {
-          tag(5, b.length);
-          out.set(b, at);
-          at += b.length;
+        h.tag(4, list.length);
+        for (const b of list) {
+          h.tag(5, b.length);
+          h.update(b);
         }
       } else {
         // Its own tag: a digest of checksums never equals one of bytes.
-        tag(7, p.length);
-        const crcs = pageChecksums(p, sums);
-        for (let i = 0; i < p.length; i++) {
-          out.writeUInt32LE(p[i]!.length, at);
-          out.writeUInt32LE(crcs[i]!, at + 4);
-          at += 8;
+        h.tag(7, list.length);
+        const crcs = pageChecksums(list, sums);
+        for (let i = 0; i < list.length; i++) {
+          h.uint32(list[i]!.length);
+          h.uint32(crcs[i]!);
         }
       }
     } else {
-      const ids = p as readonly number[];
-      tag(6, ids.length);
-      for (const id of ids) {
-        out.writeDoubleLE(id, at);
-        at += 8;
-      }
+      h.tag(6, p.length);
+      for (const id of p as readonly number[]) h.double(id);
     }
   }
-  return out;
+  // 32 one-byte characters: 48 B of heap an entry, where base64 took 64 (the file keeps base64: storedDigest).
+  return hash('sha256', h.bytes(), 'binary');
+}
+
+/**
+ * The bytes requestDigest hashes, written in one pass into a buffer that
+ * grows as needed (its first 512 bytes hold a SwapOut or Load of about 50
+ * pages or slots): the same calls a Hash took, then one hash of the whole.
+ */
+class DigestInput {
+  private out = Buffer.allocUnsafe(512);
+  private at = 0;
+
+  /** A string as UTF-8, or bytes as they are (Hash.update's rules). */
+  update(data: string | Uint8Array): void {
+    if (typeof data === 'string') {
+      this.room(Buffer.byteLength(data));
+      this.at += this.out.write(data, this.at);
+    } else {
+      this.room(data.length);
+      this.out.set(data, this.at);
+      this.at += data.length;
+    }
+  }
+
+  /** A field's tag: its type, then its length or value, as a double. */
+  tag(type: number, n: number): void {
+    this.room(12);
+    this.out.writeUInt32LE(type, this.at);
+    this.out.writeDoubleLE(n, this.at + 4);
+    this.at += 12;
+  }
+
+  /**
+   * Numbers as the typed arrays an earlier build hashed held them (a
+   * Uint32Array, a Float64Array), little-endian as on every supported platform.
+   */
+  uint32(n: number): void {
+    this.room(4);
+    this.at = this.out.writeUInt32LE(n, this.at);
+  }
+
+  double(n: number): void {
+    this.room(8);
+    this.at = this.out.writeDoubleLE(n, this.at);
+  }
+
+  bytes(): Buffer {
+    return this.out.subarray(0, this.at);
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.out.length, this.at + n));
+    this.out.copy(grown, 0, 0, this.at);
+    this.out = grown;
+  }
 }
 
 /** A digest as the requests file and journal answer records keep it (base64, as they always have). */
