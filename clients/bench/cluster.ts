@@ -45,6 +45,14 @@
  * and mutual TLS to the backend (what `npm start` runs), one plaintext with
  * none: secure_vs_plain_{512,16,1} (goal >= 0.8 at 512).
  *
+ * The client: this process is the client of every path, and it runs with
+ * the services' heap growth (`--client-heap-growth`, default 300, as every
+ * service and the forwarder; heap-growth.ts). With V8's own heuristic (0)
+ * its mark-compacts came at about 10 a second however fast the path ran, so
+ * the slower path paid more client CPU per page: at batch 16 about 75 ms
+ * per 1000 pages through the coordinator against 57 with the default, while
+ * the direct path's stayed at 55-57 either way.
+ *
  * Headline keys: coordinator_vs_direct_{512,16} are the lowest ratio over
  * the targets, as are forwarder_vs_direct_{512,16} and
  * coordinator_vs_forwarder_{512,16}; load_*_us, direct_get_p99_us and
@@ -58,6 +66,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
+import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth, checkHeapGrowth } from '../../services/common/heap-growth';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
 import { CpuMeter, startRedis } from './children';
@@ -82,6 +91,8 @@ interface Options {
   leadIn: number;
   latencySamples: number;
   targets: TargetName[];
+  /** This process's heap growth (heap-growth.ts; 0: V8's own heuristic). */
+  clientHeapGrowth: number;
 }
 
 interface TargetResult {
@@ -509,6 +520,16 @@ function positive(v: string): number {
   return n;
 }
 
+function heapGrowth(v: string): number {
+  const n = Number(v);
+  try {
+    checkHeapGrowth(n);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return n;
+}
+
 function nonNegative(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
@@ -526,6 +547,12 @@ async function main(): Promise<void> {
     .option('--in-flight <n>', 'calls in flight', positive, 4)
     .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
     .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, targetList, [...TARGETS])
+    .option(
+      '--client-heap-growth <percent>',
+      "this process's V8 heap growth, as every service's (0: V8's own heuristic)",
+      heapGrowth,
+      DEFAULT_HEAP_GROWTH_PERCENT,
+    )
     .parse();
   const raw = cmd.opts<Options>();
   const o: Options = {
@@ -534,10 +561,13 @@ async function main(): Promise<void> {
     inFlight: Math.round(raw.inFlight),
     latencySamples: Math.round(raw.latencySamples),
   };
+  // This process is the client of every path. With V8's own heuristic its full GCs come at a rate
+  // per second, not per page, so the slower path paid more client CPU per page (README, Benchmarks).
+  applyHeapGrowth(o.clientHeapGrowth);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-bench-cluster-'));
   const registry = new ChildRegistry();
   try {
-    // Text pages only: zswap takes them all, and no zero page skips the backends on one path only.
+    // Text pages only (zswap takes them all, and no zero page skips the backends on one path only),
     // and only pages that compress to under half (zswap refuses what it cannot shrink).
     const corpus = buildCorpus({ pages: 4096, mix: { zero: 0, node: 0, lib: 0, text: 1 } });
     const pages = corpus.pages.filter((p) => lz4.compressSync(p).length < p.length / 2);
@@ -608,6 +638,7 @@ async function main(): Promise<void> {
         rounds: o.rounds,
         in_flight: o.inFlight,
         latency_samples: o.latencySamples,
+        client_heap_growth_percent: o.clientHeapGrowth,
         cpus: os.cpus().length,
         loadavg: os.loadavg().map((v) => round(v, 2)),
       },

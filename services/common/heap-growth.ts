@@ -37,13 +37,18 @@ export function heapGrowthOption(): OptionSpec<number> {
   );
 }
 
+/** Throws RangeError unless `percent` is a growth applyHeapGrowth takes (an integer from 0 to the maximum). */
+export function checkHeapGrowth(percent: number): void {
+  if (!Number.isInteger(percent) || percent < 0 || percent > MAX_HEAP_GROWTH_PERCENT)
+    throw new RangeError(`heap growth ${percent}% is not an integer from 0 to ${MAX_HEAP_GROWTH_PERCENT}`);
+}
+
 /**
  * Applies the growth to this process's V8 heap; 0 changes nothing. V8 reads
  * the flag whenever it recomputes the heap's limits (after each GC), so it
  * takes effect from the next collection on.
  */
 export function applyHeapGrowth(percent: number): void {
-  if (!Number.isInteger(percent) || percent < 0 || percent > MAX_HEAP_GROWTH_PERCENT)
-    throw new RangeError(`heap growth ${percent}% is not an integer from 0 to ${MAX_HEAP_GROWTH_PERCENT}`);
+  checkHeapGrowth(percent);
   if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }

@@ -33,4 +33,14 @@ describe('bench:cluster options', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("option '--lead-in <s>' argument '-0.5' is invalid. must be 0 or a positive number");
   });
+
+  it('a client heap growth that is not an integer from 0 to 1000 is refused', async () => {
+    for (const bad of ['-1', '2.5', '1001', 'lots']) {
+      const r = await run(['--client-heap-growth', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `option '--client-heap-growth <percent>' argument '${bad}' is invalid. heap growth ${Number(bad)}% is not an integer from 0 to 1000`,
+      );
+    }
+  });
 });

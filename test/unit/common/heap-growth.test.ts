@@ -1,7 +1,12 @@
 /** The heapGrowthPercent option every service declares, and applying it. */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../services/common/config';
-import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth, heapGrowthOption } from '../../../services/common/heap-growth';
+import {
+  DEFAULT_HEAP_GROWTH_PERCENT,
+  applyHeapGrowth,
+  checkHeapGrowth,
+  heapGrowthOption,
+} from '../../../services/common/heap-growth';
 
 const specs = { heapGrowthPercent: heapGrowthOption() };
 const load = (argv: string[], env: NodeJS.ProcessEnv) =>
@@ -21,6 +26,10 @@ describe('heap growth option', () => {
       /--heap-growth-percent \(VSWAP_ZSWAP_HEAP_GROWTH_PERCENT\): -1 is below the minimum 0/,
     );
     expect(() => load([], { VSWAP_ZSWAP_HEAP_GROWTH_PERCENT: '2.5' })).toThrow(/"2.5" is not an integer/);
-    for (const bad of [-1, 2.5, 1001, Number.NaN]) expect(() => applyHeapGrowth(bad)).toThrow(RangeError);
+    for (const bad of [-1, 2.5, 1001, Number.NaN]) {
+      expect(() => applyHeapGrowth(bad)).toThrow(RangeError);
+      expect(() => checkHeapGrowth(bad)).toThrow(`heap growth ${bad}% is not an integer from 0 to 1000`);
+    }
+    for (const good of [0, 300, 1000]) expect(() => checkHeapGrowth(good)).not.toThrow();
   });
 });
