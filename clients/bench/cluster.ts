@@ -48,10 +48,9 @@
  * The client: this process is the client of every path, and it runs with
  * the services' heap growth (`--client-heap-growth`, default 300, as every
  * service and the forwarder; heap-growth.ts). With V8's own heuristic (0)
- * its mark-compacts came at about 10 a second however fast the path ran, so
- * the slower path paid more client CPU per page: at batch 16 about 75 ms
- * per 1000 pages through the coordinator against 57 with the default, while
- * the direct path's stayed at 55-57 either way.
+ * its mark-compacts came at a rate per second however fast the path ran, so
+ * the slower path paid more client CPU per page (figures: the README,
+ * Benchmarks, *Heap growth*).
  *
  * Headline keys: coordinator_vs_direct_{512,16} are the lowest ratio over
  * the targets, as are forwarder_vs_direct_{512,16} and
@@ -561,8 +560,7 @@ async function main(): Promise<void> {
     inFlight: Math.round(raw.inFlight),
     latencySamples: Math.round(raw.latencySamples),
   };
-  // This process is the client of every path. With V8's own heuristic its full GCs come at a rate
-  // per second, not per page, so the slower path paid more client CPU per page (README, Benchmarks).
+  // The client of every path runs with the services' heap growth (see the header).
   applyHeapGrowth(o.clientHeapGrowth);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-bench-cluster-'));
   const registry = new ChildRegistry();

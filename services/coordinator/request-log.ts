@@ -335,10 +335,8 @@ export function requestDigest(
   const h = new DigestInput();
   h.update(method);
   for (const p of parts) {
-    if (typeof p === 'string') {
-      h.tag(1, Buffer.byteLength(p));
-      h.update(p);
-    } else if (typeof p === 'number') h.tag(2, p);
+    if (typeof p === 'string') h.taggedString(p);
+    else if (typeof p === 'number') h.tag(2, p);
     else if (typeof p === 'boolean') h.tag(3, p ? 1 : 0);
     else if (p.length > 0 && typeof p[0] !== 'number') {
       const list = p as readonly Uint8Array[];
@@ -385,6 +383,14 @@ class DigestInput {
       this.out.set(data, this.at);
       this.at += data.length;
     }
+  }
+
+  /** A string field: its tag (type 1, its UTF-8 length), then its UTF-8 bytes. */
+  taggedString(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.tag(1, n);
+    this.room(n);
+    this.at += this.out.write(s, this.at);
   }
 
   /** A field's tag: its type, then its length or value, as a double. */
