@@ -21,9 +21,20 @@ export interface DeleteQueueOptions {
   onRetry?: () => void;
 }
 
+/** Handles to delete on one backend for one reason, in the epoch they belong to (the backend refuses them in another). */
+interface Batch {
+  reason: DeleteReason;
+  epoch: string;
+  handles: number[];
+}
+
 export class DeleteQueue {
-  /** backend id -> "reason epoch" -> handles (the epoch they belong to: the backend refuses them in another). */
-  private readonly pending = new Map<number, Map<string, { reason: DeleteReason; epoch: string; handles: number[] }>>();
+  /**
+   * backend id -> its batches, at most one per (reason, epoch). A list, not a
+   * map keyed by both: it holds one or two batches, and finding one must not
+   * build a key string per handle.
+   */
+  private readonly pending = new Map<number, Batch[]>();
   /** The flush scheduled for the next turn, if any. */
   private flushing: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -57,12 +68,14 @@ export class DeleteQueue {
   }
 
   private push(backendId: number, handle: number, reason: DeleteReason, epoch: string): void {
-    let byReason = this.pending.get(backendId);
-    if (!byReason) this.pending.set(backendId, (byReason = new Map()));
-    const key = `${reason} ${epoch}`;
-    let batch = byReason.get(key);
-    if (!batch) byReason.set(key, (batch = { reason, epoch, handles: [] }));
-    batch.handles.push(handle);
+    let batches = this.pending.get(backendId);
+    if (!batches) this.pending.set(backendId, (batches = []));
+    for (const b of batches)
+      if (b.reason === reason && b.epoch === epoch) {
+        b.handles.push(handle);
+        return;
+      }
+    batches.push({ reason, epoch, handles: [handle] });
   }
 
   private scheduleFlush(): void {
@@ -75,10 +88,10 @@ export class DeleteQueue {
     this.pending.clear();
     this.flushing = undefined;
     await Promise.all(
-      work.map(async ([backendId, byReason]) => {
+      work.map(async ([backendId, batches]) => {
         const b = this.options.registry.byIdOf(backendId);
         if (!b) return;
-        for (const { reason, epoch, handles } of byReason.values()) {
+        for (const { reason, epoch, handles } of batches) {
           for (let i = 0; i < handles.length; i += MAX_BATCH) {
             const chunk = handles.slice(i, i + MAX_BATCH);
             try {
