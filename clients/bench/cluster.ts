@@ -67,10 +67,11 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import * as lz4 from 'lz4-napi';
 import { BackendClient } from '../../services/common/backend-client';
-import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth, checkHeapGrowth } from '../../services/common/heap-growth';
+import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth } from '../../services/common/heap-growth';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
 import { CpuMeter, startRedis } from './children';
+import { heapGrowthPercent } from './option-parsers';
 import { ensureCredentials } from '../credentials/credentials';
 import type { CredentialPaths } from '../credentials/layout';
 import { VswapClient } from '../sdk/client';
@@ -521,16 +522,6 @@ function positive(v: string): number {
   return n;
 }
 
-function heapGrowth(v: string): number {
-  const n = Number(v);
-  try {
-    checkHeapGrowth(n);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-  return n;
-}
-
 function nonNegative(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
@@ -551,7 +542,7 @@ async function main(): Promise<void> {
     .option(
       '--client-heap-growth <percent>',
       "this process's V8 heap growth, as every service's (0: V8's own heuristic)",
-      heapGrowth,
+      heapGrowthPercent,
       DEFAULT_HEAP_GROWTH_PERCENT,
     )
     .parse();

@@ -31,8 +31,9 @@ interface Batch {
 export class DeleteQueue {
   /**
    * backend id -> its batches, at most one per (reason, epoch). A list, not a
-   * map keyed by both: it holds one or two batches, and finding one must not
-   * build a key string per handle.
+   * map keyed by both: it holds a few (four reasons, one epoch but for a
+   * retry across a restart), and finding one must not build a key string per
+   * handle.
    */
   private readonly pending = new Map<number, Batch[]>();
   /** The flush scheduled for the next turn, if any. */

@@ -375,10 +375,8 @@ class DigestInput {
 
   /** A string as UTF-8, or bytes as they are (Hash.update's rules). */
   update(data: string | Uint8Array): void {
-    if (typeof data === 'string') {
-      this.room(Buffer.byteLength(data));
-      this.at += this.out.write(data, this.at);
-    } else {
+    if (typeof data === 'string') this.utf8(data, Buffer.byteLength(data));
+    else {
       this.room(data.length);
       this.out.set(data, this.at);
       this.at += data.length;
@@ -389,8 +387,7 @@ class DigestInput {
   taggedString(s: string): void {
     const n = Buffer.byteLength(s);
     this.tag(1, n);
-    this.room(n);
-    this.at += this.out.write(s, this.at);
+    this.utf8(s, n);
   }
 
   /** A field's tag: its type, then its length or value, as a double. */
@@ -413,6 +410,12 @@ class DigestInput {
   double(n: number): void {
     this.room(8);
     this.at = this.out.writeDoubleLE(n, this.at);
+  }
+
+  /** `s` as UTF-8; `n`: its UTF-8 length, which the caller has already taken. */
+  private utf8(s: string, n: number): void {
+    this.room(n);
+    this.at += this.out.write(s, this.at);
   }
 
   bytes(): Buffer {
