@@ -45,7 +45,9 @@
  * And the cost of security: the same SwapOut + Load(release) cycle through
  * two zswap clusters side by side, one with TLS, tokens, the principals file
  * and mutual TLS to the backend (what `npm start` runs), one plaintext with
- * none: secure_vs_plain_{512,16,1} (goal >= 0.8 at 512).
+ * none: secure_vs_plain_{512,16,1} (goal >= 0.8 at 512), with the CPU each
+ * process spends per 1000 pages in each (security.cpu_ms_per_1000_pages), to
+ * show which end pays for TLS.
  *
  * The client: this process is the client of every path, and it runs with
  * the services' heap growth (`--client-heap-growth`, default 300, as every
@@ -139,12 +141,13 @@ function cpuMeters(pids: Record<PathName, Record<string, number>>): Record<PathN
   return byPath((p) => byBatch(() => new CpuMeter(pids[p])));
 }
 
+/** A meter's ms of CPU per 1000 pages, per process and total, to 0.01 ms. */
+function cpuPer1000Pages(meter: CpuMeter): Record<string, number> {
+  return Object.fromEntries(Object.entries(meter.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)]));
+}
+
 function cpuFigures(meters: Record<PathName, Record<number, CpuMeter>>): TargetResult['cpu'] {
-  return byPath((p) =>
-    byBatch((b) =>
-      Object.fromEntries(Object.entries(meters[p][b]!.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)])),
-    ),
-  );
+  return byPath((p) => byBatch((b) => cpuPer1000Pages(meters[p][b]!)));
 }
 
 /** What the coordinator/direct ratio would be if the CPU the processes use were the only limit. */
@@ -422,7 +425,11 @@ interface SecurityResult {
   secure: PerBatch;
   plain: PerBatch;
   ratio: PerBatch;
+  /** Per cluster and batch: ms of CPU per 1000 pages of the client, coordinator and zswap, and their total. */
+  cpu: Record<SecurityMode, Record<number, Record<string, number>>>;
 }
+
+type SecurityMode = 'secure' | 'plain';
 
 async function measureSecurity(
   o: Options,
@@ -434,6 +441,16 @@ async function measureSecurity(
   const secure = await startTarget('zswap', path.join(dir, 'secure'), registry, credentials);
   const plain = await startTarget('zswap', path.join(dir, 'plain'), registry);
   const clients = { secure: secure.cluster.client(60_000), plain: plain.cluster.client(60_000) };
+  const meters = (c: LocalCluster): Record<number, CpuMeter> =>
+    byBatch(
+      () =>
+        new CpuMeter({
+          client: process.pid,
+          coordinator: pidOf(c.coordinator.service),
+          backend: pidOf(c.node('zswap').service),
+        }),
+    );
+  const cpu = { secure: meters(secure.cluster), plain: meters(plain.cluster) };
   try {
     if (!clients.secure.tls || clients.plain.tls)
       throw new Error('the secure cluster must use TLS and the plain one not');
@@ -447,7 +464,7 @@ async function measureSecurity(
       for (const b of BATCHES) {
         const order = r % 2 === 0 ? (['secure', 'plain'] as const) : (['plain', 'secure'] as const);
         const got: Record<string, number> = {};
-        for (const which of order) got[which] = await window(o, cycle(clients[which], b));
+        for (const which of order) got[which] = await window(o, cycle(clients[which], b), cpu[which][b]);
         (on[b] ??= []).push(got.secure!);
         (off[b] ??= []).push(got.plain!);
       }
@@ -457,7 +474,15 @@ async function measureSecurity(
           'pages/s (secure/plain)',
       );
     }
-    return { secure: medians(on), plain: medians(off), ratio: roundRatios(on, off) };
+    return {
+      secure: medians(on),
+      plain: medians(off),
+      ratio: roundRatios(on, off),
+      cpu: {
+        secure: byBatch((b) => cpuPer1000Pages(cpu.secure[b]!)),
+        plain: byBatch((b) => cpuPer1000Pages(cpu.plain[b]!)),
+      },
+    };
   } finally {
     clients.secure.close();
     clients.plain.close();
@@ -599,6 +624,7 @@ async function main(): Promise<void> {
       security: {
         secure_pages_per_s: perBatch(security.secure),
         plain_pages_per_s: perBatch(security.plain),
+        cpu_ms_per_1000_pages: security.cpu,
       },
       by_target: Object.fromEntries(
         list.map(([t, r]) => [
@@ -714,6 +740,17 @@ async function main(): Promise<void> {
           round(security.plain[b]!),
           round(security.ratio[b]!, 3),
         ]),
+      }) +
+      '\n' +
+      renderTable({
+        title: 'CPU per 1000 pages (ms), TLS and tokens on vs off',
+        headers: ['batch', 'cluster', 'client', 'coordinator', 'backend', 'total'],
+        rows: [16, 512].flatMap((b) =>
+          (['secure', 'plain'] as const).map((m): Cell[] => {
+            const c = security.cpu[m][b]!;
+            return [b, m, c.client!, c.coordinator!, c.backend!, c.total!];
+          }),
+        ),
       }) +
       `\n50 owners vs 1 owner (50 calls in flight, zswap, batch 16): ${round(fifty, 3)}\n` +
       'goals: coordinator_vs_direct_512/_16 >= 0.6 (now ' +

@@ -25,7 +25,7 @@ import { int, type OptionSpec } from './config';
 
 export const DEFAULT_HEAP_GROWTH_PERCENT = 300;
 /** The most the option takes: 11x the live heap between full GCs. */
-const MAX_HEAP_GROWTH_PERCENT = 1000;
+export const MAX_HEAP_GROWTH_PERCENT = 1000;
 
 /** The option every service declares (shared: VSWAP_HEAP_GROWTH_PERCENT is its fallback). */
 export function heapGrowthOption(): OptionSpec<number> {
