@@ -1,5 +1,9 @@
+import * as path from 'node:path';
 import type { ChildRegistry } from '../cluster/child-registry';
+import { DIST_ROOT } from '../cluster/local-cluster';
 import { RedisServer } from '../cluster/redis-server';
+import type { StartedService } from '../cluster/spawn-service';
+import { VswapClient } from '../sdk/client';
 
 /** A private redis-server on a free port, without persistence: the remote tier the Redis stores talk to. */
 export async function startRedis(
@@ -8,6 +12,28 @@ export async function startRedis(
 ): Promise<{ url: string; port: number; pid: number }> {
   const redis = await RedisServer.start({ dir, persistence: 'off', onSpawn: (child) => registry.track(child) });
   return { url: redis.url, port: redis.port, pid: redis.pid ?? 0 };
+}
+
+/**
+ * The bare forwarder (forwarder.ts) in front of a backend, and an SDK client
+ * of it (the caller closes it). The forwarder serves plaintext and asks for
+ * no token, so the client says so: by default the SDK takes a CA and token
+ * from VSWAP_CA, VSWAP_TOKEN or the .vswap/ a `npm start` in the same
+ * directory left, and would speak TLS to it until its retries ran out.
+ */
+export async function startForwarder(
+  registry: ChildRegistry,
+  backendAddress: string,
+  deadlineMs: number,
+): Promise<{ service: StartedService; client: VswapClient }> {
+  const service = await registry.startService({
+    script: path.join(DIST_ROOT, 'clients/bench/forwarder.js'),
+    args: ['--backend', backendAddress],
+    env: { VSWAP_LOG_LEVEL: 'warn' },
+    timeoutMs: 20_000,
+    stderrLimit: 64 * 1024,
+  });
+  return { service, client: new VswapClient({ address: service.address, deadlineMs, token: null, ca: null }) };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux we run on). */

@@ -72,7 +72,7 @@ import { BackendClient } from '../../services/common/backend-client';
 import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth } from '../../services/common/heap-growth';
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
-import { CpuMeter, startRedis } from './children';
+import { CpuMeter, startForwarder, startRedis } from './children';
 import { heapGrowthPercent } from './option-parsers';
 import { ensureCredentials } from '../credentials/credentials';
 import type { CredentialPaths } from '../credentials/layout';
@@ -307,14 +307,7 @@ async function measureTarget(
   const backendAddress = cluster.node(backend).address;
   const direct = new BackendClient(backendAddress, { deadlineMs: 60_000, link: false });
   const directLink = new BackendClient(backendAddress, { deadlineMs: 60_000 });
-  const forwarder = await registry.startService({
-    script: path.join(__dirname, 'forwarder.js'),
-    args: ['--backend', backendAddress],
-    env: { VSWAP_LOG_LEVEL: 'warn' },
-    timeoutMs: 20_000,
-    stderrLimit: 64 * 1024,
-  });
-  const hop = new VswapClient({ address: forwarder.address, deadlineMs: 60_000 });
+  const { service: forwarder, client: hop } = await startForwarder(registry, backendAddress, 60_000);
   try {
     const take = pageFeed(pages);
     const through = (via: VswapClient, batch: number) => (): Promise<number> => swapCycle(via, 'bench', take(batch));

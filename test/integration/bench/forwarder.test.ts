@@ -1,4 +1,10 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startForwarder } from '../../../clients/bench/children';
+import { ChildRegistry } from '../../../clients/cluster/child-registry';
+import { ensureCredentials } from '../../../clients/credentials/credentials';
 import { VswapClient } from '../../../clients/sdk/client';
 import { startService, type StartedService } from '../../support/service';
 import { memoryLikePages, startZswap, type RunningZswap } from '../zswap/helpers';
@@ -12,11 +18,18 @@ describe('the bare forwarder of bench:cluster', () => {
   let zswap: RunningZswap | undefined;
   let forwarder: StartedService | undefined;
   let client: VswapClient | undefined;
+  const registry = new ChildRegistry();
+  let dir: string | undefined;
+  const savedCa = process.env.VSWAP_CA;
   afterEach(async () => {
     client?.close();
     await forwarder?.kill();
+    await registry.stopAll();
     await zswap?.stop();
     client = forwarder = zswap = undefined;
+    process.env.VSWAP_CA = savedCa;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
   });
 
   it('hands back each page it was given, and a Load with release frees the backend copies', async () => {
@@ -41,6 +54,19 @@ describe('the bare forwarder of bench:cluster', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect((await zswap.client.info()).usedPages).toBe(0);
+  });
+
+  it("bench:cluster's client of it talks plaintext, whatever CA the environment names (a `npm start` in the same directory)", async () => {
+    // Found running bench:cluster in a checkout where `npm start` had left .vswap/tls/ca.pem: the SDK's default
+    // found that CA, spoke TLS to the plaintext forwarder and waited for a connection until its retries ran out.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vswap-forwarder-ca-'));
+    process.env.VSWAP_CA = (await ensureCredentials({ dir })).paths.ca;
+    zswap = await startZswap(['--pool-bytes', '64M']);
+    const started = await startForwarder(registry, zswap.service.address, 2000);
+    client = started.client;
+    const pages = memoryLikePages(4);
+    const { slots } = await client.swapOut('bench', pages);
+    expect(await client.load('bench', slots, { release: true })).toEqual(pages);
   });
 
   it('refuses to start without --backend, saying so', async () => {
