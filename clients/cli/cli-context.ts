@@ -54,18 +54,28 @@ export class CliContext {
 
   /**
    * A hint for a failure that may be our credentials: UNAUTHENTICATED (where the
-   * token came from, or that there was none), or no answer over plaintext (the
-   * coordinator may serve TLS). Undefined for other codes.
+   * token came from, or that there was none), a TLS handshake with a server
+   * that does not speak TLS (where the CA came from), or no answer over
+   * plaintext (the coordinator may serve TLS; not when nothing listens).
+   * Undefined otherwise.
    */
-  credentialsHint(code: Status): string | undefined {
+  credentialsHint(err: VswapClientError): string | undefined {
     const client = this.client;
-    if (code === Status.UNAUTHENTICATED) {
+    if (err.code === Status.UNAUTHENTICATED) {
       const source = client?.tokenSource === 'option' ? '--token' : client?.tokenSource;
       return source
         ? `the token from ${source} was refused`
         : 'no token: give --token, set VSWAP_TOKEN, or run where .vswap/admin.token is';
     }
-    if ((code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED) && client && !client.tls)
+    if ((err.code !== Status.UNAVAILABLE && err.code !== Status.DEADLINE_EXCEEDED) || !client) return undefined;
+    // OpenSSL's words for a peer that answered the ClientHello with something other than TLS.
+    if (client.tls && err.message.includes('wrong version number')) {
+      return (
+        `over TLS (the CA from ${client.caSource}), but ${client.address} does not answer in TLS: ` +
+        'for a plaintext coordinator, run with VSWAP_CA set to empty and no --ca'
+      );
+    }
+    if (!client.tls && !err.message.includes('ECONNREFUSED'))
       return (
         'over plaintext: if the coordinator serves TLS, give --ca, set VSWAP_CA, ' + 'or run where .vswap/tls/ca.pem is'
       );

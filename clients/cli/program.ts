@@ -100,7 +100,7 @@ export async function runCli(
       return EXIT_USAGE;
     }
     if (err instanceof VswapClientError) {
-      const why = ctx.credentialsHint(err.code);
+      const why = ctx.credentialsHint(err);
       const hint = why === undefined ? '' : ` (${why})`;
       io.stderr.write(`vswapctl: ${err.codeName}: ${oneLine(err.message)}${hint}\n`);
       return EXIT_CLUSTER;

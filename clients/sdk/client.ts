@@ -96,6 +96,22 @@ export function chunkRequestId(base: string, index: number): string {
 /** Codes after which the request may not have arrived, or its answer was lost. */
 const RETRIED_CODES: ReadonlySet<number> = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED]);
 
+/**
+ * The last attempt's error, saying what the first one was when that differs.
+ * A retry waits for a connection, so where none can be made (a TLS client of
+ * a plaintext server, a wrong port) the last error is only "Deadline
+ * exceeded ... Waiting for LB pick"; the first attempt, which did not wait,
+ * failed with why ("No connection established. Last error: ...").
+ */
+function withFirstAttempt(last: VswapClientError, first: VswapClientError, attempts: number): VswapClientError {
+  if (first === last || first.message === last.message) return last;
+  return new VswapClientError(
+    last.code,
+    `${last.message} (after ${attempts} attempts; the first: ${first.codeName}: ${first.message.trim()})`,
+    last.slots,
+  );
+}
+
 /** A method of the generated client, called as (request, options, callback). */
 type RawMethod = (...args: never[]) => unknown;
 
@@ -103,6 +119,8 @@ export class VswapClient {
   readonly address: string;
   /** Whether the channel is TLS (a CA was given or found). */
   readonly tls: boolean;
+  /** Where the CA came from ("option", "VSWAP_CA" or a file), undefined over plaintext; for messages. */
+  readonly caSource: string | undefined;
   /** Where the token came from ("option", "VSWAP_TOKEN" or a file), undefined without one; never the token. */
   readonly tokenSource: string | undefined;
   private readonly raw: VirtualSwapClient;
@@ -123,6 +141,7 @@ export class VswapClient {
     this.maxBackoffMs = options.retryMaxBackoffMs ?? 2000;
     const credentials = resolveClientCredentials(options);
     this.tls = credentials.caPem !== undefined;
+    this.caSource = credentials.caSource;
     this.tokenSource = credentials.tokenSource;
     this.authorization = credentials.token === undefined ? undefined : `Bearer ${credentials.token}`;
     const proto = loadVswapProto();
@@ -164,13 +183,16 @@ export class VswapClient {
 
   /** Sends a request, again after UNAVAILABLE or DEADLINE_EXCEEDED, up to `retries` more times. */
   private async retried<Res>(retries: number, method: RawMethod, req: object, slots: readonly number[]): Promise<Res> {
+    let first: VswapClientError | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         // A retry waits for the coordinator to be reachable again (within its
         // deadline) rather than failing at once while grpc-js backs off reconnecting.
         return await this.unary<Res>(method, req, slots, attempt > 0);
       } catch (err) {
-        if (!(err instanceof VswapClientError) || !RETRIED_CODES.has(err.code) || attempt >= retries) throw err;
+        if (!(err instanceof VswapClientError) || !RETRIED_CODES.has(err.code)) throw err;
+        first ??= err;
+        if (attempt >= retries) throw withFirstAttempt(err, first, attempt + 1);
         // Exponential backoff with jitter, so clients cut off together do not come back together.
         const ceiling = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** attempt);
         await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIST_ROOT, LocalCluster } from '../../../clients/cluster/local-cluster';
+import { freePort } from '../../../clients/cluster/free-port';
+import { ensureCredentials } from '../../../clients/credentials/credentials';
 import type { VswapClient } from '../../../clients/sdk/client';
 
 const MAIN = path.join(DIST_ROOT, 'clients/cli/main.js');
@@ -148,6 +150,33 @@ describe('vswapctl against a real cluster', () => {
     expect(g.code).toBe(1);
     expect(g.stderr).toMatch(/^vswapctl: NOT_FOUND: /);
     expect(fs.existsSync(path.join(dir, 'x'))).toBe(false);
+  });
+
+  it('a TLS client of this plaintext coordinator is told why it got no answer: the handshake, and where its CA came from', async () => {
+    const ca = (await ensureCredentials({ dir: path.join(dir, 'creds') })).paths.ca;
+    for (const [args, env] of [
+      [['--ca', ca], {}],
+      [[], { VSWAP_CA: ca }],
+    ] as const) {
+      const r = await vswapctl(['--address', cluster.address, '--timeout', '2s', ...args, 'swaps'], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      // The cause comes from the first attempt: the retry only waited for a connection and timed out.
+      expect(r.stderr).toMatch(/^vswapctl: (UNAVAILABLE|DEADLINE_EXCEEDED): .*wrong version number/);
+      expect(r.stderr).toContain(
+        `(over TLS (the CA from ${ca}), but ${cluster.address} does not answer in TLS: ` +
+          'for a plaintext coordinator, run with VSWAP_CA set to empty and no --ca)',
+      );
+    }
+  });
+
+  it('where nothing listens, the error says the connection was refused, with no hint about TLS', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const r = await vswapctl(['--address', address, '--timeout', '2s', 'swaps']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^vswapctl: (UNAVAILABLE|DEADLINE_EXCEEDED): .*ECONNREFUSED/);
+    expect(r.stderr).not.toContain('over plaintext');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('bad usage exits 2 with one line, and changes nothing', async () => {
