@@ -542,7 +542,8 @@ function positive(v: string): number {
 
 function nonNegative(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
+  // Number('') is 0: an empty value must not turn the lead-in off.
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
   return n;
 }
 

@@ -28,10 +28,12 @@ describe('bench:cluster options', () => {
     expect(r.stderr).toContain("option '--warm-up <s>' argument '-1' is invalid. must be a positive number");
   });
 
-  it('a lead-in below 0 is refused (0 turns it off)', async () => {
-    const r = await run(['--lead-in', '-0.5']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("option '--lead-in <s>' argument '-0.5' is invalid. must be 0 or a positive number");
+  it('a lead-in below 0, or empty, is refused (0 turns it off; an empty value is not 0)', async () => {
+    for (const bad of ['-0.5', '']) {
+      const r = await run(['--lead-in', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`option '--lead-in <s>' argument '${bad}' is invalid. must be 0 or a positive number`);
+    }
   });
 
   it('a client heap growth that is not an integer from 0 to 1000 is refused', async () => {
