@@ -73,7 +73,7 @@ import { DEFAULT_HEAP_GROWTH_PERCENT, applyHeapGrowth } from '../../services/com
 import { ChildRegistry } from '../cluster/child-registry';
 import { LocalCluster, type LocalClusterOptions } from '../cluster/local-cluster';
 import { CpuMeter, startForwarder, startRedis } from './children';
-import { heapGrowthPercent } from './option-parsers';
+import { heapGrowthPercent, nonNegativeNumber, positiveNumber } from './option-parsers';
 import { ensureCredentials } from '../credentials/credentials';
 import type { CredentialPaths } from '../credentials/layout';
 import { VswapClient } from '../sdk/client';
@@ -126,28 +126,27 @@ interface TargetResult {
 const PATHS = ['coordinator', 'forwarder', 'direct', 'direct_link'] as const;
 type PathName = (typeof PATHS)[number];
 
-/** A value for each path. */
-function byPath<T>(f: (p: PathName) => T): Record<PathName, T> {
-  return Object.fromEntries(PATHS.map((p) => [p, f(p)])) as Record<PathName, T>;
-}
-
 /** A value for each batch. */
 function byBatch<T>(f: (b: number) => T): Record<number, T> {
   return Object.fromEntries(BATCHES.map((b) => [b, f(b)]));
 }
 
-/** One CpuMeter per path and batch, over the processes of that path. */
-function cpuMeters(pids: Record<PathName, Record<string, number>>): Record<PathName, Record<number, CpuMeter>> {
-  return byPath((p) => byBatch(() => new CpuMeter(pids[p])));
+/** One CpuMeter per batch for each set of processes (a path's, or a cluster's), under the same key. */
+function cpuMeters<K extends string>(pids: Record<K, Record<string, number>>): Record<K, Record<number, CpuMeter>> {
+  return Object.fromEntries(
+    Object.entries<Record<string, number>>(pids).map(([k, p]) => [k, byBatch(() => new CpuMeter(p))]),
+  ) as Record<K, Record<number, CpuMeter>>;
 }
 
-/** A meter's ms of CPU per 1000 pages, per process and total, to 0.01 ms. */
-function cpuPer1000Pages(meter: CpuMeter): Record<string, number> {
-  return Object.fromEntries(Object.entries(meter.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)]));
-}
-
-function cpuFigures(meters: Record<PathName, Record<number, CpuMeter>>): TargetResult['cpu'] {
-  return byPath((p) => byBatch((b) => cpuPer1000Pages(meters[p][b]!)));
+/** Each meter's ms of CPU per 1000 pages, per process and total, to 0.01 ms. */
+function cpuFigures<K extends string>(
+  meters: Record<K, Record<number, CpuMeter>>,
+): Record<K, Record<number, Record<string, number>>> {
+  const per1000 = (m: CpuMeter): Record<string, number> =>
+    Object.fromEntries(Object.entries(m.msPer1000Pages()).map(([k, v]) => [k, round(v, 2)]));
+  return Object.fromEntries(
+    Object.entries<Record<number, CpuMeter>>(meters).map(([k, m]) => [k, byBatch((b) => per1000(m[b]!))]),
+  ) as Record<K, Record<number, Record<string, number>>>;
 }
 
 /** What the coordinator/direct ratio would be if the CPU the processes use were the only limit. */
@@ -434,16 +433,12 @@ async function measureSecurity(
   const secure = await startTarget('zswap', path.join(dir, 'secure'), registry, credentials);
   const plain = await startTarget('zswap', path.join(dir, 'plain'), registry);
   const clients = { secure: secure.cluster.client(60_000), plain: plain.cluster.client(60_000) };
-  const meters = (c: LocalCluster): Record<number, CpuMeter> =>
-    byBatch(
-      () =>
-        new CpuMeter({
-          client: process.pid,
-          coordinator: pidOf(c.coordinator.service),
-          backend: pidOf(c.node('zswap').service),
-        }),
-    );
-  const cpu = { secure: meters(secure.cluster), plain: meters(plain.cluster) };
+  const pids = (c: LocalCluster): Record<string, number> => ({
+    client: process.pid,
+    coordinator: pidOf(c.coordinator.service),
+    backend: pidOf(c.node('zswap').service),
+  });
+  const cpu = cpuMeters({ secure: pids(secure.cluster), plain: pids(plain.cluster) });
   try {
     if (!clients.secure.tls || clients.plain.tls)
       throw new Error('the secure cluster must use TLS and the plain one not');
@@ -471,10 +466,7 @@ async function measureSecurity(
       secure: medians(on),
       plain: medians(off),
       ratio: roundRatios(on, off),
-      cpu: {
-        secure: byBatch((b) => cpuPer1000Pages(cpu.secure[b]!)),
-        plain: byBatch((b) => cpuPer1000Pages(cpu.plain[b]!)),
-      },
+      cpu: cpuFigures(cpu),
     };
   } finally {
     clients.secure.close();
@@ -534,29 +526,21 @@ function targetList(v: string): TargetName[] {
   return names as TargetName[];
 }
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-function nonNegative(v: string): number {
-  const n = Number(v);
-  // Number('') is 0: an empty value must not turn the lead-in off.
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive number');
-  return n;
-}
-
 async function main(): Promise<void> {
   const cmd = new Command('bench:cluster')
     .description('pages/s and latency through the coordinator against straight to the backend')
     .option('--json', 'print one JSON object', false)
-    .option('--seconds <s>', 'length of each timed measurement', positive, 2)
-    .option('--warm-up <s>', 'unmeasured seconds per path and batch before the rounds', positive, 2)
-    .option('--lead-in <s>', 'unmeasured seconds of each path right before each of its timed windows', nonNegative, 1)
-    .option('--rounds <n>', 'rounds (median reported)', positive, 3)
-    .option('--in-flight <n>', 'calls in flight', positive, 4)
-    .option('--latency-samples <n>', 'single-page calls timed per target', positive, 2000)
+    .option('--seconds <s>', 'length of each timed measurement', positiveNumber, 2)
+    .option('--warm-up <s>', 'unmeasured seconds per path and batch before the rounds', positiveNumber, 2)
+    .option(
+      '--lead-in <s>',
+      'unmeasured seconds of each path right before each of its timed windows',
+      nonNegativeNumber,
+      1,
+    )
+    .option('--rounds <n>', 'rounds (median reported)', positiveNumber, 3)
+    .option('--in-flight <n>', 'calls in flight', positiveNumber, 4)
+    .option('--latency-samples <n>', 'single-page calls timed per target', positiveNumber, 2000)
     .option('--targets <list>', `comma-separated: ${TARGETS.join(',')}`, targetList, [...TARGETS])
     .option(
       '--client-heap-growth <percent>',

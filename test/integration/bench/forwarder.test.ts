@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startForwarder } from '../../../clients/bench/children';
 import { ChildRegistry } from '../../../clients/cluster/child-registry';
 import { ensureCredentials } from '../../../clients/credentials/credentials';
-import { VswapClient } from '../../../clients/sdk/client';
-import { startService, type StartedService } from '../../support/service';
+import type { VswapClient } from '../../../clients/sdk/client';
+import { startService } from '../../support/service';
 import { memoryLikePages, startZswap, type RunningZswap } from '../zswap/helpers';
 
 /**
@@ -16,17 +16,15 @@ import { memoryLikePages, startZswap, type RunningZswap } from '../zswap/helpers
  */
 describe('the bare forwarder of bench:cluster', () => {
   let zswap: RunningZswap | undefined;
-  let forwarder: StartedService | undefined;
   let client: VswapClient | undefined;
   const registry = new ChildRegistry();
   let dir: string | undefined;
   const savedCa = process.env.VSWAP_CA;
   afterEach(async () => {
     client?.close();
-    await forwarder?.kill();
     await registry.stopAll();
     await zswap?.stop();
-    client = forwarder = zswap = undefined;
+    client = zswap = undefined;
     process.env.VSWAP_CA = savedCa;
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     dir = undefined;
@@ -34,11 +32,7 @@ describe('the bare forwarder of bench:cluster', () => {
 
   it('hands back each page it was given, and a Load with release frees the backend copies', async () => {
     zswap = await startZswap(['--pool-bytes', '64M']);
-    forwarder = await startService({
-      entry: 'clients/bench/forwarder.js',
-      args: ['--backend', zswap.service.address],
-    });
-    client = new VswapClient({ address: forwarder.address, deadlineMs: 10_000 });
+    client = (await startForwarder(registry, zswap.service.address, 10_000)).client;
     const pages = memoryLikePages(24);
     const { slots } = await client.swapOut('bench', pages);
     expect(slots).toHaveLength(24);
